@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"time"
+
+	"kprod"
+)
+
+var perfFlags = []flagSpec{
+	{name: "topic", help: "produce messages to this topic (required)"},
+	{name: "num-records", help: "number of messages to produce (required)"},
+	{name: "record-size", help: "message size in bytes; exactly one of --record-size and --payload-file"},
+	{name: "payload-file", help: "file to read message payloads from, split by --payload-delimiter"},
+	{name: "payload-delimiter", help: "delimiter of the payload file (default \\n)"},
+	{name: "throughput", help: "throttle to about this many messages/sec; -1 for no limit (required)"},
+	{name: "producer-props", multi: true, help: "producer properties as key=value ..."},
+	{name: "command-property", multi: true, help: "alias of --producer-props (Kafka 4.2+)"},
+	{name: "producer.config", help: "producer properties file"},
+	{name: "command-config", help: "alias of --producer.config (Kafka 4.2+)"},
+	{name: "bootstrap-server", help: "host:port,...; default: an embedded in-process cluster"},
+	{name: "print-metrics", bool: true, help: "print the producer's figures at the end"},
+	{name: "partitions", help: "partitions of the embedded cluster's auto-created topic (default 1)"},
+	{name: "help", bool: true, help: "show this help"},
+}
+
+const perfSummary = "Measures producer throughput and latency as kafka-producer-perf-test does."
+
+func runPerf(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a, err := parseArgs(perfFlags, args)
+	if err != nil || a.has("help") {
+		if err != nil {
+			fmt.Fprintf(stderr, "kprod perf: %v\n\n", err)
+		}
+		fmt.Fprint(stderr, usage("perf", perfSummary, perfFlags))
+		if err != nil {
+			return 2
+		}
+		return 0
+	}
+	if err := perf(ctx, a, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "kprod perf: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
+	topic := a.str("topic", "")
+	if topic == "" {
+		return errors.New("--topic is required")
+	}
+	n, err := strconv.ParseInt(a.str("num-records", ""), 10, 64)
+	if err != nil || n < 0 {
+		return errors.New("--num-records must be a non-negative number")
+	}
+	tput, err := strconv.ParseFloat(a.str("throughput", "-1"), 64)
+	if err != nil {
+		return errors.New("--throughput must be a number")
+	}
+	payloads, err := perfPayloads(a)
+	if err != nil {
+		return err
+	}
+	parts, _ := strconv.Atoi(a.str("partitions", "1"))
+	props := append(a.all("producer-props"), a.all("command-property")...)
+	cfg, closeCluster, err := producerConfig(a.str("producer.config", a.str("command-config", "")), props,
+		a.str("bootstrap-server", ""), max(parts, 1), stderr)
+	if err != nil {
+		return err
+	}
+	defer closeCluster()
+	p, err := kprod.NewProducer(cfg)
+	if err != nil {
+		return err
+	}
+	st := newPerfStats(n, stdout, stderr)
+	thr := newThrottler(tput, time.Now())
+	var sendErr error
+	rec := kprod.Record{Topic: topic}
+	for i := int64(0); i < n; i++ {
+		if ctx.Err() != nil {
+			sendErr = ctx.Err()
+			break
+		}
+		rec.Value = payloads[i%int64(len(payloads))]
+		start := time.Now()
+		size := len(rec.Value)
+		if err := p.Send(ctx, &rec, st.callback(start, size)); err != nil {
+			sendErr = err
+			break
+		}
+		if thr.shouldThrottle(i, start) {
+			thr.throttle(ctx)
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := p.Close(closeCtx); err != nil && sendErr == nil {
+		sendErr = err
+	}
+	st.finish()
+	if a.has("print-metrics") {
+		st.printMetrics(stdout)
+	}
+	if sendErr != nil {
+		return sendErr
+	}
+	if st.errors.Load() > 0 {
+		return fmt.Errorf("%d records failed", st.errors.Load())
+	}
+	return nil
+}
+
+// perfPayloads returns the payloads to cycle through: like Java's tool, one random
+// record of --record-size uppercase letters, or the records of --payload-file.
+func perfPayloads(a parsed) ([][]byte, error) {
+	size, file := a.str("record-size", ""), a.str("payload-file", "")
+	if (size == "") == (file == "") {
+		return nil, errors.New("exactly one of --record-size and --payload-file is required")
+	}
+	if size != "" {
+		n, err := strconv.Atoi(size)
+		if err != nil || n < 0 {
+			return nil, errors.New("--record-size must be a non-negative number")
+		}
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('A' + rand.IntN(26))
+		}
+		return [][]byte{b}, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	delim := a.str("payload-delimiter", "\n")
+	var out [][]byte
+	for _, p := range bytes.Split(data, []byte(delim)) {
+		if len(p) > 0 {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no payloads in %s", file)
+	}
+	return out, nil
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kprod"
+)
+
+// perfStats is Java ProducerPerformance's Stats: a window line every 5 s and a summary
+// with latency percentiles from sampled latencies (at most 500,000 samples).
+type perfStats struct {
+	out, errOut io.Writer
+	total       int64
+	start       time.Time
+	sampling    int64
+	errors      atomic.Int64
+	done        atomic.Int64
+
+	mu sync.Mutex // guards everything below; callbacks run on one goroutine, so it is uncontended
+	// whole run
+	count, bytes       int64
+	totalLatency, maxL int64
+	latencies          []int32
+	iteration          int64
+	// window
+	windowStart                            time.Time
+	windowCount, windowBytes, windowTotalL int64
+	windowMaxL                             int64
+
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	isTerm bool
+}
+
+func newPerfStats(total int64, out, errOut io.Writer) *perfStats {
+	s := &perfStats{out: out, errOut: errOut, total: total, start: time.Now(), stop: make(chan struct{})}
+	s.windowStart = s.start
+	s.sampling = 1
+	if total > 500000 {
+		s.sampling = total / 500000
+	}
+	s.latencies = make([]int32, 0, min(total/s.sampling+1, 500001))
+	if f, ok := errOut.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			s.isTerm = true
+		}
+	}
+	s.wg.Add(1)
+	go s.ticker()
+	return s
+}
+
+// callback returns the send callback of one record.
+func (s *perfStats) callback(sent time.Time, size int) func(kprod.RecordMetadata, error) {
+	return func(_ kprod.RecordMetadata, err error) {
+		now := time.Now()
+		s.done.Add(1)
+		if err != nil {
+			if s.errors.Add(1) <= 5 {
+				fmt.Fprintf(s.errOut, "kprod perf: error sending a record: %v\n", err)
+			}
+			return
+		}
+		s.record(now.Sub(sent).Milliseconds(), int64(size))
+	}
+}
+
+func (s *perfStats) record(latency, size int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count++
+	s.bytes += size
+	s.totalLatency += latency
+	s.maxL = max(s.maxL, latency)
+	s.windowCount++
+	s.windowBytes += size
+	s.windowTotalL += latency
+	s.windowMaxL = max(s.windowMaxL, latency)
+	if s.iteration%s.sampling == 0 {
+		s.latencies = append(s.latencies, int32(latency))
+	}
+	s.iteration++
+}
+
+func (s *perfStats) ticker() {
+	defer s.wg.Done()
+	window := time.NewTicker(5 * time.Second)
+	defer window.Stop()
+	var bar <-chan time.Time
+	if s.isTerm {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		bar = t.C
+	}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-window.C:
+			s.printWindow()
+		case <-bar:
+			s.printBar()
+		}
+	}
+}
+
+func (s *perfStats) printWindow() {
+	s.mu.Lock()
+	now := time.Now()
+	el := now.Sub(s.windowStart).Seconds()
+	line := fmt.Sprintf("%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.\n",
+		s.windowCount, float64(s.windowCount)/el, float64(s.windowBytes)/el/1024/1024,
+		float64(s.windowTotalL)/float64(max(s.windowCount, 1)), float64(s.windowMaxL))
+	s.windowStart, s.windowCount, s.windowBytes, s.windowTotalL, s.windowMaxL = now, 0, 0, 0, 0
+	s.mu.Unlock()
+	if s.isTerm {
+		fmt.Fprint(s.errOut, "\r\033[K")
+	}
+	fmt.Fprint(s.out, line)
+}
+
+func (s *perfStats) printBar() {
+	done := s.done.Load()
+	frac := 1.0
+	if s.total > 0 {
+		frac = float64(done) / float64(s.total)
+	}
+	const width = 30
+	fill := int(frac * width)
+	rate := float64(done) / time.Since(s.start).Seconds()
+	fmt.Fprintf(s.errOut, "\r\033[K[%s%s] %3.0f%% %d/%d records, %.0f records/sec",
+		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100, done, s.total, rate)
+}
+
+// finish stops the window lines and prints the summary.
+func (s *perfStats) finish() {
+	close(s.stop)
+	s.wg.Wait()
+	if s.isTerm {
+		fmt.Fprint(s.errOut, "\r\033[K")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el := time.Since(s.start).Seconds()
+	lat := slices.Clone(s.latencies)
+	slices.Sort(lat)
+	pct := func(p float64) int32 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(p*float64(len(lat)))]
+	}
+	fmt.Fprintf(s.out, "%d records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.\n",
+		s.count, float64(s.count)/el, float64(s.bytes)/el/1024/1024, float64(s.totalLatency)/float64(max(s.count, 1)),
+		float64(s.maxL), pct(0.5), pct(0.95), pct(0.99), pct(0.999))
+}
+
+func (s *perfStats) printMetrics(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el := time.Since(s.start).Seconds()
+	fmt.Fprintf(w, "\nMetric Name                                      Value\n")
+	fmt.Fprintf(w, "%-48s : %.3f\n", "producer-metrics:record-send-rate", float64(s.count)/el)
+	fmt.Fprintf(w, "%-48s : %.3f\n", "producer-metrics:record-error-rate", float64(s.errors.Load())/el)
+	fmt.Fprintf(w, "%-48s : %.3f\n", "producer-metrics:request-latency-avg", float64(s.totalLatency)/float64(max(s.count, 1)))
+	fmt.Fprintf(w, "%-48s : %.3f\n", "producer-metrics:request-latency-max", float64(s.maxL))
+	fmt.Fprintf(w, "%-48s : %.3f\n", "producer-metrics:outgoing-byte-rate", float64(s.bytes)/el)
+}
+
+// throttler is Java's ThroughputThrottler: it sleeps whenever sending runs ahead of the
+// target rate.
+type throttler struct {
+	target float64
+	start  time.Time
+}
+
+func newThrottler(target float64, start time.Time) *throttler {
+	return &throttler{target: target, start: start}
+}
+
+func (t *throttler) shouldThrottle(sent int64, now time.Time) bool {
+	if t.target <= 0 {
+		return false
+	}
+	return float64(sent) > now.Sub(t.start).Seconds()*t.target
+}
+
+func (t *throttler) throttle(ctx context.Context) {
+	timer := time.NewTimer(time.Millisecond)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}

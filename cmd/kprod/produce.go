@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kprod"
+)
+
+var produceFlags = []flagSpec{
+	{name: "bootstrap-server", help: "host:port,...; default: an embedded in-process cluster"},
+	{name: "topic", help: "topic to produce to (required)"},
+	{name: "property", multi: true, help: "reader properties: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error"},
+	{name: "reader-property", multi: true, help: "alias of --property (Kafka 4.2+)"},
+	{name: "producer-property", multi: true, help: "producer properties as key=value ..."},
+	{name: "command-property", multi: true, help: "alias of --producer-property (Kafka 4.2+)"},
+	{name: "producer.config", help: "producer properties file"},
+	{name: "command-config", help: "alias of --producer.config (Kafka 4.2+)"},
+	{name: "sync", bool: true, help: "send each record synchronously"},
+	{name: "partitions", help: "partitions of the embedded cluster's auto-created topic (default 1)"},
+	{name: "help", bool: true, help: "show this help"},
+}
+
+const produceSummary = "Reads records from standard input, one per line, as kafka-console-producer does."
+
+func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a, err := parseArgs(produceFlags, args)
+	if err != nil || a.has("help") {
+		if err != nil {
+			fmt.Fprintf(stderr, "kprod produce: %v\n\n", err)
+		}
+		fmt.Fprint(stderr, usage("produce", produceSummary, produceFlags))
+		if err != nil {
+			return 2
+		}
+		return 0
+	}
+	failed, err := produce(ctx, a, stdin, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "kprod produce: %v\n", err)
+		return 1
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "kprod produce: %d line(s) failed\n", failed)
+		return 1
+	}
+	return 0
+}
+
+// lineReader is the console producer's LineMessageReader.
+type lineReader struct {
+	parseKey, parseHeaders, ignoreError            bool
+	keySep, headersDelim, headersSep, headerKeySep string
+	nullMarker                                     string
+}
+
+func newLineReader(props map[string]string) (*lineReader, error) {
+	r := &lineReader{keySep: "\t", headersDelim: "\t", headersSep: ",", headerKeySep: ":"}
+	for k, v := range props {
+		switch k {
+		case "parse.key":
+			r.parseKey = strings.EqualFold(v, "true")
+		case "parse.headers":
+			r.parseHeaders = strings.EqualFold(v, "true")
+		case "ignore.error":
+			r.ignoreError = strings.EqualFold(v, "true")
+		case "key.separator":
+			r.keySep = v
+		case "headers.delimiter":
+			r.headersDelim = v
+		case "headers.separator":
+			r.headersSep = v
+		case "headers.key.separator":
+			r.headerKeySep = v
+		case "null.marker":
+			r.nullMarker = v
+		default:
+			return nil, fmt.Errorf("unknown reader property %q", k)
+		}
+	}
+	if r.nullMarker != "" && (r.nullMarker == r.keySep || r.nullMarker == r.headersDelim) {
+		return nil, errors.New("null.marker must differ from key.separator and headers.delimiter")
+	}
+	return r, nil
+}
+
+// parse turns one line into a record, as Java's LineMessageReader does: optional
+// headers (k:v,k2:v2) then the headers delimiter, optional key then the key separator,
+// then the value. A missing separator is an error unless ignore.error is set.
+func (r *lineReader) parse(topic, line string) (kprod.Record, error) {
+	rec := kprod.Record{Topic: topic}
+	rest := line
+	if r.parseHeaders {
+		h, after, ok := strings.Cut(rest, r.headersDelim)
+		if !ok {
+			if !r.ignoreError {
+				return rec, fmt.Errorf("no headers delimiter %q found in line %q", r.headersDelim, line)
+			}
+		} else {
+			rest = after
+			if h != r.nullMarker || r.nullMarker == "" {
+				for _, kv := range strings.Split(h, r.headersSep) {
+					if kv == "" {
+						continue
+					}
+					k, v, ok := strings.Cut(kv, r.headerKeySep)
+					hd := kprod.Header{Key: k}
+					if ok && (r.nullMarker == "" || v != r.nullMarker) {
+						hd.Value = []byte(v)
+					}
+					rec.Headers = append(rec.Headers, hd)
+				}
+			}
+		}
+	}
+	if r.parseKey {
+		k, after, ok := strings.Cut(rest, r.keySep)
+		if !ok {
+			if !r.ignoreError {
+				return rec, fmt.Errorf("no key separator %q found in line %q", r.keySep, line)
+			}
+		} else {
+			rest = after
+			if r.nullMarker == "" || k != r.nullMarker {
+				rec.Key = []byte(k)
+			}
+		}
+	}
+	if r.nullMarker == "" || rest != r.nullMarker {
+		rec.Value = []byte(rest)
+	}
+	return rec, nil
+}
+
+func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (int64, error) {
+	topic := a.str("topic", "")
+	if topic == "" {
+		return 0, errors.New("--topic is required")
+	}
+	readerProps, err := splitProps(append(a.all("property"), a.all("reader-property")...))
+	if err != nil {
+		return 0, err
+	}
+	lr, err := newLineReader(readerProps)
+	if err != nil {
+		return 0, err
+	}
+	parts := 1
+	fmt.Sscan(a.str("partitions", "1"), &parts)
+	cfg, closeCluster, err := producerConfig(a.str("producer.config", a.str("command-config", "")),
+		append(a.all("producer-property"), a.all("command-property")...), a.str("bootstrap-server", ""), max(parts, 1), stderr)
+	if err != nil {
+		return 0, err
+	}
+	defer closeCluster()
+	p, err := kprod.NewProducer(cfg)
+	if err != nil {
+		return 0, err
+	}
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	report := func(lineNo int, err error) {
+		failed.Add(1)
+		fmt.Fprintf(stderr, "kprod produce: line %d: %v\n", lineNo, err)
+	}
+	sc := bufio.NewScanner(stdin)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	lineNo := 0
+	for sc.Scan() && ctx.Err() == nil {
+		lineNo++
+		rec, err := lr.parse(topic, sc.Text())
+		if err != nil {
+			report(lineNo, err)
+			continue
+		}
+		if a.has("sync") {
+			if _, err := p.SendSync(ctx, &rec); err != nil {
+				report(lineNo, err)
+			}
+			continue
+		}
+		n := lineNo
+		wg.Add(1)
+		if err := p.Send(ctx, &rec, func(_ kprod.RecordMetadata, err error) {
+			defer wg.Done()
+			if err != nil {
+				report(n, err)
+			}
+		}); err != nil {
+			wg.Done()
+			report(n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		fmt.Fprintf(stderr, "kprod produce: reading stdin: %v\n", err)
+		failed.Add(1)
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := p.Close(closeCtx); err != nil {
+		fmt.Fprintf(stderr, "kprod produce: %v\n", err)
+	}
+	wg.Wait()
+	return failed.Load(), nil
+}

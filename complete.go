@@ -1,0 +1,186 @@
+package kprod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"kprod/internal/accumulator"
+	"kprod/internal/sender"
+)
+
+// completer runs record completions (interceptors' OnAcknowledgement, callbacks, sync
+// waiters) on one goroutine, in the order the sender finished batches, so callbacks see
+// each partition's records in order and never run on a network goroutine.
+type completer struct {
+	p *Producer
+
+	mu      sync.Mutex // guards queue, busy, stopped
+	queue   []finished
+	spare   []finished
+	busy    bool
+	stopped bool
+	wake    chan struct{} // capacity 1
+	idle    chan struct{} // closed and replaced when the queue drains while watched
+	watched bool
+	done    chan struct{}
+}
+
+type finished struct {
+	b *accumulator.Batch
+	r sender.Result
+}
+
+func newCompleter(p *Producer) *completer {
+	c := &completer{p: p, wake: make(chan struct{}, 1), idle: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+// enqueue hands a finished batch over; called on the sender goroutine, never blocks.
+func (c *completer) enqueue(b *accumulator.Batch, r sender.Result) {
+	c.mu.Lock()
+	c.queue = append(c.queue, finished{b, r})
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *completer) run() {
+	defer close(c.done)
+	for {
+		c.mu.Lock()
+		for len(c.queue) == 0 {
+			if c.watched {
+				close(c.idle)
+				c.idle = make(chan struct{})
+				c.watched = false
+			}
+			if c.stopped {
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			<-c.wake
+			c.mu.Lock()
+		}
+		batch := c.queue
+		c.queue = c.spare[:0]
+		c.busy = true
+		c.mu.Unlock()
+		for i := range batch {
+			c.complete(batch[i].b, batch[i].r)
+			batch[i] = finished{}
+		}
+		c.mu.Lock()
+		c.spare = batch[:0]
+		c.busy = false
+		c.mu.Unlock()
+	}
+}
+
+// drained waits until every completion handed over so far has run.
+func (c *completer) drained(ctx context.Context) error {
+	c.mu.Lock()
+	if len(c.queue) == 0 && !c.busy {
+		c.mu.Unlock()
+		return nil
+	}
+	c.watched = true
+	ch := c.idle
+	c.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop runs what is queued and ends the goroutine.
+func (c *completer) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	<-c.done
+}
+
+// complete delivers a batch's outcome to each of its waiting records.
+func (c *completer) complete(b *accumulator.Batch, r sender.Result) {
+	p := c.p
+	var err error
+	if r.Err != nil {
+		err = &DeliveryError{Topic: b.Topic, Partition: b.Partition, Err: publicError(r.Err), MaybeWritten: r.MaybeWritten}
+	}
+	for i := range b.Pending {
+		pd := &b.Pending[i]
+		md := RecordMetadata{Topic: b.Topic, Partition: b.Partition, Offset: -1,
+			SerializedKeySize: int(pd.KeySize), SerializedValueSize: int(pd.ValueSize)}
+		if err == nil {
+			if r.BaseOffset >= 0 {
+				md.Offset = r.BaseOffset + int64(pd.Index)
+			}
+			if r.LogAppendTime >= 0 {
+				md.Timestamp = time.UnixMilli(r.LogAppendTime)
+			} else {
+				md.Timestamp = time.UnixMilli(pd.Timestamp)
+			}
+		}
+		if len(p.interceptors) > 0 {
+			p.onAck(md, err)
+		}
+		switch d := pd.Done.(type) {
+		case func(RecordMetadata, error):
+			c.callback(d, md, err)
+		case *syncWaiter:
+			d.ch <- syncResult{md, err}
+		}
+	}
+	p.acc.Done(b)
+}
+
+func (c *completer) callback(cb func(RecordMetadata, error), md RecordMetadata, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.p.log.Error("kprod: send callback panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	cb(md, err)
+}
+
+// publicError turns the sender's internal errors into the public ones.
+func publicError(err error) error {
+	var be *sender.BrokerError
+	if errors.As(err, &be) {
+		msg := be.Message
+		if len(be.RecordErrors) > 0 {
+			idx := make([]int, 0, len(be.RecordErrors))
+			for i := range be.RecordErrors {
+				idx = append(idx, int(i))
+			}
+			sort.Ints(idx)
+			var sb strings.Builder
+			for _, i := range idx {
+				fmt.Fprintf(&sb, "; record %d: %s", i, be.RecordErrors[int32(i)])
+			}
+			msg += sb.String()
+		}
+		ke := kafkaError(be.Code, msg)
+		if errors.Is(err, sender.ErrDeliveryTimeout) {
+			return fmt.Errorf("%w (last error: %w)", ErrDeliveryTimeout, ke)
+		}
+		return ke
+	}
+	return err
+}

@@ -1,0 +1,148 @@
+package kprod
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"kprod/internal/sender"
+)
+
+// Errors Send returns before accepting a record. A record refused this way was not
+// written: MaybeWritten reports false for all of them.
+var (
+	// ErrClosed is returned by every call after Close, and fails records that Close
+	// could not deliver within its deadline.
+	ErrClosed = errors.New("kprod: producer is closed")
+	// ErrRecordTooLarge: the serialized record is larger than max.request.size or
+	// buffer.memory and could never be sent.
+	ErrRecordTooLarge = errors.New("kprod: record too large")
+	// ErrBufferExhausted: buffer.memory stayed full for max.block.ms (Java's
+	// BufferExhaustedException).
+	ErrBufferExhausted = errors.New("kprod: buffer.memory exhausted")
+	// ErrMetadataTimeout: the topic or partition was not in the cluster's metadata
+	// within max.block.ms (an unknown topic with auto-creation off, or a partition
+	// number beyond the topic's partition count).
+	ErrMetadataTimeout = errors.New("kprod: not present in metadata")
+	// ErrInvalidTopic: the topic name is not a legal Kafka topic name.
+	ErrInvalidTopic = errors.New("kprod: invalid topic")
+	// ErrInvalidPartition: an explicit partition number is negative.
+	ErrInvalidPartition = errors.New("kprod: invalid partition")
+)
+
+// Errors a record's delivery can end in, inside a *DeliveryError.
+var (
+	// ErrDeliveryTimeout: delivery.timeout.ms passed before the record was
+	// acknowledged. If it had been sent, it may have been written.
+	ErrDeliveryTimeout = sender.ErrDeliveryTimeout
+)
+
+// notWritten lists the errors that prove a record was never handed to a broker.
+var notWritten = []error{ErrClosed, ErrRecordTooLarge, ErrBufferExhausted, ErrMetadataTimeout,
+	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig}
+
+// KafkaError is an error code a broker returned.
+type KafkaError struct {
+	// Code is Kafka's numeric error code; Name its name, e.g. NOT_LEADER_OR_FOLLOWER.
+	Code int16
+	Name string
+	// Message is the broker's error message, when it sent one.
+	Message string
+	// Retriable is Kafka's classification: the same request may succeed later.
+	Retriable bool
+	// Description is Kafka's explanation of the code.
+	Description string
+}
+
+func (e *KafkaError) Error() string {
+	if e.Message != "" {
+		return fmt.Sprintf("kprod: broker error %s (%d): %s", e.Name, e.Code, e.Message)
+	}
+	return fmt.Sprintf("kprod: broker error %s (%d): %s", e.Name, e.Code, e.Description)
+}
+
+// Is matches another *KafkaError with the same code, so errors.Is(err,
+// &KafkaError{Code: 10}) finds a MESSAGE_TOO_LARGE anywhere in a chain.
+func (e *KafkaError) Is(target error) bool {
+	t, ok := target.(*KafkaError)
+	return ok && t.Code == e.Code
+}
+
+// kafkaError builds the KafkaError of a broker error code; nil for code 0.
+func kafkaError(code int16, msg string) error {
+	if code == 0 {
+		return nil
+	}
+	ke := &KafkaError{Code: code, Message: msg, Name: fmt.Sprintf("UNKNOWN_CODE_%d", code)}
+	var kerrE *kerr.Error
+	if errors.As(kerr.ErrorForCode(code), &kerrE) {
+		ke.Name, ke.Retriable, ke.Description = kerrE.Message, kerrE.Retriable, kerrE.Description
+	}
+	return ke
+}
+
+// DeliveryError is how a record that Send accepted can fail: the callback, SendSync and
+// the interceptors' OnAcknowledgement receive it.
+type DeliveryError struct {
+	// Topic and Partition say where the record was going (Partition is -1 when none was
+	// chosen yet).
+	Topic     string
+	Partition int32
+	// Err is the cause: a *KafkaError, ErrDeliveryTimeout, ErrClosed, a connection
+	// error, ...
+	Err error
+	// MaybeWritten is true when the record may be in the log although this error was
+	// reported: it had been sent and no answer proved otherwise (a timeout, a lost
+	// connection). When false, the record is certainly not in the log.
+	MaybeWritten bool
+}
+
+func (e *DeliveryError) Error() string {
+	w := "not written"
+	if e.MaybeWritten {
+		w = "may have been written"
+	}
+	return fmt.Sprintf("kprod: delivery to %s-%d failed (%s): %v", e.Topic, e.Partition, w, e.Err)
+}
+
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// MaybeWritten reports whether a record whose send returned err may nonetheless have been
+// written. It is false for nil, for every error Send returns before accepting a record,
+// and for a *DeliveryError that proves the record absent; true for any other error,
+// since nothing proves the record absent.
+func MaybeWritten(err error) bool {
+	if err == nil {
+		return false
+	}
+	var de *DeliveryError
+	if errors.As(err, &de) {
+		return de.MaybeWritten
+	}
+	for _, e := range notWritten {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
+}
+
+// IsRetriable reports whether sending the same record again may succeed: a retriable
+// broker error, a timeout, a lost connection or a full buffer, as opposed to a record
+// that is too large, an invalid topic, a closed producer or an authorization failure.
+func IsRetriable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ke *KafkaError
+	if errors.As(err, &ke) {
+		return ke.Retriable
+	}
+	for _, e := range []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
+}

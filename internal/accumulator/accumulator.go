@@ -1,0 +1,275 @@
+// Package accumulator buffers records into per-partition batches, the producer's
+// RecordAccumulator: records are encoded into their batch as they are appended (their
+// size is known then, so batch.size and buffer.memory are checked exactly), batches are
+// sealed when full or when the sender drains them after linger.ms, and buffer.memory is a
+// hard budget that blocks appenders up to max.block.ms.
+package accumulator
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kprod/internal/partition"
+	"kprod/internal/wire"
+)
+
+// Config holds the accumulator's settings.
+type Config struct {
+	// BatchSize is batch.size.
+	BatchSize int
+	// BufferMemory is buffer.memory.
+	BufferMemory int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Wake tells the sender that a batch became ready or a queue got its first batch.
+	// It must not block.
+	Wake func()
+	// Abort, when closed, ends every wait for buffer space (the producer is closing).
+	Abort <-chan struct{}
+}
+
+// Accumulator holds every topic's partition queues.
+type Accumulator struct {
+	cfg    Config
+	Budget *Budget
+
+	topicsMu sync.Mutex                        // serialises writers of topics
+	topics   atomic.Pointer[map[string]*Topic] // copy on write: lock-free lookups
+
+	bufs sync.Pool // *[]byte of cap >= BatchSize
+
+	incMu      sync.Mutex // guards incomplete, nextID and doneCh
+	incomplete map[*Batch]uint64
+	nextID     uint64
+	doneCh     chan struct{} // closed and replaced whenever a batch completes while watched
+	watched    bool
+
+	flushing atomic.Int32
+	closing  atomic.Bool
+}
+
+// New returns an empty accumulator.
+func New(cfg Config) *Accumulator {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
+	}
+	a := &Accumulator{cfg: cfg, Budget: NewBudget(cfg.BufferMemory), incomplete: map[*Batch]uint64{},
+		doneCh: make(chan struct{})}
+	m := map[string]*Topic{}
+	a.topics.Store(&m)
+	return a
+}
+
+// Topic is one topic's partitions and its sticky partitioner.
+type Topic struct {
+	Name   string
+	Sticky *partition.Sticky
+	RR     *partition.RoundRobin
+
+	mu    sync.Mutex // serialises growth of parts
+	parts atomic.Pointer[[]*Partition]
+}
+
+// Topic returns the topic's state, creating it on first use.
+func (a *Accumulator) Topic(name string) *Topic {
+	if t, ok := (*a.topics.Load())[name]; ok {
+		return t
+	}
+	a.topicsMu.Lock()
+	defer a.topicsMu.Unlock()
+	old := *a.topics.Load()
+	if t, ok := old[name]; ok {
+		return t
+	}
+	t := &Topic{Name: name, Sticky: partition.NewSticky(a.cfg.BatchSize, nil), RR: &partition.RoundRobin{}}
+	empty := []*Partition{}
+	t.parts.Store(&empty)
+	m := make(map[string]*Topic, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[name] = t
+	a.topics.Store(&m)
+	return t
+}
+
+// Topics returns every topic seen so far.
+func (a *Accumulator) Topics() map[string]*Topic { return *a.topics.Load() }
+
+// Partition returns partition id's queue, creating queues up to id on first use.
+func (t *Topic) Partition(id int32) *Partition {
+	ps := *t.parts.Load()
+	if int(id) < len(ps) {
+		return ps[id]
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps = *t.parts.Load()
+	if int(id) < len(ps) {
+		return ps[id]
+	}
+	grown := make([]*Partition, id+1)
+	copy(grown, ps)
+	for i := len(ps); i <= int(id); i++ {
+		grown[i] = newPartition(t.Name, int32(i))
+	}
+	t.parts.Store(&grown)
+	return grown[id]
+}
+
+// Partitions returns the queues created so far, indexed by partition id.
+func (t *Topic) Partitions() []*Partition { return *t.parts.Load() }
+
+// Rec is one serialized record to append.
+type Rec struct {
+	Timestamp  int64
+	Key, Value []byte
+	Headers    []wire.Header
+	// Done is the record's completion, nil when nobody waits for it.
+	Done any
+}
+
+// MaxRecordSize returns an upper bound of the bytes one record adds to a new batch,
+// header included: what Java's estimateSizeInBytesUpperBound checks against
+// max.request.size and buffer.memory.
+func MaxRecordSize(key, value []byte, headers []wire.Header) int {
+	// Offset and timestamp deltas at their largest varint sizes.
+	return wire.BatchHeaderSize + wire.RecordSize(1<<30, 1<<62, key, value, headers)
+}
+
+// Target says where Append puts a record: an explicit or keyed partition, or the
+// topic's sticky partitioner over parts.
+type Target struct {
+	Partition int32 // >= 0: this partition; -1: sticky
+	Parts     partition.Partitions
+}
+
+// Append encodes r into its partition's open batch, opening a new one when it would
+// overflow batch.size. It takes the record's bytes from buffer.memory first, waiting up
+// to deadline or ctx when the budget is exhausted (then it returns ok=false and err:
+// ctx's error, or nil for the deadline). It returns the partition used.
+func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, tg Target, r *Rec) (int32, bool, error) {
+	est := int64(MaxRecordSize(r.Key, r.Value, r.Headers))
+	if !a.Budget.TryAcquire(est) {
+		ok, err := a.Budget.Acquire(ctx, est, deadline, a.cfg.Abort)
+		if !ok {
+			return -1, false, err
+		}
+	}
+	for {
+		var sp *partition.StickyPartition
+		pid := tg.Partition
+		if pid < 0 {
+			sp = t.Sticky.Peek(tg.Parts)
+			pid = sp.Partition()
+		}
+		p := t.Partition(pid)
+		p.mu.Lock()
+		if t.Sticky.Changed(sp) {
+			p.mu.Unlock()
+			continue
+		}
+		used, wake, enableSwitch := a.appendLocked(p, r)
+		if sp != nil {
+			t.Sticky.OnAppend(sp, used, enableSwitch, tg.Parts)
+		}
+		p.mu.Unlock()
+		if excess := est - int64(used); excess > 0 {
+			a.Budget.Release(excess)
+		}
+		if wake {
+			a.cfg.Wake()
+		}
+		return pid, true, nil
+	}
+}
+
+// appendLocked appends r to p's last open batch or a new one and returns the bytes it
+// used (charged to the batch), whether the sender should look, and whether the
+// partition's last batch is full (the sticky partitioner may switch).
+func (a *Accumulator) appendLocked(p *Partition, r *Rec) (used int, wake, full bool) {
+	var b *Batch
+	if n := len(p.batches); n > 0 && !p.batches[n-1].sealed {
+		b = p.batches[n-1]
+		size := b.builder.RecordSize(r.Timestamp, r.Key, r.Value, r.Headers)
+		if b.builder.Len()+size > a.cfg.BatchSize && b.builder.NumRecords() > 0 {
+			b.sealed = true // full: the sender may take it at once
+			wake = true
+			b = nil
+		}
+	}
+	if b == nil {
+		size := wire.RecordSize(0, 0, r.Key, r.Value, r.Headers)
+		b = a.newBatch(p, wire.BatchHeaderSize+size)
+		used = wire.BatchHeaderSize
+		if len(p.batches) == 0 {
+			wake = true // the sender starts this partition's linger clock
+		}
+		p.batches = append(p.batches, b)
+	}
+	before := b.builder.Len()
+	idx := int32(b.builder.NumRecords())
+	b.builder.Append(r.Timestamp, r.Key, r.Value, r.Headers)
+	used += b.builder.Len() - before
+	b.reserved += int64(used)
+	if r.Done != nil {
+		ks, vs := int32(len(r.Key)), int32(len(r.Value))
+		if r.Key == nil {
+			ks = -1
+		}
+		if r.Value == nil {
+			vs = -1
+		}
+		b.Pending = append(b.Pending, Pending{Index: idx, KeySize: ks, ValueSize: vs, Timestamp: r.Timestamp, Done: r.Done})
+	}
+	full = b.builder.Len() >= a.cfg.BatchSize
+	return used, wake, full
+}
+
+func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
+	b := &Batch{Topic: p.Topic, Partition: p.ID, part: p, Created: a.cfg.Now()}
+	if need <= a.cfg.BatchSize {
+		if v := a.bufs.Get(); v != nil {
+			b.pooled = v.(*[]byte)
+		} else {
+			buf := make([]byte, 0, a.cfg.BatchSize)
+			b.pooled = &buf
+		}
+		b.builder.Reset((*b.pooled)[:0])
+	} else {
+		b.builder.Reset(make([]byte, 0, need)) // a record larger than batch.size gets its own batch
+	}
+	a.incMu.Lock()
+	a.nextID++
+	b.id = a.nextID
+	a.incomplete[b] = b.id
+	a.incMu.Unlock()
+	return b
+}
+
+// Done releases a completed batch: its buffer.memory bytes, its place in Flush's
+// accounting and its buffers. The batch must not be used afterwards.
+func (a *Accumulator) Done(b *Batch) {
+	a.Budget.Release(b.reserved)
+	b.reserved = 0
+	a.incMu.Lock()
+	delete(a.incomplete, b)
+	if a.watched {
+		close(a.doneCh)
+		a.doneCh = make(chan struct{})
+		a.watched = false
+	}
+	a.incMu.Unlock()
+	if b.pooled != nil {
+		a.bufs.Put(b.pooled)
+		b.pooled = nil
+	}
+	b.builder = wire.BatchBuilder{}
+	b.Pending = nil
+	b.Encoded = nil
+}

@@ -1,0 +1,90 @@
+package accumulator
+
+import (
+	"time"
+
+	"kprod/internal/wire"
+)
+
+// Pending is the completion of one record that someone waits for: a callback, a
+// synchronous sender or an interceptor. Records nobody waits for (fire-and-forget without
+// interceptors) have none, which keeps the batch's bookkeeping off the hot path.
+type Pending struct {
+	// Index is the record's offset delta in its batch.
+	Index int32
+	// KeySize and ValueSize are the serialized sizes, -1 for null.
+	KeySize, ValueSize int32
+	// Timestamp is the record's create time in Unix milliseconds.
+	Timestamp int64
+	// Done is the producer's completion for the record, opaque here.
+	Done any
+}
+
+// Batch is one partition's record batch, from its first append to its completion.
+//
+// Fields are owned in phases: while open, under its partition's mutex (appenders);
+// once drained, by the sender goroutine; once completed, by the completion goroutine.
+type Batch struct {
+	Topic     string
+	Partition int32
+	part      *Partition
+
+	builder wire.BatchBuilder
+	pooled  *[]byte // the recycled buffer under builder, returned to the pool on Done
+	// Pending lists the records with a completion, in append order.
+	Pending []Pending
+	// Created is when the first record was appended (monotonic clock).
+	Created time.Time
+	// reserved is the buffer.memory bytes this batch holds until it completes.
+	reserved int64
+	// sealed: no more appends (full, drained once, or closing). Guarded by part.mu.
+	sealed bool
+	// id orders batches for Flush.
+	id uint64
+
+	// Sender goroutine only, from the first drain on.
+
+	// Attempts counts sends; >0 means the batch may have reached a broker.
+	Attempts int
+	// RetryAt is when a retried batch may be sent again.
+	RetryAt time.Time
+	// Encoded is the finished batch (stamped, compressed), resent as is on retry.
+	Encoded []byte
+	compBuf []byte
+	// ProducerID, Epoch and BaseSequence are stamped at the first drain when idempotent.
+	ProducerID   int64
+	Epoch        int16
+	BaseSequence int32
+	HasSequence  bool
+	// InFlight is set while a request carrying the batch awaits its answer.
+	InFlight bool
+	// MaybeWritten is set once an attempt may have reached the log without an answer
+	// saying so (a timeout, a lost connection): a later failure must say so too.
+	MaybeWritten bool
+}
+
+// NumRecords returns the number of records in the batch.
+func (b *Batch) NumRecords() int { return b.builder.NumRecords() }
+
+// Records returns the uncompressed records section (for splitting a batch).
+func (b *Batch) Records() []byte { return b.builder.Records() }
+
+// Builder gives the sender the batch's encoder, to finish it.
+func (b *Batch) Builder() *wire.BatchBuilder { return &b.builder }
+
+// CompressBuffer returns the batch's recycled buffer for its compressed form.
+func (b *Batch) CompressBuffer() []byte { return b.compBuf }
+
+// SetEncoded records the finished bytes; comp is the compressed buffer to recycle, if any.
+func (b *Batch) SetEncoded(enc, comp []byte) {
+	b.Encoded = enc
+	if comp != nil {
+		b.compBuf = comp
+	}
+}
+
+// PartitionQueue returns the partition the batch belongs to.
+func (b *Batch) PartitionQueue() *Partition { return b.part }
+
+// Reserved returns the buffer.memory bytes the batch holds.
+func (b *Batch) Reserved() int64 { return b.reserved }

@@ -1,0 +1,115 @@
+package accumulator
+
+import (
+	"sync"
+	"time"
+)
+
+// Partition is one topic-partition's queue of batches, oldest first.
+type Partition struct {
+	Topic string
+	ID    int32
+
+	mu      sync.Mutex // guards batches and each open batch's contents
+	batches []*Batch
+
+	// Sender goroutine only: ordering and idempotence state.
+
+	// InFlight counts this partition's batches awaiting a response.
+	InFlight int
+	// NextSequence is the base sequence of the next new batch (idempotence, KIP-98).
+	NextSequence int32
+	// SequenceEpoch and SequencePID are the producer identity NextSequence belongs to.
+	SequencePID   int64
+	SequenceEpoch int16
+	// Unresolved is set when a batch that may have been written failed with its
+	// sequence assigned; nothing new is drained until it is resolved (KIP-360).
+	Unresolved bool
+	// LastAckedOffset is the last offset a broker acknowledged, -1 before any.
+	LastAckedOffset int64
+}
+
+func newPartition(topic string, id int32) *Partition {
+	return &Partition{Topic: topic, ID: id, LastAckedOffset: -1}
+}
+
+// Head describes the oldest batch of a partition, for the sender's readiness check.
+type Head struct {
+	Batch *Batch
+	// Full is true when the head is sealed or more batches wait behind it.
+	Full bool
+	// Created is when the head's first record was appended.
+	Created time.Time
+	// Queued is the number of batches waiting.
+	Queued int
+	// QueuedBytes approximates the bytes waiting, for adaptive partitioning.
+	QueuedBytes int
+}
+
+// Peek returns the partition's head batch, or ok=false when the queue is empty.
+func (p *Partition) Peek() (h Head, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.batches) == 0 {
+		return Head{}, false
+	}
+	b := p.batches[0]
+	h = Head{Batch: b, Full: b.sealed || len(p.batches) > 1, Created: b.Created, Queued: len(p.batches)}
+	for _, x := range p.batches {
+		h.QueuedBytes += x.builder.Len()
+	}
+	return h, true
+}
+
+// Pop removes and seals the head batch if it is still b (appenders cannot add to it
+// afterwards), for the sender to send it.
+func (p *Partition) Pop(b *Batch) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.batches) == 0 || p.batches[0] != b {
+		return false
+	}
+	b.sealed = true
+	p.batches[0] = nil
+	p.batches = p.batches[1:]
+	return true
+}
+
+// Requeue puts a batch that must be sent again back in the queue, ahead of every batch
+// never sent and, among retried ones, in base sequence order so an idempotent partition
+// resends its batches in the order the broker expects (KIP-98).
+func (p *Partition) Requeue(b *Batch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b.sealed = true
+	i := 0
+	for i < len(p.batches) && p.batches[i].Attempts > 0 &&
+		(!b.HasSequence || !p.batches[i].HasSequence || seqBefore(p.batches[i].BaseSequence, b.BaseSequence)) {
+		i++
+	}
+	p.batches = append(p.batches, nil)
+	copy(p.batches[i+1:], p.batches[i:])
+	p.batches[i] = b
+}
+
+// seqBefore compares sequence numbers that wrap from MaxInt32 to 0.
+func seqBefore(a, b int32) bool { return int32(uint32(b)-uint32(a)) > 0 }
+
+// Len returns the number of queued batches.
+func (p *Partition) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.batches)
+}
+
+// takeAll empties the queue (abort on close or fatal error).
+func (p *Partition) takeAll() []*Batch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	bs := p.batches
+	for _, b := range bs {
+		b.sealed = true
+	}
+	p.batches = nil
+	return bs
+}

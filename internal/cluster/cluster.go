@@ -1,0 +1,395 @@
+// Package cluster is the producer's view of the cluster: brokers, topics, partition
+// leaders. One goroutine refreshes it from Metadata requests every metadata.max.age.ms,
+// when someone asks (a retriable produce error, an unknown topic, a dial failure;
+// requests arriving while one is running are coalesced into one more), and publishes
+// immutable snapshots that Send and the sender read without locking.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod/internal/broker"
+	"kprod/internal/partition"
+)
+
+// Config configures the cluster view.
+type Config struct {
+	Bootstrap []string
+	Conn      broker.Options
+	// MaxAge is metadata.max.age.ms; MaxIdle is metadata.max.idle.ms.
+	MaxAge, MaxIdle time.Duration
+	// RetryBackoff and RetryBackoffMax pace refreshes after failures.
+	RetryBackoff, RetryBackoffMax time.Duration
+	// OnUpdate runs after every new snapshot (the sender wakes up); must not block.
+	OnUpdate func()
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Partition is one partition's state in a snapshot.
+type Partition struct {
+	ID          int32
+	Leader      int32 // -1: none
+	LeaderEpoch int32
+	Replicas    []int32
+	ISR         []int32
+	Offline     []int32
+	ErrorCode   int16
+}
+
+// Topic is one topic's state in a snapshot.
+type Topic struct {
+	Name string
+	// ErrorCode is the topic-level error (UNKNOWN_TOPIC_OR_PARTITION, ...), 0 if none.
+	ErrorCode  int16
+	Partitions []Partition
+	// Parts is what the partitioners read: count and partitions with a leader.
+	Parts partition.Partitions
+
+	used atomic.Bool // set by Send, cleared by each refresh: drives metadata.max.idle.ms
+}
+
+type snapshot struct {
+	brokers map[int32]string
+	nodes   []int32
+	topics  map[string]*Topic
+}
+
+// Cluster is the refreshed view. Close stops its goroutine.
+type Cluster struct {
+	cfg  Config
+	snap atomic.Pointer[snapshot]
+
+	refreshCh chan struct{} // capacity 1
+
+	mu      sync.Mutex           // guards want, updated, lastErr
+	want    map[string]time.Time // topics to ask for -> last time they were used
+	updated chan struct{}        // closed and replaced after every refresh attempt
+	lastErr error
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	conn *broker.Conn // refresher goroutine only
+}
+
+// ErrClosed is returned by waits on a closed cluster view.
+var ErrClosed = errors.New("kprod: cluster view closed")
+
+// New starts the cluster view's refresher and asks for a first refresh.
+func New(cfg Config) *Cluster {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.OnUpdate == nil {
+		cfg.OnUpdate = func() {}
+	}
+	c := &Cluster{cfg: cfg, refreshCh: make(chan struct{}, 1), want: map[string]time.Time{},
+		updated: make(chan struct{}), done: make(chan struct{})}
+	c.snap.Store(&snapshot{brokers: map[int32]string{}, topics: map[string]*Topic{}})
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	go c.run()
+	c.Refresh()
+	return c
+}
+
+// Close stops the refresher and waits for it.
+func (c *Cluster) Close() {
+	c.cancel()
+	<-c.done
+}
+
+// Refresh asks for a metadata refresh soon. It never blocks.
+func (c *Cluster) Refresh() {
+	select {
+	case c.refreshCh <- struct{}{}:
+	default:
+	}
+}
+
+// Lookup returns the topic's state from the current snapshot, without waiting.
+func (c *Cluster) Lookup(name string) (*Topic, bool) {
+	t, ok := c.snap.Load().topics[name]
+	if ok && !t.used.Load() {
+		t.used.Store(true)
+	}
+	return t, ok
+}
+
+// Wait returns the topic's state once the topic is known with at least minPartitions
+// partitions (so an explicit partition number exists), refreshing as needed, until ctx
+// ends. The last topic state seen (nil if never) comes back with ctx's error.
+func (c *Cluster) Wait(ctx context.Context, name string, minPartitions int32) (*Topic, error) {
+	for {
+		c.mu.Lock()
+		if _, ok := c.want[name]; !ok {
+			c.want[name] = c.cfg.Now()
+		}
+		ch := c.updated
+		c.mu.Unlock()
+		t, ok := c.Lookup(name)
+		if ok && t.ErrorCode == 0 && t.Parts.Count >= minPartitions && t.Parts.Count > 0 {
+			return t, nil
+		}
+		if ok && isFatalTopicError(t.ErrorCode) {
+			return t, kerr.ErrorForCode(t.ErrorCode)
+		}
+		c.Refresh()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return t, ctx.Err()
+		case <-c.ctx.Done():
+			return t, ErrClosed
+		}
+	}
+}
+
+// isFatalTopicError reports topic errors that waiting will not cure.
+func isFatalTopicError(code int16) bool {
+	switch code {
+	case 17, 29: // INVALID_TOPIC_EXCEPTION, TOPIC_AUTHORIZATION_FAILED
+		return true
+	}
+	return false
+}
+
+// Leader returns the node leading topic/partition in the current snapshot.
+func (c *Cluster) Leader(topic string, p int32) (int32, bool) {
+	t, ok := c.snap.Load().topics[topic]
+	if !ok || int(p) >= len(t.Partitions) {
+		return -1, false
+	}
+	l := t.Partitions[p].Leader
+	return l, l >= 0
+}
+
+// BrokerAddr returns a node's address.
+func (c *Cluster) BrokerAddr(node int32) (string, bool) {
+	a, ok := c.snap.Load().brokers[node]
+	return a, ok
+}
+
+// AnyBroker returns a random known broker.
+func (c *Cluster) AnyBroker() (int32, string, bool) {
+	s := c.snap.Load()
+	if len(s.nodes) == 0 {
+		return -1, "", false
+	}
+	n := s.nodes[rand.IntN(len(s.nodes))]
+	return n, s.brokers[n], true
+}
+
+// Topics returns every topic in the current snapshot.
+func (c *Cluster) Topics() map[string]*Topic { return c.snap.Load().topics }
+
+// LastError returns the last refresh error, nil after a success.
+func (c *Cluster) LastError() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastErr
+}
+
+func (c *Cluster) run() {
+	defer close(c.done)
+	defer func() {
+		if c.conn != nil {
+			c.conn.Close()
+		}
+	}()
+	failures := 0
+	timer := time.NewTimer(c.cfg.MaxAge)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.refreshCh:
+		case <-timer.C:
+		}
+		err := c.refresh()
+		c.mu.Lock()
+		c.lastErr = err
+		close(c.updated)
+		c.updated = make(chan struct{})
+		c.mu.Unlock()
+		next := c.cfg.MaxAge
+		if err != nil {
+			failures++
+			c.cfg.Logger.Warn("kprod: metadata refresh failed", "err", err)
+			next = c.backoff(failures)
+			c.Refresh() // try again after the backoff
+		} else {
+			failures = 0
+			c.cfg.OnUpdate()
+		}
+		// Pace refreshes: wait at least retry.backoff.ms between two (Java's
+		// metadata refresh backoff), so a storm of requests costs one per backoff.
+		pause := time.NewTimer(c.backoff(max(failures, 1)))
+		select {
+		case <-c.ctx.Done():
+			pause.Stop()
+			return
+		case <-pause.C:
+		}
+		timer.Reset(next)
+	}
+}
+
+func (c *Cluster) backoff(failures int) time.Duration {
+	d := c.cfg.RetryBackoff
+	for i := 1; i < failures && d < c.cfg.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, c.cfg.RetryBackoffMax)
+}
+
+// refresh sends one Metadata request for the wanted topics and publishes the snapshot.
+func (c *Cluster) refresh() error {
+	c.mu.Lock()
+	now := c.cfg.Now()
+	old := c.snap.Load()
+	var names []string
+	for name, last := range c.want {
+		if t, ok := old.topics[name]; ok && t.used.Swap(false) {
+			c.want[name] = now
+			last = now
+		}
+		if now.Sub(last) > c.cfg.MaxIdle {
+			delete(c.want, name) // metadata.max.idle.ms: forget topics not produced to
+			continue
+		}
+		names = append(names, name)
+	}
+	c.mu.Unlock()
+	slices.Sort(names)
+
+	resp, err := c.request(names)
+	if err != nil {
+		return err
+	}
+	s := &snapshot{brokers: map[int32]string{}, topics: map[string]*Topic{}}
+	for _, b := range resp.Brokers {
+		s.brokers[b.NodeID] = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+		s.nodes = append(s.nodes, b.NodeID)
+	}
+	slices.Sort(s.nodes)
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		if rt.Topic == nil {
+			continue
+		}
+		t := &Topic{Name: *rt.Topic, ErrorCode: rt.ErrorCode}
+		for _, rp := range rt.Partitions {
+			if rp.Partition < 0 || rp.Partition > 1<<20 {
+				continue // hostile or corrupt: ignore rather than allocate
+			}
+			for int(rp.Partition) >= len(t.Partitions) {
+				t.Partitions = append(t.Partitions, Partition{ID: int32(len(t.Partitions)), Leader: -1, LeaderEpoch: -1})
+			}
+			p := &t.Partitions[rp.Partition]
+			p.Leader, p.LeaderEpoch, p.ErrorCode = rp.Leader, rp.LeaderEpoch, rp.ErrorCode
+			p.Replicas, p.ISR, p.Offline = rp.Replicas, rp.ISR, rp.OfflineReplicas
+			if _, known := s.brokers[rp.Leader]; !known {
+				p.Leader = -1
+			}
+		}
+		t.Parts.Count = int32(len(t.Partitions))
+		for _, p := range t.Partitions {
+			if p.Leader >= 0 {
+				t.Parts.Available = append(t.Parts.Available, p.ID)
+			}
+		}
+		if ot, ok := old.topics[t.Name]; ok && ot.used.Load() {
+			t.used.Store(true)
+		}
+		s.topics[t.Name] = t
+	}
+	c.snap.Store(s)
+	return nil
+}
+
+// request sends a Metadata request to a known broker, or to the bootstrap servers
+// (shuffled) before any is known or when all known ones fail.
+func (c *Cluster) request(topics []string) (*kmsg.MetadataResponse, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	req.AllowAutoTopicCreation = true // as Java's producer: brokers with auto.create.topics.enable create them
+	req.Topics = []kmsg.MetadataRequestTopic{}
+	for _, name := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(name)
+		req.Topics = append(req.Topics, rt)
+	}
+	var lastErr error
+	for _, addr := range c.candidates() {
+		if c.conn == nil || c.conn.Addr() != addr {
+			if c.conn != nil {
+				select {
+				case <-c.conn.Done():
+					c.conn = nil
+				default:
+				}
+			}
+			if c.conn == nil {
+				conn, err := broker.Dial(c.ctx, addr, c.cfg.Conn)
+				if err != nil {
+					lastErr = err
+					continue
+				}
+				c.conn = conn
+			}
+		}
+		resp, err := c.conn.Do(c.ctx, req)
+		if err != nil {
+			lastErr = err
+			c.conn.Close()
+			c.conn = nil
+			continue
+		}
+		return resp.(*kmsg.MetadataResponse), nil
+	}
+	if lastErr == nil {
+		lastErr = errors.New("kprod: no broker to ask for metadata")
+	}
+	return nil, lastErr
+}
+
+// candidates lists addresses to try: the current connection first, then known brokers,
+// then the bootstrap servers, each group shuffled.
+func (c *Cluster) candidates() []string {
+	var out []string
+	if c.conn != nil {
+		select {
+		case <-c.conn.Done():
+			c.conn = nil
+		default:
+			out = append(out, c.conn.Addr())
+		}
+	}
+	s := c.snap.Load()
+	known := make([]string, 0, len(s.brokers))
+	for _, a := range s.brokers {
+		known = append(known, a)
+	}
+	rand.Shuffle(len(known), func(i, j int) { known[i], known[j] = known[j], known[i] })
+	boot := slices.Clone(c.cfg.Bootstrap)
+	rand.Shuffle(len(boot), func(i, j int) { boot[i], boot[j] = boot[j], boot[i] })
+	out = append(out, known...)
+	return append(out, boot...)
+}

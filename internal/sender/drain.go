@@ -1,0 +1,200 @@
+package sender
+
+import (
+	"errors"
+	"time"
+
+	"kprod/internal/accumulator"
+	"kprod/internal/broker"
+	"kprod/internal/config"
+	"kprod/internal/wire"
+)
+
+// errDeliveryTimeout is wrapped by the producer into its exported ErrDeliveryTimeout.
+var ErrDeliveryTimeout = errors.New("kprod: delivery.timeout.ms expired")
+
+// sendReady expires old batches, groups ready partitions by leader and sends one Produce
+// request per broker that has a free in-flight slot. It returns the next time it must
+// look again.
+func (s *Sender) sendReady(now time.Time) time.Time {
+	var next time.Time
+	soon := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	flushing := s.acc.Flushing()
+	for node := range s.byNode {
+		s.byNode[node] = s.byNode[node][:0]
+	}
+	s.nodeOrder = s.nodeOrder[:0]
+	needMeta := false
+
+	for _, t := range s.acc.Topics() {
+		for _, p := range t.Partitions() {
+			h, ok := p.Peek()
+			if !ok {
+				continue
+			}
+			b := h.Batch
+			if deadline := b.Created.Add(s.set.DeliveryTimeout); !now.Before(deadline) {
+				if p.Pop(b) {
+					s.fail(b, ErrDeliveryTimeout, b.Attempts > 0 && b.MaybeWritten)
+					s.Wake() // the next batch may be ready too
+				}
+				continue
+			} else {
+				soon(deadline)
+			}
+			if b.Attempts > 0 && now.Before(b.RetryAt) {
+				soon(b.RetryAt)
+				continue
+			}
+			if !h.Full && !flushing && b.Attempts == 0 {
+				if lingerEnd := h.Created.Add(s.set.Linger); now.Before(lingerEnd) {
+					soon(lingerEnd)
+					continue
+				}
+			}
+			if s.muted(p, b) {
+				continue // a response will wake us
+			}
+			node, ok := s.cfg.Meta.Leader(p.Topic, p.ID)
+			if !ok {
+				needMeta = true
+				continue
+			}
+			if len(s.byNode[node]) == 0 {
+				s.nodeOrder = append(s.nodeOrder, node)
+			}
+			s.byNode[node] = append(s.byNode[node], p)
+		}
+	}
+	if needMeta {
+		s.cfg.Meta.Refresh()
+	}
+	for _, node := range s.nodeOrder {
+		s.sendToNode(node, s.byNode[node], now)
+	}
+	return next
+}
+
+// muted reports whether p must wait for its in-flight batches before sending more:
+// with max.in.flight=1 order is kept by sending one batch at a time; an idempotent
+// partition resends a retried batch only once nothing else is in flight, so its
+// sequences reach the broker in order (KIP-98), and sends nothing while unresolved.
+func (s *Sender) muted(p *accumulator.Partition, head *accumulator.Batch) bool {
+	if p.InFlight == 0 {
+		return p.Unresolved
+	}
+	if s.set.MaxInFlight == 1 {
+		return true
+	}
+	if s.set.Idempotent {
+		return p.Unresolved || head.Attempts > 0 || p.InFlight >= config.MaxInFlightForIdempotence
+	}
+	return false
+}
+
+// sendToNode drains the head batch of each ready partition led by node into one Produce
+// request of at most max.request.size bytes and sends it, if the node's connection has
+// a free slot.
+func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time.Time) {
+	conn := s.conns.get(node)
+	if conn == nil || conn.InFlight() >= s.set.MaxInFlight {
+		return // the dial or a response wakes us
+	}
+	version, err := conn.Versions().Pick(0, wire.MinProduceVersion, wire.MaxProduceVersion)
+	if err != nil {
+		s.log.Warn("kprod: broker cannot take Produce v3+", "node", node, "err", err)
+		conn.Abort(err)
+		return
+	}
+	req := s.newRequest(node, conn, version)
+	size := 0
+	for _, p := range parts {
+		h, ok := p.Peek()
+		if !ok {
+			continue
+		}
+		b := h.Batch
+		enc, err := s.encode(p, b)
+		if err != nil {
+			if p.Pop(b) {
+				s.fail(b, err, false)
+			}
+			continue
+		}
+		if size > 0 && size+len(enc)+64 > s.set.MaxRequestSize {
+			break // the rest go in the next request
+		}
+		if !p.Pop(b) {
+			continue
+		}
+		size += len(enc) + 64
+		req.add(b)
+	}
+	if len(req.batches) == 0 {
+		s.recycle(req)
+		return
+	}
+	req.sentAt = now
+	for _, b := range req.batches {
+		b.Attempts++
+		b.InFlight = true
+		b.PartitionQueue().InFlight++
+	}
+	if err := s.write(req); err != nil {
+		// Not written: put everything back as it was, to go out on a new connection.
+		for _, b := range req.batches {
+			b.Attempts--
+			b.InFlight = false
+			b.PartitionQueue().InFlight--
+			b.PartitionQueue().Requeue(b)
+		}
+		s.recycle(req)
+		if !errors.Is(err, broker.ErrInFlightLimit) {
+			conn.Abort(err)
+			s.cfg.Meta.Refresh()
+		}
+	}
+}
+
+// encode finishes a batch the first time it is drained: stamps the producer id, epoch and
+// base sequence when idempotent, and compresses. Retries resend these bytes unchanged
+// (byte-identical retries, KIP-98).
+func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte, error) {
+	if b.Encoded != nil {
+		return b.Encoded, nil
+	}
+	opts := wire.BatchOptions{Transactional: s.set.TransactionalID != "", DeferCRC: s.set.Idempotent}
+	var enc []byte
+	if s.comp != nil {
+		out, err := b.Builder().FinishCompressed(b.CompressBuffer(), wire.Codec(s.comp.Codec()), s.comp.Compress, opts)
+		if err != nil {
+			return nil, err
+		}
+		enc = out
+		b.SetEncoded(enc, out)
+	} else {
+		enc = b.Builder().Finish(opts)
+		b.SetEncoded(enc, nil)
+	}
+	if s.set.Idempotent {
+		pid, epoch := s.pid.get()
+		if p.SequencePID != pid || p.SequenceEpoch != epoch {
+			p.SequencePID, p.SequenceEpoch, p.NextSequence = pid, epoch, 0
+		}
+		b.ProducerID, b.Epoch, b.BaseSequence, b.HasSequence = pid, epoch, p.NextSequence, true
+		p.NextSequence = int32(uint32(p.NextSequence)+uint32(b.NumRecords())) & 0x7fffffff
+		if err := wire.StampProducer(enc, pid, epoch, b.BaseSequence); err != nil {
+			return nil, err
+		}
+	}
+	return enc, nil
+}
+
+// fail completes a batch with an error.
+func (s *Sender) fail(b *accumulator.Batch, err error, maybeWritten bool) {
+	s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: maybeWritten})
+}

@@ -1,0 +1,189 @@
+// Package sender is the producer's background I/O: it drains ready batches from the
+// accumulator, groups them per leader broker into Produce requests, pipelines up to
+// max.in.flight requests per connection, and turns responses into completions, retries
+// (with exponential backoff and jitter, KIP-580) or failures.
+//
+// One goroutine, the sender loop, owns all scheduling state, as Java's Sender thread
+// does; connections' read loops only decode responses and hand them over. RunOnce is
+// the single step a test can drive.
+package sender
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"kprod/internal/accumulator"
+	"kprod/internal/broker"
+	"kprod/internal/compress"
+	"kprod/internal/config"
+)
+
+// Metadata is the cluster view the sender routes by.
+type Metadata interface {
+	// Leader returns the node leading topic/partition.
+	Leader(topic string, partition int32) (node int32, ok bool)
+	// BrokerAddr returns a node's host:port.
+	BrokerAddr(node int32) (string, bool)
+	// AnyBroker returns some live node for requests any broker can answer.
+	AnyBroker() (node int32, addr string, ok bool)
+	// Refresh asks for fresh metadata soon; it must not block.
+	Refresh()
+}
+
+// Result is how a batch ended.
+type Result struct {
+	// BaseOffset is the first record's offset, -1 when unknown.
+	BaseOffset int64
+	// LogAppendTime is the broker's timestamp for the batch in ms, -1 for CreateTime.
+	LogAppendTime int64
+	// Err is nil on success.
+	Err error
+	// MaybeWritten applies when Err is set: the batch may be in the log.
+	MaybeWritten bool
+	// RecordErrors maps a record's index to the broker's complaint about it (KIP-467).
+	RecordErrors map[int32]string
+}
+
+// Config wires a sender.
+type Config struct {
+	Settings config.Settings
+	Acc      *accumulator.Accumulator
+	Meta     Metadata
+	// Complete receives every finished batch on the sender goroutine; it must hand the
+	// batch to another goroutine quickly (user callbacks never run here).
+	Complete func(b *accumulator.Batch, r Result)
+	// Dial options for broker connections (TLS and SASL plug in here).
+	Conn broker.Options
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// Sender is the background sender. Start it with Run.
+type Sender struct {
+	cfg   Config
+	set   config.Settings
+	acc   *accumulator.Accumulator
+	comp  *compress.Compressor
+	now   func() time.Time
+	log   *slog.Logger
+	conns *pool
+	pid   *producerID
+
+	wakeCh chan struct{} // capacity 1: "look again"
+
+	respMu sync.Mutex // guards resps
+	resps  []*request // answered requests waiting for the sender loop
+
+	// Sender goroutine only.
+	reqPool   []*request
+	byNode    map[int32][]*accumulator.Partition
+	nodeOrder []int32
+	rnd       *rand.Rand
+
+	ctx    context.Context // lives until Close; dials and producer id requests use it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // background dials and producer id requests
+}
+
+// New builds a sender; Run starts it.
+func New(cfg Config) (*Sender, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Sender{cfg: cfg, set: cfg.Settings, acc: cfg.Acc, now: cfg.Now, log: cfg.Logger,
+		wakeCh: make(chan struct{}, 1), byNode: map[int32][]*accumulator.Partition{},
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6b70726f64))}
+	if cfg.Settings.Codec != config.CodecNone {
+		level := 0
+		switch cfg.Settings.Codec {
+		case config.CodecGzip:
+			level = cfg.Settings.GzipLevel
+		case config.CodecLZ4:
+			level = cfg.Settings.LZ4Level
+		case config.CodecZstd:
+			level = cfg.Settings.ZstdLevel
+		}
+		c, err := compress.NewCompressor(compress.Codec(cfg.Settings.Codec), level)
+		if err != nil {
+			return nil, err
+		}
+		s.comp = c
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.conns = newPool(s)
+	s.pid = &producerID{s: s}
+	return s, nil
+}
+
+// Wake makes the sender loop look at the accumulator again. It never blocks.
+func (s *Sender) Wake() {
+	select {
+	case s.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// Run is the sender loop; it returns when ctx ends, after which Shutdown cleans up.
+func (s *Sender) Run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := s.RunOnce()
+		d := time.Hour
+		if !next.IsZero() {
+			d = max(next.Sub(s.now()), 0)
+		}
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wakeCh:
+		case <-timer.C:
+		}
+	}
+}
+
+// Shutdown stops connections and background goroutines and fails every batch still held
+// (queued or in flight) with cause. Call it after Run returned.
+func (s *Sender) Shutdown(cause error) {
+	s.cancel()
+	s.conns.closeAll()
+	s.wg.Wait()
+	s.handleResponses() // answers that raced with the close; the rest fail below
+	for _, b := range s.acc.TakeAll() {
+		s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: cause, MaybeWritten: b.Attempts > 0 && b.MaybeWritten})
+	}
+}
+
+// RunOnce is one step of the sender loop: handle answered requests, expire batches past
+// delivery.timeout.ms, send what is ready. It returns when it next needs to run
+// (zero: only when woken).
+func (s *Sender) RunOnce() time.Time {
+	s.handleResponses()
+	now := s.now()
+	if s.set.Idempotent && !s.pid.ready() {
+		s.pid.ensure()
+		return time.Time{}
+	}
+	return s.sendReady(now)
+}
+
+// backoff returns the wait before a batch's attempt-th retry: retry.backoff.ms doubled
+// per attempt up to retry.backoff.max.ms, with +-20% jitter (KIP-580).
+func (s *Sender) backoff(attempt int) time.Duration {
+	d := s.set.RetryBackoff
+	for i := 1; i < attempt && d < s.set.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.set.RetryBackoffMax)
+	jitter := 0.8 + 0.4*s.rnd.Float64()
+	return time.Duration(float64(d) * jitter)
+}

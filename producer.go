@@ -1,0 +1,197 @@
+package kprod
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kprod/internal/accumulator"
+	"kprod/internal/broker"
+	"kprod/internal/cluster"
+	"kprod/internal/config"
+	"kprod/internal/sender"
+)
+
+// Producer sends records to Kafka: Java's KafkaProducer. It is safe for concurrent use;
+// one producer per application is usually best, as in Java.
+//
+// Goroutines: the sender loop (sends batches), the completion goroutine (runs callbacks
+// and interceptors' OnAcknowledgement in per-partition order, off the network path), the
+// metadata refresher, and two per broker connection. Close stops them all.
+type Producer struct {
+	set          config.Settings
+	acc          *accumulator.Accumulator
+	snd          *sender.Sender
+	meta         *cluster.Cluster
+	comp         *completer
+	interceptors []Interceptor
+	partitioner  Partitioner
+	log          *slog.Logger
+
+	closeCtx   context.Context // cancelled when Close starts: blocked Sends give up
+	closeStart context.CancelFunc
+	closing    <-chan struct{} // closeCtx.Done()
+	closed     atomic.Bool
+	sends      atomic.Int64 // Sends between their closed check and their append
+	closeOnce  sync.Once
+	closeDone  chan struct{}
+	closeErr   error
+	stopSender context.CancelFunc
+	senderDone chan struct{}
+}
+
+// NewProducer validates cfg, as Java's KafkaProducer constructor does, and starts the
+// producer. An invalid config is a *ConfigError naming the property. NewProducer does
+// not wait for the cluster: the first Send waits for metadata up to max.block.ms.
+func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
+	set, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	o := options{logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p := &Producer{set: set, interceptors: o.interceptors, partitioner: o.partitioner,
+		log: o.logger.With("client.id", set.ClientID), closeDone: make(chan struct{}), senderDone: make(chan struct{})}
+	p.closeCtx, p.closeStart = context.WithCancel(context.Background())
+	p.closing = p.closeCtx.Done()
+
+	connOpts := broker.Options{
+		ClientID:               set.ClientID,
+		ConnectionSetupTimeout: set.SocketConnectionSetupTimeout,
+		RequestTimeout:         set.RequestTimeout,
+		MaxInFlight:            set.MaxInFlight,
+		SendBufferBytes:        set.SendBufferBytes,
+		ReceiveBufferBytes:     set.ReceiveBufferBytes,
+		Dialer:                 o.dialer,
+	}
+	var snd *sender.Sender
+	wake := func() {
+		if snd != nil {
+			snd.Wake()
+		}
+	}
+	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
+		Wake: wake, Abort: p.closing})
+	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Conn: connOpts,
+		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
+		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
+		OnUpdate: wake, Logger: p.log})
+	p.comp = newCompleter(p)
+	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
+		Complete: p.comp.enqueue, Conn: connOpts, Logger: p.log})
+	if err != nil {
+		p.meta.Close()
+		p.comp.stop()
+		return nil, fmt.Errorf("kprod: %w", err)
+	}
+	p.snd = snd
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopSender = cancel
+	go func() {
+		defer close(p.senderDone)
+		snd.Run(ctx)
+	}()
+	return p, nil
+}
+
+// Flush sends every buffered record at once, ignoring linger.ms, and waits until every
+// record sent before the call has completed (its callback ran), or until ctx ends.
+func (p *Producer) Flush(ctx context.Context) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	p.acc.BeginFlush()
+	defer p.acc.EndFlush()
+	if err := p.acc.AwaitIncomplete(ctx); err != nil {
+		return fmt.Errorf("kprod: flush: %w", err)
+	}
+	return p.comp.drained(ctx)
+}
+
+// Close delivers what it can of the buffered records until ctx ends, then fails the rest
+// with ErrClosed (in flight ones marked as possibly written), stops every goroutine and
+// closes every connection. Calls on a closed producer return ErrClosed. Close waits for
+// the callbacks of all records to have run. A ctx without deadline waits as long as
+// delivery takes (Java's close()); an expired ctx closes at once (close(Duration.ZERO)).
+// It returns ctx's error when records had to be failed.
+func (p *Producer) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		p.closeStart()
+		// Sends that passed their closed check finish appending before we look.
+		for p.sends.Load() > 0 {
+			time.Sleep(50 * time.Microsecond)
+		}
+		p.acc.SetClosing()
+		if err := p.acc.AwaitIncomplete(ctx); err != nil {
+			p.closeErr = fmt.Errorf("kprod: close: %w: undelivered records failed with ErrClosed", err)
+		}
+		p.stopSender()
+		<-p.senderDone
+		p.snd.Shutdown(fmt.Errorf("%w before the record was delivered", ErrClosed))
+		p.meta.Close()
+		p.comp.stop()
+		close(p.closeDone)
+	})
+	<-p.closeDone
+	return p.closeErr
+}
+
+// PartitionsFor returns the partitions of topic, waiting for its metadata up to
+// max.block.ms or ctx.
+func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]PartitionInfo, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	if err := validateTopic(topic); err != nil {
+		return nil, err
+	}
+	t, err := p.waitTopic(ctx, topic, 1, time.Now().Add(p.set.MaxBlock))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PartitionInfo, len(t.Partitions))
+	for i, tp := range t.Partitions {
+		out[i] = PartitionInfo{Topic: topic, Partition: tp.ID, Leader: tp.Leader, LeaderEpoch: tp.LeaderEpoch,
+			Replicas: tp.Replicas, InSyncReplicas: tp.ISR, OfflineReplicas: tp.Offline}
+	}
+	return out, nil
+}
+
+// waitTopic waits until topic has at least minPartitions partitions in metadata, up to
+// deadline (max.block.ms), ctx or Close.
+func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions int32, deadline time.Time) (*cluster.Topic, error) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	stop := context.AfterFunc(p.closeCtx, cancel) // Close ends the wait
+	defer stop()
+	t, err := p.meta.Wait(ctx, topic, minPartitions)
+	if err == nil {
+		return t, nil
+	}
+	select {
+	case <-p.closing:
+		return nil, ErrClosed
+	default:
+	}
+	if ctx.Err() == context.DeadlineExceeded && time.Now().After(deadline.Add(-time.Millisecond)) {
+		ms := p.set.MaxBlock.Milliseconds()
+		if t != nil && t.ErrorCode == 0 && t.Parts.Count > 0 {
+			return nil, fmt.Errorf("%w: partition %d of topic %s with partition count %d is not present in metadata after %d ms",
+				ErrMetadataTimeout, minPartitions-1, topic, t.Parts.Count, ms)
+		}
+		if last := p.meta.LastError(); last != nil {
+			return nil, fmt.Errorf("%w: topic %s not present in metadata after %d ms (last metadata error: %v)", ErrMetadataTimeout, topic, ms, last)
+		}
+		return nil, fmt.Errorf("%w: topic %s not present in metadata after %d ms", ErrMetadataTimeout, topic, ms)
+	}
+	if ctx.Err() != nil && t == nil {
+		return nil, fmt.Errorf("kprod: waiting for metadata of topic %s: %w", topic, ctx.Err())
+	}
+	return nil, fmt.Errorf("kprod: topic %s: %w", topic, err)
+}

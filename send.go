@@ -1,0 +1,185 @@
+package kprod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"kprod/internal/accumulator"
+	"kprod/internal/cluster"
+	"kprod/internal/config"
+	"kprod/internal/partition"
+)
+
+// Send hands a record to the producer and returns once it is buffered: the asynchronous
+// send with a callback (Java's send(record, callback)). cb runs exactly once, later, with
+// the record's metadata or a *DeliveryError, on the producer's completion goroutine, in
+// send order per partition; it must not block for long. A nil cb is fire-and-forget.
+//
+// Send blocks only for metadata of a topic it has not seen and for buffer space, both
+// bounded by max.block.ms and ctx. When it returns an error the record was not accepted,
+// cb is not called, and the record was certainly not written: ErrClosed,
+// ErrInvalidTopic, ErrInvalidPartition, ErrRecordTooLarge, ErrMetadataTimeout,
+// ErrBufferExhausted, or ctx's error.
+func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, error)) error {
+	var done any
+	if cb != nil {
+		done = cb
+	}
+	return p.send(ctx, r, done)
+}
+
+// SendSync sends a record and waits for its outcome: the synchronous send (Java's
+// send(record).get()). If ctx ends first it returns a *DeliveryError wrapping ctx's
+// error with MaybeWritten set: the record stays in flight and may still be written.
+func (p *Producer) SendSync(ctx context.Context, r *Record) (RecordMetadata, error) {
+	w := syncWaiters.Get().(*syncWaiter)
+	if err := p.send(ctx, r, w); err != nil {
+		syncWaiters.Put(w)
+		return RecordMetadata{}, err
+	}
+	select {
+	case res := <-w.ch:
+		syncWaiters.Put(w)
+		return res.md, res.err
+	case <-ctx.Done():
+		// The completion will still arrive on w.ch (buffered); w is not reused.
+		return RecordMetadata{}, &DeliveryError{Topic: r.Topic, Partition: -1, Err: ctx.Err(), MaybeWritten: true}
+	}
+}
+
+type syncResult struct {
+	md  RecordMetadata
+	err error
+}
+
+type syncWaiter struct{ ch chan syncResult }
+
+var syncWaiters = sync.Pool{New: func() any { return &syncWaiter{ch: make(chan syncResult, 1)} }}
+
+// interceptedOnly marks records that no caller waits for but interceptors must see.
+type interceptedOnly struct{}
+
+func (p *Producer) send(ctx context.Context, r *Record, done any) error {
+	p.sends.Add(1)
+	defer p.sends.Add(-1)
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	rec := *r
+	if len(p.interceptors) > 0 {
+		rec = p.onSend(rec)
+		if done == nil {
+			done = interceptedOnly{}
+		}
+	}
+	if err := validateTopic(rec.Topic); err != nil {
+		return err
+	}
+	explicit, hasExplicit := rec.Partition.Get()
+	if hasExplicit && explicit < 0 {
+		return fmt.Errorf("%w: %d", ErrInvalidPartition, explicit)
+	}
+	if size := accumulator.MaxRecordSize(rec.Key, rec.Value, rec.Headers); size > p.set.MaxRequestSize || int64(size) > p.set.BufferMemory {
+		return fmt.Errorf("%w: the record is %d bytes when serialized, more than max.request.size=%d or buffer.memory=%d",
+			ErrRecordTooLarge, size, p.set.MaxRequestSize, p.set.BufferMemory)
+	}
+	now := time.Now()
+	deadline := now.Add(p.set.MaxBlock)
+
+	need := int32(1)
+	if hasExplicit {
+		need = explicit + 1
+	}
+	t, ok := p.meta.Lookup(rec.Topic)
+	if !ok || t.ErrorCode != 0 || t.Parts.Count < need {
+		var err error
+		if t, err = p.waitTopic(ctx, rec.Topic, need, deadline); err != nil {
+			return err
+		}
+	}
+
+	tg := accumulator.Target{Partition: -1, Parts: t.Parts}
+	switch {
+	case hasExplicit:
+		tg.Partition = explicit
+	default:
+		tg.Partition = p.choosePartition(t, &rec)
+	}
+
+	ts := now.UnixMilli()
+	if !rec.Timestamp.IsZero() {
+		ts = rec.Timestamp.UnixMilli()
+	}
+	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Done: done}
+	_, ok, err := p.acc.Append(ctx, deadline, p.acc.Topic(rec.Topic), tg, &ar)
+	if !ok {
+		switch {
+		case errors.Is(err, accumulator.ErrAborted):
+			return ErrClosed
+		case err != nil:
+			return fmt.Errorf("kprod: waiting for buffer space: %w", err)
+		}
+		return fmt.Errorf("%w: failed to allocate memory within the configured max blocking time %d ms",
+			ErrBufferExhausted, p.set.MaxBlock.Milliseconds())
+	}
+	return nil
+}
+
+// choosePartition applies the partitioner chain for a record without an explicit
+// partition: a custom partitioner, then murmur2 of the key, then round robin or the
+// uniform sticky partitioner (-1).
+func (p *Producer) choosePartition(t *cluster.Topic, r *Record) int32 {
+	if p.partitioner != nil {
+		if n := p.partitioner.Partition(t.Name, r.Key, r.Value, t.Parts.Count); n >= 0 && n < t.Parts.Count {
+			return n
+		}
+	}
+	if r.Key != nil && !p.set.PartitionerIgnoreKeys {
+		return partition.KeyPartition(r.Key, t.Parts.Count)
+	}
+	if p.set.Partitioner == config.PartitionerRoundRobin {
+		return p.acc.Topic(t.Name).RR.Partition(t.Name, t.Parts)
+	}
+	return -1
+}
+
+// onSend runs the interceptors' OnSend; a failing one is logged and skipped.
+func (p *Producer) onSend(r Record) Record {
+	for _, ic := range p.interceptors {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					p.log.Error("kprod: interceptor OnSend panicked; record sent unchanged by it",
+						"interceptor", fmt.Sprintf("%T", ic), "panic", v, "stack", string(debug.Stack()))
+				}
+			}()
+			nr, err := ic.OnSend(r)
+			if err != nil {
+				p.log.Warn("kprod: interceptor OnSend failed; record sent unchanged by it",
+					"interceptor", fmt.Sprintf("%T", ic), "err", err)
+				return
+			}
+			r = nr
+		}()
+	}
+	return r
+}
+
+// onAck runs the interceptors' OnAcknowledgement; failures are logged.
+func (p *Producer) onAck(md RecordMetadata, err error) {
+	for _, ic := range p.interceptors {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					p.log.Error("kprod: interceptor OnAcknowledgement panicked",
+						"interceptor", fmt.Sprintf("%T", ic), "panic", v)
+				}
+			}()
+			ic.OnAcknowledgement(md, err)
+		}()
+	}
+}
