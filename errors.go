@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"kprod/internal/sender"
+	"kprod/serde"
 )
 
 // Errors Send returns before accepting a record. A record refused this way was not
@@ -109,7 +110,8 @@ func (e *DeliveryError) Error() string {
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
 // MaybeWritten reports whether a record whose send returned err may nonetheless have been
-// written. It is false for nil, for every error Send returns before accepting a record,
+// written. It is false for nil, for every error Send returns before accepting a record
+// (serialization errors included),
 // and for a *DeliveryError that proves the record absent; true for any other error,
 // since nothing proves the record absent.
 func MaybeWritten(err error) bool {
@@ -119,6 +121,10 @@ func MaybeWritten(err error) bool {
 	var de *DeliveryError
 	if errors.As(err, &de) {
 		return de.MaybeWritten
+	}
+	var se *serde.SerializationError
+	if errors.As(err, &se) {
+		return false
 	}
 	for _, e := range notWritten {
 		if errors.Is(err, e) {
@@ -138,6 +144,10 @@ func IsRetriable(err error) bool {
 	var ke *KafkaError
 	if errors.As(err, &ke) {
 		return ke.Retriable
+	}
+	var se *serde.SerializationError
+	if errors.As(err, &se) {
+		return false
 	}
 	for _, e := range []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig} {
 		if errors.Is(err, e) {

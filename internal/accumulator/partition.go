@@ -75,15 +75,15 @@ func (p *Partition) Pop(b *Batch) bool {
 	return true
 }
 
-// Requeue puts a batch that must be sent again back in the queue, ahead of every batch
-// never sent and, among retried ones, in base sequence order so an idempotent partition
+// Requeue puts a batch that must be sent again (or a half of a split one) back in the
+// queue, ahead of every batch never drained and, among retried ones, in base sequence order so an idempotent partition
 // resends its batches in the order the broker expects (KIP-98).
 func (p *Partition) Requeue(b *Batch) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b.sealed = true
 	i := 0
-	for i < len(p.batches) && p.batches[i].Attempts > 0 &&
+	for i < len(p.batches) && (p.batches[i].Attempts > 0 || p.batches[i].HasSequence) &&
 		(!b.HasSequence || !p.batches[i].HasSequence || seqBefore(p.batches[i].BaseSequence, b.BaseSequence)) {
 		i++
 	}

@@ -435,6 +435,7 @@ type doResult struct {
 // sets req's version to the highest both the broker and kmsg support. ctx
 // bounds only the wait: if it ends after the request was written, Do returns a
 // *RequestError with Written set and the response, when it comes, is dropped.
+// A *kmsg.ProduceRequest with Acks 0 returns (nil, nil) once written.
 func (c *Conn) Do(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -471,16 +472,22 @@ func (c *Conn) Do(ctx context.Context, req kmsg.Request) (kmsg.Response, error) 
 	buf = req.AppendTo(buf)
 	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
 
+	// The broker never answers a Produce with acks=0: waiting for a
+	// response would end in a timeout that closes the connection.
+	expect := true
+	if p, ok := req.(*kmsg.ProduceRequest); ok && p.Acks == 0 {
+		expect = false
+	}
 	ch := make(chan doResult, 1)
 	r := &request{
 		frame:          [][]byte{buf},
 		ctx:            ctx,
 		key:            key,
-		expectResponse: true,
+		expectResponse: expect,
 		flexHeader:     responseHeaderFlexible(key, version),
 	}
 	r.done = func(body []byte, err error) {
-		if err != nil {
+		if err != nil || !expect {
 			ch <- doResult{err: err}
 			return
 		}

@@ -152,6 +152,10 @@ func TestDecompressLimit(t *testing.T) {
 	if NewDecompressor(0).MaxSize() != DefaultMaxDecompressedSize {
 		t.Fatal("default limit not applied")
 	}
+	var zero Decompressor
+	if out, err := zero.Decompress(nil, []byte{0x1f, 0x8b}, Gzip); err == nil || len(out) != 0 || zero.MaxSize() != DefaultMaxDecompressedSize {
+		t.Fatal("zero Decompressor not usable")
+	}
 }
 
 func TestDecompressCorrupt(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 // Compressor compresses records sections with one codec at one level. It
 // is safe for concurrent use: each call borrows an encoder from a free list
 // (zstd: from the encoder's own bounded set), so batches can be compressed
-// in parallel.
+// in parallel. The zero value compresses with None.
 type Compressor struct {
 	codec Codec
 	level int

@@ -28,10 +28,13 @@ func corrupt(c Codec, err error) error {
 
 // Decompressor decompresses records sections for tests, benchmark sinks
 // and verification, accepting what Java's readers accept. It is safe for
-// concurrent use.
+// concurrent use. The zero value is ready to use, with
+// DefaultMaxDecompressedSize as its limit.
 type Decompressor struct {
-	max  int
-	gzip *freeList[gzipReader]
+	max int // set before first use, read-only after
+
+	initOnce sync.Once
+	gzip     *freeList[gzipReader] // set by init
 
 	zstdOnce sync.Once
 	zstd     *zstd.Decoder
@@ -41,23 +44,30 @@ type Decompressor struct {
 // NewDecompressor returns a Decompressor that appends at most maxSize bytes
 // per call; maxSize <= 0 means DefaultMaxDecompressedSize.
 func NewDecompressor(maxSize int) *Decompressor {
-	if maxSize <= 0 {
-		maxSize = DefaultMaxDecompressedSize
-	}
-	return &Decompressor{
-		max:  maxSize,
-		gzip: newFreeList(func() *gzipReader { return new(gzipReader) }),
-	}
+	return &Decompressor{max: maxSize}
+}
+
+func (d *Decompressor) init() {
+	d.initOnce.Do(func() {
+		if d.max <= 0 {
+			d.max = DefaultMaxDecompressedSize
+		}
+		d.gzip = newFreeList(func() *gzipReader { return new(gzipReader) })
+	})
 }
 
 // MaxSize returns the most bytes d appends for one input.
-func (d *Decompressor) MaxSize() int { return d.max }
+func (d *Decompressor) MaxSize() int {
+	d.init()
+	return d.max
+}
 
 // Decompress appends the decompressed content of src, compressed with
 // codec, to dst and returns the extended slice. On error it returns dst
 // unchanged in length with an error wrapping ErrCorrupt, or ErrTooLarge
 // when the content would exceed the limit. With None it appends src.
 func (d *Decompressor) Decompress(dst, src []byte, codec Codec) ([]byte, error) {
+	d.init()
 	switch codec {
 	case None:
 		if len(src) > d.max {

@@ -37,12 +37,16 @@ var lz4Header = [7]byte{0x04, 0x22, 0x4D, 0x18, lz4FLG, lz4BD, 0x82}
 // fastCompressor (LZ4_compress_default) at the default level 9 and
 // highCompressor(level), LZ4 HC, at every other level, 1 through 17 alike
 // (so in Kafka levels 1-8 are slower than 9, not faster). We do the same:
-//   - level 9: pierrec's Compressor, its fast block compressor;
+//   - level 9: pierrec's Compressor, its fast block compressor. Its
+//     CompressorCCompat would reproduce LZ4_compress_default byte for byte,
+//     but on 16 KiB batches it is about 1.3x slower and compresses less
+//     (BenchmarkLZ4Block); any valid block decodes the same in Java.
 //   - other levels: pierrec's CompressorHC with a match search depth of
 //     2^(level-1). That is the attempt count of lz4-java's Java HC port for
 //     every level, and LZ4 HC's own search depth for levels 3-9 (4..256);
 //     for 10-12 the C library switches to its optimal parser, which pierrec
-//     lacks, so deeper searches (512..65536) stand in for it.
+//     lacks, so deeper searches (512..65536) stand in for it, about 4% larger
+//     than Java's output at those levels.
 func lz4Depth(level int) lz4.CompressionLevel {
 	return lz4.CompressionLevel(1) << (level - 1)
 }

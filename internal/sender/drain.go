@@ -181,13 +181,15 @@ func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte,
 		b.SetEncoded(enc, nil)
 	}
 	if s.set.Idempotent {
-		pid, epoch := s.pid.get()
-		if p.SequencePID != pid || p.SequenceEpoch != epoch {
-			p.SequencePID, p.SequenceEpoch, p.NextSequence = pid, epoch, 0
+		if !b.HasSequence { // split halves inherit their sequences
+			pid, epoch := s.pid.get()
+			if p.SequencePID != pid || p.SequenceEpoch != epoch {
+				p.SequencePID, p.SequenceEpoch, p.NextSequence = pid, epoch, 0
+			}
+			b.ProducerID, b.Epoch, b.BaseSequence, b.HasSequence = pid, epoch, p.NextSequence, true
+			p.NextSequence = int32(uint32(p.NextSequence)+uint32(b.NumRecords())) & 0x7fffffff
 		}
-		b.ProducerID, b.Epoch, b.BaseSequence, b.HasSequence = pid, epoch, p.NextSequence, true
-		p.NextSequence = int32(uint32(p.NextSequence)+uint32(b.NumRecords())) & 0x7fffffff
-		if err := wire.StampProducer(enc, pid, epoch, b.BaseSequence); err != nil {
+		if err := wire.StampProducer(enc, b.ProducerID, b.Epoch, b.BaseSequence); err != nil {
 			return nil, err
 		}
 	}

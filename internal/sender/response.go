@@ -94,8 +94,15 @@ func (s *Sender) handle(r *request) {
 		default:
 			berr := &BrokerError{Code: res.code, Message: res.msg, RecordErrors: res.recordErrs}
 			if res.code == codeMessageTooLarge && b.NumRecords() > 1 {
-				s.log.Warn("kprod: batch too large for the broker; failing it (splitting is not implemented)",
-					"topic", b.Topic, "partition", b.Partition, "records", b.NumRecords())
+				// Not a retry: the halves go back in order and are sent as new batches
+				// (rule 11 of the idempotence reference; Java's splitAndReenqueue).
+				halves, err := s.acc.Split(b)
+				if err == nil {
+					p.Requeue(halves[1])
+					p.Requeue(halves[0])
+					continue
+				}
+				s.log.Warn("kprod: cannot split a batch the broker found too large", "err", err)
 			}
 			if berr.Retriable() {
 				s.cfg.Meta.Refresh()

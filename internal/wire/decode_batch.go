@@ -193,7 +193,7 @@ func (d *BatchDecoder) decodeRecords(section []byte) error {
 	if h.NumRecords < 0 || int(h.NumRecords) > len(section)/minRecordSize {
 		return fmt.Errorf("record count %d impossible in %d bytes", h.NumRecords, len(section))
 	}
-	d.batch.Records = d.batch.Records[:0]
+	d.batch.Records = reserve(d.batch.Records, int(h.NumRecords))
 	d.headers = d.headers[:0]
 	rd := reader{b: section}
 	for i := int32(0); i < h.NumRecords; i++ {

@@ -71,10 +71,9 @@ type NodeEndpoint struct {
 // Smallest wire encodings of response elements, used to reject counts the
 // remaining bytes cannot hold before any memory is reserved.
 const (
-	minTopicResponse     = 3  // flexible: name length, partitions length, tags
-	minPartitionResponse = 22 // partition, error, base offset, log append time
-	minRecordError       = 5  // batch index, null message
-	minNodeEndpoint      = 11 // node id, host length, port, rack, tags
+	minTopicResponse = 3  // flexible: name length, partitions length, tags
+	minRecordError   = 6  // batch index, null message (int16 or uvarint + tags)
+	minNodeEndpoint  = 11 // node id, host length, port, rack, tags
 )
 
 // ReadResponseHeader splits a response frame, without its int32 size
@@ -92,9 +91,20 @@ func ReadResponseHeader(frame []byte, flexible bool) (correlationID int32, body 
 	return correlationID, r.b, nil
 }
 
-// next extends s by one element, reusing an old one (and its slices'
-// capacity) when s has room; growth is driven by elements actually parsed,
-// never by a declared count.
+// reserve makes room for n elements, keeping the old elements (and so the
+// capacity of their own slices) for reuse. n has been checked against the
+// bytes left, so the memory is bounded by the frame, and one exact
+// allocation replaces append's repeated growth.
+func reserve[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:0]
+	}
+	grown := make([]T, n)
+	copy(grown, s[:cap(s)])
+	return grown[:0]
+}
+
+// next extends s, which reserve sized, by one element, reusing the old one.
 func next[T any](s []T) ([]T, *T) {
 	if len(s) < cap(s) {
 		s = s[:len(s)+1]
@@ -103,6 +113,22 @@ func next[T any](s []T) ([]T, *T) {
 		s = append(s, zero)
 	}
 	return s, &s[len(s)-1]
+}
+
+// minPartitionResponse is the smallest encoding of a partition response in
+// a version: partition, error code, base offset, log append time, then
+// log start offset (v5+), empty record errors and null message (v8+), and
+// empty tagged fields (v9+).
+func minPartitionResponse(version int16) int {
+	switch {
+	case version >= 9:
+		return 33
+	case version >= 8:
+		return 36
+	case version >= 5:
+		return 30
+	}
+	return 22
 }
 
 // Decode parses a Produce response body (after ReadResponseHeader) of the
@@ -114,16 +140,16 @@ func (r *ProduceResponse) Decode(version int16, body []byte) error {
 	}
 	flex := IsFlexibleProduce(version)
 	rd := reader{b: body}
-	r.Topics = r.Topics[:0]
 	r.NodeEndpoints = r.NodeEndpoints[:0]
 	r.ThrottleMillis = 0
 	nt := rd.arrayLen(flex, minTopicResponse)
+	r.Topics = reserve(r.Topics, nt)
 	for i := 0; i < nt && rd.err == nil; i++ {
 		var t *ProduceTopicResponse
 		r.Topics, t = next(r.Topics)
 		t.Name = rd.string(flex)
-		t.Partitions = t.Partitions[:0]
-		np := rd.arrayLen(flex, minPartitionResponse)
+		np := rd.arrayLen(flex, minPartitionResponse(version))
+		t.Partitions = reserve(t.Partitions, np)
 		for j := 0; j < np && rd.err == nil; j++ {
 			var p *ProducePartitionResponse
 			t.Partitions, p = next(t.Partitions)
@@ -160,6 +186,7 @@ func decodePartition(rd *reader, p *ProducePartitionResponse, version int16) {
 	p.CurrentLeader = LeaderIDAndEpoch{LeaderID: -1, LeaderEpoch: -1}
 	if version >= 8 {
 		ne := rd.arrayLen(flex, minRecordError)
+		p.RecordErrors = reserve(p.RecordErrors, ne)
 		for k := 0; k < ne && rd.err == nil; k++ {
 			var e *RecordError
 			p.RecordErrors, e = next(p.RecordErrors)
@@ -201,8 +228,8 @@ func (r *ProduceResponse) decodeTags(rd *reader, version int16) {
 			continue
 		}
 		sub := reader{b: data}
-		r.NodeEndpoints = r.NodeEndpoints[:0]
 		ne := sub.arrayLen(true, minNodeEndpoint)
+		r.NodeEndpoints = reserve(r.NodeEndpoints, ne)
 		for i := 0; i < ne && sub.err == nil; i++ {
 			var e *NodeEndpoint
 			r.NodeEndpoints, e = next(r.NodeEndpoints)

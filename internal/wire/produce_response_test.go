@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -157,7 +158,7 @@ func TestProduceResponseHostileCounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var resp ProduceResponse
-			allocs := testing.AllocsPerRun(1, func() {
+			allocs := testing.AllocsPerRun(100, func() {
 				if err := resp.Decode(tt.version, tt.body); err == nil {
 					t.Fatal("decoded hostile input without error")
 				}
@@ -211,4 +212,30 @@ func TestReadResponseHeader(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProduceResponseMemoryIsLinearInFrame decodes the densest frame an
+// attacker can build, 100,000 topics of three bytes each, and checks the
+// memory reserved stays a small multiple of the frame, whatever it declares.
+func TestProduceResponseMemoryIsLinearInFrame(t *testing.T) {
+	const topics = 100000
+	body := AppendUvarint(nil, topics+1)
+	for i := 0; i < topics; i++ {
+		body = append(body, 1, 1, 0) // empty name, no partitions, no tags
+	}
+	body = append(body, 0, 0, 0, 0, 0) // throttle, no tags
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var resp ProduceResponse
+	if err := resp.Decode(12, body); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	perByte := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(body))
+	// One exact allocation of 48-byte elements for 3-byte topics.
+	if perByte > 20 {
+		t.Fatalf("decoding reserved %.1f bytes per frame byte", perByte)
+	}
+	t.Logf("%.1f bytes reserved per frame byte for %d empty topics", perByte, topics)
 }
