@@ -180,6 +180,14 @@ func (c *Cluster) Leader(topic string, p int32) (int32, bool) {
 	return l, l >= 0
 }
 
+// PartitionCount returns the topic's partition count, 0 when unknown.
+func (c *Cluster) PartitionCount(topic string) int32 {
+	if t, ok := c.snap.Load().topics[topic]; ok {
+		return t.Parts.Count
+	}
+	return 0
+}
+
 // BrokerAddr returns a node's address.
 func (c *Cluster) BrokerAddr(node int32) (string, bool) {
 	a, ok := c.snap.Load().brokers[node]

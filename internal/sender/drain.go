@@ -31,8 +31,14 @@ func (s *Sender) sendReady(now time.Time) time.Time {
 	needMeta := false
 
 	for _, t := range s.acc.Topics() {
-		for _, p := range t.Partitions() {
+		parts := t.Partitions()
+		s.load.Reset(s.set.PartitionerAdaptive, len(parts), int(s.cfg.Meta.PartitionCount(t.Name)))
+		for _, p := range parts {
 			h, ok := p.Peek()
+			if node, known := s.cfg.Meta.Leader(p.Topic, p.ID); known {
+				// Adaptive partitioning (KIP-794) weighs partitions by queued batches.
+				s.load.Add(p.ID, h.Queued, s.latency.Unavailable(node))
+			}
 			if !ok {
 				continue
 			}
@@ -69,6 +75,7 @@ func (s *Sender) sendReady(now time.Time) time.Time {
 			}
 			s.byNode[node] = append(s.byNode[node], p)
 		}
+		t.Sticky.UpdateLoadStats(&s.load)
 	}
 	if needMeta {
 		s.cfg.Meta.Refresh()
@@ -101,7 +108,9 @@ func (s *Sender) muted(p *accumulator.Partition, head *accumulator.Batch) bool {
 // a free slot.
 func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time.Time) {
 	conn := s.conns.get(node)
-	if conn == nil || conn.InFlight() >= s.set.MaxInFlight {
+	canDrain := conn != nil && conn.InFlight() < s.set.MaxInFlight
+	s.latency.Update(node, now, canDrain) // partitioner.availability.timeout.ms
+	if !canDrain {
 		return // the dial or a response wakes us
 	}
 	version, err := conn.Versions().Pick(0, wire.MinProduceVersion, wire.MaxProduceVersion)

@@ -19,6 +19,7 @@ import (
 	"kprod/internal/broker"
 	"kprod/internal/compress"
 	"kprod/internal/config"
+	"kprod/internal/partition"
 )
 
 // Metadata is the cluster view the sender routes by.
@@ -27,6 +28,8 @@ type Metadata interface {
 	Leader(topic string, partition int32) (node int32, ok bool)
 	// BrokerAddr returns a node's host:port.
 	BrokerAddr(node int32) (string, bool)
+	// PartitionCount returns the topic's partition count, 0 when unknown.
+	PartitionCount(topic string) int32
 	// AnyBroker returns some live node for requests any broker can answer.
 	AnyBroker() (node int32, addr string, ok bool)
 	// Refresh asks for fresh metadata soon; it must not block.
@@ -84,6 +87,8 @@ type Sender struct {
 	byNode    map[int32][]*accumulator.Partition
 	nodeOrder []int32
 	rnd       *rand.Rand
+	load      partition.LoadStats
+	latency   *partition.NodeLatency
 
 	ctx    context.Context // lives until Close; dials and producer id requests use it
 	cancel context.CancelFunc
@@ -120,6 +125,7 @@ func New(cfg Config) (*Sender, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.conns = newPool(s)
 	s.pid = &producerID{s: s}
+	s.latency = partition.NewNodeLatency(cfg.Settings.PartitionerAvailabilityTimeout, cfg.Now())
 	return s, nil
 }
 
