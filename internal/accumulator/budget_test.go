@@ -1,0 +1,119 @@
+package accumulator
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestBudgetBlocksThenTimesOut(t *testing.T) {
+	b := NewBudget(100)
+	if !b.TryAcquire(80) {
+		t.Fatal("first acquire failed")
+	}
+	start := time.Now()
+	ok, err := b.Acquire(context.Background(), 30, time.Now().Add(50*time.Millisecond), nil)
+	if ok || err != nil {
+		t.Fatalf("ok=%v err=%v, want a deadline failure", ok, err)
+	}
+	if waited := time.Since(start); waited < 40*time.Millisecond {
+		t.Fatalf("gave up after %v, before the deadline", waited)
+	}
+	if b.Used() != 80 {
+		t.Fatalf("used = %d after a failed wait, want 80 (no leaked bytes)", b.Used())
+	}
+}
+
+func TestBudgetCancelAndAbortLeakNothing(t *testing.T) {
+	b := NewBudget(100)
+	b.TryAcquire(100)
+	ctx, cancel := context.WithCancel(context.Background())
+	abort := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, c := range []struct {
+		ctx   context.Context
+		abort chan struct{}
+	}{{ctx, nil}, {context.Background(), abort}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := b.Acquire(c.ctx, 10, time.Now().Add(time.Hour), c.abort)
+			if ok {
+				err = nil
+			}
+			errs <- err
+		}()
+	}
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	close(abort)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != context.Canceled && err != ErrAborted {
+			t.Fatalf("err = %v, want context.Canceled or ErrAborted", err)
+		}
+	}
+	b.Release(100)
+	if b.Used() != 0 || b.nwait.Load() != 0 {
+		t.Fatalf("used=%d waiters=%d after everything was released", b.Used(), b.nwait.Load())
+	}
+}
+
+func TestBudgetFIFO(t *testing.T) {
+	b := NewBudget(100)
+	b.TryAcquire(100)
+	granted := make(chan int64, 2)
+	var wg sync.WaitGroup
+	for _, n := range []int64{90, 10} { // the big waiter queues first
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, _ := b.Acquire(context.Background(), n, time.Now().Add(5*time.Second), nil); ok {
+				granted <- n
+			}
+		}()
+		for b.nwait.Load() == 0 || (n == 10 && b.nwait.Load() < 2) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	b.Release(15) // enough for the small waiter, not for the big one ahead of it
+	time.Sleep(20 * time.Millisecond)
+	if len(granted) != 0 || b.Used() != 85 {
+		t.Fatalf("granted %d waiter(s), used %d: the small waiter jumped the queue", len(granted), b.Used())
+	}
+	if b.TryAcquire(1) {
+		t.Fatal("TryAcquire jumped the queue")
+	}
+	b.Release(85)
+	wg.Wait()
+	if b.Used() != 100 || len(granted) != 2 {
+		t.Fatalf("used %d, granted %d; want 100 and both waiters", b.Used(), len(granted))
+	}
+}
+
+func TestBudgetConcurrentBalance(t *testing.T) {
+	b := NewBudget(1000)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				if ok, _ := b.Acquire(context.Background(), 60, time.Now().Add(time.Second), nil); ok {
+					if u := b.Used(); u > b.Max() {
+						t.Errorf("used %d > max %d", u, b.Max())
+						return
+					}
+					b.Release(60)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if b.Used() != 0 {
+		t.Fatalf("used = %d at the end", b.Used())
+	}
+}
