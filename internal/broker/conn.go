@@ -478,6 +478,9 @@ func (c *Conn) Do(ctx context.Context, req kmsg.Request) (kmsg.Response, error) 
 	if p, ok := req.(*kmsg.ProduceRequest); ok && p.Acks == 0 {
 		expect = false
 	}
+	// The response is made now: once Do returns (ctx ended) the caller may
+	// reuse req while the read loop still decodes into resp.
+	resp := req.ResponseKind()
 	ch := make(chan doResult, 1)
 	r := &request{
 		frame:          [][]byte{buf},
@@ -491,8 +494,7 @@ func (c *Conn) Do(ctx context.Context, req kmsg.Request) (kmsg.Response, error) 
 			ch <- doResult{err: err}
 			return
 		}
-		resp, derr := decodeResponse(req, body)
-		if derr != nil {
+		if derr := decodeResponse(resp, key, version, body); derr != nil {
 			c.shutdown(derr)
 			ch <- doResult{err: c.requestError(key, true, derr)}
 			return
@@ -524,18 +526,17 @@ const (
 	errUnsupportedVersionCode = 35
 )
 
-// decodeResponse parses a response body for req. An ApiVersions response
+// decodeResponse parses a response body into resp. An ApiVersions response
 // carrying UNSUPPORTED_VERSION is always encoded as v0, whatever version was
 // asked for (KIP-511), so it is parsed as v0.
-func decodeResponse(req kmsg.Request, body []byte) (kmsg.Response, error) {
-	resp := req.ResponseKind()
-	resp.SetVersion(req.GetVersion())
-	if req.Key() == apiVersionsKey && len(body) >= 2 &&
+func decodeResponse(resp kmsg.Response, key, version int16, body []byte) error {
+	resp.SetVersion(version)
+	if key == apiVersionsKey && len(body) >= 2 &&
 		int16(binary.BigEndian.Uint16(body)) == errUnsupportedVersionCode {
 		resp.SetVersion(0)
 	}
 	if err := resp.ReadFrom(body); err != nil {
-		return nil, malformed("decoding %s v%d response: %v", apiName(req.Key()), req.GetVersion(), err)
+		return malformed("decoding %s v%d response: %v", apiName(key), version, err)
 	}
-	return resp, nil
+	return nil
 }

@@ -192,7 +192,14 @@ func TestKfakeAcksZero(t *testing.T) {
 			t.Fatalf("acks=0 completion: %+v", r)
 		}
 	}
-	// A request after them is matched correctly and sees all 6 records.
+	// Do with an acks=0 kmsg.ProduceRequest returns once written.
+	preq := kmsg.NewPtrProduceRequest()
+	preq.Acks = 0
+	preq.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Records: recordBatch("c", "d")}}}}
+	if resp, err := c.Do(context.Background(), Pin(withVersion(preq, v))); resp != nil || err != nil {
+		t.Fatalf("Do acks=0: %v %v", resp, err)
+	}
+	// A request after them is matched correctly and sees all 8 records.
 	req := kmsg.NewPtrListOffsetsRequest()
 	rt := kmsg.NewListOffsetsRequestTopic()
 	rt.Topic = "t"
@@ -204,8 +211,8 @@ func TestKfakeAcksZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := kresp.(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0].Offset; got != 6 {
-		t.Fatalf("high watermark %d, want 6", got)
+	if got := kresp.(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0].Offset; got != 8 {
+		t.Fatalf("high watermark %d, want 8", got)
 	}
 }
 
@@ -250,4 +257,9 @@ func TestKfakeTimeout(t *testing.T) {
 		t.Fatalf("timed out after %v", el)
 	}
 	<-c.Done()
+}
+
+func withVersion(req kmsg.Request, v int16) kmsg.Request {
+	req.SetVersion(v)
+	return req
 }

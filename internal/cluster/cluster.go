@@ -52,6 +52,8 @@ type Partition struct {
 // Topic is one topic's state in a snapshot.
 type Topic struct {
 	Name string
+	// ID is the topic id (KIP-516), zero when the broker does not send one.
+	ID [16]byte
 	// ErrorCode is the topic-level error (UNKNOWN_TOPIC_OR_PARTITION, ...), 0 if none.
 	ErrorCode  int16
 	Partitions []Partition
@@ -303,7 +305,7 @@ func (c *Cluster) refresh() error {
 		if rt.Topic == nil {
 			continue
 		}
-		t := &Topic{Name: *rt.Topic, ErrorCode: rt.ErrorCode}
+		t := &Topic{Name: *rt.Topic, ID: rt.TopicID, ErrorCode: rt.ErrorCode}
 		for _, rp := range rt.Partitions {
 			if rp.Partition < 0 || rp.Partition > 1<<20 {
 				continue // hostile or corrupt: ignore rather than allocate
@@ -318,6 +320,7 @@ func (c *Cluster) refresh() error {
 				p.Leader = -1
 			}
 		}
+		keepNewerEpochs(old.topics[t.Name], t, s.brokers)
 		t.Parts.Count = int32(len(t.Partitions))
 		for _, p := range t.Partitions {
 			if p.Leader >= 0 {
@@ -331,6 +334,24 @@ func (c *Cluster) refresh() error {
 	}
 	c.snap.Store(s)
 	return nil
+}
+
+// keepNewerEpochs keeps a partition's known state when a response reports an older leader
+// epoch (KIP-320): a broker that has not caught up with the controller must not send the
+// producer back to a former leader. A recreated topic (new id) starts afresh.
+func keepNewerEpochs(old, t *Topic, brokers map[int32]string) {
+	if old == nil || (old.ID != [16]byte{} && t.ID != [16]byte{} && old.ID != t.ID) {
+		return
+	}
+	for i := range t.Partitions {
+		if i >= len(old.Partitions) {
+			break
+		}
+		np, op := t.Partitions[i], old.Partitions[i]
+		if _, live := brokers[op.Leader]; np.LeaderEpoch >= 0 && op.LeaderEpoch > np.LeaderEpoch && live {
+			t.Partitions[i] = op
+		}
+	}
 }
 
 // request sends a Metadata request to a known broker, or to the bootstrap servers

@@ -122,6 +122,19 @@ func (p *pool) any(ctx context.Context) (conn *broker.Conn, temp bool, err error
 	return c, true, err
 }
 
+// closeIdle closes connections unused for connections.max.idle.ms with nothing in flight;
+// the next request to that broker dials again.
+func (p *pool) closeIdle(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.nodes {
+		if e.conn != nil && e.conn.InFlight() == 0 && now.Sub(e.conn.LastUsed()) > p.s.set.ConnectionsMaxIdle {
+			e.conn.Close()
+			e.conn = nil
+		}
+	}
+}
+
 func (p *pool) closeAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -83,12 +83,13 @@ type Sender struct {
 	resps  []*request // answered requests waiting for the sender loop
 
 	// Sender goroutine only.
-	reqPool   []*request
-	byNode    map[int32][]*accumulator.Partition
-	nodeOrder []int32
-	rnd       *rand.Rand
-	load      partition.LoadStats
-	latency   *partition.NodeLatency
+	reqPool       []*request
+	byNode        map[int32][]*accumulator.Partition
+	nodeOrder     []int32
+	rnd           *rand.Rand
+	load          partition.LoadStats
+	lastIdleCheck time.Time
+	latency       *partition.NodeLatency
 
 	ctx    context.Context // lives until Close; dials and producer id requests use it
 	cancel context.CancelFunc
@@ -175,6 +176,10 @@ func (s *Sender) Shutdown(cause error) {
 func (s *Sender) RunOnce() time.Time {
 	s.handleResponses()
 	now := s.now()
+	if now.Sub(s.lastIdleCheck) > time.Second {
+		s.lastIdleCheck = now
+		s.conns.closeIdle(now)
+	}
 	if s.set.Idempotent && !s.pid.ready() {
 		s.pid.ensure()
 		return time.Time{}
