@@ -113,6 +113,7 @@ func BenchmarkProduceRequest16Partitions(b *testing.B) {
 		b.Run(fmt.Sprintf("v%d/segments", v), func(b *testing.B) {
 			buf, segs, _ := req.AppendSegments(nil, nil, 4096)
 			b.ReportAllocs()
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				buf, segs, _ = req.AppendSegments(buf, segs, 4096)
 				PatchCorrelationID(segs[0], int32(i))
@@ -122,6 +123,7 @@ func BenchmarkProduceRequest16Partitions(b *testing.B) {
 			frame, _ := req.AppendTo(nil)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(frame)))
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				frame, _ = req.AppendTo(frame[:0])
 			}
