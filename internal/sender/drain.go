@@ -80,8 +80,14 @@ func (s *Sender) sendReady(now time.Time) time.Time {
 	if needMeta {
 		s.cfg.Meta.Refresh()
 	}
+	sent := false
 	for _, node := range s.nodeOrder {
-		s.sendToNode(node, s.byNode[node], now)
+		sent = s.sendToNode(node, s.byNode[node], now) || sent
+	}
+	if sent {
+		// More may be ready behind what was just drained and slots may remain: look again
+		// at once, as Java's sender polls with a zero timeout while nodes are ready.
+		return now
 	}
 	return next
 }
@@ -105,19 +111,19 @@ func (s *Sender) muted(p *accumulator.Partition, head *accumulator.Batch) bool {
 
 // sendToNode drains the head batch of each ready partition led by node into one Produce
 // request of at most max.request.size bytes and sends it, if the node's connection has
-// a free slot.
-func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time.Time) {
+// a free slot. It reports whether it sent one.
+func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time.Time) bool {
 	conn := s.conns.get(node)
 	canDrain := conn != nil && conn.InFlight() < s.set.MaxInFlight
 	s.latency.Update(node, now, canDrain) // partitioner.availability.timeout.ms
 	if !canDrain {
-		return // the dial or a response wakes us
+		return false // the dial or a response wakes us
 	}
 	version, err := conn.Versions().Pick(0, wire.MinProduceVersion, wire.MaxProduceVersion)
 	if err != nil {
 		s.log.Warn("kprod: broker cannot take Produce v3+", "node", node, "err", err)
 		conn.Abort(err)
-		return
+		return false
 	}
 	req := s.newRequest(node, conn, version)
 	size := 0
@@ -145,7 +151,7 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 	}
 	if len(req.batches) == 0 {
 		s.recycle(req)
-		return
+		return false
 	}
 	req.sentAt = now
 	for _, b := range req.batches {
@@ -166,7 +172,9 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 			conn.Abort(err)
 			s.cfg.Meta.Refresh()
 		}
+		return false
 	}
+	return true
 }
 
 // encode finishes a batch the first time it is drained: stamps the producer id, epoch and
