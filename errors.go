@@ -123,7 +123,8 @@ func MaybeWritten(err error) bool {
 		return de.MaybeWritten
 	}
 	var se *serde.SerializationError
-	if errors.As(err, &se) {
+	var re *refusedError
+	if errors.As(err, &se) || errors.As(err, &re) {
 		return false
 	}
 	for _, e := range notWritten {

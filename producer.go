@@ -70,9 +70,10 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		Dialer:                 o.dialer,
 	}
 	var snd *sender.Sender
+	var sndPtr atomic.Pointer[sender.Sender]
 	wake := func() {
-		if snd != nil {
-			snd.Wake()
+		if s := sndPtr.Load(); s != nil {
+			s.Wake()
 		}
 	}
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
@@ -90,6 +91,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		return nil, fmt.Errorf("kprod: %w", err)
 	}
 	p.snd = snd
+	sndPtr.Store(snd)
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stopSender = cancel
 	go func() {

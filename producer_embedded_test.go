@@ -31,25 +31,10 @@ func newProducer(t *testing.T, bootstrap []string, mod func(*kprod.Config), opts
 	return p
 }
 
+// readBack reads n records of topic from the start with franz-go (see ftReadAll).
 func readBack(t *testing.T, bootstrap []string, topic string, n int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records", len(out), n)
-		}
-		out = append(out, fs.Records()...)
-	}
-	return out
+	return ftReadAll(t, bootstrap, topic, n)
 }
 
 func TestSmokeEmbedded(t *testing.T) {

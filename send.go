@@ -63,7 +63,7 @@ var syncWaiters = sync.Pool{New: func() any { return &syncWaiter{ch: make(chan s
 // interceptedOnly marks records that no caller waits for but interceptors must see.
 type interceptedOnly struct{}
 
-func (p *Producer) send(ctx context.Context, r *Record, done any) error {
+func (p *Producer) send(ctx context.Context, r *Record, done any) (err error) {
 	p.sends.Add(1)
 	defer p.sends.Add(-1)
 	if p.closed.Load() {
@@ -75,6 +75,15 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) error {
 		if done == nil {
 			done = interceptedOnly{}
 		}
+		defer func() {
+			if err != nil { // Java's onSendError: interceptors see refused records too
+				part, ok := rec.Partition.Get()
+				if !ok {
+					part = -1
+				}
+				p.onAck(RecordMetadata{Topic: rec.Topic, Partition: part, Offset: -1}, err)
+			}
+		}()
 	}
 	if err := validateTopic(rec.Topic); err != nil {
 		return err
@@ -96,9 +105,8 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) error {
 	}
 	t, ok := p.meta.Lookup(rec.Topic)
 	if !ok || t.ErrorCode != 0 || t.Parts.Count < need {
-		var err error
 		if t, err = p.waitTopic(ctx, rec.Topic, need, deadline); err != nil {
-			return err
+			return refused(err)
 		}
 	}
 
@@ -115,19 +123,30 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) error {
 		ts = rec.Timestamp.UnixMilli()
 	}
 	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Done: done}
-	_, ok, err := p.acc.Append(ctx, deadline, p.acc.Topic(rec.Topic), tg, &ar)
-	if !ok {
+	var ok2 bool
+	_, ok2, err = p.acc.Append(ctx, deadline, p.acc.Topic(rec.Topic), tg, &ar)
+	if !ok2 {
 		switch {
 		case errors.Is(err, accumulator.ErrAborted):
 			return ErrClosed
 		case err != nil:
-			return fmt.Errorf("kprod: waiting for buffer space: %w", err)
+			return refused(fmt.Errorf("kprod: waiting for buffer space: %w", err))
 		}
 		return fmt.Errorf("%w: failed to allocate memory within the configured max blocking time %d ms",
 			ErrBufferExhausted, p.set.MaxBlock.Milliseconds())
 	}
 	return nil
 }
+
+// refusedError marks an error Send returned before accepting the record, whatever its
+// cause (a ctx that ended while waiting for metadata or buffer space): the record was
+// certainly not written.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
+
+func refused(err error) error { return &refusedError{err} }
 
 // choosePartition applies the partitioner chain for a record without an explicit
 // partition: a custom partitioner, then murmur2 of the key, then round robin or the

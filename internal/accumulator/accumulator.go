@@ -139,7 +139,13 @@ type Rec struct {
 // max.request.size and buffer.memory.
 func MaxRecordSize(key, value []byte, headers []wire.Header) int {
 	// Offset and timestamp deltas at their largest varint sizes.
-	return wire.BatchHeaderSize + wire.RecordSize(1<<30, 1<<62, key, value, headers)
+	n := wire.RecordSize(1<<30, 1<<62, key, value, headers)
+	for v := 1; v <= 5; v++ {
+		if wire.SizeVarint(int32(n-v)) == v {
+			return wire.BatchHeaderSize + 5 + n - v // Java counts the length varint as 5 bytes
+		}
+	}
+	return wire.BatchHeaderSize + n
 }
 
 // Target says where Append puts a record: an explicit or keyed partition, or the
@@ -233,6 +239,7 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec) (used int, wake, full b
 
 func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 	b := &Batch{Topic: p.Topic, Partition: p.ID, part: p, Created: a.cfg.Now()}
+	b.holds.Store(1)
 	if need <= a.cfg.BatchSize {
 		if v := a.bufs.Get(); v != nil {
 			b.pooled = v.(*[]byte)
@@ -253,8 +260,12 @@ func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 }
 
 // Done releases a completed batch: its buffer.memory bytes, its place in Flush's
-// accounting and its buffers. The batch must not be used afterwards.
+// accounting and its buffers, once every holder (see Hold) has called it. The batch must
+// not be used afterwards.
 func (a *Accumulator) Done(b *Batch) {
+	if b.holds.Add(-1) > 0 {
+		return
+	}
 	a.Budget.Release(b.reserved)
 	b.reserved = 0
 	a.incMu.Lock()

@@ -1,6 +1,7 @@
 package accumulator
 
 import (
+	"sync/atomic"
 	"time"
 
 	"kprod/internal/wire"
@@ -58,10 +59,26 @@ type Batch struct {
 	HasSequence  bool
 	// InFlight is set while a request carrying the batch awaits its answer.
 	InFlight bool
+	// SequenceReset is set when the batch's base sequence was moved down because an
+	// earlier batch failed for good (Java's adjustSequencesDueToFailedBatch); its bytes are
+	// stamped again before its next send.
+	SequenceReset bool
+	// Restamp asks the next drain to stamp Encoded again with the batch's sequence.
+	Restamp bool
+	// Expired is set when delivery.timeout.ms failed the batch while it was in flight:
+	// its records were completed; the late response only releases it.
+	Expired bool
+	// holds counts who must release the batch before its memory is reused: 1, or 2
+	// while an expired batch is both completed and still referenced by a request.
+	holds atomic.Int32
+
 	// MaybeWritten is set once an attempt may have reached the log without an answer
 	// saying so (a timeout, a lost connection): a later failure must say so too.
 	MaybeWritten bool
 }
+
+// Hold adds a holder: Done must then be called once more before the batch is released.
+func (b *Batch) Hold() { b.holds.Add(1) }
 
 // NumRecords returns the number of records in the batch.
 func (b *Batch) NumRecords() int { return b.builder.NumRecords() }

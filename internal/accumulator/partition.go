@@ -15,8 +15,12 @@ type Partition struct {
 
 	// Sender goroutine only: ordering and idempotence state.
 
-	// InFlight counts this partition's batches awaiting a response.
-	InFlight int
+	// InFlight lists this partition's batches awaiting a response, in send order.
+	InFlight []*Batch
+	// NextExpected is the sequence the broker expects next: the one after the last
+	// acknowledged batch (KIP-98). A batch failing OUT_OF_ORDER_SEQUENCE_NUMBER whose
+	// base sequence is not this one failed only because an earlier batch did.
+	NextExpected int32
 	// NextSequence is the base sequence of the next new batch (idempotence, KIP-98).
 	NextSequence int32
 	// SequenceEpoch and SequencePID are the producer identity NextSequence belongs to.
@@ -31,6 +35,27 @@ type Partition struct {
 
 func newPartition(topic string, id int32) *Partition {
 	return &Partition{Topic: topic, ID: id, LastAckedOffset: -1}
+}
+
+// AddInFlight records that b was sent.
+func (p *Partition) AddInFlight(b *Batch) { p.InFlight = append(p.InFlight, b) }
+
+// RemoveInFlight records that b's request ended.
+func (p *Partition) RemoveInFlight(b *Batch) {
+	for i, x := range p.InFlight {
+		if x == b {
+			p.InFlight = append(p.InFlight[:i], p.InFlight[i+1:]...)
+			return
+		}
+	}
+}
+
+// Queued returns the batches waiting in the queue (for sequence adjustments), oldest
+// first. Sender goroutine only; the slice must not be kept.
+func (p *Partition) Queued() []*Batch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*Batch(nil), p.batches...)
 }
 
 // Head describes the oldest batch of a partition, for the sender's readiness check.
@@ -112,4 +137,15 @@ func (p *Partition) takeAll() []*Batch {
 	}
 	p.batches = nil
 	return bs
+}
+
+// SealHead seals b if it is still the head batch, so appenders open a new batch.
+func (p *Partition) SealHead(b *Batch) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.batches) == 0 || p.batches[0] != b {
+		return false
+	}
+	b.sealed = true
+	return true
 }

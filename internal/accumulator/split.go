@@ -80,5 +80,6 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 // forget drops a batch that never held budget (a failed split).
 func (a *Accumulator) forget(b *Batch) {
 	b.reserved = 0
+	b.holds.Store(1)
 	a.Done(b)
 }

@@ -34,6 +34,7 @@ func (s *Sender) sendReady(now time.Time) time.Time {
 		parts := t.Partitions()
 		s.load.Reset(s.set.PartitionerAdaptive, len(parts), int(s.cfg.Meta.PartitionCount(t.Name)))
 		for _, p := range parts {
+			s.expireInFlight(p, now, soon)
 			h, ok := p.Peek()
 			if node, known := s.cfg.Meta.Leader(p.Topic, p.ID); known {
 				// Adaptive partitioning (KIP-794) weighs partitions by queued batches.
@@ -92,19 +93,39 @@ func (s *Sender) sendReady(now time.Time) time.Time {
 	return next
 }
 
+// expireInFlight fails in-flight batches whose delivery.timeout.ms passed, as Java's
+// getExpiredInflightBatches does: their records complete now as possibly written; the
+// batch itself stays held until its request ends, since the connection may still be
+// writing its bytes.
+func (s *Sender) expireInFlight(p *accumulator.Partition, now time.Time, soon func(time.Time)) {
+	for _, b := range p.InFlight {
+		if b.Expired {
+			continue
+		}
+		deadline := b.Created.Add(s.set.DeliveryTimeout)
+		if now.Before(deadline) {
+			soon(deadline)
+			continue
+		}
+		b.Expired = true
+		b.Hold()
+		s.fail(b, ErrDeliveryTimeout, true)
+	}
+}
+
 // muted reports whether p must wait for its in-flight batches before sending more:
 // with max.in.flight=1 order is kept by sending one batch at a time; an idempotent
 // partition resends a retried batch only once nothing else is in flight, so its
 // sequences reach the broker in order (KIP-98), and sends nothing while unresolved.
 func (s *Sender) muted(p *accumulator.Partition, head *accumulator.Batch) bool {
-	if p.InFlight == 0 {
+	if len(p.InFlight) == 0 {
 		return p.Unresolved
 	}
 	if s.set.MaxInFlight == 1 {
 		return true
 	}
 	if s.set.Idempotent {
-		return p.Unresolved || head.Attempts > 0 || p.InFlight >= config.MaxInFlightForIdempotence
+		return p.Unresolved || head.Attempts > 0 || head.SequenceReset || len(p.InFlight) >= config.MaxInFlightForIdempotence
 	}
 	return false
 }
@@ -133,6 +154,9 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 			continue
 		}
 		b := h.Batch
+		if !p.SealHead(b) {
+			continue
+		}
 		enc, err := s.encode(p, b)
 		if err != nil {
 			if p.Pop(b) {
@@ -157,14 +181,14 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 	for _, b := range req.batches {
 		b.Attempts++
 		b.InFlight = true
-		b.PartitionQueue().InFlight++
+		b.PartitionQueue().AddInFlight(b)
 	}
 	if err := s.write(req); err != nil {
 		// Not written: put everything back as it was, to go out on a new connection.
 		for _, b := range req.batches {
 			b.Attempts--
 			b.InFlight = false
-			b.PartitionQueue().InFlight--
+			b.PartitionQueue().RemoveInFlight(b)
 			b.PartitionQueue().Requeue(b)
 		}
 		s.recycle(req)
@@ -182,6 +206,12 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 // (byte-identical retries, KIP-98).
 func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte, error) {
 	if b.Encoded != nil {
+		if b.Restamp { // its sequence moved down after an earlier batch failed for good
+			if err := wire.StampProducer(b.Encoded, b.ProducerID, b.Epoch, b.BaseSequence); err != nil {
+				return nil, err
+			}
+			b.Restamp = false
+		}
 		return b.Encoded, nil
 	}
 	opts := wire.BatchOptions{Transactional: s.set.TransactionalID != "", DeferCRC: s.set.Idempotent}
@@ -201,7 +231,7 @@ func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte,
 		if !b.HasSequence { // split halves inherit their sequences
 			pid, epoch := s.pid.get()
 			if p.SequencePID != pid || p.SequenceEpoch != epoch {
-				p.SequencePID, p.SequenceEpoch, p.NextSequence = pid, epoch, 0
+				p.SequencePID, p.SequenceEpoch, p.NextSequence, p.NextExpected = pid, epoch, 0, 0
 			}
 			b.ProducerID, b.Epoch, b.BaseSequence, b.HasSequence = pid, epoch, p.NextSequence, true
 			p.NextSequence = int32(uint32(p.NextSequence)+uint32(b.NumRecords())) & 0x7fffffff

@@ -56,7 +56,16 @@ func (s *Sender) handle(r *request) {
 	for i, b := range r.batches {
 		p := b.PartitionQueue()
 		b.InFlight = false
-		p.InFlight--
+		p.RemoveInFlight(b)
+		if b.Expired {
+			// delivery.timeout.ms already failed its records (as possibly written); a
+			// late success still tells where the broker expects the next sequence.
+			if r.err == nil && i < len(r.results) && r.results[i].code == 0 && b.HasSequence {
+				s.acked(p, b)
+			}
+			s.acc.Done(b)
+			continue
+		}
 		if r.err != nil {
 			// The request failed as a whole (connection lost, timed out, malformed
 			// answer): retry every batch; a written request may have been applied.
@@ -91,6 +100,13 @@ func (s *Sender) handle(r *request) {
 			// The broker already has this batch (a retry of a write that succeeded,
 			// KIP-98): success, with the offset unknown.
 			s.succeed(b, -1, -1)
+		case codeOutOfOrder:
+			berr := &BrokerError{Code: res.code, Message: res.msg}
+			// Not the batch the broker expects next: an earlier one failed or is being
+			// retried, so this one is retried in order behind it (Java's canRetry).
+			// The next expected batch itself failing so is an anomaly: it fails.
+			retry := b.SequenceReset || b.BaseSequence != p.NextExpected
+			s.retryOrFail(b, berr, retry, now)
 		default:
 			berr := &BrokerError{Code: res.code, Message: res.msg, RecordErrors: res.recordErrs}
 			if res.code == codeMessageTooLarge && b.NumRecords() > 1 {
@@ -117,8 +133,50 @@ func (s *Sender) succeed(b *accumulator.Batch, base, appendTime int64) {
 	if base >= 0 {
 		p.LastAckedOffset = base + int64(b.NumRecords()) - 1
 	}
+	if b.HasSequence {
+		s.acked(p, b)
+	}
 	s.cfg.Complete(b, Result{BaseOffset: base, LogAppendTime: appendTime})
 }
+
+// acked records that the broker holds b: it expects the sequence after it next.
+func (s *Sender) acked(p *accumulator.Partition, b *accumulator.Batch) {
+	if b.ProducerID == p.SequencePID && b.Epoch == p.SequenceEpoch {
+		p.NextExpected = int32(uint32(b.BaseSequence)+uint32(b.NumRecords())) & 0x7fffffff
+	}
+}
+
+// releaseSequences gives back the sequences of a batch that failed for good and was
+// certainly not written: every later batch of the partition moves down by its record
+// count and is stamped again before its next send, so the broker sees no gap (Java's
+// adjustSequencesDueToFailedBatch). Batches still in flight with their old sequences
+// will fail OUT_OF_ORDER_SEQUENCE_NUMBER and be retried with the new ones.
+func (s *Sender) releaseSequences(b *accumulator.Batch) {
+	p := b.PartitionQueue()
+	if !b.HasSequence || b.ProducerID != p.SequencePID || b.Epoch != p.SequenceEpoch {
+		return
+	}
+	n := uint32(b.NumRecords())
+	move := func(x *accumulator.Batch) {
+		if x == b || !x.HasSequence || x.ProducerID != b.ProducerID || x.Epoch != b.Epoch ||
+			!seqAfter(x.BaseSequence, b.BaseSequence) {
+			return
+		}
+		x.BaseSequence = int32(uint32(x.BaseSequence)-n) & 0x7fffffff
+		x.SequenceReset = true
+		x.Restamp = x.Encoded != nil
+	}
+	for _, x := range p.InFlight {
+		move(x)
+	}
+	for _, x := range p.Queued() {
+		move(x)
+	}
+	p.NextSequence = int32(uint32(p.NextSequence)-n) & 0x7fffffff
+}
+
+// seqAfter reports whether sequence a comes after b, across the wrap at MaxInt32.
+func seqAfter(a, b int32) bool { return a != b && (a-b)&0x7fffffff < 1<<30 }
 
 // retryOrFail requeues a batch for another attempt when the error is retriable, retries
 // remain and delivery.timeout.ms has not passed; otherwise it fails the batch.
@@ -131,6 +189,9 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 	}
 	if expired && retriable {
 		err = fmt.Errorf("%w (last error: %w)", ErrDeliveryTimeout, err)
+	}
+	if !b.MaybeWritten {
+		s.releaseSequences(b)
 	}
 	s.fail(b, err, b.MaybeWritten)
 }
