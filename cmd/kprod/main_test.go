@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,6 +62,27 @@ func TestPerfPrintsJavasSummary(t *testing.T) {
 		if len(r.Value) != 100 {
 			t.Fatalf("record of %d bytes, want 100", len(r.Value))
 		}
+	}
+}
+
+func TestPerfPayloadFile(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("pl", 1))
+	file := filepath.Join(t.TempDir(), "payloads")
+	if err := os.WriteFile(file, []byte("alpha|beta|gamma"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t, "", "perf", "--topic", "pl", "--num-records", "60", "--payload-file", file,
+		"--payload-delimiter", "|", "--throughput", "-1", "--bootstrap-server", c.BootstrapServers(), "--print-metrics")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	seen := map[string]int{}
+	for _, r := range consume(t, c.BootstrapServers(), "pl", 60) {
+		seen[string(r.Value)]++
+	}
+	// Java draws each record's payload at random from the file's.
+	if len(seen) != 3 || seen["alpha"] == 0 || seen["beta"] == 0 || seen["gamma"] == 0 {
+		t.Fatalf("payloads seen %v, want only and all of alpha, beta, gamma", seen)
 	}
 }
 

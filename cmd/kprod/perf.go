@@ -90,7 +90,10 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 			sendErr = ctx.Err()
 			break
 		}
-		rec.Value = payloads[i%int64(len(payloads))]
+		rec.Value = payloads[0]
+		if len(payloads) > 1 { // Java draws a random payload of the file for every record
+			rec.Value = payloads[rand.IntN(len(payloads))]
+		}
 		start := time.Now()
 		size := len(rec.Value)
 		if err := p.Send(ctx, &rec, st.callback(start, size)); err != nil {
