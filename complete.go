@@ -12,6 +12,7 @@ import (
 
 	"kprod/internal/accumulator"
 	"kprod/internal/sender"
+	"kprod/internal/txn"
 )
 
 // completer runs record completions (interceptors' OnAcknowledgement, callbacks, sync
@@ -121,7 +122,14 @@ func (c *completer) complete(b *accumulator.Batch, r sender.Result) {
 	p := c.p
 	var err error
 	if r.Err != nil {
-		err = &DeliveryError{Topic: b.Topic, Partition: b.Partition, Err: publicError(r.Err), MaybeWritten: r.MaybeWritten}
+		cause := publicError(r.Err)
+		switch r.TxnKind {
+		case txn.Abortable:
+			cause = &AbortableError{Err: cause}
+		case txn.Fatal:
+			cause = &FatalError{Err: cause}
+		}
+		err = &DeliveryError{Topic: b.Topic, Partition: b.Partition, Err: cause, MaybeWritten: r.MaybeWritten}
 	}
 	for i := range b.Pending {
 		pd := &b.Pending[i]
@@ -161,6 +169,10 @@ func (c *completer) callback(cb func(RecordMetadata, error), md RecordMetadata, 
 
 // publicError turns the sender's internal errors into the public ones.
 func publicError(err error) error {
+	var se *txn.StateError
+	if errors.As(err, &se) { // unsent records of a doomed transaction
+		return txnError(err)
+	}
 	var be *sender.BrokerError
 	if errors.As(err, &be) {
 		msg := be.Message
@@ -177,6 +189,9 @@ func publicError(err error) error {
 			msg += sb.String()
 		}
 		ke := kafkaError(be.Code, msg)
+		if be.Code == 90 { // PRODUCER_FENCED
+			return fmt.Errorf("%w: %w", ErrProducerFenced, ke)
+		}
 		if errors.Is(err, sender.ErrDeliveryTimeout) {
 			return fmt.Errorf("%w (last error: %w)", ErrDeliveryTimeout, ke)
 		}

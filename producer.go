@@ -13,6 +13,7 @@ import (
 	"kprod/internal/cluster"
 	"kprod/internal/config"
 	"kprod/internal/sender"
+	"kprod/internal/txn"
 )
 
 // Producer sends records to Kafka: Java's KafkaProducer. It is safe for concurrent use;
@@ -27,6 +28,7 @@ type Producer struct {
 	snd          *sender.Sender
 	meta         *cluster.Cluster
 	comp         *completer
+	txn          *txn.Manager // producer id, epoch and transactions; nil unless idempotent
 	interceptors []Interceptor
 	partitioner  Partitioner
 	log          *slog.Logger
@@ -83,11 +85,19 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
 		OnUpdate: wake, Logger: p.log})
 	p.comp = newCompleter(p)
+	if set.Idempotent {
+		p.txn = txn.New(txn.Config{TransactionalID: set.TransactionalID, TransactionTimeout: set.TransactionTimeout,
+			Conn: connOpts, Meta: p.meta, RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
+			Wake: wake, Logger: p.log})
+	}
 	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
-		Complete: p.comp.enqueue, Conn: connOpts, Logger: p.log})
+		Complete: p.comp.enqueue, Conn: connOpts, Logger: p.log, Txn: p.txn})
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
+		if p.txn != nil {
+			p.txn.Close()
+		}
 		return nil, fmt.Errorf("kprod: %w", err)
 	}
 	p.snd = snd
@@ -136,6 +146,9 @@ func (p *Producer) Close(ctx context.Context) error {
 		p.stopSender()
 		<-p.senderDone
 		p.snd.Shutdown(fmt.Errorf("%w before the record was delivered", ErrClosed))
+		if p.txn != nil {
+			p.txn.Close()
+		}
 		p.meta.Close()
 		p.comp.stop()
 		close(p.closeDone)

@@ -88,6 +88,11 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) (err error) {
 	if err := validateTopic(rec.Topic); err != nil {
 		return err
 	}
+	if p.txn != nil && p.txn.Transactional() {
+		if err := p.txn.CheckSend(); err != nil {
+			return txnError(err)
+		}
+	}
 	explicit, hasExplicit := rec.Partition.Get()
 	if hasExplicit && explicit < 0 {
 		return fmt.Errorf("%w: %d", ErrInvalidPartition, explicit)
@@ -124,7 +129,11 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) (err error) {
 	}
 	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Done: done}
 	var ok2 bool
-	_, ok2, err = p.acc.Append(ctx, deadline, p.acc.Topic(rec.Topic), tg, &ar)
+	var used int32
+	used, ok2, err = p.acc.Append(ctx, deadline, p.acc.Topic(rec.Topic), tg, &ar)
+	if ok2 && p.txn != nil {
+		p.txn.AddPartition(rec.Topic, used) // transactions v1 register it before it is sent
+	}
 	if !ok2 {
 		switch {
 		case errors.Is(err, accumulator.ErrAborted):

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"kprod/internal/sender"
+	"kprod/internal/txn"
 )
 
 // TopicPartition names one partition of a topic.
@@ -66,53 +69,151 @@ func (e *AbortableError) Error() string {
 }
 func (e *AbortableError) Unwrap() error { return e.Err }
 
-var errTxnNotImplemented = errors.New("kprod: transactions are not implemented yet")
+// txnError maps the transaction manager's errors onto the public ones: *FatalError and
+// *AbortableError (with ErrProducerFenced inside when fenced), and ErrInvalidTxnState
+// for calls made in the wrong state.
+func txnError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *txn.StateError
+	if !errors.As(err, &se) {
+		var ce *txn.CodeError
+		if errors.As(err, &ce) {
+			return publicCodeError(ce)
+		}
+		return err
+	}
+	cause := se.Err
+	var ce *txn.CodeError
+	if errors.As(cause, &ce) {
+		cause = publicCodeError(ce)
+	}
+	switch se.Kind {
+	case txn.Fatal:
+		return &FatalError{Err: cause}
+	case txn.Abortable:
+		return &AbortableError{Err: cause}
+	}
+	if errors.Is(cause, txn.ErrWrongState) {
+		return fmt.Errorf("%w: %v", ErrInvalidTxnState, cause)
+	}
+	return cause
+}
+
+func publicCodeError(ce *txn.CodeError) error {
+	ke := kafkaError(ce.Code, ce.Op)
+	if ce.Fenced() {
+		return fmt.Errorf("%w: %w", ErrProducerFenced, ke)
+	}
+	return ke
+}
+
+func (p *Producer) txnManager() (*txn.Manager, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	if p.txn == nil || !p.txn.Transactional() {
+		return nil, ErrNotTransactional
+	}
+	return p.txn, nil
+}
+
+// withMaxBlock bounds ctx by max.block.ms, as Java bounds initTransactions,
+// sendOffsetsToTransaction, commitTransaction and abortTransaction.
+func (p *Producer) withMaxBlock(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, p.set.MaxBlock)
+}
 
 // InitTransactions registers the transactional.id with its coordinator, fences older
 // producers with the same id and completes or aborts any transaction they left open. Call
-// it once, before any other transaction method. It blocks up to max.block.ms or ctx.
+// it once, before any other transaction method. It blocks up to max.block.ms or ctx; after
+// a timeout it may be called again.
 func (p *Producer) InitTransactions(ctx context.Context) error {
-	if p.set.TransactionalID == "" {
-		return ErrNotTransactional
+	m, err := p.txnManager()
+	if err != nil {
+		return err
 	}
-	return errTxnNotImplemented
+	ctx, cancel := p.withMaxBlock(ctx)
+	defer cancel()
+	return txnError(m.Init(ctx))
 }
 
 // BeginTransaction starts a transaction: records sent until Commit or Abort belong to it.
 func (p *Producer) BeginTransaction() error {
-	if p.set.TransactionalID == "" {
-		return ErrNotTransactional
+	m, err := p.txnManager()
+	if err != nil {
+		return err
 	}
-	return errTxnNotImplemented
+	return txnError(m.Begin())
 }
 
 // SendOffsetsToTransaction adds consumer offsets to the current transaction, so they are
 // committed if and only if the transaction is: the consume-transform-produce loop of
 // exactly-once processing.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata, group ConsumerGroupMetadata) error {
-	if p.set.TransactionalID == "" {
-		return ErrNotTransactional
+	m, err := p.txnManager()
+	if err != nil {
+		return err
 	}
-	return errTxnNotImplemented
+	if group.GroupID == "" {
+		return fmt.Errorf("%w: SendOffsetsToTransaction needs a group id", ErrInvalidTxnState)
+	}
+	list := make([]txn.Offset, 0, len(offsets))
+	for tp, o := range offsets {
+		list = append(list, txn.Offset{Topic: tp.Topic, Partition: tp.Partition, Offset: o.Offset,
+			LeaderEpoch: o.LeaderEpoch, Metadata: o.Metadata})
+	}
+	gen := group.GenerationID
+	if group.MemberID == "" && gen == 0 {
+		gen = -1 // no membership check, as Java's ConsumerGroupMetadata(groupId)
+	}
+	ctx, cancel := p.withMaxBlock(ctx)
+	defer cancel()
+	return txnError(m.SendOffsets(ctx, list, txn.Group{ID: group.GroupID, Generation: gen,
+		MemberID: group.MemberID, GroupInstanceID: group.GroupInstanceID}))
 }
 
 // CommitTransaction flushes the transaction's records and commits it. If a record
 // failed, it returns an *AbortableError and the transaction must be aborted instead. If
-// ctx ends before the outcome is known, call CommitTransaction again: it resumes the same
-// commit (it never turns into an abort, KAFKA-17754).
+// ctx (or max.block.ms) ends before the outcome is known, call CommitTransaction again:
+// it resumes the same commit (it never turns into an abort, KAFKA-17754).
 func (p *Producer) CommitTransaction(ctx context.Context) error {
-	if p.set.TransactionalID == "" {
-		return ErrNotTransactional
+	m, err := p.txnManager()
+	if err != nil {
+		return err
 	}
-	return errTxnNotImplemented
+	ctx, cancel := p.withMaxBlock(ctx)
+	defer cancel()
+	return txnError(m.Commit(ctx, p.flushAll))
 }
 
 // AbortTransaction fails the transaction's unsent records with ErrTransactionAborted,
 // waits for those in flight, and aborts it: read_committed consumers never see its
-// records.
+// records. After a ctx timeout it may be called again.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
-	if p.set.TransactionalID == "" {
-		return ErrNotTransactional
+	m, err := p.txnManager()
+	if err != nil {
+		return err
 	}
-	return errTxnNotImplemented
+	ctx, cancel := p.withMaxBlock(ctx)
+	defer cancel()
+	failQueued := func() {
+		for _, b := range p.acc.TakeAll() {
+			p.comp.enqueue(b, sender.Result{BaseOffset: -1, LogAppendTime: -1, Err: ErrTransactionAborted})
+		}
+		p.snd.Wake()
+	}
+	return txnError(m.Abort(ctx, failQueued, p.flushAll))
+}
+
+// flushAll sends everything buffered and waits until every batch completed and its
+// callbacks ran.
+func (p *Producer) flushAll(ctx context.Context) error {
+	p.acc.BeginFlush()
+	defer p.acc.EndFlush()
+	if err := p.acc.AwaitIncomplete(ctx); err != nil {
+		return err
+	}
+	return p.comp.drained(ctx)
 }

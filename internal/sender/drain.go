@@ -16,7 +16,8 @@ var ErrDeliveryTimeout = errors.New("kprod: delivery.timeout.ms expired")
 // sendReady expires old batches, groups ready partitions by leader and sends one Produce
 // request per broker that has a free in-flight slot. It returns the next time it must
 // look again.
-func (s *Sender) sendReady(now time.Time) time.Time {
+// With drain false (no producer id yet, or an epoch bump pending) it only expires.
+func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 	var next time.Time
 	soon := func(t time.Time) {
 		if next.IsZero() || t.Before(next) {
@@ -52,6 +53,22 @@ func (s *Sender) sendReady(now time.Time) time.Time {
 				continue
 			} else {
 				soon(deadline)
+			}
+			if !drain {
+				continue
+			}
+			if s.txn != nil && s.txn.Transactional() {
+				err, wait := s.txn.SendBlock(p.Topic, p.ID)
+				if err != nil { // an abortable or fatal error: unsent batches fail with it
+					if p.Pop(b) {
+						s.failTxn(b, err)
+						s.Wake()
+					}
+					continue
+				}
+				if wait { // AddPartitionsToTxn pending, or no transaction running
+					continue
+				}
 			}
 			if b.Attempts > 0 && now.Before(b.RetryAt) {
 				soon(b.RetryAt)
@@ -160,7 +177,7 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 		enc, err := s.encode(p, b)
 		if err != nil {
 			if p.Pop(b) {
-				s.fail(b, err, false)
+				s.fail(b, err, errors.Is(err, errStaleMaybeWritten))
 			}
 			continue
 		}
@@ -205,7 +222,21 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 // base sequence when idempotent, and compresses. Retries resend these bytes unchanged
 // (byte-identical retries, KIP-98).
 func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte, error) {
-	if b.Encoded != nil {
+	if s.set.Idempotent && b.HasSequence {
+		if pid, epoch, _ := s.txn.Identity(); b.ProducerID != pid || b.Epoch != epoch {
+			// The epoch was bumped while this batch waited for a retry. Resending it under
+			// the new epoch is safe only if no earlier attempt may have been written;
+			// otherwise the broker could not tell it is a duplicate (librdkafka#4953).
+			if b.MaybeWritten {
+				return nil, errStaleMaybeWritten
+			}
+			b.HasSequence, b.SequenceReset = false, false
+			if b.Encoded != nil {
+				b.Restamp = true
+			}
+		}
+	}
+	if b.Encoded != nil && !(s.set.Idempotent && !b.HasSequence) {
 		if b.Restamp { // its sequence moved down after an earlier batch failed for good
 			if err := wire.StampProducer(b.Encoded, b.ProducerID, b.Epoch, b.BaseSequence); err != nil {
 				return nil, err
@@ -216,7 +247,9 @@ func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte,
 	}
 	opts := wire.BatchOptions{Transactional: s.set.TransactionalID != "", DeferCRC: s.set.Idempotent}
 	var enc []byte
-	if s.comp != nil {
+	if b.Encoded != nil { // re-sequenced after an epoch bump: same records, new stamp
+		enc = b.Encoded
+	} else if s.comp != nil {
 		out, err := b.Builder().FinishCompressed(b.CompressBuffer(), wire.Codec(s.comp.Codec()), s.comp.Compress, opts)
 		if err != nil {
 			return nil, err
@@ -229,7 +262,7 @@ func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte,
 	}
 	if s.set.Idempotent {
 		if !b.HasSequence { // split halves inherit their sequences
-			pid, epoch := s.pid.get()
+			pid, epoch, _ := s.txn.Identity()
 			if p.SequencePID != pid || p.SequenceEpoch != epoch {
 				p.SequencePID, p.SequenceEpoch, p.NextSequence, p.NextExpected = pid, epoch, 0, 0
 			}
@@ -239,8 +272,18 @@ func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte,
 		if err := wire.StampProducer(enc, b.ProducerID, b.Epoch, b.BaseSequence); err != nil {
 			return nil, err
 		}
+		b.Restamp = false
 	}
 	return enc, nil
+}
+
+// errStaleMaybeWritten fails a batch that waited for a retry across an epoch bump after
+// an attempt that may have been written.
+var errStaleMaybeWritten = errors.New("kprod: producer epoch bumped while the batch, possibly written, awaited a retry")
+
+// failTxn fails a batch that was never sent because the transaction is doomed.
+func (s *Sender) failTxn(b *accumulator.Batch, err error) {
+	s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten})
 }
 
 // fail completes a batch with an error.

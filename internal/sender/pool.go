@@ -1,7 +1,6 @@
 package sender
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -103,23 +102,6 @@ func (p *pool) reconnectBackoff(failures int) time.Duration {
 		d *= 2
 	}
 	return min(d, p.s.set.ReconnectBackoffMax)
-}
-
-// any returns a live pooled connection to any node, or else a new one that the caller
-// must close (temp), for requests outside the produce path (InitProducerId).
-func (p *pool) any(ctx context.Context) (conn *broker.Conn, temp bool, err error) {
-	node, addr, ok := p.s.cfg.Meta.AnyBroker()
-	if !ok {
-		p.s.cfg.Meta.Refresh()
-		return nil, false, errNoBroker
-	}
-	if c := p.get(node); c != nil {
-		return c, false, nil
-	}
-	opts := p.s.cfg.Conn
-	opts.ConnectionSetupTimeout = p.s.set.SocketConnectionSetupTimeout
-	c, err := broker.Dial(ctx, addr, opts)
-	return c, true, err
 }
 
 // closeIdle closes connections unused for connections.max.idle.ms with nothing in flight;

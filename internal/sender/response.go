@@ -100,13 +100,25 @@ func (s *Sender) handle(r *request) {
 			// The broker already has this batch (a retry of a write that succeeded,
 			// KIP-98): success, with the offset unknown.
 			s.succeed(b, -1, -1)
-		case codeOutOfOrder:
+		case codeOutOfOrder, codeUnknownProducerID, codeInvalidEpoch:
 			berr := &BrokerError{Code: res.code, Message: res.msg}
-			// Not the batch the broker expects next: an earlier one failed or is being
-			// retried, so this one is retried in order behind it (Java's canRetry).
-			// The next expected batch itself failing so is an anomaly: it fails.
-			retry := b.SequenceReset || b.BaseSequence != p.NextExpected
-			s.retryOrFail(b, berr, retry, now)
+			if res.code == codeOutOfOrder && (b.SequenceReset || b.BaseSequence != p.NextExpected) {
+				// Not the batch the broker expects next: an earlier one failed or is
+				// being retried, so this one is retried in order behind it (Java's
+				// canRetry), in a transaction too.
+				s.retryOrFail(b, berr, true, now)
+				continue
+			}
+			if s.transactional() {
+				// Rules 5-7: in a transaction, sequence and epoch trouble is abortable.
+				s.retryOrFail(b, berr, false, now)
+				continue
+			}
+			// Idempotent producer: the broker lost or rejected our sequence state (rules
+			// 5 and 6, KIP-360). The batch was not written; bump the epoch once nothing
+			// is in flight and resend it under the new one.
+			s.bumpWanted = true
+			s.retryOrFail(b, berr, true, now)
 		default:
 			berr := &BrokerError{Code: res.code, Message: res.msg, RecordErrors: res.recordErrs}
 			if res.code == codeMessageTooLarge && b.NumRecords() > 1 {
@@ -193,5 +205,17 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 	if !b.MaybeWritten {
 		s.releaseSequences(b)
 	}
+	if s.transactional() {
+		var code int16
+		var be *BrokerError
+		if errors.As(err, &be) {
+			code = be.Code
+		}
+		kind := s.txn.OnProduceError(code, err)
+		s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten, TxnKind: kind})
+		return
+	}
 	s.fail(b, err, b.MaybeWritten)
 }
+
+func (s *Sender) transactional() bool { return s.txn != nil && s.txn.Transactional() }

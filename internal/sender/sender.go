@@ -20,6 +20,7 @@ import (
 	"kprod/internal/compress"
 	"kprod/internal/config"
 	"kprod/internal/partition"
+	"kprod/internal/txn"
 )
 
 // Metadata is the cluster view the sender routes by.
@@ -48,6 +49,9 @@ type Result struct {
 	MaybeWritten bool
 	// RecordErrors maps a record's index to the broker's complaint about it (KIP-467).
 	RecordErrors map[int32]string
+	// TxnKind classifies a transactional failure: txn.Abortable or txn.Fatal (Retriable,
+	// the zero value, when not transactional).
+	TxnKind txn.Kind
 }
 
 // Config wires a sender.
@@ -64,6 +68,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
+	// Txn owns the producer id and epoch and the transaction state; required when
+	// Settings.Idempotent.
+	Txn *txn.Manager
 }
 
 // Sender is the background sender. Start it with Run.
@@ -75,7 +82,10 @@ type Sender struct {
 	now   func() time.Time
 	log   *slog.Logger
 	conns *pool
-	pid   *producerID
+	txn   *txn.Manager
+	// bumpWanted: an idempotent partition hit a sequence anomaly; nothing is drained
+	// until every in-flight batch has completed, then the epoch is bumped (KIP-360).
+	bumpWanted bool
 
 	wakeCh chan struct{} // capacity 1: "look again"
 
@@ -125,7 +135,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.conns = newPool(s)
-	s.pid = &producerID{s: s}
+	s.txn = cfg.Txn
 	s.latency = partition.NewNodeLatency(cfg.Settings.PartitionerAvailabilityTimeout, cfg.Now())
 	return s, nil
 }
@@ -180,11 +190,30 @@ func (s *Sender) RunOnce() time.Time {
 		s.lastIdleCheck = now
 		s.conns.closeIdle(now)
 	}
-	if s.set.Idempotent && !s.pid.ready() {
-		s.pid.ensure()
-		return time.Time{}
+	drain := true
+	if s.set.Idempotent {
+		if s.bumpWanted && s.inFlight() == 0 {
+			s.bumpWanted = false
+			s.txn.BumpEpoch()
+		}
+		if _, _, ok := s.txn.Identity(); !ok {
+			s.txn.EnsureIdentity() // a transactional producer gets its id from InitTransactions
+			drain = false
+		}
+		drain = drain && !s.bumpWanted
 	}
-	return s.sendReady(now)
+	return s.sendReady(now, drain)
+}
+
+// inFlight counts batches awaiting a response, over all partitions.
+func (s *Sender) inFlight() int {
+	n := 0
+	for _, t := range s.acc.Topics() {
+		for _, p := range t.Partitions() {
+			n += len(p.InFlight)
+		}
+	}
+	return n
 }
 
 // backoff returns the wait before a batch's attempt-th retry: retry.backoff.ms doubled

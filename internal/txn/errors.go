@@ -1,0 +1,114 @@
+package txn
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Kafka error codes the transaction logic acts on.
+const (
+	codeCoordinatorLoadInProgress int16 = 14
+	codeCoordinatorNotAvailable   int16 = 15
+	codeNotCoordinator            int16 = 16
+	codeTopicAuthorization        int16 = 29
+	codeGroupAuthorization        int16 = 30
+	codeClusterAuthorization      int16 = 31
+	codeUnsupportedVersion        int16 = 35
+	codeOutOfOrderSequence        int16 = 45
+	codeInvalidProducerEpoch      int16 = 47
+	codeInvalidTxnState           int16 = 48
+	codeInvalidProducerIDMapping  int16 = 49
+	codeConcurrentTransactions    int16 = 51
+	codeTransactionalIDAuth       int16 = 53
+	codeOperationNotAttempted     int16 = 55
+	codeUnknownProducerID         int16 = 59
+	codeUnknownMemberID           int16 = 25
+	codeIllegalGeneration         int16 = 22
+	codeRebalanceInProgress       int16 = 27
+	codeFencedInstanceID          int16 = 82
+	codeProducerFenced            int16 = 90
+	codeTransactionAbortable      int16 = 120
+)
+
+// Kind is what a transactional error means for the producer.
+type Kind int8
+
+// The kinds.
+const (
+	Retriable Kind = iota // the same request may succeed: retry it
+	Abortable             // the transaction is doomed: abort, then begin anew
+	Fatal                 // the producer is unusable: close it
+)
+
+// ProduceErrorKind classifies a Produce error code inside a transaction (rule 7 of the
+// reference: fencing and authorization are fatal; sequence and epoch trouble abortable).
+func ProduceErrorKind(code int16) Kind {
+	switch code {
+	case codeProducerFenced, codeTransactionalIDAuth, codeClusterAuthorization, codeUnsupportedVersion:
+		return Fatal
+	}
+	if isRetriable(code) {
+		return Retriable
+	}
+	return Abortable
+}
+
+// coordinatorErrorKind classifies an error code from the transaction coordinator.
+func coordinatorErrorKind(code int16) Kind {
+	switch code {
+	case codeNotCoordinator, codeCoordinatorNotAvailable, codeCoordinatorLoadInProgress,
+		codeConcurrentTransactions, codeOperationNotAttempted:
+		return Retriable
+	case codeProducerFenced, codeInvalidProducerEpoch, codeTransactionalIDAuth, codeClusterAuthorization,
+		codeUnsupportedVersion, codeInvalidTxnState:
+		return Fatal
+	case codeTopicAuthorization, codeGroupAuthorization, codeInvalidProducerIDMapping, codeTransactionAbortable,
+		codeUnknownMemberID, codeIllegalGeneration, codeFencedInstanceID, codeRebalanceInProgress:
+		return Abortable
+	}
+	if isRetriable(code) {
+		return Retriable
+	}
+	return Abortable
+}
+
+func isRetriable(code int16) bool {
+	var ke *kerr.Error
+	return errors.As(kerr.ErrorForCode(code), &ke) && ke.Retriable
+}
+
+// CodeError is an error code a transaction request got back.
+type CodeError struct {
+	Op   string
+	Code int16
+}
+
+func (e *CodeError) Error() string {
+	return fmt.Sprintf("kprod: %s: %v", e.Op, kerr.ErrorForCode(e.Code))
+}
+
+// KafkaCode returns the Kafka error code.
+func (e *CodeError) KafkaCode() int16 { return e.Code }
+
+// Fenced reports whether the code says another producer took over the transactional.id.
+func (e *CodeError) Fenced() bool {
+	return e.Code == codeProducerFenced || e.Code == codeInvalidProducerEpoch
+}
+
+// StateError is an error of the transaction state machine: the producer is in an
+// abortable or fatal state, or a call does not fit the state.
+type StateError struct {
+	// Kind is Abortable or Fatal for errors that put the producer in those states, and
+	// Retriable for a call made in the wrong state (nothing changed).
+	Kind Kind
+	// Err is the cause.
+	Err error
+}
+
+func (e *StateError) Error() string { return e.Err.Error() }
+func (e *StateError) Unwrap() error { return e.Err }
+
+// ErrWrongState is wrapped by calls made in a state that does not allow them.
+var ErrWrongState = errors.New("kprod: invalid transaction state")

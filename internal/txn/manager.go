@@ -1,0 +1,532 @@
+package txn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod/internal/broker"
+)
+
+// Meta is the cluster view the manager needs.
+type Meta interface {
+	AnyBroker() (node int32, addr string, ok bool)
+	BrokerAddr(node int32) (string, bool)
+	Refresh()
+}
+
+// Config configures a Manager.
+type Config struct {
+	// TransactionalID is transactional.id; empty for an idempotent-only producer.
+	TransactionalID    string
+	TransactionTimeout time.Duration
+	Conn               broker.Options
+	Meta               Meta
+	// RetryBackoff and RetryBackoffMax pace retried coordinator requests.
+	RetryBackoff, RetryBackoffMax time.Duration
+	// Wake tells the sender that partitions became sendable or the identity changed.
+	Wake   func()
+	Logger *slog.Logger
+}
+
+// TP is a topic partition.
+type TP struct {
+	Topic     string
+	Partition int32
+}
+
+// Manager owns the producer id and epoch and, for a transactional producer, the
+// transaction state machine. Its methods are safe for concurrent use; the transactional
+// ones (Init, Begin, SendOffsets, Commit, Abort) are meant to be called by one goroutine
+// at a time, as Java's are.
+type Manager struct {
+	cfg Config
+
+	mu       sync.Mutex // guards every field below
+	state    State
+	pid      int64
+	epoch    int16
+	have     bool
+	fetching bool
+	failures int
+	lastErr  error // cause of AbortableError / FatalError
+	// bumpNeeded: the transaction failed in a way that needs a new epoch once aborted
+	// (KIP-360), or the idempotent producer must bump before sending more.
+	bumpNeeded bool
+	tv2        bool // transactions v2 (KIP-890): partitions added implicitly, EndTxn bumps the epoch
+	added      map[TP]bool
+	pending    map[TP]bool
+	offsets    bool // offsets were added to the transaction
+	addWake    chan struct{}
+
+	connMu sync.Mutex // guards conns and coords
+	conns  map[int32]*broker.Conn
+	coords map[coordKey]coord
+
+	ctx    context.Context // lives until Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a manager. A transactional one starts Uninitialized; an idempotent one
+// fetches its producer id when EnsureIdentity is first called.
+func New(cfg Config) *Manager {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
+	}
+	m := &Manager{cfg: cfg, pid: -1, epoch: -1, added: map[TP]bool{}, pending: map[TP]bool{},
+		addWake: make(chan struct{}, 1), conns: map[int32]*broker.Conn{}, coords: map[coordKey]coord{}}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	if cfg.TransactionalID != "" {
+		m.wg.Add(1)
+		go m.addLoop()
+	}
+	return m
+}
+
+// Close stops background work and closes the manager's connections.
+func (m *Manager) Close() {
+	m.cancel()
+	m.wg.Wait()
+	m.closeConns()
+}
+
+// Transactional reports whether the producer has a transactional.id.
+func (m *Manager) Transactional() bool { return m.cfg.TransactionalID != "" }
+
+// TV2 reports whether transactions v2 (KIP-890) are in use.
+func (m *Manager) TV2() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.tv2
+}
+
+// State returns the transaction state.
+func (m *Manager) State() State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state
+}
+
+// Identity returns the producer id and epoch, ok=false while there is none (before the
+// first InitProducerId, or during an epoch bump).
+func (m *Manager) Identity() (int64, int16, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pid, m.epoch, m.have
+}
+
+func (m *Manager) transition(to State) error {
+	if !validTransition(m.state, to) {
+		return &StateError{Kind: Retriable, Err: fmt.Errorf("%w: cannot go from %s to %s", ErrWrongState, m.state, to)}
+	}
+	m.state = to
+	return nil
+}
+
+// fail moves to AbortableError or FatalError with cause err (a fatal state is final).
+func (m *Manager) failLocked(kind Kind, err error) {
+	if m.state == FatalError {
+		return
+	}
+	m.lastErr = err
+	if kind == Fatal {
+		m.state = FatalError
+		return
+	}
+	if validTransition(m.state, AbortableError) {
+		m.state = AbortableError
+	}
+}
+
+// Err returns the producer's abortable or fatal error as a *StateError, nil otherwise.
+func (m *Manager) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.errLocked()
+}
+
+func (m *Manager) errLocked() error {
+	switch m.state {
+	case FatalError:
+		return &StateError{Kind: Fatal, Err: m.lastErr}
+	case AbortableError:
+		return &StateError{Kind: Abortable, Err: m.lastErr}
+	}
+	return nil
+}
+
+func (m *Manager) backoff(attempt int) time.Duration {
+	d := m.cfg.RetryBackoff
+	for i := 1; i < attempt && d < m.cfg.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, m.cfg.RetryBackoffMax)
+}
+
+// ---- idempotent identity ----
+
+// EnsureIdentity starts an InitProducerId request in the background for an idempotent
+// producer without an id. Transactional producers get theirs from Init.
+func (m *Manager) EnsureIdentity() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Transactional() || m.have || m.fetching || m.ctx.Err() != nil {
+		return
+	}
+	m.fetching = true
+	m.wg.Add(1)
+	go m.fetchIdempotent(m.pid, m.epoch)
+}
+
+// BumpEpoch drops the current identity and obtains the next epoch of the same producer
+// id (KIP-360: InitProducerId v3+ with the current id and epoch), or a new id from a
+// broker too old for that. The sender calls it only once no batch is in flight, so no
+// partition restarts its sequences while old ones may still arrive.
+func (m *Manager) BumpEpoch() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Transactional() || m.fetching || m.ctx.Err() != nil {
+		return
+	}
+	pid, epoch := m.pid, m.epoch
+	m.have = false
+	m.fetching = true
+	m.wg.Add(1)
+	go m.fetchIdempotent(pid, epoch)
+}
+
+func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
+	defer m.wg.Done()
+	newPID, newEpoch, err := m.initProducerID(m.ctx, "", pid, epoch)
+	m.mu.Lock()
+	m.fetching = false
+	if err == nil {
+		m.pid, m.epoch, m.have, m.failures = newPID, newEpoch, true, 0
+		m.mu.Unlock()
+		m.cfg.Wake()
+		return
+	}
+	m.failures++
+	wait := m.backoff(m.failures)
+	m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return
+	}
+	m.cfg.Logger.Warn("kprod: InitProducerId failed; retrying", "err", err, "in", wait)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		m.cfg.Wake() // the sender calls EnsureIdentity again
+	case <-m.ctx.Done():
+	}
+}
+
+// initProducerID sends InitProducerId: to any broker for an idempotent producer, to the
+// transaction coordinator otherwise. With a current id and epoch (v3+) it asks for the
+// next epoch of the same id.
+func (m *Manager) initProducerID(ctx context.Context, txnID string, pid int64, epoch int16) (int64, int16, error) {
+	build := func(c *broker.Conn) kmsg.Request {
+		req := kmsg.NewPtrInitProducerIDRequest()
+		if txnID != "" {
+			req.TransactionalID = &txnID
+		}
+		req.TransactionTimeoutMillis = int32(min(m.cfg.TransactionTimeout/time.Millisecond, math.MaxInt32))
+		req.ProducerID, req.ProducerEpoch = -1, -1
+		if c == nil || c.Versions().Supports(req.Key(), 3) {
+			req.ProducerID, req.ProducerEpoch = pid, epoch
+		}
+		return req
+	}
+	var out *kmsg.InitProducerIDResponse
+	handle := func(resp kmsg.Response) int16 {
+		out = resp.(*kmsg.InitProducerIDResponse)
+		return out.ErrorCode
+	}
+	if txnID == "" {
+		c, err := m.anyConn(ctx)
+		if err != nil {
+			return 0, 0, err
+		}
+		req, err := pinned(c, build(c), 5)
+		if err != nil {
+			return 0, 0, err
+		}
+		resp, err := c.Do(ctx, req)
+		if err != nil {
+			return 0, 0, err
+		}
+		if code := handle(resp); code != 0 {
+			return 0, 0, &CodeError{Op: "InitProducerId", Code: code}
+		}
+		return out.ProducerID, out.ProducerEpoch, nil
+	}
+	var current *broker.Conn
+	err := m.coordinated(ctx, keyTxn, txnID, 5, func() kmsg.Request { return build(current) }, handle)
+	if err != nil {
+		return 0, 0, err
+	}
+	return out.ProducerID, out.ProducerEpoch, nil
+}
+
+// ---- transactions ----
+
+// Init is InitTransactions: find the coordinator, get the producer id and epoch (fencing
+// older producers with the same transactional.id) and become Ready. After a ctx timeout
+// it may be called again and resumes.
+func (m *Manager) Init(ctx context.Context) error {
+	if !m.Transactional() {
+		return &StateError{Kind: Retriable, Err: errors.New("kprod: producer has no transactional.id")}
+	}
+	m.mu.Lock()
+	if err := m.errLocked(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	if m.state != Initializing {
+		if err := m.transition(Initializing); err != nil {
+			m.mu.Unlock()
+			return err
+		}
+	}
+	pid, epoch := m.pid, m.epoch
+	if !m.have {
+		pid, epoch = -1, -1
+	}
+	m.mu.Unlock()
+	return m.reinit(ctx, pid, epoch)
+}
+
+// reinit runs InitProducerId for the transactional id and moves Initializing -> Ready.
+func (m *Manager) reinit(ctx context.Context, pid int64, epoch int16) error {
+	newPID, newEpoch, err := m.initProducerID(ctx, m.cfg.TransactionalID, pid, epoch)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		var ce *CodeError
+		if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) == Fatal {
+			m.failLocked(Fatal, err)
+			return m.errLocked()
+		}
+		return err // ctx ended or not retriable yet: stay Initializing, Init may be retried
+	}
+	m.pid, m.epoch, m.have = newPID, newEpoch, true
+	m.bumpNeeded = false
+	m.tv2 = m.detectTV2()
+	m.clearTxnLocked()
+	m.state = Ready
+	m.cfg.Wake()
+	return nil
+}
+
+// detectTV2 reports whether the cluster finalized transaction.version >= 2 (KIP-890)
+// and the coordinator speaks EndTxn v5, the conditions Java 4.x uses.
+func (m *Manager) detectTV2() bool {
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	for _, c := range m.conns {
+		if lvl, ok := c.Versions().FinalizedFeature("transaction.version"); ok && lvl >= 2 &&
+			c.Versions().Supports(26, 5) && c.Versions().Supports(0, 12) {
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+func (m *Manager) clearTxnLocked() {
+	clear(m.added)
+	clear(m.pending)
+	m.offsets = false
+}
+
+// Begin is BeginTransaction: Ready -> InTransaction.
+func (m *Manager) Begin() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.errLocked(); err != nil {
+		return err
+	}
+	return m.transition(InTransaction)
+}
+
+// CheckSend returns why a record may not be sent now, nil when it may: a transactional
+// producer sends only inside a transaction and not after an abortable or fatal error.
+func (m *Manager) CheckSend() error {
+	if !m.Transactional() {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.errLocked(); err != nil {
+		return err
+	}
+	if m.state != InTransaction {
+		return &StateError{Kind: Retriable, Err: fmt.Errorf("%w: cannot send in state %s (call BeginTransaction first)", ErrWrongState, m.state)}
+	}
+	return nil
+}
+
+// AddPartition notes that the transaction writes to tp. With transactions v1 the
+// partition is registered with the coordinator (AddPartitionsToTxn) before the sender may
+// send to it; with v2 the Produce request registers it (KIP-890).
+func (m *Manager) AddPartition(topic string, partition int32) {
+	if !m.Transactional() {
+		return
+	}
+	tp := TP{topic, partition}
+	m.mu.Lock()
+	if m.added[tp] || m.pending[tp] {
+		m.mu.Unlock()
+		return
+	}
+	if m.tv2 {
+		m.added[tp] = true
+		m.mu.Unlock()
+		return
+	}
+	m.pending[tp] = true
+	m.mu.Unlock()
+	select {
+	case m.addWake <- struct{}{}:
+	default:
+	}
+}
+
+// SendBlock tells the sender what to do with a partition's queued batches: send them
+// (nil, false), wait (nil, true), or fail them with err (an abortable or fatal error:
+// Java's abortUndrainedBatches).
+func (m *Manager) SendBlock(topic string, partition int32) (error, bool) {
+	if !m.Transactional() {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch m.state {
+	case FatalError, AbortableError:
+		return m.errLocked(), false
+	case InTransaction, Committing:
+		return nil, !m.added[TP{topic, partition}]
+	}
+	return nil, true
+}
+
+// OnProduceError records a batch's failure inside a transaction and returns its kind:
+// every failed batch dooms the transaction (abortable) unless the error is fatal.
+func (m *Manager) OnProduceError(code int16, err error) Kind {
+	kind := Abortable
+	if code != 0 {
+		kind = ProduceErrorKind(code)
+		if kind == Retriable {
+			kind = Abortable // retries ran out: the transaction cannot commit
+		}
+	}
+	if !m.Transactional() {
+		return kind
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if code == codeOutOfOrderSequence || code == codeUnknownProducerID || code == codeInvalidProducerEpoch || code == 0 {
+		m.bumpNeeded = true // sequences or epoch are in doubt: the abort takes a new epoch
+	}
+	m.failLocked(kind, err)
+	return kind
+}
+
+// addLoop registers pending partitions with the coordinator (transactions v1).
+func (m *Manager) addLoop() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-m.addWake:
+		}
+		for m.ctx.Err() == nil {
+			m.mu.Lock()
+			var tps []TP
+			for tp := range m.pending {
+				tps = append(tps, tp)
+			}
+			pid, epoch := m.pid, m.epoch
+			state := m.state
+			m.mu.Unlock()
+			if len(tps) == 0 || (state != InTransaction && state != Committing) {
+				break
+			}
+			if err := m.addPartitions(tps, pid, epoch); err != nil {
+				var ce *CodeError
+				kind := Abortable
+				if errors.As(err, &ce) {
+					kind = coordinatorErrorKind(ce.Code)
+				}
+				if m.ctx.Err() != nil {
+					return
+				}
+				m.mu.Lock()
+				m.failLocked(kind, fmt.Errorf("kprod: AddPartitionsToTxn: %w", err))
+				clear(m.pending)
+				m.mu.Unlock()
+				m.cfg.Wake()
+				break
+			}
+			m.cfg.Wake()
+		}
+	}
+}
+
+func (m *Manager) addPartitions(tps []TP, pid int64, epoch int16) error {
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TransactionTimeout)
+	defer cancel()
+	build := func() kmsg.Request {
+		req := kmsg.NewPtrAddPartitionsToTxnRequest()
+		req.TransactionalID, req.ProducerID, req.ProducerEpoch = m.cfg.TransactionalID, pid, epoch
+		byTopic := map[string]int{}
+		for _, tp := range tps {
+			i, ok := byTopic[tp.Topic]
+			if !ok {
+				i = len(req.Topics)
+				byTopic[tp.Topic] = i
+				rt := kmsg.NewAddPartitionsToTxnRequestTopic()
+				rt.Topic = tp.Topic
+				req.Topics = append(req.Topics, rt)
+			}
+			req.Topics[i].Partitions = append(req.Topics[i].Partitions, tp.Partition)
+		}
+		return req
+	}
+	handle := func(resp kmsg.Response) int16 {
+		r := resp.(*kmsg.AddPartitionsToTxnResponse)
+		var worst int16
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				tp := TP{t.Topic, p.Partition}
+				if p.ErrorCode == 0 {
+					delete(m.pending, tp)
+					m.added[tp] = true
+					continue
+				}
+				if worst == 0 || (p.ErrorCode != codeOperationNotAttempted && worst == codeOperationNotAttempted) {
+					worst = p.ErrorCode
+				}
+			}
+		}
+		if r.ErrorCode != 0 { // v4+ top-level error
+			worst = r.ErrorCode
+		}
+		return worst
+	}
+	return m.coordinated(ctx, keyTxn, m.cfg.TransactionalID, 3, build, handle)
+}

@@ -1,0 +1,122 @@
+package kprod_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"kprod"
+	"kprod/internal/testcluster"
+	"kprod/kafkatest"
+)
+
+// txnTopicReader reads every record of topic with the given isolation level until
+// it has seen the end of every partition.
+func txnRead(t *testing.T, bootstrap []string, topic string, committed bool, want int) []*kgo.Record {
+	t.Helper()
+	opts := []kgo.Opt{kgo.SeedBrokers(bootstrap...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	if committed {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < want && ctx.Err() == nil {
+		out = append(out, cl.PollFetches(ctx).Records()...)
+	}
+	// Poll a little more: anything beyond want is a failure the caller sees.
+	short, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel2()
+	out = append(out, cl.PollFetches(short).Records()...)
+	return out
+}
+
+func runTxnCommitAbort(t *testing.T, bootstrap []string, topic string, wantV2 bool) {
+	ctx := context.Background()
+	p := newProducer(t, bootstrap, func(cfg *kprod.Config) {
+		cfg.TransactionalID = "txn-" + topic
+	})
+	if err := p.Send(ctx, &kprod.Record{Topic: topic, Value: []byte("x")}, nil); !errors.Is(err, kprod.ErrInvalidTxnState) {
+		t.Fatalf("send before InitTransactions: %v, want ErrInvalidTxnState", err)
+	}
+	if err := p.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v2 := kprod.TransactionsV2(p); v2 != wantV2 {
+		t.Fatalf("transactions v2 (KIP-890) in use: %v, want %v", v2, wantV2)
+	}
+	if err := p.Send(ctx, &kprod.Record{Topic: topic, Value: []byte("x")}, nil); !errors.Is(err, kprod.ErrInvalidTxnState) {
+		t.Fatalf("send outside a transaction: %v, want ErrInvalidTxnState", err)
+	}
+	send := func(prefix string, n int) {
+		for i := range n {
+			rec := &kprod.Record{Topic: topic, Partition: kprod.InPartition(int32(i % 3)), Value: fmt.Appendf(nil, "%s-%d", prefix, i)}
+			if err := p.Send(ctx, rec, func(_ kprod.RecordMetadata, err error) {
+				if err != nil && prefix == "committed" {
+					t.Errorf("committed record failed: %v", err)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for round := range 2 {
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		send("committed", 30)
+		if err := p.CommitTransaction(ctx); err != nil {
+			t.Fatalf("commit %d: %v", round, err)
+		}
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		send("aborted", 20)
+		if err := p.Flush(ctx); err != nil { // make sure they reach the log before the abort
+			t.Fatal(err)
+		}
+		if err := p.AbortTransaction(ctx); err != nil {
+			t.Fatalf("abort %d: %v", round, err)
+		}
+	}
+	committed := txnRead(t, bootstrap, topic, true, 60)
+	parts := map[int32]int{}
+	for _, r := range committed {
+		if string(r.Value[:9]) != "committed" {
+			t.Fatalf("read_committed saw %q from an aborted transaction", r.Value)
+		}
+		parts[r.Partition]++
+	}
+	if len(committed) != 60 || len(parts) != 3 {
+		t.Fatalf("read_committed: %d records over partitions %v, want 60 over 3", len(committed), parts)
+	}
+	if all := txnRead(t, bootstrap, topic, false, 100); len(all) != 100 {
+		t.Fatalf("read_uncommitted: %d records, want 100 (aborted ones included)", len(all))
+	}
+}
+
+func TestTransactionsEmbedded(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Brokers(3), kafkatest.Topic("tx", 3))
+	runTxnCommitAbort(t, c.Bootstrap(), "tx", true) // kfake offers KIP-890
+}
+
+func TestTransactionsReal(t *testing.T) {
+	for _, v := range []string{"4.", "3.9."} {
+		t.Run(v[:len(v)-1], func(t *testing.T) {
+			c := testcluster.RealVersion(t, 1, v)
+			topic := fmt.Sprintf("tx-%d", time.Now().UnixNano())
+			rtCreateTopic(t, rtClient(t, c.Bootstrap), topic, 3, 1, nil)
+			// Kafka 4.x clusters finalize transaction.version 2; 3.9 offers only v1.
+			runTxnCommitAbort(t, c.Bootstrap, topic, v == "4.")
+		})
+	}
+}
