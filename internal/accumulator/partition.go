@@ -27,8 +27,12 @@ type Partition struct {
 	SequencePID   int64
 	SequenceEpoch int16
 	// Unresolved is set when a batch that may have been written failed with its
-	// sequence assigned; nothing new is drained until it is resolved (KIP-360).
+	// sequence assigned (delivery.timeout.ms); nothing new is drained until it is
+	// resolved: an acknowledgement reaches UnresolvedUpTo, or the epoch is bumped
+	// (KIP-360, rule 8 of the idempotence reference).
 	Unresolved bool
+	// UnresolvedUpTo is the sequence after the last possibly written, failed batch.
+	UnresolvedUpTo int32
 	// LastAckedOffset is the last offset a broker acknowledged, -1 before any.
 	LastAckedOffset int64
 }

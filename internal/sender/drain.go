@@ -2,6 +2,7 @@ package sender
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"kprod/internal/accumulator"
@@ -36,6 +37,7 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 		s.load.Reset(s.set.PartitionerAdaptive, len(parts), int(s.cfg.Meta.PartitionCount(t.Name)))
 		for _, p := range parts {
 			s.expireInFlight(p, now, soon)
+			s.resolve(p)
 			h, ok := p.Peek()
 			if node, known := s.cfg.Meta.Leader(p.Topic, p.ID); known {
 				// Adaptive partitioning (KIP-794) weighs partitions by queued batches.
@@ -47,7 +49,11 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 			b := h.Batch
 			if deadline := b.Created.Add(s.set.DeliveryTimeout); !now.Before(deadline) {
 				if p.Pop(b) {
-					s.fail(b, ErrDeliveryTimeout, b.Attempts > 0 && b.MaybeWritten)
+					maybe := b.Attempts > 0 && b.MaybeWritten
+					if maybe {
+						s.unresolve(p, b)
+					}
+					s.failExpired(b, maybe)
 					s.Wake() // the next batch may be ready too
 				}
 				continue
@@ -126,8 +132,52 @@ func (s *Sender) expireInFlight(p *accumulator.Partition, now time.Time, soon fu
 		}
 		b.Expired = true
 		b.Hold()
-		s.fail(b, ErrDeliveryTimeout, true)
+		s.unresolve(p, b)
+		s.failExpired(b, true)
 	}
+}
+
+// unresolve marks p's sequences in doubt after b, possibly written, failed (rule 8).
+func (s *Sender) unresolve(p *accumulator.Partition, b *accumulator.Batch) {
+	if !b.HasSequence {
+		return
+	}
+	end := int32(uint32(b.BaseSequence)+uint32(b.NumRecords())) & 0x7fffffff
+	if !p.Unresolved || seqAfter(end, p.UnresolvedUpTo) {
+		p.UnresolvedUpTo = end
+	}
+	p.Unresolved = true
+}
+
+// resolve settles unresolved partitions once nothing of theirs is in flight: resolved if
+// the broker acknowledged up to the doubtful sequences (the batch was written after all);
+// otherwise an idempotent producer bumps its epoch and restarts sequences (no gap), and a
+// transaction becomes abortable.
+func (s *Sender) resolve(p *accumulator.Partition) {
+	if !p.Unresolved || len(p.InFlight) > 0 {
+		return
+	}
+	if p.NextExpected == p.UnresolvedUpTo || seqAfter(p.NextExpected, p.UnresolvedUpTo) {
+		p.Unresolved = false
+		return
+	}
+	if s.transactional() {
+		s.txn.OnProduceError(0, fmt.Errorf("kprod: %s-%d: a batch that may have been written timed out", p.Topic, p.ID))
+		p.Unresolved = false
+		return
+	}
+	s.bumpWanted = true
+}
+
+// failExpired fails a batch whose delivery.timeout.ms passed; in a transaction that
+// dooms the transaction.
+func (s *Sender) failExpired(b *accumulator.Batch, maybeWritten bool) {
+	if s.transactional() {
+		kind := s.txn.OnProduceError(0, ErrDeliveryTimeout)
+		s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: ErrDeliveryTimeout, MaybeWritten: maybeWritten, TxnKind: kind})
+		return
+	}
+	s.fail(b, ErrDeliveryTimeout, maybeWritten)
 }
 
 // muted reports whether p must wait for its in-flight batches before sending more:

@@ -86,6 +86,9 @@ type Sender struct {
 	// bumpWanted: an idempotent partition hit a sequence anomaly; nothing is drained
 	// until every in-flight batch has completed, then the epoch is bumped (KIP-360).
 	bumpWanted bool
+	// lastPID and lastEpoch are the identity the partitions' sequence state refers to.
+	lastPID   int64
+	lastEpoch int16
 
 	wakeCh chan struct{} // capacity 1: "look again"
 
@@ -196,13 +199,26 @@ func (s *Sender) RunOnce() time.Time {
 			s.bumpWanted = false
 			s.txn.BumpEpoch()
 		}
-		if _, _, ok := s.txn.Identity(); !ok {
+		pid, epoch, ok := s.txn.Identity()
+		if !ok {
 			s.txn.EnsureIdentity() // a transactional producer gets its id from InitTransactions
 			drain = false
+		} else if pid != s.lastPID || epoch != s.lastEpoch {
+			// A new identity restarts every partition's sequences: nothing is in doubt.
+			s.lastPID, s.lastEpoch = pid, epoch
+			s.clearUnresolved()
 		}
 		drain = drain && !s.bumpWanted
 	}
 	return s.sendReady(now, drain)
+}
+
+func (s *Sender) clearUnresolved() {
+	for _, t := range s.acc.Topics() {
+		for _, p := range t.Partitions() {
+			p.Unresolved = false
+		}
+	}
 }
 
 // inFlight counts batches awaiting a response, over all partitions.
