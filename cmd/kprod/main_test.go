@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"kprod/kafkatest"
 )
@@ -133,4 +137,79 @@ func TestProduceCountsFailedLines(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want non-zero and 2 failed lines", code, errOut)
 	}
 	consume(t, c.BootstrapServers(), "lines", 1)
+}
+
+func readCommitted(t *testing.T, bootstrap, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var recs []*kgo.Record
+	for len(recs) < n && ctx.Err() == nil {
+		recs = append(recs, cl.PollFetches(ctx).Records()...)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	return append(recs, cl.PollFetches(short).Records()...)
+}
+
+// TestProduceTransactionalExactlyOnce: an abortable error in the middle makes the command
+// abort and send that transaction's lines again; read_committed sees every line once.
+func TestProduceTransactionalExactlyOnce(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("tx", 2))
+	h := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "tx", Err: kerr.TransactionAbortable, Count: 1})
+	defer h.Remove()
+	var in strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&in, "line-%02d\n", i)
+	}
+	code, _, errOut := runCmd(t, in.String(), "produce", "--bootstrap-server", c.BootstrapServers(), "--topic", "tx",
+		"--transactional-id", "console", "--transaction-size", "10")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if h.Hits() == 0 || !strings.Contains(errOut, "aborting and sending them again") {
+		t.Fatalf("the abortable error was not injected or not handled; stderr: %s", errOut)
+	}
+	seen := map[string]int{}
+	for _, r := range readCommitted(t, c.BootstrapServers(), "tx", 25) {
+		seen[string(r.Value)]++
+	}
+	for i := range 25 {
+		if v := fmt.Sprintf("line-%02d", i); seen[v] != 1 {
+			t.Fatalf("%s committed %d times; all: %v", v, seen[v], seen)
+		}
+	}
+	if len(seen) != 25 {
+		t.Fatalf("read_committed saw %d distinct lines, want 25", len(seen))
+	}
+}
+
+func TestProduceTransactionalFatalExitsNonZero(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("tx", 1))
+	h := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "tx", Err: kerr.ProducerFenced})
+	defer h.Remove()
+	code, _, errOut := runCmd(t, "a\nb\n", "produce", "--bootstrap-server", c.BootstrapServers(), "--topic", "tx",
+		"--transactional-id", "fenced")
+	if code == 0 {
+		t.Fatalf("exit 0 after a fatal error; stderr: %s", errOut)
+	}
+}
+
+func TestPerfTransactional(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("ptx", 3))
+	code, out, errOut := runCmd(t, "", "perf", "--topic", "ptx", "--num-records", "3000", "--record-size", "50",
+		"--throughput", "-1", "--bootstrap-server", c.BootstrapServers(), "--transactional-id", "perf-tx",
+		"--transaction-duration-ms", "20")
+	if code != 0 || !strings.Contains(out, "3000 records sent") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if got := len(readCommitted(t, c.BootstrapServers(), "ptx", 3000)); got != 3000 {
+		t.Fatalf("read_committed saw %d records, want 3000", got)
+	}
 }

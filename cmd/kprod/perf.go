@@ -27,6 +27,8 @@ var perfFlags = []flagSpec{
 	{name: "command-config", help: "alias of --producer.config (Kafka 4.2+)"},
 	{name: "bootstrap-server", help: "host:port,...; default: an embedded in-process cluster"},
 	{name: "print-metrics", bool: true, help: "print the producer's figures at the end"},
+	{name: "transactional-id", help: "produce in transactions with this transactional.id (default performance-producer-default-transactional-id when --transaction-duration-ms is set)"},
+	{name: "transaction-duration-ms", help: "commit a transaction every this many ms (default 3000 when --transactional-id is set)"},
 	{name: "partitions", help: "partitions of the embedded cluster's auto-created topic (default 1)"},
 	{name: "help", bool: true, help: "show this help"},
 }
@@ -77,11 +79,36 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeCluster()
+	// Transactions as Java's tool: either flag turns them on, with the other defaulted.
+	txnID, durArg := a.str("transactional-id", ""), a.str("transaction-duration-ms", "")
+	txns := txnID != "" || durArg != ""
+	txnDur := 3000 * time.Millisecond
+	if durArg != "" {
+		ms, err := strconv.ParseInt(durArg, 10, 64)
+		if err != nil || ms <= 0 {
+			return errors.New("--transaction-duration-ms must be a positive number")
+		}
+		txnDur = time.Duration(ms) * time.Millisecond
+	}
+	if txns {
+		if txnID == "" {
+			txnID = "performance-producer-default-transactional-id"
+		}
+		cfg.TransactionalID = txnID
+	}
 	p, err := kprod.NewProducer(cfg)
 	if err != nil {
 		return err
 	}
+	if txns {
+		if err := p.InitTransactions(ctx); err != nil {
+			p.Close(context.Background())
+			return err
+		}
+	}
 	st := newPerfStats(n, stdout, stderr)
+	var txnStart time.Time
+	inTxn := false
 	thr := newThrottler(tput, time.Now())
 	var sendErr error
 	rec := kprod.Record{Topic: topic}
@@ -89,6 +116,12 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 		if ctx.Err() != nil {
 			sendErr = ctx.Err()
 			break
+		}
+		if txns && !inTxn {
+			if sendErr = p.BeginTransaction(); sendErr != nil {
+				break
+			}
+			inTxn, txnStart = true, time.Now()
 		}
 		rec.Value = payloads[0]
 		if len(payloads) > 1 { // Java draws a random payload of the file for every record
@@ -100,9 +133,18 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 			sendErr = err
 			break
 		}
+		if txns && time.Since(txnStart) >= txnDur {
+			if sendErr = p.CommitTransaction(ctx); sendErr != nil {
+				break
+			}
+			inTxn = false
+		}
 		if thr.shouldThrottle(i, start) {
 			thr.throttle(ctx)
 		}
+	}
+	if txns && inTxn && sendErr == nil {
+		sendErr = p.CommitTransaction(ctx)
 	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -24,6 +24,8 @@ var produceFlags = []flagSpec{
 	{name: "producer.config", help: "producer properties file"},
 	{name: "command-config", help: "alias of --producer.config (Kafka 4.2+)"},
 	{name: "sync", bool: true, help: "send each record synchronously"},
+	{name: "transactional-id", help: "send the lines in transactions with this transactional.id"},
+	{name: "transaction-size", help: "lines per transaction with --transactional-id (default 100); the rest at end of input"},
 	{name: "partitions", help: "partitions of the embedded cluster's auto-created topic (default 1)"},
 	{name: "help", bool: true, help: "show this help"},
 }
@@ -160,9 +162,29 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 		return 0, err
 	}
 	defer closeCluster()
+	txnID := a.str("transactional-id", "")
+	if txnID != "" {
+		cfg.TransactionalID = txnID
+	}
 	p, err := kprod.NewProducer(cfg)
 	if err != nil {
 		return 0, err
+	}
+	if txnID != "" {
+		size := 100
+		if s := a.str("transaction-size", ""); s != "" {
+			if _, err := fmt.Sscan(s, &size); err != nil || size < 1 {
+				p.Close(context.Background())
+				return 0, errors.New("--transaction-size must be a positive number")
+			}
+		}
+		failed, err := produceTransactional(ctx, p, lr, topic, size, stdin, stderr)
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if cerr := p.Close(closeCtx); cerr != nil && err == nil {
+			err = cerr
+		}
+		return failed, err
 	}
 	var failed atomic.Int64
 	var wg sync.WaitGroup
