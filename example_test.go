@@ -2,6 +2,7 @@ package kprod_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"strings"
@@ -203,4 +204,41 @@ value.serializer=org.apache.kafka.common.serialization.StringSerializer
 	}
 	fmt.Println(cfg.Linger, cfg.Compression)
 	// Output: 20ms lz4
+}
+
+// Transactions: records of several partitions committed or aborted together; an
+// *AbortableError means abort and try again, a *FatalError means close.
+func ExampleProducer_CommitTransaction() {
+	cluster := startCluster("payments", "ledger")
+	defer cluster.Close()
+
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: cluster.Bootstrap(), TransactionalID: "payments-writer"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	ctx := context.Background()
+	if err := p.InitTransactions(ctx); err != nil {
+		log.Fatal(err)
+	}
+	for attempt := 1; ; attempt++ {
+		if err := p.BeginTransaction(); err != nil {
+			log.Fatal(err)
+		}
+		p.Send(ctx, &kprod.Record{Topic: "payments", Key: []byte("tx-1"), Value: []byte("debit 10")}, nil)
+		p.Send(ctx, &kprod.Record{Topic: "ledger", Key: []byte("tx-1"), Value: []byte("credit 10")}, nil)
+		err := p.CommitTransaction(ctx)
+		if err == nil {
+			fmt.Println("committed on attempt", attempt)
+			return
+		}
+		var abortable *kprod.AbortableError
+		if !errors.As(err, &abortable) {
+			log.Fatal(err) // fatal (fenced, unauthorised) or a ctx timeout to retry
+		}
+		if err := p.AbortTransaction(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Output: committed on attempt 1
 }
