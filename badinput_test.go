@@ -161,7 +161,7 @@ func TestBadInputConfig(t *testing.T) {
 		{"acks", kprod.Config{BootstrapServers: ok, Acks: kprod.Acks(7)}},
 		{"acks", kprod.Config{BootstrapServers: ok, Acks: kprod.AcksLeader, Idempotence: kprod.ToggleOn}},
 		{"retries", kprod.Config{BootstrapServers: ok, Retries: kprod.NoRetries, Idempotence: kprod.ToggleOn}},
-		{"batch.size", kprod.Config{BootstrapServers: ok, BatchSize: -1}},
+		{"batch.size", kprod.Config{BootstrapServers: ok, BatchSize: 1 << 31}},
 		{"buffer.memory", kprod.Config{BootstrapServers: ok, BufferMemory: -1}},
 		{"max.request.size", kprod.Config{BootstrapServers: ok, MaxRequestSize: -5}},
 		{"max.in.flight.requests.per.connection", kprod.Config{BootstrapServers: ok, MaxInFlight: 6}},

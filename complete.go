@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kprod/internal/accumulator"
@@ -30,6 +31,7 @@ type completer struct {
 	idle    chan struct{} // closed and replaced when the queue drains while watched
 	watched bool
 	done    chan struct{}
+	gid     atomic.Uint64 // the completion goroutine's id: Close called from a callback must not wait for it
 }
 
 type finished struct {
@@ -56,6 +58,7 @@ func (c *completer) enqueue(b *accumulator.Batch, r sender.Result) {
 
 func (c *completer) run() {
 	defer close(c.done)
+	c.gid.Store(goroutineID())
 	for {
 		c.mu.Lock()
 		for len(c.queue) == 0 {

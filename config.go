@@ -20,6 +20,9 @@ const (
 	ZeroDuration time.Duration = -1
 	// NoRetries (or any negative number) sets Retries to Kafka's retries=0.
 	NoRetries = -1
+	// NoBatching (or any negative number) sets BatchSize to Kafka's batch.size=0: every
+	// record travels in a batch of its own.
+	NoBatching = -1
 	// OSDefaultBuffer (or any negative number) sets SendBufferBytes or
 	// ReceiveBufferBytes to Kafka's -1: keep the operating system's socket buffer size.
 	OSDefaultBuffer = -1
@@ -262,7 +265,7 @@ func (c *Config) settings() (config.Settings, error) {
 	if c.Retries < 0 {
 		s.Retries = 0
 	}
-	s.BatchSize = pickInt(c.BatchSize, d.BatchSize)
+	s.BatchSize = max(pickInt(c.BatchSize, d.BatchSize), 0) // NoBatching: batch.size=0
 	s.BufferMemory = c.BufferMemory
 	if s.BufferMemory == 0 {
 		s.BufferMemory = d.BufferMemory
@@ -277,7 +280,7 @@ func (c *Config) settings() (config.Settings, error) {
 		lo, hi int64
 	}{
 		{"retries", int64(s.Retries), 0, math.MaxInt32},
-		{"batch.size", int64(s.BatchSize), 1, math.MaxInt32},
+		{"batch.size", int64(s.BatchSize), 0, math.MaxInt32},
 		{"buffer.memory", s.BufferMemory, 1, math.MaxInt64},
 		{"max.request.size", int64(s.MaxRequestSize), 1, math.MaxInt32},
 		{"max.in.flight.requests.per.connection", int64(s.MaxInFlight), 1, math.MaxInt32},

@@ -67,7 +67,7 @@ var configTable = []property{
 	{ConfigEntry{"linger.ms", "Linger", "5", "How long a partition's batch waits for more records before it is sent (0 before Kafka 4.0)."},
 		setMS(64, func(c *Config) *time.Duration { return &c.Linger }), getMS(func(s *config.Settings) time.Duration { return s.Linger })},
 	{ConfigEntry{"batch.size", "BatchSize", "16384", "Target size in bytes of one partition's batch."},
-		setInt(32, 1, 1<<31-1, func(c *Config) *int { return &c.BatchSize }), func(s *config.Settings) string { return formatInt(s.BatchSize) }},
+		setBatchSize, func(s *config.Settings) string { return formatInt(s.BatchSize) }},
 	{ConfigEntry{"buffer.memory", "BufferMemory", "33554432", "Bytes of unsent records the producer may hold before send blocks."},
 		setBufferMemory, func(s *config.Settings) string { return formatInt(s.BufferMemory) }},
 	{ConfigEntry{"max.block.ms", "MaxBlock", "60000", "How long send and the transaction calls may block for metadata or buffer space."},

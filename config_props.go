@@ -218,6 +218,23 @@ func setInt(bits int, lo, hi int64, field func(*Config) *int) func(*Config, stri
 	}
 }
 
+// setBatchSize parses batch.size (0 to 2147483647); 0, Java's "no batching", becomes
+// NoBatching.
+func setBatchSize(c *Config, v string) error {
+	n, err := config.ParseInt(v, 32)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return errors.New("must be at least 0")
+	}
+	c.BatchSize = int(n)
+	if n == 0 {
+		c.BatchSize = NoBatching
+	}
+	return nil
+}
+
 // setRetries parses retries (0 to 2147483647); 0 becomes NoRetries.
 func setRetries(c *Config, v string) error {
 	n, err := config.ParseInt(v, 32)

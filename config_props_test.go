@@ -78,6 +78,7 @@ func TestConfigFromPropertiesValues(t *testing.T) {
 		{"linger.ms", "100", Config{Linger: 100 * ms}},
 		{"linger.ms", "9223372036854775807", Config{Linger: math.MaxInt64}},
 		{"batch.size", "1", Config{BatchSize: 1}},
+		{"batch.size", "0", Config{BatchSize: NoBatching}},
 		{"buffer.memory", "4294967296", Config{BufferMemory: 1 << 32}},
 		{"max.block.ms", "0", Config{MaxBlock: ZeroDuration}},
 		{"max.request.size", "10485760", Config{MaxRequestSize: 10 << 20}},
@@ -170,7 +171,7 @@ func TestConfigFromPropertiesInvalid(t *testing.T) {
 		{"linger.ms", "5ms", "not an integer"},
 		{"linger.ms", "", "not an integer"},
 		{"linger.ms", "-1", "at least 0"},
-		{"batch.size", "0", "positive"},
+		{"batch.size", "-1", "at least 0"},
 		{"buffer.memory", "0", "positive"},
 		{"max.block.ms", "1.5", "not an integer"},
 		{"max.request.size", "0", "positive"},
@@ -370,9 +371,9 @@ func TestPropertiesRoundTrip(t *testing.T) {
 }
 
 func TestPropertiesOfInvalidConfig(t *testing.T) {
-	c := Config{Acks: Acks(9), BatchSize: -3}
+	c := Config{Acks: Acks(9), BufferMemory: -3}
 	p := c.Properties()
-	if p["acks"] != "all" || p["batch.size"] != "-3" || p["linger.ms"] != "5" {
+	if p["acks"] != "all" || p["buffer.memory"] != "-3" || p["linger.ms"] != "5" {
 		t.Errorf("Properties() = %v", p)
 	}
 	if _, ok := p["bootstrap.servers"]; ok {

@@ -125,7 +125,6 @@ func TestCrossFieldErrors(t *testing.T) {
 			c.DeliveryTimeout, c.Linger, c.RequestTimeout = time.Second, 500*time.Millisecond, time.Second
 		}, "delivery.timeout.ms", "linger.ms + request.timeout.ms (1500)"},
 		{"explicit zero delivery", func(c *Config) { c.DeliveryTimeout = ZeroDuration }, "delivery.timeout.ms", "at least linger.ms"},
-		{"batch size negative", func(c *Config) { c.BatchSize = -1 }, "batch.size", "positive"},
 		{"batch size too big", func(c *Config) { c.BatchSize = tooBigInt }, "batch.size", "at most 2147483647"},
 		{"buffer memory negative", func(c *Config) { c.BufferMemory = -1 }, "buffer.memory", "positive"},
 		{"max request size negative", func(c *Config) { c.MaxRequestSize = -1 }, "max.request.size", "positive"},
@@ -175,9 +174,9 @@ func TestCrossFieldErrors(t *testing.T) {
 }
 
 func TestValidateJoinsErrors(t *testing.T) {
-	c := Config{BatchSize: -1, Acks: Acks(9)}
+	c := Config{BufferMemory: -1, Acks: Acks(9)}
 	err := c.Validate()
-	for _, want := range []string{"bootstrap.servers", "batch.size", "acks"} {
+	for _, want := range []string{"bootstrap.servers", "buffer.memory", "acks"} {
 		if !strings.Contains(err.Error(), "kprod: invalid config "+want+"=") {
 			t.Errorf("error %q lacks %s", err, want)
 		}

@@ -419,7 +419,8 @@ func TestFaultBufferExhausted(t *testing.T) {
 func TestFaultClosePending(t *testing.T) {
 	const topic = "stuck"
 	c := kafkatest.New(t, kafkatest.Topic(topic, 2))
-	cfg := kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 4096, MaxBlock: 5 * time.Second}
+	// buffer.memory is charged per batch (batch.size bytes each, as Java): room for 4 batches.
+	cfg := kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 4096, BatchSize: 1024, MaxBlock: 5 * time.Second}
 	p, err := kprod.NewProducer(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -132,6 +132,15 @@ func (p *Producer) Flush(ctx context.Context) error {
 // delivery takes (Java's close()); an expired ctx closes at once (close(Duration.ZERO)).
 // It returns ctx's error when records had to be failed.
 func (p *Producer) Close(ctx context.Context) error {
+	if goroutineID() == p.comp.gid.Load() {
+		// Called from a callback: waiting would wait for this very goroutine. As Java
+		// does, close at once (close(0)) without waiting for the outcome.
+		p.log.Warn("kprod: Close called from a send callback: closing without waiting, undelivered records fail")
+		expired, cancel := context.WithCancel(context.Background())
+		cancel()
+		go p.Close(expired)
+		return nil
+	}
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		p.closeStart()
@@ -145,7 +154,9 @@ func (p *Producer) Close(ctx context.Context) error {
 		}
 		p.stopSender()
 		<-p.senderDone
-		p.snd.Shutdown(fmt.Errorf("%w before the record was delivered", ErrClosed))
+		if failed := p.snd.Shutdown(fmt.Errorf("%w before the record was delivered", ErrClosed)); failed > 0 && p.closeErr == nil {
+			p.closeErr = fmt.Errorf("%w: %d batch(es) undelivered at close failed with ErrClosed", ErrClosed, failed)
+		}
 		if p.txn != nil {
 			p.txn.Close()
 		}

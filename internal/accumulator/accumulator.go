@@ -58,6 +58,12 @@ func New(cfg Config) *Accumulator {
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
 	}
+	if int64(cfg.BatchSize) > cfg.BufferMemory {
+		// Each batch takes batch.size bytes of buffer.memory; a batch larger than all of
+		// it could never be allocated (Java then fails every send), so batches are
+		// capped at buffer.memory.
+		cfg.BatchSize = int(cfg.BufferMemory)
+	}
 	a := &Accumulator{cfg: cfg, Budget: NewBudget(cfg.BufferMemory), incomplete: map[*Batch]uint64{},
 		doneCh: make(chan struct{})}
 	m := map[string]*Topic{}
@@ -156,17 +162,18 @@ type Target struct {
 }
 
 // Append encodes r into its partition's open batch, opening a new one when it would
-// overflow batch.size. It takes the record's bytes from buffer.memory first, waiting up
-// to deadline or ctx when the budget is exhausted (then it returns ok=false and err:
-// ctx's error, or nil for the deadline). It returns the partition used.
+// overflow batch.size. buffer.memory is charged per batch, as Java's BufferPool does: a
+// new batch takes max(batch.size, record size) bytes, waiting up to deadline or ctx when
+// the budget is exhausted (then it returns ok=false and err: ctx's error, ErrAborted, or
+// nil for the deadline); appends into an open batch take nothing. It returns the
+// partition used.
 func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, tg Target, r *Rec) (int32, bool, error) {
-	est := int64(MaxRecordSize(r.Key, r.Value, r.Headers))
-	if !a.Budget.TryAcquire(est) {
-		ok, err := a.Budget.Acquire(ctx, est, deadline, a.cfg.Abort)
-		if !ok {
-			return -1, false, err
+	var grant int64 // budget taken for a new batch and not yet handed to one
+	defer func() {
+		if grant > 0 {
+			a.Budget.Release(grant)
 		}
-	}
+	}()
 	for {
 		var sp *partition.StickyPartition
 		pid := tg.Partition
@@ -180,14 +187,26 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 			p.mu.Unlock()
 			continue
 		}
-		used, wake, enableSwitch := a.appendLocked(p, r)
+		used, wake, full, ok := a.appendLocked(p, r, &grant)
+		if !ok {
+			// A new batch is needed: take its memory outside the lock (it may block),
+			// then try again (another appender may have opened a batch meanwhile).
+			p.mu.Unlock()
+			need := int64(max(a.cfg.BatchSize, MaxRecordSize(r.Key, r.Value, r.Headers)))
+			if !a.Budget.TryAcquire(need) {
+				a.cfg.Wake() // lingering batches count as ready while memory is short
+				ok, err := a.Budget.Acquire(ctx, need, deadline, a.cfg.Abort)
+				if !ok {
+					return -1, false, err
+				}
+			}
+			grant = need
+			continue
+		}
 		if sp != nil {
-			t.Sticky.OnAppend(sp, used, enableSwitch, tg.Parts)
+			t.Sticky.OnAppend(sp, used, full, tg.Parts)
 		}
 		p.mu.Unlock()
-		if excess := est - int64(used); excess > 0 {
-			a.Budget.Release(excess)
-		}
 		if wake {
 			a.cfg.Wake()
 		}
@@ -195,10 +214,11 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 	}
 }
 
-// appendLocked appends r to p's last open batch or a new one and returns the bytes it
-// used (charged to the batch), whether the sender should look, and whether the
-// partition's last batch is full (the sticky partitioner may switch).
-func (a *Accumulator) appendLocked(p *Partition, r *Rec) (used int, wake, full bool) {
+// appendLocked appends r to p's last open batch when it fits, or to a new batch paid for
+// by *grant (which it then consumes). It returns the bytes the record added, whether the
+// sender should look, whether the partition's last batch is now full (the sticky
+// partitioner may switch), and ok=false when a new batch is needed but *grant is short.
+func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int, wake, full, ok bool) {
 	var b *Batch
 	if n := len(p.batches); n > 0 && !p.batches[n-1].sealed {
 		b = p.batches[n-1]
@@ -210,8 +230,12 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec) (used int, wake, full b
 		}
 	}
 	if b == nil {
-		size := wire.RecordSize(0, 0, r.Key, r.Value, r.Headers)
-		b = a.newBatch(p, wire.BatchHeaderSize+size)
+		size := wire.BatchHeaderSize + wire.RecordSize(0, 0, r.Key, r.Value, r.Headers)
+		if *grant < int64(max(a.cfg.BatchSize, size)) {
+			return 0, wake, false, false
+		}
+		b = a.newBatch(p, size)
+		b.reserved, *grant = *grant, 0
 		used = wire.BatchHeaderSize
 		if len(p.batches) == 0 {
 			wake = true // the sender starts this partition's linger clock
@@ -222,7 +246,6 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec) (used int, wake, full b
 	idx := int32(b.builder.NumRecords())
 	b.builder.Append(r.Timestamp, r.Key, r.Value, r.Headers)
 	used += b.builder.Len() - before
-	b.reserved += int64(used)
 	if r.Done != nil {
 		ks, vs := int32(len(r.Key)), int32(len(r.Value))
 		if r.Key == nil {
@@ -234,7 +257,7 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec) (used int, wake, full b
 		b.Pending = append(b.Pending, Pending{Index: idx, KeySize: ks, ValueSize: vs, Timestamp: r.Timestamp, Done: r.Done})
 	}
 	full = b.builder.Len() >= a.cfg.BatchSize
-	return used, wake, full
+	return used, wake, full, true
 }
 
 func (a *Accumulator) newBatch(p *Partition, need int) *Batch {

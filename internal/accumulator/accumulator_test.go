@@ -54,6 +54,34 @@ func TestBatchesSealAtBatchSize(t *testing.T) {
 	}
 }
 
+func TestBatchSizeZeroMeansOneRecordPerBatch(t *testing.T) {
+	a := newTestAcc(0, 1<<20) // batch.size=0: Java's "no batching"
+	tp := a.Topic("t")
+	appendN(t, a, tp, 0, 5, 10)
+	if n := tp.Partition(0).Len(); n != 5 {
+		t.Fatalf("%d batches for 5 records at batch.size 0, want 5", n)
+	}
+}
+
+func TestBudgetChargedPerBatchNotPerRecord(t *testing.T) {
+	// Java's BufferPool: each new batch takes batch.size bytes, so memory stays bounded
+	// whatever the number of partitions.
+	a := newTestAcc(1024, 4096)
+	tp := a.Topic("t")
+	for part := int32(0); part < 4; part++ {
+		appendN(t, a, tp, part, 1, 10)
+	}
+	if used := a.Budget.Used(); used != 4096 {
+		t.Fatalf("budget used %d after 4 one-record batches of batch.size 1024, want 4096", used)
+	}
+	r := Rec{Timestamp: 1, Value: make([]byte, 10)}
+	_, ok, _ := a.Append(context.Background(), time.Now().Add(20*time.Millisecond), tp, Target{Partition: 4}, &r)
+	if ok {
+		t.Fatal("a fifth batch fit in a 4096-byte budget")
+	}
+	appendN(t, a, tp, 0, 3, 10) // appends into an open batch need no memory
+}
+
 func TestRecordLargerThanBatchSizeGetsItsOwnBatch(t *testing.T) {
 	a := newTestAcc(100, 1<<20)
 	tp := a.Topic("t")

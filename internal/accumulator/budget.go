@@ -37,6 +37,10 @@ func NewBudget(max int64) *Budget { return &Budget{max: max} }
 // Max returns the budget's size.
 func (b *Budget) Max() int64 { return b.max }
 
+// Exhausted reports whether someone is waiting for memory: then every batch counts as
+// ready, so sending frees memory sooner (Java's RecordAccumulator.ready does the same).
+func (b *Budget) Exhausted() bool { return b.nwait.Load() > 0 }
+
 // Used returns the bytes currently held.
 func (b *Budget) Used() int64 { return b.used.Load() }
 

@@ -32,13 +32,11 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 				cur.Created = b.Created // delivery.timeout.ms still counts from the first send
 				halves = append(halves, cur)
 			}
-			before := cur.builder.Len()
 			hdrs := make([]wire.Header, len(r.Headers))
 			for j, h := range r.Headers {
 				hdrs[j] = wire.Header{Key: h.Key, Value: h.Value}
 			}
 			cur.builder.Append(r.Timestamp, r.Key, r.Value, hdrs)
-			cur.reserved += int64(cur.builder.Len() - before)
 		}
 		return nil
 	})
@@ -51,9 +49,15 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 		}
 		return nil, err
 	}
+	// The halves count as the original for Flush and Close (KAFKA-9312), and its
+	// buffer.memory moves to them.
+	a.incMu.Lock()
 	for _, h := range halves {
-		h.reserved += wire.BatchHeaderSize
+		h.id = b.id
+		a.incomplete[h] = b.id
 	}
+	a.incMu.Unlock()
+	halves[0].reserved, halves[1].reserved, b.reserved = b.reserved, 0, 0
 	for _, pd := range b.Pending {
 		h, idx := halves[0], pd.Index
 		if int(idx) >= cut {
@@ -69,9 +73,6 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 			seq = int32(uint32(seq)+uint32(h.NumRecords())) & 0x7fffffff
 		}
 	}
-	// Move the budget: charge the halves (a transfer, so it must not wait), then release
-	// the original.
-	a.Budget.used.Add(halves[0].reserved + halves[1].reserved)
 	b.Pending = nil
 	a.Done(b)
 	return halves, nil

@@ -25,7 +25,7 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 			next = t
 		}
 	}
-	flushing := s.acc.Flushing()
+	flushing := s.acc.Flushing() || s.acc.Budget.Exhausted()
 	for node := range s.byNode {
 		s.byNode[node] = s.byNode[node][:0]
 	}
@@ -63,7 +63,7 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 			if !drain {
 				continue
 			}
-			if s.txn != nil && s.txn.Transactional() {
+			if s.txn != nil {
 				err, wait := s.txn.SendBlock(p.Topic, p.ID)
 				if err != nil { // an abortable or fatal error: unsent batches fail with it
 					if p.Pop(b) {

@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -95,13 +96,15 @@ func (p *pool) setupTimeout(e *poolEntry) time.Duration {
 	return min(d, p.s.set.SocketConnectionSetupTimeoutMax)
 }
 
-// reconnectBackoff is reconnect.backoff.ms doubled per failure up to its max.
+// reconnectBackoff is reconnect.backoff.ms doubled per failure with +-20% jitter, capped
+// at reconnect.backoff.max.ms (Java's ClusterConnectionStates).
 func (p *pool) reconnectBackoff(failures int) time.Duration {
 	d := p.s.set.ReconnectBackoff
 	for i := 1; i < failures && d < p.s.set.ReconnectBackoffMax; i++ {
 		d *= 2
 	}
-	return min(d, p.s.set.ReconnectBackoffMax)
+	jitter := 0.8 + 0.4*rand.Float64() // the global source: dials run on their own goroutines
+	return min(time.Duration(float64(d)*jitter), p.s.set.ReconnectBackoffMax)
 }
 
 // closeIdle closes connections unused for connections.max.idle.ms with nothing in flight;

@@ -18,6 +18,10 @@ const (
 	codeOutOfOrder        int16 = 45
 	codeUnknownProducerID int16 = 59
 	codeInvalidEpoch      int16 = 47
+	// Errors after which the batch may be in the leader's log.
+	codeRequestTimedOut              int16 = 7
+	codeNotEnoughReplicasAfterAppend int16 = 20
+	codeUnknownServerError           int16 = -1
 )
 
 // BrokerError is a Kafka error code from a Produce response, before the producer turns
@@ -121,6 +125,13 @@ func (s *Sender) handle(r *request) {
 			s.retryOrFail(b, berr, true, now)
 		default:
 			berr := &BrokerError{Code: res.code, Message: res.msg, RecordErrors: res.recordErrs}
+			switch res.code {
+			case codeRequestTimedOut, codeNotEnoughReplicasAfterAppend, codeUnknownServerError:
+				// The leader may have appended the batch before failing to replicate it
+				// in time (or failing in an unknown way): a later failure must say it
+				// may be in the log, and its sequences are not given back.
+				b.MaybeWritten = true
+			}
 			if res.code == codeMessageTooLarge && b.NumRecords() > 1 {
 				// Not a retry: the halves go back in order and are sent as new batches
 				// (rule 11 of the idempotence reference; Java's splitAndReenqueue).
@@ -193,6 +204,11 @@ func seqAfter(a, b int32) bool { return a != b && (a-b)&0x7fffffff < 1<<30 }
 // retryOrFail requeues a batch for another attempt when the error is retriable, retries
 // remain and delivery.timeout.ms has not passed; otherwise it fails the batch.
 func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, now time.Time) {
+	if s.shutdownCause != nil { // closing: report the close, not the connection it tore down
+		s.shutdownFailed++
+		s.fail(b, s.shutdownCause, b.MaybeWritten)
+		return
+	}
 	expired := !now.Before(b.Created.Add(s.set.DeliveryTimeout))
 	if retriable && !expired && b.Attempts <= s.set.Retries {
 		b.RetryAt = now.Add(s.backoff(b.Attempts))

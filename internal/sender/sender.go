@@ -86,6 +86,10 @@ type Sender struct {
 	// bumpWanted: an idempotent partition hit a sequence anomaly; nothing is drained
 	// until every in-flight batch has completed, then the epoch is bumped (KIP-360).
 	bumpWanted bool
+	// shutdownCause, once set, fails every batch that comes back instead of retrying it;
+	// shutdownFailed counts them.
+	shutdownCause  error
+	shutdownFailed int
 	// lastPID and lastEpoch are the identity the partitions' sequence state refers to.
 	lastPID   int64
 	lastEpoch int16
@@ -172,15 +176,20 @@ func (s *Sender) Run(ctx context.Context) {
 }
 
 // Shutdown stops connections and background goroutines and fails every batch still held
-// (queued or in flight) with cause. Call it after Run returned.
-func (s *Sender) Shutdown(cause error) {
+// (queued or in flight) with cause. Call it after Run returned. It returns how many
+// batches it failed.
+func (s *Sender) Shutdown(cause error) int {
+	s.shutdownCause = cause
 	s.cancel()
 	s.conns.closeAll()
 	s.wg.Wait()
-	s.handleResponses() // answers that raced with the close; the rest fail below
+	s.handleResponses() // answers that raced with the close fail with cause (see retryOrFail)
+	n := s.shutdownFailed
 	for _, b := range s.acc.TakeAll() {
+		n++
 		s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: cause, MaybeWritten: b.Attempts > 0 && b.MaybeWritten})
 	}
+	return n
 }
 
 // RunOnce is one step of the sender loop: handle answered requests, expire batches past
@@ -202,7 +211,8 @@ func (s *Sender) RunOnce() time.Time {
 		pid, epoch, ok := s.txn.Identity()
 		if !ok {
 			s.txn.EnsureIdentity() // a transactional producer gets its id from InitTransactions
-			drain = false
+			// Nothing can be sent without an id; a fatal error fails the queued batches.
+			drain = s.txn.State() == txn.FatalError
 		} else if pid != s.lastPID || epoch != s.lastEpoch {
 			// A new identity restarts every partition's sequences: nothing is in doubt.
 			s.lastPID, s.lastEpoch = pid, epoch
@@ -239,7 +249,7 @@ func (s *Sender) backoff(attempt int) time.Duration {
 	for i := 1; i < attempt && d < s.set.RetryBackoffMax; i++ {
 		d *= 2
 	}
-	d = min(d, s.set.RetryBackoffMax)
 	jitter := 0.8 + 0.4*s.rnd.Float64()
-	return time.Duration(float64(d) * jitter)
+	// The cap applies after the jitter, as Java's ExponentialBackoff does.
+	return min(time.Duration(float64(d)*jitter), s.set.RetryBackoffMax)
 }

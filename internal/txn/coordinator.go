@@ -13,6 +13,9 @@ import (
 	"kprod/internal/broker"
 )
 
+// errNoBroker: metadata has not named any broker yet (normal right after start).
+var errNoBroker = errors.New("kprod: no broker known yet")
+
 // Coordinator key types of FindCoordinator.
 const (
 	keyGroup int8 = 0
@@ -70,7 +73,7 @@ func (m *Manager) anyConn(ctx context.Context) (*broker.Conn, error) {
 	node, addr, ok := m.cfg.Meta.AnyBroker()
 	if !ok {
 		m.cfg.Meta.Refresh()
-		return nil, errors.New("kprod: no broker known yet")
+		return nil, errNoBroker
 	}
 	return m.conn(ctx, node, addr)
 }

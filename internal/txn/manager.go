@@ -180,7 +180,7 @@ func (m *Manager) backoff(attempt int) time.Duration {
 func (m *Manager) EnsureIdentity() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.Transactional() || m.have || m.fetching || m.ctx.Err() != nil {
+	if m.Transactional() || m.have || m.fetching || m.state == FatalError || m.ctx.Err() != nil {
 		return
 	}
 	m.fetching = true
@@ -216,13 +216,24 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 		m.cfg.Wake()
 		return
 	}
+	var ce *CodeError
+	if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) == Fatal {
+		// Not authorised, or the broker lacks a needed version: retrying cannot help.
+		// Every record fails with this error, as Java's fatal errors do.
+		m.failLocked(Fatal, fmt.Errorf("kprod: InitProducerId: %w", err))
+		m.mu.Unlock()
+		m.cfg.Wake()
+		return
+	}
 	m.failures++
 	wait := m.backoff(m.failures)
 	m.mu.Unlock()
 	if m.ctx.Err() != nil {
 		return
 	}
-	m.cfg.Logger.Warn("kprod: InitProducerId failed; retrying", "err", err, "in", wait)
+	if !errors.Is(err, errNoBroker) {
+		m.cfg.Logger.Warn("kprod: InitProducerId failed; retrying", "err", err, "in", wait)
+	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
@@ -407,11 +418,14 @@ func (m *Manager) AddPartition(topic string, partition int32) {
 // (nil, false), wait (nil, true), or fail them with err (an abortable or fatal error:
 // Java's abortUndrainedBatches).
 func (m *Manager) SendBlock(topic string, partition int32) (error, bool) {
-	if !m.Transactional() {
-		return nil, false
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.Transactional() {
+		if m.state == FatalError {
+			return m.errLocked(), false
+		}
+		return nil, false
+	}
 	switch m.state {
 	case FatalError, AbortableError:
 		return m.errLocked(), false
