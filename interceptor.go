@@ -7,9 +7,12 @@ package kprod
 // method) is reported to the producer's logger and the record continues as it was before
 // that interceptor.
 type Interceptor interface {
-	// OnSend runs in Send before serialization-free partitioning and buffering. It may
-	// return a different record, which is then sent instead (and passed to the next
-	// interceptor). It runs on the caller's goroutine and must be safe for concurrent use.
+	// OnSend runs in Send before partitioning and buffering. It may return a different
+	// record, which is then sent instead (and passed to the next interceptor). It runs on
+	// the caller's goroutine and must be safe for concurrent use. The record's Key, Value
+	// and Headers are the caller's (or, through Typed, a scratch buffer reused by the
+	// next send): copy them to keep them after OnSend returns. Unlike Java, interceptors
+	// see serialized bytes, also through Typed.
 	OnSend(r Record) (Record, error)
 	// OnAcknowledgement runs once per record OnSend accepted, with its metadata or its
 	// error, before the record's callback. It runs on the producer's completion

@@ -75,6 +75,7 @@ type Cluster struct {
 	snap atomic.Pointer[snapshot]
 
 	refreshCh chan struct{} // capacity 1
+	hintMu    sync.Mutex    // serialises HintLeader's copy-on-write updates
 
 	mu      sync.Mutex           // guards want, updated, lastErr
 	want    map[string]time.Time // topics to ask for -> last time they were used
@@ -180,6 +181,33 @@ func (c *Cluster) Leader(topic string, p int32) (int32, bool) {
 	}
 	l := t.Partitions[p].Leader
 	return l, l >= 0
+}
+
+// HintLeader installs leader as partition p's leader when a Produce response names it
+// with a newer leader epoch than the snapshot's (KIP-951) and the node is known; the next
+// refresh confirms or corrects it.
+func (c *Cluster) HintLeader(topic string, p, leader, leaderEpoch int32) {
+	c.hintMu.Lock()
+	defer c.hintMu.Unlock()
+	old := c.snap.Load()
+	t, ok := old.topics[topic]
+	if !ok || int(p) >= len(t.Partitions) {
+		return
+	}
+	cur := t.Partitions[p]
+	if _, known := old.brokers[leader]; !known || leaderEpoch <= cur.LeaderEpoch || cur.Leader == leader {
+		return
+	}
+	nt := &Topic{Name: t.Name, ID: t.ID, ErrorCode: t.ErrorCode, Parts: t.Parts, Partitions: slices.Clone(t.Partitions)}
+	nt.used.Store(t.used.Load())
+	nt.Partitions[p].Leader, nt.Partitions[p].LeaderEpoch = leader, leaderEpoch
+	ns := &snapshot{brokers: old.brokers, nodes: old.nodes, topics: make(map[string]*Topic, len(old.topics))}
+	for k, v := range old.topics {
+		ns.topics[k] = v
+	}
+	ns.topics[topic] = nt
+	c.snap.CompareAndSwap(old, ns) // a concurrent refresh wins: it is newer anyway
+	c.cfg.OnUpdate()
 }
 
 // PartitionCount returns the topic's partition count, 0 when unknown.

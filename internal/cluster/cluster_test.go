@@ -115,3 +115,28 @@ func TestCloseEndsWaiters(t *testing.T) {
 		t.Fatal("Wait did not end on Close")
 	}
 }
+
+func TestHintLeaderTakesNewerEpochsOnly(t *testing.T) {
+	k := kafkatest.New(t, kafkatest.Brokers(3), kafkatest.Topic("t", 1))
+	c := newTestCluster(t, k.Bootstrap())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	top, err := c.Wait(ctx, "t", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := top.Partitions[0]
+	other := (cur.Leader + 1) % 3
+	c.HintLeader("t", 0, other, cur.LeaderEpoch) // same epoch: ignored
+	if l, _ := c.Leader("t", 0); l != cur.Leader {
+		t.Fatalf("a hint with the same epoch moved the leader to %d", l)
+	}
+	c.HintLeader("t", 0, 99, cur.LeaderEpoch+1) // unknown node: ignored
+	if l, _ := c.Leader("t", 0); l != cur.Leader {
+		t.Fatalf("a hint naming an unknown node moved the leader to %d", l)
+	}
+	c.HintLeader("t", 0, other, cur.LeaderEpoch+1)
+	if l, _ := c.Leader("t", 0); l != other {
+		t.Fatalf("leader %d after a newer hint naming %d", l, other)
+	}
+}

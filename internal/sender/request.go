@@ -41,6 +41,7 @@ type partResult struct {
 	msg           string
 	recordErrs    map[int32]string
 	leader        int32
+	leaderEpoch   int32
 	answered      bool
 }
 
@@ -143,7 +144,7 @@ func (r *request) match() {
 				res := &r.results[i]
 				res.answered = true
 				res.code, res.baseOffset, res.logAppendTime, res.logStart = p.ErrorCode, p.BaseOffset, p.LogAppendTime, p.LogStartOffset
-				res.leader = p.CurrentLeader.LeaderID
+				res.leader, res.leaderEpoch = p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch
 				if p.ErrorCode != 0 {
 					if p.ErrorMessage != nil {
 						res.msg = string(p.ErrorMessage)

@@ -144,6 +144,9 @@ func (s *Sender) handle(r *request) {
 				s.log.Warn("kprod: cannot split a batch the broker found too large", "err", err)
 			}
 			if berr.Retriable() {
+				if res.leader >= 0 { // KIP-951: the broker named the new leader
+					s.cfg.Meta.HintLeader(b.Topic, b.Partition, res.leader, res.leaderEpoch)
+				}
 				s.cfg.Meta.Refresh()
 			}
 			s.retryOrFail(b, berr, berr.Retriable(), now)

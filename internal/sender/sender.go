@@ -35,6 +35,9 @@ type Metadata interface {
 	AnyBroker() (node int32, addr string, ok bool)
 	// Refresh asks for fresh metadata soon; it must not block.
 	Refresh()
+	// HintLeader records a partition's new leader named by a Produce response (KIP-951),
+	// so the retry goes there without waiting for a metadata refresh.
+	HintLeader(topic string, partition, leader, leaderEpoch int32)
 }
 
 // Result is how a batch ended.
