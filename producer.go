@@ -10,6 +10,7 @@ import (
 
 	"kprod/internal/accumulator"
 	"kprod/internal/broker"
+	"kprod/internal/clock"
 	"kprod/internal/cluster"
 	"kprod/internal/config"
 	"kprod/internal/sender"
@@ -28,7 +29,9 @@ type Producer struct {
 	snd          *sender.Sender
 	meta         *cluster.Cluster
 	comp         *completer
-	txn          *txn.Manager // producer id, epoch and transactions; nil unless idempotent
+	txn          *txn.Manager  // producer id, epoch and transactions; nil unless idempotent
+	clock        *clock.Coarse // record timestamps without a time.Now per record
+	hot          atomic.Pointer[hotTopic]
 	interceptors []Interceptor
 	partitioner  Partitioner
 	log          *slog.Logger
@@ -79,7 +82,8 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		}
 	}
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
-		Wake: wake, Abort: p.closing})
+		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock})
+	p.clock = clock.New()
 	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Conn: connOpts,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
@@ -95,6 +99,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
+		p.clock.Stop()
 		if p.txn != nil {
 			p.txn.Close()
 		}
@@ -162,6 +167,7 @@ func (p *Producer) Close(ctx context.Context) error {
 		}
 		p.meta.Close()
 		p.comp.stop()
+		p.clock.Stop()
 		close(p.closeDone)
 	})
 	<-p.closeDone

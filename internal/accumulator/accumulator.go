@@ -28,6 +28,8 @@ type Config struct {
 	Wake func()
 	// Abort, when closed, ends every wait for buffer space (the producer is closing).
 	Abort <-chan struct{}
+	// MaxBlock is max.block.ms: how long Append waits for memory when given no deadline.
+	MaxBlock time.Duration
 }
 
 // Accumulator holds every topic's partition queues.
@@ -38,7 +40,12 @@ type Accumulator struct {
 	topicsMu sync.Mutex                        // serialises writers of topics
 	topics   atomic.Pointer[map[string]*Topic] // copy on write: lock-free lookups
 
-	bufs sync.Pool // *[]byte of cap >= BatchSize
+	// free keeps released batches with their buffers, like Java's BufferPool keeps freed
+	// batch.size buffers: a sync.Pool would lose them at every GC. At most maxFree
+	// (buffer.memory / batch.size) are kept.
+	freeMu  sync.Mutex
+	free    []*Batch
+	maxFree int
 
 	incMu      sync.Mutex // guards incomplete, nextID and doneCh
 	incomplete map[*Batch]uint64
@@ -65,7 +72,7 @@ func New(cfg Config) *Accumulator {
 		cfg.BatchSize = int(cfg.BufferMemory)
 	}
 	a := &Accumulator{cfg: cfg, Budget: NewBudget(cfg.BufferMemory), incomplete: map[*Batch]uint64{},
-		doneCh: make(chan struct{})}
+		doneCh: make(chan struct{}), maxFree: int(cfg.BufferMemory / int64(max(cfg.BatchSize, 1)))}
 	m := map[string]*Topic{}
 	a.topics.Store(&m)
 	return a
@@ -162,18 +169,13 @@ type Target struct {
 }
 
 // Append encodes r into its partition's open batch, opening a new one when it would
-// overflow batch.size. buffer.memory is charged per batch, as Java's BufferPool does: a
+// overflow batch.size. A zero deadline means max.block.ms from when it would block. buffer.memory is charged per batch, as Java's BufferPool does: a
 // new batch takes max(batch.size, record size) bytes, waiting up to deadline or ctx when
 // the budget is exhausted (then it returns ok=false and err: ctx's error, ErrAborted, or
 // nil for the deadline); appends into an open batch take nothing. It returns the
 // partition used.
 func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, tg Target, r *Rec) (int32, bool, error) {
-	var grant int64 // budget taken for a new batch and not yet handed to one
-	defer func() {
-		if grant > 0 {
-			a.Budget.Release(grant)
-		}
-	}()
+	var grant int64 // budget taken for a new batch and not yet handed to one (no defer: hot path)
 	for {
 		var sp *partition.StickyPartition
 		pid := tg.Partition
@@ -192,9 +194,16 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 			// A new batch is needed: take its memory outside the lock (it may block),
 			// then try again (another appender may have opened a batch meanwhile).
 			p.mu.Unlock()
+			if grant > 0 { // cannot happen (need covers any new batch), but never leak it
+				a.Budget.Release(grant)
+				grant = 0
+			}
 			need := int64(max(a.cfg.BatchSize, MaxRecordSize(r.Key, r.Value, r.Headers)))
 			if !a.Budget.TryAcquire(need) {
-				a.cfg.Wake() // lingering batches count as ready while memory is short
+				a.cfg.Wake()           // lingering batches count as ready while memory is short
+				if deadline.IsZero() { // read the clock only when about to block
+					deadline = time.Now().Add(a.cfg.MaxBlock)
+				}
 				ok, err := a.Budget.Acquire(ctx, need, deadline, a.cfg.Abort)
 				if !ok {
 					return -1, false, err
@@ -207,6 +216,9 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 			t.Sticky.OnAppend(sp, used, full, tg.Parts)
 		}
 		p.mu.Unlock()
+		if grant > 0 { // another appender opened a batch we could use
+			a.Budget.Release(grant)
+		}
 		if wake {
 			a.cfg.Wake()
 		}
@@ -261,16 +273,27 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 }
 
 func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
-	b := &Batch{Topic: p.Topic, Partition: p.ID, part: p, Created: a.cfg.Now()}
+	// Batches are recycled with their buffers (performance.md: writing never-touched
+	// memory costs page faults; a fresh 16 KiB buffer per batch showed up as a third of
+	// the allocation volume).
+	var b *Batch
+	a.freeMu.Lock()
+	if n := len(a.free); n > 0 {
+		b = a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+	}
+	a.freeMu.Unlock()
+	if b == nil {
+		b = &Batch{}
+	}
+	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()
 	b.holds.Store(1)
 	if need <= a.cfg.BatchSize {
-		if v := a.bufs.Get(); v != nil {
-			b.pooled = v.(*[]byte)
-		} else {
-			buf := make([]byte, 0, a.cfg.BatchSize)
-			b.pooled = &buf
+		if cap(b.buf) < a.cfg.BatchSize {
+			b.buf = make([]byte, 0, a.cfg.BatchSize)
 		}
-		b.builder.Reset((*b.pooled)[:0])
+		b.builder.Reset(b.buf[:0])
 	} else {
 		b.builder.Reset(make([]byte, 0, need)) // a record larger than batch.size gets its own batch
 	}
@@ -299,11 +322,21 @@ func (a *Accumulator) Done(b *Batch) {
 		a.watched = false
 	}
 	a.incMu.Unlock()
-	if b.pooled != nil {
-		a.bufs.Put(b.pooled)
-		b.pooled = nil
+	a.recycle(b)
+}
+
+// recycle returns a released batch to the pool, keeping its buffers and the capacity of
+// its Pending list; everything else is reset.
+func (a *Accumulator) recycle(b *Batch) {
+	buf, comp, pending := b.buf, b.compBuf, b.Pending
+	if cap(buf) != a.cfg.BatchSize {
+		buf = nil
 	}
-	b.builder = wire.BatchBuilder{}
-	b.Pending = nil
-	b.Encoded = nil
+	clear(pending) // drop the completions' references
+	*b = Batch{buf: buf[:0], compBuf: comp[:0], Pending: pending[:0]}
+	a.freeMu.Lock()
+	if len(a.free) < a.maxFree {
+		a.free = append(a.free, b)
+	}
+	a.freeMu.Unlock()
 }

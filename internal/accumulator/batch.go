@@ -31,7 +31,7 @@ type Batch struct {
 	part      *Partition
 
 	builder wire.BatchBuilder
-	pooled  *[]byte // the recycled buffer under builder, returned to the pool on Done
+	buf     []byte // the batch.size buffer under builder, recycled with the batch
 	// Pending lists the records with a completion, in append order.
 	Pending []Pending
 	// Created is when the first record was appended (monotonic clock).

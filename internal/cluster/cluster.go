@@ -75,6 +75,7 @@ type Cluster struct {
 	snap atomic.Pointer[snapshot]
 
 	refreshCh chan struct{} // capacity 1
+	gen       atomic.Uint64 // bumped after every snapshot published
 	hintMu    sync.Mutex    // serialises HintLeader's copy-on-write updates
 
 	mu      sync.Mutex           // guards want, updated, lastErr
@@ -123,6 +124,17 @@ func (c *Cluster) Refresh() {
 	select {
 	case c.refreshCh <- struct{}{}:
 	default:
+	}
+}
+
+// Generation counts snapshots: it changes whenever a new one is published, so a caller
+// may cache a *Topic together with the generation it came from.
+func (c *Cluster) Generation() uint64 { return c.gen.Load() }
+
+// Touch marks the topic as produced to, for metadata.max.idle.ms.
+func (t *Topic) Touch() {
+	if !t.used.Load() {
+		t.used.Store(true)
 	}
 }
 
@@ -206,7 +218,9 @@ func (c *Cluster) HintLeader(topic string, p, leader, leaderEpoch int32) {
 		ns.topics[k] = v
 	}
 	ns.topics[topic] = nt
-	c.snap.CompareAndSwap(old, ns) // a concurrent refresh wins: it is newer anyway
+	if c.snap.CompareAndSwap(old, ns) { // a concurrent refresh wins: it is newer anyway
+		c.gen.Add(1)
+	}
 	c.cfg.OnUpdate()
 }
 
@@ -361,6 +375,7 @@ func (c *Cluster) refresh() error {
 		s.topics[t.Name] = t
 	}
 	c.snap.Store(s)
+	c.gen.Add(1)
 	return nil
 }
 
