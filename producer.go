@@ -10,7 +10,6 @@ import (
 
 	"kprod/internal/accumulator"
 	"kprod/internal/broker"
-	"kprod/internal/clock"
 	"kprod/internal/cluster"
 	"kprod/internal/config"
 	"kprod/internal/sender"
@@ -29,8 +28,7 @@ type Producer struct {
 	snd          *sender.Sender
 	meta         *cluster.Cluster
 	comp         *completer
-	txn          *txn.Manager  // producer id, epoch and transactions; nil unless idempotent
-	clock        *clock.Coarse // record timestamps without a time.Now per record
+	txn          *txn.Manager // producer id, epoch and transactions; nil unless idempotent
 	hot          atomic.Pointer[hotTopic]
 	interceptors []Interceptor
 	partitioner  Partitioner
@@ -83,7 +81,6 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	}
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
 		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock})
-	p.clock = clock.New()
 	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Conn: connOpts,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
@@ -99,7 +96,6 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
-		p.clock.Stop()
 		if p.txn != nil {
 			p.txn.Close()
 		}
@@ -167,7 +163,6 @@ func (p *Producer) Close(ctx context.Context) error {
 		}
 		p.meta.Close()
 		p.comp.stop()
-		p.clock.Stop()
 		close(p.closeDone)
 	})
 	<-p.closeDone

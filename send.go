@@ -47,7 +47,11 @@ func (p *Producer) SendSync(ctx context.Context, r *Record) (RecordMetadata, err
 		return res.md, res.err
 	case <-ctx.Done():
 		// The completion will still arrive on w.ch (buffered); w is not reused.
-		return RecordMetadata{}, &DeliveryError{Topic: r.Topic, Partition: -1, Err: ctx.Err(), MaybeWritten: true}
+		part, ok := r.Partition.Get()
+		if !ok {
+			part = -1
+		}
+		return RecordMetadata{}, &DeliveryError{Topic: r.Topic, Partition: part, Err: ctx.Err(), MaybeWritten: true}
 	}
 }
 
@@ -90,7 +94,7 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) (err error) {
 	}
 	if p.txn != nil && p.txn.Transactional() {
 		if err := p.txn.CheckSend(); err != nil {
-			return txnError(err)
+			return refused(txnError(err))
 		}
 	}
 	explicit, hasExplicit := rec.Partition.Get()
@@ -125,7 +129,9 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) (err error) {
 
 	var ts int64
 	if rec.Timestamp.IsZero() {
-		ts = p.clock.NowMilli()
+		// The real clock, as Java's send reads it: a coarse clock refreshed by a ticker
+		// went tens of ms stale when the machine was loaded.
+		ts = time.Now().UnixMilli()
 	} else {
 		ts = rec.Timestamp.UnixMilli()
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"kprod/internal/sender"
 	"kprod/internal/txn"
 )
 
@@ -88,6 +87,8 @@ func txnError(err error) error {
 	var ce *txn.CodeError
 	if errors.As(cause, &ce) {
 		cause = publicCodeError(ce)
+	} else {
+		cause = publicError(cause) // a Produce error that doomed the transaction
 	}
 	switch se.Kind {
 	case txn.Fatal:
@@ -198,12 +199,7 @@ func (p *Producer) AbortTransaction(ctx context.Context) error {
 	}
 	ctx, cancel := p.withMaxBlock(ctx)
 	defer cancel()
-	failQueued := func() {
-		for _, b := range p.acc.TakeAll() {
-			p.comp.enqueue(b, sender.Result{BaseOffset: -1, LogAppendTime: -1, Err: ErrTransactionAborted})
-		}
-		p.snd.Wake()
-	}
+	failQueued := func() { p.snd.AbortQueued(ErrTransactionAborted) }
 	return txnError(m.Abort(ctx, failQueued, p.flushAll))
 }
 

@@ -72,6 +72,16 @@ type Batch struct {
 	// while an expired batch is both completed and still referenced by a request.
 	holds atomic.Int32
 
+	// Ordered is set once the batch is in its partition's completion order (first
+	// drain); Finished and Outcome hold its result until every earlier batch of the
+	// partition has completed, so callbacks run in send order per partition.
+	Ordered  bool
+	Finished bool
+	Outcome  any
+
+	// LastErr is the error of the last failed attempt, reported if the batch expires.
+	LastErr error
+
 	// MaybeWritten is set once an attempt may have reached the log without an answer
 	// saying so (a timeout, a lost connection): a later failure must say so too.
 	MaybeWritten bool

@@ -15,6 +15,9 @@ type Partition struct {
 
 	// Sender goroutine only: ordering and idempotence state.
 
+	// Ordered lists the batches drained and not yet handed to completion, in drain
+	// (= send) order; a finished batch waits there behind unfinished earlier ones.
+	Ordered []*Batch
 	// InFlight lists this partition's batches awaiting a response, in send order.
 	InFlight []*Batch
 	// NextExpected is the sequence the broker expects next: the one after the last
@@ -121,8 +124,9 @@ func (p *Partition) Requeue(b *Batch) {
 	p.batches[i] = b
 }
 
-// seqBefore compares sequence numbers that wrap from MaxInt32 to 0.
-func seqBefore(a, b int32) bool { return int32(uint32(b)-uint32(a)) > 0 }
+// seqBefore reports whether sequence a comes before b; sequences are 31-bit and wrap from
+// MaxInt32 to 0 (rule 1), so the distance is taken modulo 2^31.
+func seqBefore(a, b int32) bool { return a != b && (b-a)&0x7fffffff < 1<<30 }
 
 // Len returns the number of queued batches.
 func (p *Partition) Len() int {

@@ -52,6 +52,8 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 					maybe := b.Attempts > 0 && b.MaybeWritten
 					if maybe {
 						s.unresolve(p, b)
+					} else {
+						s.releaseSequences(b)
 					}
 					s.failExpired(b, maybe)
 					s.Wake() // the next batch may be ready too
@@ -172,12 +174,16 @@ func (s *Sender) resolve(p *accumulator.Partition) {
 // failExpired fails a batch whose delivery.timeout.ms passed; in a transaction that
 // dooms the transaction.
 func (s *Sender) failExpired(b *accumulator.Batch, maybeWritten bool) {
+	err := ErrDeliveryTimeout
+	if b.LastErr != nil { // say why it kept failing
+		err = fmt.Errorf("%w (last error: %w)", ErrDeliveryTimeout, b.LastErr)
+	}
 	if s.transactional() {
-		kind := s.txn.OnProduceError(0, ErrDeliveryTimeout)
-		s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: ErrDeliveryTimeout, MaybeWritten: maybeWritten, TxnKind: kind})
+		kind := s.txn.OnProduceError(0, err)
+		s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: maybeWritten, TxnKind: kind})
 		return
 	}
-	s.fail(b, ErrDeliveryTimeout, maybeWritten)
+	s.fail(b, err, maybeWritten)
 }
 
 // muted reports whether p must wait for its in-flight batches before sending more:
@@ -246,6 +252,10 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 	}
 	req.sentAt = now
 	for _, b := range req.batches {
+		if !b.Ordered {
+			b.Ordered = true
+			b.PartitionQueue().Ordered = append(b.PartitionQueue().Ordered, b)
+		}
 		b.Attempts++
 		b.InFlight = true
 		b.PartitionQueue().AddInFlight(b)
@@ -333,10 +343,10 @@ var errStaleMaybeWritten = errors.New("kprod: producer epoch bumped while the ba
 
 // failTxn fails a batch that was never sent because the transaction is doomed.
 func (s *Sender) failTxn(b *accumulator.Batch, err error) {
-	s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten})
+	s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten})
 }
 
 // fail completes a batch with an error.
 func (s *Sender) fail(b *accumulator.Batch, err error, maybeWritten bool) {
-	s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: maybeWritten})
+	s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: maybeWritten})
 }

@@ -137,6 +137,14 @@ func (s *Sender) handle(r *request) {
 				// (rule 11 of the idempotence reference; Java's splitAndReenqueue).
 				halves, err := s.acc.Split(b)
 				if err == nil {
+					// The halves take the original's place in the completion order.
+					for i, x := range p.Ordered {
+						if x == b {
+							halves[0].Ordered, halves[1].Ordered = true, true
+							p.Ordered = append(p.Ordered[:i], append([]*accumulator.Batch{halves[0], halves[1]}, p.Ordered[i+1:]...)...)
+							break
+						}
+					}
 					p.Requeue(halves[1])
 					p.Requeue(halves[0])
 					continue
@@ -162,7 +170,7 @@ func (s *Sender) succeed(b *accumulator.Batch, base, appendTime int64) {
 	if b.HasSequence {
 		s.acked(p, b)
 	}
-	s.cfg.Complete(b, Result{BaseOffset: base, LogAppendTime: appendTime})
+	s.complete(b, Result{BaseOffset: base, LogAppendTime: appendTime})
 }
 
 // acked records that the broker holds b: it expects the sequence after it next.
@@ -214,6 +222,7 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 	}
 	expired := !now.Before(b.Created.Add(s.set.DeliveryTimeout))
 	if retriable && !expired && b.Attempts <= s.set.Retries {
+		b.LastErr = err
 		b.RetryAt = now.Add(s.backoff(b.Attempts))
 		b.PartitionQueue().Requeue(b)
 		return
@@ -231,7 +240,7 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 			code = be.Code
 		}
 		kind := s.txn.OnProduceError(code, err)
-		s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten, TxnKind: kind})
+		s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten, TxnKind: kind})
 		return
 	}
 	s.fail(b, err, b.MaybeWritten)

@@ -89,6 +89,9 @@ type Sender struct {
 	// bumpWanted: an idempotent partition hit a sequence anomaly; nothing is drained
 	// until every in-flight batch has completed, then the epoch is bumped (KIP-360).
 	bumpWanted bool
+	abortMu    sync.Mutex // guards abortErrs
+	abortErrs  []error    // AbortQueued requests for the sender loop
+
 	// shutdownCause, once set, fails every batch that comes back instead of retrying it;
 	// shutdownFailed counts them.
 	shutdownCause  error
@@ -187,10 +190,24 @@ func (s *Sender) Shutdown(cause error) int {
 	s.conns.closeAll()
 	s.wg.Wait()
 	s.handleResponses() // answers that raced with the close fail with cause (see retryOrFail)
+	s.abortQueued()
 	n := s.shutdownFailed
 	for _, b := range s.acc.TakeAll() {
 		n++
-		s.cfg.Complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: cause, MaybeWritten: b.Attempts > 0 && b.MaybeWritten})
+		s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: cause, MaybeWritten: b.Attempts > 0 && b.MaybeWritten})
+	}
+	// Everything has finished now; hand over what still waits for an earlier batch.
+	for _, t := range s.acc.Topics() {
+		for _, p := range t.Partitions() {
+			for _, b := range p.Ordered {
+				r, ok := b.Outcome.(Result)
+				if !ok {
+					r = Result{BaseOffset: -1, LogAppendTime: -1, Err: cause, MaybeWritten: b.MaybeWritten}
+				}
+				s.cfg.Complete(b, r)
+			}
+			p.Ordered = nil
+		}
 	}
 	return n
 }
@@ -200,6 +217,7 @@ func (s *Sender) Shutdown(cause error) int {
 // (zero: only when woken).
 func (s *Sender) RunOnce() time.Time {
 	s.handleResponses()
+	s.abortQueued()
 	now := s.now()
 	if now.Sub(s.lastIdleCheck) > time.Second {
 		s.lastIdleCheck = now
@@ -230,6 +248,50 @@ func (s *Sender) clearUnresolved() {
 	for _, t := range s.acc.Topics() {
 		for _, p := range t.Partitions() {
 			p.Unresolved = false
+		}
+	}
+}
+
+// complete hands a finished batch to the producer in its partition's send order: a batch
+// finishing before an earlier one of the same partition (a retried batch whose first
+// attempt was in fact written, acknowledged as a duplicate after the next one) waits for
+// it, so callbacks always run in send order per partition.
+func (s *Sender) complete(b *accumulator.Batch, r Result) {
+	p := b.PartitionQueue()
+	if !b.Ordered {
+		if len(p.Ordered) == 0 {
+			s.cfg.Complete(b, r)
+			return
+		}
+		b.Ordered = true // never drained: it comes after everything drained
+		p.Ordered = append(p.Ordered, b)
+	}
+	b.Finished, b.Outcome = true, r
+	for len(p.Ordered) > 0 && p.Ordered[0].Finished {
+		x := p.Ordered[0]
+		p.Ordered[0] = nil
+		p.Ordered = p.Ordered[1:]
+		s.cfg.Complete(x, x.Outcome.(Result))
+	}
+}
+
+// AbortQueued fails every batch not yet sent with err (AbortTransaction). It runs on the
+// sender goroutine at its next step, so completions keep their per-partition order.
+func (s *Sender) AbortQueued(err error) {
+	s.abortMu.Lock()
+	s.abortErrs = append(s.abortErrs, err)
+	s.abortMu.Unlock()
+	s.Wake()
+}
+
+func (s *Sender) abortQueued() {
+	s.abortMu.Lock()
+	errs := s.abortErrs
+	s.abortErrs = nil
+	s.abortMu.Unlock()
+	for _, err := range errs {
+		for _, b := range s.acc.TakeAll() {
+			s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten})
 		}
 	}
 }

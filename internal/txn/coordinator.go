@@ -123,7 +123,7 @@ func (m *Manager) findCoordinator(ctx context.Context, typ int8, key string) (in
 // the response to handle, retrying on connection loss and on retriable coordinator errors
 // (rediscovering it on NOT_COORDINATOR and COORDINATOR_NOT_AVAILABLE) until ctx ends.
 // handle returns a Kafka error code (0 on success).
-func (m *Manager) coordinated(ctx context.Context, typ int8, key string, max int16, build func() kmsg.Request,
+func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key string, max int16, build func() kmsg.Request,
 	handle func(kmsg.Response) int16) error {
 	attempt := 0
 	var last error
@@ -174,7 +174,7 @@ func (m *Manager) coordinated(ctx context.Context, typ int8, key string, max int
 		if code == 0 {
 			return nil
 		}
-		last = &CodeError{Op: fmt.Sprintf("%T", resp), Code: code}
+		last = &CodeError{Op: op, Code: code}
 		switch code {
 		case codeNotCoordinator, codeCoordinatorNotAvailable:
 			m.forgetCoordinator(typ, key)

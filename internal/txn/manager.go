@@ -283,7 +283,7 @@ func (m *Manager) initProducerID(ctx context.Context, txnID string, pid int64, e
 		return out.ProducerID, out.ProducerEpoch, nil
 	}
 	var current *broker.Conn
-	err := m.coordinated(ctx, keyTxn, txnID, 5, func() kmsg.Request { return build(current) }, handle)
+	err := m.coordinated(ctx, "InitProducerId", keyTxn, txnID, 5, func() kmsg.Request { return build(current) }, handle)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -404,6 +404,7 @@ func (m *Manager) AddPartition(topic string, partition int32) {
 	if m.tv2 {
 		m.added[tp] = true
 		m.mu.Unlock()
+		m.cfg.Wake() // the batch may already be waiting for this
 		return
 	}
 	m.pending[tp] = true
@@ -450,9 +451,9 @@ func (m *Manager) OnProduceError(code int16, err error) Kind {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if code == codeOutOfOrderSequence || code == codeUnknownProducerID || code == codeInvalidProducerEpoch || code == 0 {
-		m.bumpNeeded = true // sequences or epoch are in doubt: the abort takes a new epoch
-	}
+	// Sequences or the epoch may be in doubt after any failed batch: the abort then takes
+	// a new epoch (KIP-360; transactions v2 get one from every EndTxn anyway).
+	m.bumpNeeded = true
 	m.failLocked(kind, err)
 	return kind
 }
@@ -542,5 +543,5 @@ func (m *Manager) addPartitions(tps []TP, pid int64, epoch int16) error {
 		}
 		return worst
 	}
-	return m.coordinated(ctx, keyTxn, m.cfg.TransactionalID, 3, build, handle)
+	return m.coordinated(ctx, "AddPartitionsToTxn", keyTxn, m.cfg.TransactionalID, 3, build, handle)
 }

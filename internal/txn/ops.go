@@ -48,7 +48,7 @@ func (m *Manager) SendOffsets(ctx context.Context, offsets []Offset, g Group) er
 			return req
 		}
 		handle := func(resp kmsg.Response) int16 { return resp.(*kmsg.AddOffsetsToTxnResponse).ErrorCode }
-		if err := m.coordinated(ctx, keyTxn, m.cfg.TransactionalID, 3, build, handle); err != nil {
+		if err := m.coordinated(ctx, "AddOffsetsToTxn", keyTxn, m.cfg.TransactionalID, 3, build, handle); err != nil {
 			return m.opFailed("AddOffsetsToTxn", err)
 		}
 	}
@@ -98,7 +98,7 @@ func (m *Manager) SendOffsets(ctx context.Context, offsets []Offset, g Group) er
 	if tv2 {
 		maxV = 5 // v5: the coordinator adds the group to the transaction itself (KIP-890)
 	}
-	if err := m.coordinated(ctx, keyGroup, g.ID, maxV, build, handle); err != nil {
+	if err := m.coordinated(ctx, "TxnOffsetCommit", keyGroup, g.ID, maxV, build, handle); err != nil {
 		return m.opFailed("TxnOffsetCommit", err)
 	}
 	return nil
@@ -120,8 +120,13 @@ func (m *Manager) opFailed(op string, err error) error {
 	kind := coordinatorErrorKind(ce.Code)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.bumpNeeded = true
 	m.failLocked(kind, fmt.Errorf("kprod: %s: %w", op, err))
-	return m.errLocked()
+	if se := m.errLocked(); se != nil {
+		return se
+	}
+	// The state could not take the error (e.g. ABORTING): report it as it is.
+	return &StateError{Kind: kind, Err: fmt.Errorf("kprod: %s: %w", op, err)}
 }
 
 // Commit is CommitTransaction. flush sends every buffered record and waits for all of
@@ -204,12 +209,22 @@ func (m *Manager) endTxn(ctx context.Context, commit bool) error {
 		if tv2 {
 			maxV = 5
 		}
-		if err := m.coordinated(ctx, keyTxn, m.cfg.TransactionalID, maxV, build, handle); err != nil {
+		if err := m.coordinated(ctx, "EndTxn", keyTxn, m.cfg.TransactionalID, maxV, build, handle); err != nil {
 			var ce *CodeError
-			if errors.As(err, &ce) {
-				return m.opFailed("EndTxn", err)
+			if !errors.As(err, &ce) {
+				return err // outcome unknown: stay Committing/Aborting and retry the same EndTxn
 			}
-			return err // outcome unknown: stay Committing/Aborting and retry the same EndTxn
+			if kind := coordinatorErrorKind(ce.Code); kind == Abortable && !commit {
+				// The abort itself was refused (INVALID_PRODUCER_ID_MAPPING, a
+				// transaction the coordinator already timed out): what matters is a
+				// fresh epoch, which also ends whatever the coordinator still holds.
+				m.mu.Lock()
+				m.state = Initializing
+				pid, epoch = m.pid, m.epoch
+				m.mu.Unlock()
+				return m.reinit(ctx, pid, epoch)
+			}
+			return m.opFailed("EndTxn", err)
 		}
 		if tv2 && resp.Version >= 5 && resp.ProducerID >= 0 {
 			m.mu.Lock()

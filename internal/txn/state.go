@@ -33,7 +33,7 @@ func (s State) String() string {
 // transitions is the table of valid transitions: transitions[to] lists the states it
 // may be entered from (Java's isTransitionValid). FatalError is reachable from anywhere.
 var transitions = map[State][]State{
-	Initializing:   {Uninitialized, Aborting, Ready}, // first init; epoch bump after an abort
+	Initializing:   {Uninitialized, Aborting}, // first init; new epoch after a failed transaction's abort
 	Ready:          {Initializing, Committing, Aborting},
 	InTransaction:  {Ready},
 	Committing:     {InTransaction},
