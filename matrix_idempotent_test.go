@@ -30,24 +30,15 @@ import (
 // reference requires. This file holds the idempotent rows and the shared helpers;
 // matrix_txn_test.go the transactional ones.
 
-// mxProducer starts a producer with fast retries; mod adjusts the config.
+// mxProducer starts a producer with fast retries and no linger; mod adjusts the config.
 func mxProducer(t *testing.T, bootstrap []string, mod func(*kprod.Config), opts ...kprod.Option) *kprod.Producer {
 	t.Helper()
-	cfg := kprod.Config{BootstrapServers: bootstrap, RetryBackoff: 20 * time.Millisecond,
-		RetryBackoffMax: 200 * time.Millisecond, Linger: kprod.ZeroDuration}
-	if mod != nil {
-		mod(&cfg)
-	}
-	p, err := kprod.NewProducer(cfg, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		p.Close(ctx)
-	})
-	return p
+	return newProducer(t, bootstrap, func(cfg *kprod.Config) {
+		cfg.RetryBackoff, cfg.RetryBackoffMax, cfg.Linger = 20*time.Millisecond, 200*time.Millisecond, kprod.ZeroDuration
+		if mod != nil {
+			mod(cfg)
+		}
+	}, opts...)
 }
 
 // mxOutcome is one record's completion.
@@ -210,7 +201,7 @@ func mxRead(t *testing.T, bootstrap []string, topic string, committed bool, want
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // kfake serves at once
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // real Kafka too (txn_test.go)
 	defer cancel()
 	var out []*kgo.Record
 	for len(out) < want && ctx.Err() == nil {

@@ -7,38 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"kprod"
 	"kprod/internal/testcluster"
 	"kprod/kafkatest"
 )
-
-// txnTopicReader reads every record of topic with the given isolation level until
-// it has seen the end of every partition.
-func txnRead(t *testing.T, bootstrap []string, topic string, committed bool, want int) []*kgo.Record {
-	t.Helper()
-	opts := []kgo.Opt{kgo.SeedBrokers(bootstrap...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
-	if committed {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < want && ctx.Err() == nil {
-		out = append(out, cl.PollFetches(ctx).Records()...)
-	}
-	// Poll a little more: anything beyond want is a failure the caller sees.
-	short, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel2()
-	out = append(out, cl.PollFetches(short).Records()...)
-	return out
-}
 
 func runTxnCommitAbort(t *testing.T, bootstrap []string, topic string, wantV2 bool) {
 	ctx := context.Background()
@@ -88,7 +60,7 @@ func runTxnCommitAbort(t *testing.T, bootstrap []string, topic string, wantV2 bo
 			t.Fatalf("abort %d: %v", round, err)
 		}
 	}
-	committed := txnRead(t, bootstrap, topic, true, 60)
+	committed := mxRead(t, bootstrap, topic, true, 60)
 	parts := map[int32]int{}
 	for _, r := range committed {
 		if string(r.Value[:9]) != "committed" {
@@ -99,7 +71,7 @@ func runTxnCommitAbort(t *testing.T, bootstrap []string, topic string, wantV2 bo
 	if len(committed) != 60 || len(parts) != 3 {
 		t.Fatalf("read_committed: %d records over partitions %v, want 60 over 3", len(committed), parts)
 	}
-	if all := txnRead(t, bootstrap, topic, false, 100); len(all) != 100 {
+	if all := mxRead(t, bootstrap, topic, false, 100); len(all) != 100 {
 		t.Fatalf("read_uncommitted: %d records, want 100 (aborted ones included)", len(all))
 	}
 }
