@@ -1,0 +1,150 @@
+package drivers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"kprod/bench/sink"
+)
+
+func startSink(t *testing.T) *sink.Server {
+	t.Helper()
+	s, err := sink.New(sink.Config{Verify: true, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func tiny(client, brokers, topic string) Options {
+	return Options{Client: client, Brokers: brokers, Topic: topic, Partitions: 1, Records: 3000, Warmup: 200,
+		ValueSize: 100, Payloads: 500, Seed: 1, Compression: "none", Acks: "all", Idempotent: true, LingerMs: 1,
+		BatchBytes: 64 << 10, BufferBytes: 8 << 20, CreateTopic: true}
+}
+
+// TestEveryDriver runs every client through a tiny throughput run, a compressed run on
+// 3 partitions with acks=1, and a latency run, and checks that the verifying sink
+// received exactly warm-up + measured records, all well formed.
+func TestEveryDriver(t *testing.T) {
+	if len(Clients()) < 4 {
+		t.Fatalf("clients %v: want at least kprod, franz-go, sarama, kafka-go", Clients())
+	}
+	s := startSink(t)
+	variants := []struct {
+		name string
+		set  func(*Options)
+	}{
+		{"throughput", func(*Options) {}},
+		{"lz4-acks1-p3", func(o *Options) { o.Compression, o.Acks, o.Idempotent, o.Partitions = "lz4", "1", false, 3 }},
+		{"latency", func(o *Options) { o.Rate, o.Records = 20000, 2000 }},
+	}
+	for _, client := range Clients() {
+		for _, v := range variants {
+			t.Run(client+"/"+v.name, func(t *testing.T) {
+				o := tiny(client, s.Addr(), fmt.Sprintf("%s-%s", client, v.name))
+				v.set(&o)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				res, err := Run(ctx, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Failed != 0 || res.Records != int64(o.Records) || res.RecordsPerSec <= 0 || res.CPUNsPerRecord <= 0 {
+					t.Fatalf("result %+v", res)
+				}
+				if o.Rate > 0 && (res.LatencyP50Us <= 0 || res.LatencyP99Us < res.LatencyP50Us || res.LatencyP999Us < res.LatencyP99Us) {
+					t.Fatalf("latency percentiles %v %v %v", res.LatencyP50Us, res.LatencyP99Us, res.LatencyP999Us)
+				}
+				st, _ := s.Topic(o.Topic)
+				want := int64(o.Records + o.Warmup)
+				if st.Records != want || st.ValueBytes != want*int64(o.ValueSize) || st.Errors != 0 {
+					t.Fatalf("sink received %+v, want %d records of %d bytes", st, want, o.ValueSize)
+				}
+				if o.Compression != "none" && st.Codecs[o.Compression] != st.Batches {
+					t.Fatalf("sink saw codecs %v, want every batch %s", st.Codecs, o.Compression)
+				}
+				if st.Partitions != o.Partitions {
+					t.Fatalf("topic has %d partitions, want %d", st.Partitions, o.Partitions)
+				}
+			})
+		}
+	}
+}
+
+// TestCodecs runs every client with every codec through the verifying sink and checks
+// that every batch arrived compressed with it: a client may silently fall back to no
+// compression when the broker does not advertise what it looks for (librdkafka's lz4).
+func TestCodecs(t *testing.T) {
+	s := startSink(t)
+	for _, client := range Clients() {
+		for _, codec := range []string{"gzip", "snappy", "lz4", "zstd"} {
+			t.Run(client+"/"+codec, func(t *testing.T) {
+				o := tiny(client, s.Addr(), "codec-"+client+"-"+codec)
+				o.Compression, o.Records, o.Warmup = codec, 1000, 100
+				if _, err := Run(context.Background(), o); err != nil {
+					t.Fatal(err)
+				}
+				st, _ := s.Topic(o.Topic)
+				if st.Records != int64(o.Records+o.Warmup) || st.Errors != 0 || st.Codecs[codec] != st.Batches {
+					t.Fatalf("sink %+v", st)
+				}
+				if st.WireBytes >= st.ValueBytes {
+					t.Fatalf("%d wire bytes for %d value bytes: not compressed", st.WireBytes, st.ValueBytes)
+				}
+			})
+		}
+	}
+}
+
+func TestPayloads(t *testing.T) {
+	for _, size := range []int{100, 1024} {
+		a, b := Payloads(2000, size, 7), Payloads(2000, size, 7)
+		seen := map[string]bool{}
+		for i := range a {
+			if len(a[i]) != size || !bytes.Equal(a[i], b[i]) {
+				t.Fatalf("payload %d: %d bytes, deterministic %v", i, len(a[i]), bytes.Equal(a[i], b[i]))
+			}
+			if a[i][0] != '{' || a[i][size-1] != '}' || bytes.IndexByte(a[i], '\n') >= 0 {
+				t.Fatalf("payload %d not a one-line JSON-like value: %q", i, a[i])
+			}
+			seen[string(a[i])] = true
+		}
+		if len(seen) != len(a) {
+			t.Fatalf("%d distinct of %d", len(seen), len(a))
+		}
+		if c := Payloads(10, size, 8); bytes.Equal(c[0], a[0]) {
+			t.Fatal("seed ignored")
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		set  func(*Options)
+	}{
+		{"client", func(o *Options) { o.Client = "nope" }},
+		{"codec", func(o *Options) { o.Compression = "brotli" }},
+		{"acks", func(o *Options) { o.Acks = "0" }},
+		{"idempotent acks=1", func(o *Options) { o.Acks = "1" }},
+		{"records", func(o *Options) { o.Records = 0 }},
+		{"rate", func(o *Options) { o.Rate = -1 }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tiny("kprod", "x", "t")
+			tc.set(&o)
+			if o.Validate() == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	o := tiny("kprod", "x", "t")
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"kprod/bench/drivers"
+)
+
+func TestSummarize(t *testing.T) {
+	cases := []struct {
+		in            []float64
+		med, min, max float64
+	}{
+		{[]float64{3, 1, 2}, 2, 1, 3},
+		{[]float64{4, 1, 2, 3}, 2.5, 1, 4},
+		{[]float64{7}, 7, 7, 7},
+	}
+	for _, c := range cases {
+		s := summarize(c.in)
+		if s.med != c.med || s.min != c.min || s.max != c.max || s.n != len(c.in) {
+			t.Fatalf("summarize(%v) = %+v", c.in, s)
+		}
+	}
+	if s := summarize(nil); !math.IsNaN(s.med) || s.n != 0 {
+		t.Fatalf("empty: %+v", s)
+	}
+}
+
+func TestTrialOrderRotates(t *testing.T) {
+	cs := []string{"a", "b", "c"}
+	if got := trialOrder(cs, 1); !slices.Equal(got, []string{"b", "c", "a"}) {
+		t.Fatal(got)
+	}
+	if got := trialOrder(cs, 3); !slices.Equal(got, cs) {
+		t.Fatal(got)
+	}
+}
+
+func TestMatrix(t *testing.T) {
+	m := matrix()
+	names := map[string]bool{}
+	for _, s := range m {
+		if names[s.Name] {
+			t.Fatalf("duplicate scenario %s", s.Name)
+		}
+		names[s.Name] = true
+		if s.Idempotent && s.Acks != "all" {
+			t.Fatalf("%s: idempotent with acks=%s", s.Name, s.Acks)
+		}
+	}
+	for _, want := range []string{"v100-none-p1-idem", "v100-lz4-p1-idem", "v100-zstd-p1-idem", "v100-snappy-p1-idem",
+		"v100-gzip-p1-idem", "v1024-none-p1-idem", "v100-none-p16-idem", "v100-none-p1-acks1"} {
+		if !names[want] {
+			t.Fatalf("matrix lacks %s", want)
+		}
+	}
+	if f, err := filter(m, "^v1024-"); err != nil || len(f) != 6 {
+		t.Fatalf("filter: %d, %v", len(f), err)
+	}
+	if _, err := filter(m, "nothing"); err == nil {
+		t.Fatal("empty filter accepted")
+	}
+}
+
+func TestGenericArgs(t *testing.T) {
+	got := genericArgs([]string{"-client", "kprod", "-topic", "x-1", "-records", "5"})
+	if got != "-client <client> -topic <topic> -records 5" {
+		t.Fatal(got)
+	}
+}
+
+// TestReportWrites builds a report from made-up runs and checks the tables, ratios,
+// targets, problems and charts it writes.
+func TestReportWrites(t *testing.T) {
+	dir := t.TempDir()
+	sc := matrix()[0]
+	r := &report{cfg: config{Trials: 2, Records: 100, ClientCore: "1", SinkCore: "0"}, scenarios: []scenario{sc},
+		clients: []string{"kprod", "franz-go"}, versions: map[string]string{"franz-go": "v1.22.2"}}
+	add := func(client, kind string, rps, cpu, p99 float64, ok bool) {
+		res := drivers.Result{Client: client, Records: 100, RecordsPerSec: rps, CPUNsPerRecord: cpu, Rate: 0}
+		if kind == "latency" {
+			res.Rate, res.SendSeconds, res.LatencyP50Us, res.LatencyP99Us, res.LatencyP999Us = 100, 1, p99/2, p99, p99*2
+		}
+		r.add(runResult{Target: "sink", Scenario: sc.Name, Client: client, Kind: kind, Res: res, Expected: 110,
+			Received: 110, WireBytes: 12100, Verified: ok, Args: []string{"-client", client}})
+	}
+	add("kprod", "throughput", 6e6, 100, 0, true)
+	add("kprod", "throughput", 6e6, 120, 0, true)
+	add("kprod", "latency", 0, 0, 1000, true)
+	add("franz-go", "throughput", 2e6, 500, 0, true)
+	add("franz-go", "throughput", 2e6, 500, 0, false)
+	add("franz-go", "latency", 0, 0, 4000, true)
+	out := filepath.Join(dir, "B.md")
+	if err := r.write(out); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(out)
+	for _, want := range []string{
+		"| kprod | 6.00M | ", "110 [100–120]", "3.00x | 0.22x | 0.25x", // kprod row: ratios to franz-go
+		"(1 of 3 runs failed)", "| records/s, 100 B uncompressed | v100-none-p1-idem | ≥ 3x | 3.00x | met |",
+		"## Problems", "received 110 of 110", "charts/sink-v100-none-p1-idem.svg",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "charts", "sink-v100-none-p1-idem.svg"))
+	if err != nil || !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "kprod") {
+		t.Fatalf("chart: %v %.100s", err, svg)
+	}
+	// -render redraws the same report from the JSON.
+	back, err := loadReport(filepath.Join(dir, "B.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := filepath.Join(dir, "again", "B.md")
+	os.MkdirAll(filepath.Dir(again), 0o755)
+	if err := back.write(again); err != nil {
+		t.Fatal(err)
+	}
+	md2, _ := os.ReadFile(again)
+	if string(md2) != string(md) {
+		t.Fatalf("rendered from JSON differs:\n%s\n---\n%s", md2, md)
+	}
+}
