@@ -89,8 +89,10 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) (err error) {
 			}
 		}()
 	}
-	if err := validateTopic(rec.Topic); err != nil {
-		return err
+	if h := p.hot.Load(); h == nil || h.name != rec.Topic { // the hot topic was validated already
+		if err := validateTopic(rec.Topic); err != nil {
+			return err
+		}
 	}
 	if p.txn != nil && p.txn.Transactional() {
 		if err := p.txn.CheckSend(); err != nil {

@@ -74,8 +74,6 @@ type Head struct {
 	Created time.Time
 	// Queued is the number of batches waiting.
 	Queued int
-	// QueuedBytes approximates the bytes waiting, for adaptive partitioning.
-	QueuedBytes int
 }
 
 // Peek returns the partition's head batch, or ok=false when the queue is empty.
@@ -86,11 +84,7 @@ func (p *Partition) Peek() (h Head, ok bool) {
 		return Head{}, false
 	}
 	b := p.batches[0]
-	h = Head{Batch: b, Full: b.sealed || len(p.batches) > 1, Created: b.Created, Queued: len(p.batches)}
-	for _, x := range p.batches {
-		h.QueuedBytes += x.builder.Len()
-	}
-	return h, true
+	return Head{Batch: b, Full: b.sealed || len(p.batches) > 1, Created: b.Created, Queued: len(p.batches)}, true
 }
 
 // Pop removes and seals the head batch if it is still b (appenders cannot add to it

@@ -89,8 +89,8 @@ type Sender struct {
 	// bumpWanted: an idempotent partition hit a sequence anomaly; nothing is drained
 	// until every in-flight batch has completed, then the epoch is bumped (KIP-360).
 	bumpWanted bool
-	abortMu    sync.Mutex // guards abortErrs
-	abortErrs  []error    // AbortQueued requests for the sender loop
+	abortMu    sync.Mutex // guards aborts
+	aborts     []abortReq // AbortQueued requests for the sender loop
 
 	// shutdownCause, once set, fails every batch that comes back instead of retrying it;
 	// shutdownFailed counts them.
@@ -275,24 +275,37 @@ func (s *Sender) complete(b *accumulator.Batch, r Result) {
 	}
 }
 
-// AbortQueued fails every batch not yet sent with err (AbortTransaction). It runs on the
-// sender goroutine at its next step, so completions keep their per-partition order.
+// AbortQueued fails every batch not yet sent with err (AbortTransaction) and returns once
+// that is done. The work runs on the sender goroutine, so completions keep their
+// per-partition order; waiting for it keeps a stale request from failing the records of
+// the next transaction.
 func (s *Sender) AbortQueued(err error) {
+	done := make(chan struct{})
 	s.abortMu.Lock()
-	s.abortErrs = append(s.abortErrs, err)
+	s.aborts = append(s.aborts, abortReq{err, done})
 	s.abortMu.Unlock()
 	s.Wake()
+	select {
+	case <-done:
+	case <-s.ctx.Done(): // shutting down: Shutdown fails everything anyway
+	}
+}
+
+type abortReq struct {
+	err  error
+	done chan struct{}
 }
 
 func (s *Sender) abortQueued() {
 	s.abortMu.Lock()
-	errs := s.abortErrs
-	s.abortErrs = nil
+	reqs := s.aborts
+	s.aborts = nil
 	s.abortMu.Unlock()
-	for _, err := range errs {
+	for _, r := range reqs {
 		for _, b := range s.acc.TakeAll() {
-			s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten})
+			s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: r.err, MaybeWritten: b.MaybeWritten})
 		}
+		close(r.done)
 	}
 }
 
