@@ -78,8 +78,9 @@ func kafkaError(code int16, msg string) error {
 	ke := &KafkaError{Code: code, Message: msg, Name: fmt.Sprintf("UNKNOWN_CODE_%d", code)}
 	var kerrE *kerr.Error
 	if errors.As(kerr.ErrorForCode(code), &kerrE) {
-		ke.Name, ke.Retriable, ke.Description = kerrE.Message, kerrE.Retriable, kerrE.Description
+		ke.Name, ke.Description = kerrE.Message, kerrE.Description
 	}
+	ke.Retriable = sender.RetriableCode(code) // Java's classification
 	return ke
 }
 

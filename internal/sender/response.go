@@ -38,9 +38,21 @@ func (e *BrokerError) Error() string {
 }
 
 // Retriable reports Kafka's classification of the code.
-func (e *BrokerError) Retriable() bool {
+func (e *BrokerError) Retriable() bool { return RetriableCode(e.Code) }
+
+// codeConcurrentTransactions is retriable in Kafka (ConcurrentTransactionsException extends
+// RetriableException), though franz-go's table says otherwise; Kafka 4 brokers answer a
+// Produce with it while the previous transaction's markers are being written (KIP-890),
+// "very common" by the broker's own comment. Found by scripts/chaos.
+const codeConcurrentTransactions int16 = 51
+
+// RetriableCode reports whether Kafka's Java client retries code.
+func RetriableCode(code int16) bool {
+	if code == codeConcurrentTransactions {
+		return true
+	}
 	var ke *kerr.Error
-	return errors.As(kerr.ErrorForCode(e.Code), &ke) && ke.Retriable
+	return errors.As(kerr.ErrorForCode(code), &ke) && ke.Retriable
 }
 
 // handleResponses processes every answered request.

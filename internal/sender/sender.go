@@ -225,19 +225,25 @@ func (s *Sender) RunOnce() time.Time {
 	}
 	drain := true
 	if s.set.Idempotent {
-		if s.bumpWanted && s.inFlight() == 0 {
+		pid, epoch, ok := s.txn.Identity()
+		if ok && (pid != s.lastPID || epoch != s.lastEpoch) {
+			// A new identity restarts every partition's sequences: nothing is in doubt,
+			// and whatever asked for a bump is settled. This must come before acting on
+			// bumpWanted, or a partition still marked unresolved asks for bump after bump
+			// (found by scripts/chaos: producer ids burnt in a loop, nothing sent).
+			s.lastPID, s.lastEpoch = pid, epoch
+			s.clearUnresolved()
+			s.bumpWanted = false
+		}
+		if ok && s.bumpWanted && s.inFlight() == 0 {
 			s.bumpWanted = false
 			s.txn.BumpEpoch()
+			ok = false
 		}
-		pid, epoch, ok := s.txn.Identity()
 		if !ok {
 			s.txn.EnsureIdentity() // a transactional producer gets its id from InitTransactions
 			// Nothing can be sent without an id; a fatal error fails the queued batches.
 			drain = s.txn.State() == txn.FatalError
-		} else if pid != s.lastPID || epoch != s.lastEpoch {
-			// A new identity restarts every partition's sequences: nothing is in doubt.
-			s.lastPID, s.lastEpoch = pid, epoch
-			s.clearUnresolved()
 		}
 		drain = drain && !s.bumpWanted
 	}

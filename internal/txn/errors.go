@@ -75,6 +75,9 @@ func coordinatorErrorKind(code int16) Kind {
 }
 
 func isRetriable(code int16) bool {
+	if code == codeConcurrentTransactions { // a RetriableException in Java; not in kerr's table
+		return true
+	}
 	var ke *kerr.Error
 	return errors.As(kerr.ErrorForCode(code), &ke) && ke.Retriable
 }
