@@ -1,0 +1,99 @@
+package chaos
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testLog sends progress lines to t.Log.
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// TestChaosShort runs a short chaos run (75s of faults; KPROD_CHAOS_DURATION changes it)
+// with both producers on a three-node cluster of its own ("chaostest", ports 19892-19894,
+// controllers 19992-19994), started with scripts/kafka and stopped at the end. It runs
+// when KPROD_REQUIRE_KAFKA=1 (the full suite: failing to start Kafka fails the test) or
+// KPROD_CHAOS=1 (failing to start Kafka skips it); KPROD_CHAOS_SEED fixes the seed.
+func TestChaosShort(t *testing.T) {
+	required := os.Getenv("KPROD_REQUIRE_KAFKA") == "1"
+	if !required && os.Getenv("KPROD_CHAOS") != "1" {
+		t.Skip("chaos run skipped: set KPROD_CHAOS=1 (or KPROD_REQUIRE_KAFKA=1) to run it on a real three-node cluster")
+	}
+	unavailable := func(format string, args ...any) {
+		t.Helper()
+		if required {
+			t.Fatalf(format, args...)
+		}
+		t.Skipf(format, args...)
+	}
+	if _, err := exec.LookPath("java"); err != nil {
+		unavailable("real Kafka needs Java: %v", err)
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	duration := 75 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("KPROD_CHAOS_DURATION")); err == nil {
+		duration = d
+	}
+	seed := time.Now().UnixNano() % 1_000_000_007
+	if s, err := strconv.ParseInt(os.Getenv("KPROD_CHAOS_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), duration+15*time.Minute)
+	defer cancel()
+
+	c := NewCluster(root, "chaostest", 19892)
+	bootstrap, started, err := c.Up(ctx)
+	if started {
+		t.Cleanup(func() {
+			dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer dcancel()
+			if err := c.Down(dctx); err != nil {
+				t.Log(err)
+			}
+		})
+	}
+	if err != nil {
+		unavailable("cannot start a three-node Kafka cluster: %v", err)
+	}
+
+	t.Logf("seed %d (KPROD_CHAOS_SEED=%d reproduces the schedule), %s of faults", seed, seed, duration)
+	rep, err := Run(ctx, Options{Bootstrap: bootstrap, Nodes: c, Duration: duration, Seed: seed,
+		Transactional: true, Rate: 500, Log: testLog{t}})
+	if rep != nil {
+		path := filepath.Join(t.TempDir(), "report.json")
+		if werr := rep.WriteJSON(path); werr != nil {
+			t.Log(werr)
+		}
+		for _, n := range rep.Notes {
+			t.Log("note:", n)
+		}
+		for _, ex := range rep.Examples {
+			t.Log("anomaly:", ex)
+		}
+		for _, l := range rep.Lines() {
+			t.Log(l)
+		}
+	}
+	if err != nil {
+		t.Fatalf("chaos run did not complete: %v", err)
+	}
+	if rep.Counts.Acked == 0 || rep.Faults == 0 {
+		t.Fatalf("nothing tested: acked=%d faults=%d", rep.Counts.Acked, rep.Faults)
+	}
+	if !rep.OK() {
+		t.Fatalf("%d anomalies (seed %d)", rep.Anomalies(), seed)
+	}
+}
