@@ -103,9 +103,15 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) (err error) {
 	if hasExplicit && explicit < 0 {
 		return fmt.Errorf("%w: %d", ErrInvalidPartition, explicit)
 	}
-	if size := accumulator.MaxRecordSize(rec.Key, rec.Value, rec.Headers); size > p.set.MaxRequestSize || int64(size) > p.set.BufferMemory {
-		return fmt.Errorf("%w: the record is %d bytes when serialized, more than max.request.size=%d or buffer.memory=%d",
-			ErrRecordTooLarge, size, p.set.MaxRequestSize, p.set.BufferMemory)
+	// The exact bound needs varint sizes; a headerless record far below both limits (the
+	// common case) cannot exceed them: its overhead is at most 61+21 bytes.
+	small := len(rec.Headers) == 0 && int64(len(rec.Key)+len(rec.Value)+128) <= min(int64(p.set.MaxRequestSize), p.set.BufferMemory)
+	if !small {
+		size := accumulator.MaxRecordSize(rec.Key, rec.Value, rec.Headers)
+		if size > p.set.MaxRequestSize || int64(size) > p.set.BufferMemory {
+			return fmt.Errorf("%w: the record is %d bytes when serialized, more than max.request.size=%d or buffer.memory=%d",
+				ErrRecordTooLarge, size, p.set.MaxRequestSize, p.set.BufferMemory)
+		}
 	}
 	var deadline time.Time // max.block.ms; the clock is read only if Send has to wait
 
