@@ -35,6 +35,7 @@ type perfStats struct {
 	windowCount, windowBytes, windowTotalL int64
 	windowMaxL                             int64
 
+	cbs    sync.Pool // *perfCallback
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	isTerm bool
@@ -59,18 +60,37 @@ func newPerfStats(total int64, out, errOut io.Writer) *perfStats {
 }
 
 // callback returns the send callback of one record.
+// The tool must not be the bottleneck it measures: a closure per record would cost an
+// allocation each, so callbacks are pooled objects whose method value is bound once.
 func (s *perfStats) callback(sent time.Time, size int) func(kprod.RecordMetadata, error) {
-	return func(_ kprod.RecordMetadata, err error) {
-		now := time.Now()
-		s.done.Add(1)
-		if err != nil {
-			if s.errors.Add(1) <= 5 {
-				fmt.Fprintf(s.errOut, "kprod perf: error sending a record: %v\n", err)
-			}
-			return
-		}
-		s.record(now.Sub(sent).Milliseconds(), int64(size))
+	c, _ := s.cbs.Get().(*perfCallback)
+	if c == nil {
+		c = &perfCallback{s: s}
+		c.fn = c.done
 	}
+	c.sent, c.size = sent, size
+	return c.fn
+}
+
+type perfCallback struct {
+	s    *perfStats
+	sent time.Time
+	size int
+	fn   func(kprod.RecordMetadata, error) // c.done, bound once
+}
+
+func (c *perfCallback) done(_ kprod.RecordMetadata, err error) {
+	s, sent, size := c.s, c.sent, c.size
+	s.cbs.Put(c)
+	now := time.Now()
+	s.done.Add(1)
+	if err != nil {
+		if s.errors.Add(1) <= 5 {
+			fmt.Fprintf(s.errOut, "kprod perf: error sending a record: %v\n", err)
+		}
+		return
+	}
+	s.record(now.Sub(sent).Milliseconds(), int64(size))
 }
 
 func (s *perfStats) record(latency, size int64) {
