@@ -64,7 +64,7 @@ func joKeys(rng *rand.Rand, n int) []string {
 func joOracle(t *testing.T, c *testcluster.Cluster, keys []string, parts int32) {
 	topic := rtUniqueTopic(fmt.Sprintf("oracle-%d", parts))
 	admin := rtClient(t, c.Bootstrap)
-	rtCreateTopic(t, admin, topic, parts, 1, nil)
+	testcluster.CreateTopic(t, admin, topic, parts, 1, nil)
 
 	// Java: one line per key, "key<TAB>index"; the value says which key it was.
 	var in strings.Builder

@@ -118,7 +118,7 @@ func rtRoundTrip(t *testing.T, c *testcluster.Cluster, codec kprod.Compression) 
 	t.Logf("seed %d", seed)
 	topic := rtUniqueTopic("rt-" + codec.String())
 	admin := rtClient(t, c.Bootstrap)
-	rtCreateTopic(t, admin, topic, rtPartitions, int16(c.Nodes), nil)
+	testcluster.CreateTopic(t, admin, topic, rtPartitions, int16(c.Nodes), nil)
 
 	p := rtProducer(t, c.Bootstrap, func(cfg *kprod.Config) {
 		cfg.Compression = codec
@@ -606,7 +606,7 @@ func TestRoundTripLogAppendTime(t *testing.T) {
 func rtLogAppendTime(t *testing.T, c *testcluster.Cluster, codec kprod.Compression) {
 	topic := rtUniqueTopic("rt-lat")
 	admin := rtClient(t, c.Bootstrap)
-	rtCreateTopic(t, admin, topic, 3, int16(c.Nodes), map[string]string{"message.timestamp.type": "LogAppendTime"})
+	testcluster.CreateTopic(t, admin, topic, 3, int16(c.Nodes), map[string]string{"message.timestamp.type": "LogAppendTime"})
 	p := rtProducer(t, c.Bootstrap, func(cfg *kprod.Config) {
 		cfg.Compression = codec
 		cfg.Linger = 20 * time.Millisecond
@@ -703,34 +703,6 @@ func rtClient(t *testing.T, bootstrap []string, opts ...kgo.Opt) *kgo.Client {
 	}
 	t.Cleanup(cl.Close)
 	return cl
-}
-
-// rtCreateTopic creates topic with kmsg's CreateTopics, with optional topic configs.
-func rtCreateTopic(t *testing.T, cl *kgo.Client, topic string, partitions int32, rf int16, configs map[string]string) {
-	t.Helper()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	req.TimeoutMillis = 30000
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, rf
-	for k, v := range configs {
-		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
-		cfg.Name, cfg.Value = k, kmsg.StringPtr(v)
-		rt.Configs = append(rt.Configs, cfg)
-	}
-	req.Topics = append(req.Topics, rt)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatalf("create topic %s: %v", topic, err)
-	}
-	if tr := resp.Topics[0]; tr.ErrorCode != 0 {
-		msg := ""
-		if tr.ErrorMessage != nil {
-			msg = *tr.ErrorMessage
-		}
-		t.Fatalf("create topic %s: error code %d %s", topic, tr.ErrorCode, msg)
-	}
 }
 
 // rtConsume reads n records of topic from the start with kgo; after timeout it reports

@@ -132,7 +132,7 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) (err error) {
 	case hasExplicit:
 		tg.Partition = explicit
 	default:
-		tg.Partition = p.choosePartition(t, &rec)
+		tg.Partition = p.choosePartition(t, at, &rec)
 	}
 
 	var ts int64
@@ -201,7 +201,7 @@ func (p *Producer) topics(name string) (*cluster.Topic, *accumulator.Topic) {
 // choosePartition applies the partitioner chain for a record without an explicit
 // partition: a custom partitioner, then murmur2 of the key, then round robin or the
 // uniform sticky partitioner (-1).
-func (p *Producer) choosePartition(t *cluster.Topic, r *Record) int32 {
+func (p *Producer) choosePartition(t *cluster.Topic, at *accumulator.Topic, r *Record) int32 {
 	if p.partitioner != nil {
 		if n := p.partitioner.Partition(t.Name, r.Key, r.Value, t.Parts.Count); n >= 0 && n < t.Parts.Count {
 			return n
@@ -211,7 +211,7 @@ func (p *Producer) choosePartition(t *cluster.Topic, r *Record) int32 {
 		return partition.KeyPartition(r.Key, t.Parts.Count)
 	}
 	if p.set.Partitioner == config.PartitionerRoundRobin {
-		return p.acc.Topic(t.Name).RR.Partition(t.Name, t.Parts)
+		return at.RR.Partition(t.Name, t.Parts)
 	}
 	return -1
 }

@@ -86,7 +86,7 @@ func TestTransactionsReal(t *testing.T) {
 		t.Run(v[:len(v)-1], func(t *testing.T) {
 			c := testcluster.RealVersion(t, 1, v)
 			topic := fmt.Sprintf("tx-%d", time.Now().UnixNano())
-			rtCreateTopic(t, rtClient(t, c.Bootstrap), topic, 3, 1, nil)
+			testcluster.CreateTopic(t, rtClient(t, c.Bootstrap), topic, 3, 1, nil)
 			// Kafka 4.x clusters finalize transaction.version 2; 3.9 offers only v1.
 			runTxnCommitAbort(t, c.Bootstrap, topic, v == "4.")
 		})

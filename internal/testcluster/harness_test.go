@@ -29,23 +29,6 @@ func client(t *testing.T, c *testcluster.Cluster, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-func createTopic(t *testing.T, cl *kgo.Client, topic string, partitions int32, rf int16) {
-	t.Helper()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, rf
-	req.Topics = append(req.Topics, rt)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatalf("create topic %s: %v", topic, err)
-	}
-	if code := resp.Topics[0].ErrorCode; code != 0 {
-		t.Fatalf("create topic %s: error code %d", topic, code)
-	}
-}
-
 // consumeAll reads n records from topic with kgo, failing after timeout.
 func consumeAll(t *testing.T, c *testcluster.Cluster, topic string, n int, timeout time.Duration) []*kgo.Record {
 	t.Helper()
@@ -172,7 +155,7 @@ func TestRealLeaderKillAndRejoin(t *testing.T) {
 	topic := uniqueTopic("failover")
 	cl := client(t, c, kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	createTopic(t, cl, topic, 1, 3)
+	testcluster.CreateTopic(t, cl, topic, 1, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

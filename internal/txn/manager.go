@@ -133,6 +133,19 @@ func (m *Manager) transition(to State) error {
 	return nil
 }
 
+// enterLocked moves to state to, unless the producer is in an abortable or fatal state
+// (that error is returned) or already there: a call that timed out may be made again and
+// resumes where it stopped.
+func (m *Manager) enterLocked(to State) error {
+	if err := m.errLocked(); err != nil {
+		return err
+	}
+	if m.state == to {
+		return nil
+	}
+	return m.transition(to)
+}
+
 // fail moves to AbortableError or FatalError with cause err (a fatal state is final).
 func (m *Manager) failLocked(kind Kind, err error) {
 	if m.state == FatalError {
@@ -300,15 +313,9 @@ func (m *Manager) Init(ctx context.Context) error {
 		return &StateError{Kind: Retriable, Err: errors.New("kprod: producer has no transactional.id")}
 	}
 	m.mu.Lock()
-	if err := m.errLocked(); err != nil {
+	if err := m.enterLocked(Initializing); err != nil {
 		m.mu.Unlock()
 		return err
-	}
-	if m.state != Initializing {
-		if err := m.transition(Initializing); err != nil {
-			m.mu.Unlock()
-			return err
-		}
 	}
 	pid, epoch := m.pid, m.epoch
 	if !m.have {

@@ -135,15 +135,9 @@ func (m *Manager) opFailed(op string, err error) error {
 // retries the same EndTxn: a commit never turns into an abort (KAFKA-17754).
 func (m *Manager) Commit(ctx context.Context, flush func(context.Context) error) error {
 	m.mu.Lock()
-	if err := m.errLocked(); err != nil {
+	if err := m.enterLocked(Committing); err != nil {
 		m.mu.Unlock()
 		return err
-	}
-	if m.state != Committing {
-		if err := m.transition(Committing); err != nil {
-			m.mu.Unlock()
-			return err
-		}
 	}
 	m.mu.Unlock()
 	if err := flush(ctx); err != nil {
