@@ -64,8 +64,8 @@ func TestEveryDriver(t *testing.T) {
 				if st.Records != want || st.ValueBytes != want*int64(o.ValueSize) || st.Errors != 0 {
 					t.Fatalf("sink received %+v, want %d records of %d bytes", st, want, o.ValueSize)
 				}
-				if o.Compression != "none" && st.Codecs[o.Compression] != st.Batches {
-					t.Fatalf("sink saw codecs %v, want every batch %s", st.Codecs, o.Compression)
+				if o.Compression != "none" {
+					checkCodec(t, client, o.Compression, st)
 				}
 				if st.Partitions != o.Partitions {
 					t.Fatalf("topic has %d partitions, want %d", st.Partitions, o.Partitions)
@@ -89,15 +89,34 @@ func TestCodecs(t *testing.T) {
 					t.Fatal(err)
 				}
 				st, _ := s.Topic(o.Topic)
-				if st.Records != int64(o.Records+o.Warmup) || st.Errors != 0 || st.Codecs[codec] != st.Batches {
+				if st.Records != int64(o.Records+o.Warmup) || st.Errors != 0 {
 					t.Fatalf("sink %+v", st)
 				}
+				checkCodec(t, client, codec, st)
 				if st.WireBytes >= st.ValueBytes {
 					t.Fatalf("%d wire bytes for %d value bytes: not compressed", st.WireBytes, st.ValueBytes)
 				}
 			})
 		}
 	}
+}
+
+// checkCodec wants every batch compressed with codec. librdkafka (the confluent driver)
+// is allowed a few uncompressed batches: it sends a batch as is when compressing it did
+// not make it smaller (rdkafka_msgset_writer.c, "compression didn't help"), which
+// happens to a batch of one or two 100-byte records; such batches must still carry
+// under 10% of the records, so a client that ignored the setting still fails.
+func checkCodec(t *testing.T, client, codec string, st sink.TopicStats) {
+	t.Helper()
+	if st.Codecs[codec] == st.Batches {
+		return
+	}
+	plain := st.CodecRecords["none"]
+	if client == "confluent" && st.Codecs[codec]+st.Codecs["none"] == st.Batches && plain*10 < st.Records {
+		t.Logf("librdkafka sent %d of %d batches (%d of %d records) uncompressed", st.Codecs["none"], st.Batches, plain, st.Records)
+		return
+	}
+	t.Fatalf("sink saw codecs %v (records %v), want every batch %s", st.Codecs, st.CodecRecords, codec)
 }
 
 func TestPayloads(t *testing.T) {

@@ -292,6 +292,7 @@ func (s *Server) append(cs *connState, t *topic, partition int32, recs []byte) (
 			t.stats.valueBytes.Add(valueBytes)
 		}
 		t.stats.codecs[h.codec].Add(1)
+		t.stats.codecRecs[h.codec].Add(n)
 		batches++
 		records += n
 		delta += int64(h.lastOffsetDelta) + 1

@@ -31,6 +31,7 @@ type counters struct {
 	valueBytes atomic.Int64
 	errors     atomic.Int64
 	codecs     [8]atomic.Int64 // batches per codec id (attributes & 7)
+	codecRecs  [8]atomic.Int64 // records per codec id
 	lastError  atomic.Pointer[string]
 }
 
@@ -93,6 +94,9 @@ type TopicStats struct {
 	Errors    int64            `json:"errors"`
 	LastError string           `json:"last_error,omitempty"`
 	Codecs    map[string]int64 `json:"codecs,omitempty"` // batches per codec
+	// CodecRecords counts records per codec, so a test can tell one stray uncompressed
+	// single-record batch from a client that ignored its compression setting.
+	CodecRecords map[string]int64 `json:"codec_records,omitempty"`
 }
 
 // Stats is a snapshot of the whole sink.
@@ -119,6 +123,12 @@ func (t *topic) snapshot() TopicStats {
 				ts.Codecs = map[string]int64{}
 			}
 			ts.Codecs[codecNames[i]] = n
+		}
+		if n := t.stats.codecRecs[i].Load(); n > 0 {
+			if ts.CodecRecords == nil {
+				ts.CodecRecords = map[string]int64{}
+			}
+			ts.CodecRecords[codecNames[i]] = n
 		}
 	}
 	return ts
