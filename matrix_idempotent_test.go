@@ -919,7 +919,7 @@ func TestMatrixRecordValidation(t *testing.T) {
 				}
 			}
 			if len(afterSeqs) == 0 || afterSeqs[len(afterSeqs)-1] != 1 {
-				t.Errorf("the record after the refused batch was sent at sequences %v; the broker expects 1 (the refused batch's sequences must be released)", afterSeqs)
+				t.Errorf("the record after the refused batch was sent at sequences %v; the broker expects 1 (the refused batch's sequences must be released); every attempt: %+v", afterSeqs, pl.all())
 			}
 		})
 	}

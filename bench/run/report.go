@@ -262,7 +262,7 @@ func (r *report) header(b *strings.Builder, jsonName string) {
 		"(connections, metadata, producer id, pools) that are not measured; the run ends when every record is acknowledged.\n",
 		c.Records, c.Records1k, c.Warmup)
 	fmt.Fprintf(b, "- Payloads: %d distinct JSON-like values per size from a fixed seed (bench/drivers/payload.go), no keys. "+
-		"Every client: batch %d bytes, %d bytes of buffer, its default compression level and partitioner.\n",
+		"Every client: batch %d bytes, %d bytes of buffer, its default compression level and partitioner, the OS default socket send buffer (kprod is set to it: its own default is Java's 128 KiB send.buffer.bytes).\n",
 		c.Set.Payloads, c.Set.BatchBytes, c.Set.BufferBytes)
 	fmt.Fprintf(b, "- CPU ns/record: user+system time of the driver process (getrusage RUSAGE_SELF: every thread, librdkafka's "+
 		"too) during the measured phase, divided by records. Allocs and bytes per record: Go's runtime.MemStats (librdkafka's "+
