@@ -249,10 +249,19 @@ func (r *report) header(b *strings.Builder, jsonName string) {
 	}
 	fmt.Fprintf(b, "\n## Method\n\n")
 	fmt.Fprintf(b, "- Command, from `bench/`: `%s`\n", r.cmdline)
-	fmt.Fprintf(b, "- Sink: `taskset -c %s sink -addr 127.0.0.1:0 -http 127.0.0.1:0%s`, a Kafka broker that acks Produce without storing "+
-		"(bench/sink). Verify mode parses every batch (CRC32C, framing, record counts, every codec); after each run its count "+
-		"for the run's own topic must equal warm-up + measured records, or the run is reported as a problem below.\n",
-		c.SinkCore, map[bool]string{true: " -verify"}[c.Verify])
+	verifyRuns := "latency runs"
+	if c.VerifyAll {
+		verifyRuns = "every run"
+	}
+	if !c.Verify {
+		verifyRuns = "no run"
+	}
+	fmt.Fprintf(b, "- Sink: `taskset -c %s sink -addr 127.0.0.1:0 -http 127.0.0.1:0 [-verify]`, a Kafka broker that acks Produce without storing "+
+		"(bench/sink); two of them on that core. Throughput runs go to one that counts records from batch headers; %s go to one in "+
+		"verify mode, which parses every batch (CRC32C, framing, record counts, every codec) before it answers and so caps the fastest "+
+		"clients (`-verify-throughput` sends every run there). After each run the sink's count for the run's own topic must equal "+
+		"warm-up + measured records, or the run is reported as a problem below. bench/'s tests run every client and codec through the verifying sink.\n",
+		c.SinkCore, verifyRuns)
 	fmt.Fprintf(b, "- Client: `taskset -c %s driver -client <client> ...` (bench/drivers), one process per run, one goroutine calling "+
 		"the client's asynchronous send per record; GOMAXPROCS follows the pinning (1). The exact driver command of each scenario "+
 		"is under its table.\n", c.ClientCore)
