@@ -34,7 +34,9 @@ func newSarama(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
 	cfg.Producer.Flush.Frequency = time.Duration(o.LingerMs) * time.Millisecond
-	cfg.Producer.Flush.Bytes = o.BatchBytes
+	if o.LingerMs > 0 {
+		cfg.Producer.Flush.Bytes = o.BatchBytes
+	} // else: with Flush.Bytes set and no Frequency, sarama holds records until that many bytes; all zero = send at once
 	cfg.Producer.MaxMessageBytes = max(1_000_000, o.BatchBytes+64<<10)
 	cfg.Producer.Compression = []sarama.CompressionCodec{sarama.CompressionNone, sarama.CompressionGZIP,
 		sarama.CompressionSnappy, sarama.CompressionLZ4, sarama.CompressionZSTD}[codecIndex(o.Compression)]
