@@ -80,7 +80,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		}
 	}
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
-		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock})
+		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone})
 	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Conn: connOpts,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,

@@ -30,6 +30,9 @@ type Config struct {
 	Abort <-chan struct{}
 	// MaxBlock is max.block.ms: how long Append waits for memory when given no deadline.
 	MaxBlock time.Duration
+	// Compressed says batches will be compressed when sealed; if not, they checksum
+	// their records while appending (wire.BatchBuilder.TrackCRC).
+	Compressed bool
 }
 
 // Accumulator holds every topic's partition queues.
@@ -289,6 +292,7 @@ func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 	}
 	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()
 	b.holds.Store(1)
+	b.builder.TrackCRC(!a.cfg.Compressed)
 	if need <= a.cfg.BatchSize {
 		if cap(b.buf) < a.cfg.BatchSize {
 			b.buf = make([]byte, 0, a.cfg.BatchSize)

@@ -329,7 +329,9 @@ func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte,
 			b.ProducerID, b.Epoch, b.BaseSequence, b.HasSequence = pid, epoch, p.NextSequence, true
 			p.NextSequence = int32(uint32(p.NextSequence)+uint32(b.NumRecords())) & 0x7fffffff
 		}
-		if err := wire.StampProducer(enc, b.ProducerID, b.Epoch, b.BaseSequence); err != nil {
+		// The builder's own method: for an uncompressed batch it reuses the records'
+		// checksum taken while appending (wire/crc.go).
+		if err := b.Builder().StampProducer(enc, b.ProducerID, b.Epoch, b.BaseSequence); err != nil {
 			return nil, err
 		}
 		b.Restamp = false

@@ -95,6 +95,36 @@ type BatchBuilder struct {
 	sizedKLen int
 	sizedVLen int
 	sizedBody int
+
+	// With trackCRC, recordsCRC is the CRC32C of buf[BatchHeaderSize:crcTo], updated
+	// every crcChunk appended bytes while they are in cache (see crc.go).
+	trackCRC   bool
+	recordsCRC uint32
+	crcTo      int
+}
+
+// TrackCRC makes the builder checksum records as it appends them, for batches that
+// will be sent uncompressed (a compressed batch's CRC covers the compressed bytes, so
+// tracking would be wasted). It applies from the next Reset on.
+func (b *BatchBuilder) TrackCRC(on bool) { b.trackCRC = on }
+
+// sumRecords brings recordsCRC up to the end of the records.
+func (b *BatchBuilder) sumRecords() {
+	b.recordsCRC = crc32.Update(b.recordsCRC, castagnoli, b.buf[b.crcTo:])
+	b.crcTo = len(b.buf)
+}
+
+// ownCRC returns the CRC32C of batch from the tracked records CRC when batch is this
+// builder's own uncompressed batch and tracking covered at least one chunk (a small
+// batch costs less to checksum whole than to combine).
+func (b *BatchBuilder) ownCRC(batch []byte) (uint32, bool) {
+	if !b.trackCRC || b.crcTo <= BatchHeaderSize || len(batch) != len(b.buf) || len(batch) == 0 || &batch[0] != &b.buf[0] {
+		return 0, false
+	}
+	if b.crcTo < len(b.buf) {
+		b.sumRecords()
+	}
+	return headerCRC(batch, b.recordsCRC), true
 }
 
 // nullableLen is len(b), or -1 for nil.
@@ -117,6 +147,7 @@ func (b *BatchBuilder) Reset(buf []byte) {
 	b.baseTimestamp = 0
 	b.maxTimestamp = 0
 	b.sized = false
+	b.recordsCRC, b.crcTo = 0, BatchHeaderSize
 }
 
 // NumRecords returns the number of records appended since Reset.
@@ -183,6 +214,9 @@ func (b *BatchBuilder) Append(timestamp int64, key, value []byte, headers []Head
 	b.sized = false
 	b.buf = appendRecordBody(b.buf, body, b.count, delta, key, value, headers)
 	b.count++
+	if b.trackCRC && len(b.buf)-b.crcTo >= crcChunk {
+		b.sumRecords()
+	}
 }
 
 // Records returns the encoded records section, valid until the next Reset.
@@ -237,7 +271,11 @@ func (b *BatchBuilder) writeHeader(batch []byte, codec Codec, opts BatchOptions)
 		be.PutUint32(h[offCRC:], 0)
 		return
 	}
-	be.PutUint32(h[offCRC:], crc32.Checksum(batch[offAttributes:], castagnoli))
+	crc, ok := b.ownCRC(batch)
+	if !ok {
+		crc = crc32.Checksum(batch[offAttributes:], castagnoli)
+	}
+	be.PutUint32(h[offCRC:], crc)
 }
 
 // checkSealed validates the framing of a finished batch.
@@ -259,6 +297,13 @@ func checkSealed(batch []byte) error {
 // sender calls it when it first drains a batch, which is when the sequence
 // is known (KIP-98; sequences wrap at math.MaxInt32 to 0 per the broker).
 func StampProducer(batch []byte, producerID int64, producerEpoch int16, baseSequence int32) error {
+	var untracked BatchBuilder // checksums batch whole
+	return untracked.StampProducer(batch, producerID, producerEpoch, baseSequence)
+}
+
+// StampProducer is the package's StampProducer for a batch this builder finished
+// uncompressed: it uses the records' checksum taken while appending when it has one.
+func (b *BatchBuilder) StampProducer(batch []byte, producerID int64, producerEpoch int16, baseSequence int32) error {
 	if err := checkSealed(batch); err != nil {
 		return fmt.Errorf("kprod: %w", err)
 	}
@@ -266,7 +311,11 @@ func StampProducer(batch []byte, producerID int64, producerEpoch int16, baseSequ
 	be.PutUint64(batch[offProducerID:], uint64(producerID))
 	be.PutUint16(batch[offProducerEpoch:], uint16(producerEpoch))
 	be.PutUint32(batch[offBaseSequence:], uint32(baseSequence))
-	be.PutUint32(batch[offCRC:], crc32.Checksum(batch[offAttributes:], castagnoli))
+	crc, ok := b.ownCRC(batch)
+	if !ok {
+		crc = crc32.Checksum(batch[offAttributes:], castagnoli)
+	}
+	be.PutUint32(batch[offCRC:], crc)
 	return nil
 }
 
