@@ -368,3 +368,52 @@ func TestBadInputInterceptorSendError(t *testing.T) {
 			len(counter.errs), len(counter.ok), len(refused), len(refused))
 	}
 }
+
+// TestBadInputPanickingCallback: a callback that panics is logged and skipped; the
+// other records of its batch still complete, in order, and the producer goes on.
+func TestBadInputPanickingCallback(t *testing.T) {
+	const topic, n = "panicky", 9
+	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
+	p := newProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.Linger = 50 * time.Millisecond })
+	ctx := context.Background()
+	var mu sync.Mutex
+	var offsets []int64
+	ran := make(chan struct{}, n)
+	for i := range n {
+		err := p.Send(ctx, &kprod.Record{Topic: topic, Value: []byte(fmt.Sprint(i))}, func(md kprod.RecordMetadata, err error) {
+			defer func() { ran <- struct{}{} }()
+			if err != nil {
+				t.Errorf("record %d: %v", i, err)
+			}
+			mu.Lock()
+			offsets = append(offsets, md.Offset)
+			mu.Unlock()
+			if i%3 == 1 {
+				panic(fmt.Sprintf("callback %d panics", i))
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		select {
+		case <-ran:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("callbacks seen so far saw offsets %v: the rest never ran", offsets)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, o := range offsets {
+		if o != int64(i) {
+			t.Fatalf("callbacks saw offsets %v, want 0..%d in order", offsets, n-1)
+		}
+	}
+	if len(offsets) != n {
+		t.Fatalf("%d callbacks ran, want %d", len(offsets), n)
+	}
+	if md, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Value: []byte("after")}); err != nil || md.Offset != n {
+		t.Fatalf("after the panics: %+v, %v", md, err)
+	}
+}

@@ -134,7 +134,25 @@ func (c *completer) complete(b *accumulator.Batch, r sender.Result) {
 		}
 		err = &DeliveryError{Topic: b.Topic, Partition: b.Partition, Err: cause, MaybeWritten: r.MaybeWritten}
 	}
-	for i := range b.Pending {
+	for i := 0; i < len(b.Pending); {
+		i = c.completeFrom(b, r, err, i)
+	}
+	p.acc.Done(b)
+}
+
+// completeFrom completes b's records from index i on and returns len(b.Pending), or the
+// index after a callback that panicked (logged; the others still run). One deferred
+// recover per batch rather than per record: at millions of records a second the
+// per-callback defer showed in profiles.
+func (c *completer) completeFrom(b *accumulator.Batch, r sender.Result, err error, i int) (next int) {
+	p := c.p
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("kprod: send callback panicked", "panic", v, "stack", string(debug.Stack()))
+			next = i + 1
+		}
+	}()
+	for ; i < len(b.Pending); i++ {
 		pd := &b.Pending[i]
 		md := RecordMetadata{Topic: b.Topic, Partition: b.Partition, Offset: -1,
 			SerializedKeySize: int(pd.KeySize), SerializedValueSize: int(pd.ValueSize)}
@@ -153,21 +171,12 @@ func (c *completer) complete(b *accumulator.Batch, r sender.Result) {
 		}
 		switch d := pd.Done.(type) {
 		case func(RecordMetadata, error):
-			c.callback(d, md, err)
+			d(md, err)
 		case *syncWaiter:
 			d.ch <- syncResult{md, err}
 		}
 	}
-	p.acc.Done(b)
-}
-
-func (c *completer) callback(cb func(RecordMetadata, error), md RecordMetadata, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			c.p.log.Error("kprod: send callback panicked", "panic", v, "stack", string(debug.Stack()))
-		}
-	}()
-	cb(md, err)
+	return i
 }
 
 // publicError turns the sender's internal errors into the public ones.
