@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,7 +87,7 @@ func main() {
 	flag.BoolVar(&c.JavaFullJIT, "java-full-jit", false, "run ProducerPerformance with java directly (default JIT) instead of scripts/kafka's C1-only tool JVM")
 	flag.StringVar(&c.SinkCore, "sink-core", "0", "taskset core list of the sink (and of the real broker)")
 	flag.StringVar(&c.ClientCore, "client-core", "1", "taskset core list of the client")
-	flag.StringVar(&c.Profiles, "profiles", "", "folder for a CPU profile of each client's first throughput run per scenario")
+	flag.StringVar(&c.Profiles, "profiles", "", "folder for CPU profiles of kprod and franz-go: one extra, unmeasured throughput run each per scenario (sink only)")
 	flag.StringVar(&c.Out, "out", "BENCHMARKS.md", "report to write; charts go to charts/ and raw results to .json beside it")
 	render := flag.String("render", "", "only redraw -out and its charts from a report's JSON (e.g. BENCHMARKS.json)")
 	flag.IntVar(&c.Set.Payloads, "payloads", 65536, "distinct payloads per value size")
@@ -251,6 +252,9 @@ func runSink(ctx context.Context, c config, rep *report, pin pinner, bin string,
 				}
 			}
 		}
+		if c.Profiles != "" {
+			profileRuns(ctx, c, pin, bin, counting, sc, clients)
+		}
 	}
 	return nil
 }
@@ -394,10 +398,31 @@ func (c config) spec(sc scenario, client, kind, brokers, target string, trial in
 		}
 		r.Records = max(int(float64(r.Rate)*c.LatSeconds), 1000)
 	}
-	if c.Profiles != "" && trial == 0 && kind == "throughput" && client != "java" {
-		r.Profile = filepath.Join(c.Profiles, fmt.Sprintf("%s-%s-%s.pprof", target, sc.Name, client))
-	}
 	return r
+}
+
+// profilePath is where the profile of client in scenario goes.
+func profilePath(dir, target, scenario, client string) string {
+	return filepath.Join(dir, fmt.Sprintf("%s-%s-%s.pprof", target, scenario, client))
+}
+
+// profiledClients are the clients profiled: the target ratios compare these two.
+var profiledClients = []string{"kprod", "franz-go"}
+
+// profileRuns runs each profiled client once more in sc with the CPU profiler on. These
+// runs are not measured: the profiler's signal handling would tilt a trial.
+func profileRuns(ctx context.Context, c config, pin pinner, bin string, sink *sinkProc, sc scenario, clients []string) {
+	for _, client := range profiledClients {
+		if !slices.Contains(clients, client) {
+			continue
+		}
+		spec := c.spec(sc, client, "throughput", sink.Addr, "sink", 0)
+		spec.Topic = fmt.Sprintf("%s-%s-profile", sc.Name, client)
+		spec.Profile = profilePath(c.Profiles, "sink", sc.Name, client)
+		if _, err := runDriver(ctx, pin, c.ClientCore, filepath.Join(bin, "driver"), spec); err != nil {
+			log.Printf("profile run %s %s: %v", sc.Name, client, err)
+		}
+	}
 }
 
 func progress(r runResult) {

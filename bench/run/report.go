@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -303,6 +304,7 @@ func (r *report) targetsSection(b *strings.Builder) {
 		{"p99 latency at the offered load, 100 B", "v100-none-p1-idem", "p99", 0.5, true},
 		{"p99 latency at the offered load, 100 B, linger 0", "v100-none-p1-idem-linger0", "p99", 0.5, true},
 	}
+	var missed []string // scenarios of missed CPU and throughput targets
 	fmt.Fprintf(b, "\n## Issue 5 targets (sink, kprod ÷ franz-go)\n\n| target | scenario | wanted | measured | |\n|---|---|---|---|---|\n")
 	for _, t := range ts {
 		k, f := r.cell("sink", t.scen, "kprod"), r.cell("sink", t.scen, "franz-go")
@@ -323,9 +325,12 @@ func (r *report) targetsSection(b *strings.Builder) {
 		verdict := map[bool]string{true: "met", false: "**missed**"}[ok]
 		if math.IsNaN(ratio) {
 			verdict = "not run"
+		} else if !ok && t.metric != "p99" && !slices.Contains(missed, t.scen) {
+			missed = append(missed, t.scen)
 		}
 		fmt.Fprintf(b, "| %s | %s | %s %.2gx | %s | %s |\n", t.what, t.scen, op, t.limit, fmtRatio(ratio), verdict)
 	}
+	defer r.profilesSection(b, missed)
 	worst := math.NaN()
 	for _, sc := range r.scenarios {
 		if a := r.cell("sink", sc.Name, "kprod").allocs.med; !math.IsNaN(a) && (math.IsNaN(worst) || a > worst) {
@@ -486,4 +491,49 @@ func fmtRatio(v float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2fx", v)
+}
+
+// profilesSection shows, for each scenario of a missed target, the top of kprod's and
+// franz-go's CPU profiles from the run's extra profiled runs (-profiles), so the report
+// says where each client's time goes. The analysis is in PROFILES.md.
+func (r *report) profilesSection(b *strings.Builder, scenarios []string) {
+	if r.cfg.Profiles == "" || len(scenarios) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### Where the time goes (CPU profiles of the missed targets' scenarios)\n\n"+
+		"One extra, unmeasured throughput run per client with `-cpuprofile`, client pinned to one core; "+
+		"flat = the function's own time. The raw profiles are in `%s/`; what they show and what stands in "+
+		"the way of each target is in [PROFILES.md](PROFILES.md).\n", r.cfg.Profiles)
+	for _, sc := range scenarios {
+		for _, client := range profiledClients {
+			path := profilePath(r.cfg.Profiles, "sink", sc, client)
+			top, err := profileTop(path, 14)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(b, "\n<details><summary>%s, %s: top of <code>%s</code></summary>\n\n```\n%s```\n</details>\n", sc, client, path, top)
+		}
+	}
+}
+
+// profileTop returns the first n rows of go tool pprof -top for a profile.
+func profileTop(path string, n int) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", err
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-top", fmt.Sprintf("-nodecount=%d", n), path).Output()
+	if err != nil {
+		return "", err
+	}
+	lines := strings.Split(string(out), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "flat%") {
+			lines = lines[i:]
+			break
+		}
+	}
+	if len(lines) > n+1 {
+		lines = lines[:n+1]
+	}
+	return strings.Join(lines, "\n") + "\n", nil
 }
