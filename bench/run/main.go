@@ -48,6 +48,8 @@ type config struct {
 	Clients      string
 	Quick        bool
 	Verify       bool
+	RealTrials   int
+	RealRecords  int
 	VerifyAll    bool
 	Real         string
 	RealOnly     bool
@@ -81,6 +83,8 @@ func main() {
 	flag.BoolVar(&c.VerifyAll, "verify-throughput", false, "throughput runs go to the verifying sink too (it then caps the fastest clients)")
 	flag.StringVar(&c.Real, "real", "", "host:port of a real Kafka node: run the matrix there too (scripts/kafka --cluster single up --port 19092)")
 	flag.BoolVar(&c.RealOnly, "real-only", false, "with -real, skip the sink")
+	flag.IntVar(&c.RealTrials, "real-trials", 0, "trials against real Kafka (0: -trials)")
+	flag.IntVar(&c.RealRecords, "real-records", 0, "records per throughput run against real Kafka, 100-byte values; a quarter at 1 KiB (0: as the sink)")
 	flag.StringVar(&c.RealCluster, "real-cluster", "single", "scripts/kafka cluster name of -real (for Java's tool)")
 	flag.BoolVar(&c.PinBroker, "pin-broker", true, "with -real, pin the broker's threads to -sink-core for the run (taskset -a -p)")
 	flag.BoolVar(&c.Java, "java", true, "with -real, also run Java's ProducerPerformance")
@@ -301,7 +305,7 @@ func runReal(ctx context.Context, c config, rep *report, pin pinner, bin, benchD
 	}
 	rep.realAddr = c.Real
 	for _, sc := range scens {
-		for trial := range c.Trials {
+		for trial := range c.realTrials() {
 			for _, client := range trialOrder(all, trial) {
 				for _, kind := range kinds(c) {
 					if err := ctx.Err(); err != nil {
@@ -385,6 +389,12 @@ func (c config) spec(sc scenario, client, kind, brokers, target string, trial in
 	if sc.ValueSize > 512 {
 		r.Records = c.Records1k
 	}
+	if target == "real" && c.RealRecords > 0 {
+		r.Records = c.RealRecords
+		if sc.ValueSize > 512 {
+			r.Records = c.RealRecords / 4
+		}
+	}
 	if kind == "latency" {
 		switch {
 		case target == "real" && sc.ValueSize > 512:
@@ -399,6 +409,13 @@ func (c config) spec(sc scenario, client, kind, brokers, target string, trial in
 		r.Records = max(int(float64(r.Rate)*c.LatSeconds), 1000)
 	}
 	return r
+}
+
+func (c config) realTrials() int {
+	if c.RealTrials > 0 {
+		return c.RealTrials
+	}
+	return c.Trials
 }
 
 // profilePath is where the profile of client in scenario goes.

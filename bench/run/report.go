@@ -282,6 +282,14 @@ func (r *report) header(b *strings.Builder, jsonName string) {
 		"for %.2g s; each record's latency runs from its scheduled send time to its acknowledgement (coordinated omission "+
 		"corrected). A client whose sends fall behind the schedule (send rate under 95%% of the offered load) is marked saturated with the share it achieved.\n",
 		c.LatRate, c.LatRate1k, c.RealLatRate, c.RealLatRate1, c.LatSeconds)
+	if c.Real != "" && (c.RealTrials > 0 || c.RealRecords > 0) {
+		rr := c.RealRecords
+		if rr == 0 {
+			rr = c.Records
+		}
+		fmt.Fprintf(b, "- Against real Kafka: %d trials, %d records (100 B) or %d (1 KiB) per throughput run; the count is the sum "+
+			"of the topic's end offsets (ListOffsets), which must equal warm-up + measured records, before the topic is deleted.\n", c.realTrials(), rr, rr/4)
+	}
 	fmt.Fprintf(b, "- Ratios are to franz-go's median in the same run.\n")
 }
 
