@@ -436,6 +436,7 @@ func profileRuns(ctx context.Context, c config, pin pinner, bin string, sink *si
 		spec := c.spec(sc, client, "throughput", sink.Addr, "sink", 0)
 		spec.Topic = fmt.Sprintf("%s-%s-profile", sc.Name, client)
 		spec.Profile = profilePath(c.Profiles, "sink", sc.Name, client)
+		spec.Records = max(spec.Records, c.Records) // 1 KiB runs are short: enough samples
 		if _, err := runDriver(ctx, pin, c.ClientCore, filepath.Join(bin, "driver"), spec); err != nil {
 			log.Printf("profile run %s %s: %v", sc.Name, client, err)
 		}

@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,19 +118,29 @@ func produceVersion(t *testing.T, c *Conn) int16 {
 }
 
 // Pipelined produce requests complete in order with their own responses.
+// TestKfakePipelinedProduce pipelines Produce requests up to the in-flight limit; with
+// 400 KiB values the queued requests exceed maxWritev, so one pass writes them in
+// several writev calls, and the broker must still see every request whole and in order.
 func TestKfakePipelinedProduce(t *testing.T) {
+	for _, size := range []int{1, 400 << 10} {
+		t.Run(fmt.Sprintf("value=%d", size), func(t *testing.T) { testPipelinedProduce(t, size) })
+	}
+}
+
+func testPipelinedProduce(t *testing.T, valueSize int) {
 	checkLeaks(t)
 	cl := newCluster(t)
 	c := mustDial(t, cl.ListenAddrs()[0], Options{MaxInFlight: 5})
 	v := produceVersion(t, c)
 
 	const n = 40
+	value := strings.Repeat("v", valueSize)
 	var mu sync.Mutex
 	var offsets []int64
 	var errs []error
 	all := make(chan struct{})
 	for i := range n {
-		frame := produceFrame(v, -1, "t", recordBatch("v"), 12, 40)
+		frame := produceFrame(v, -1, "t", recordBatch(value), 12, 40)
 		i := i
 		err := c.Produce(context.Background(), frame, true, func(body []byte, err error) {
 			mu.Lock()
