@@ -220,16 +220,6 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 		return false
 	}
 	req := s.newRequest(node, conn, version)
-	if s.comp != nil && len(parts) > 1 {
-		s.ahead = s.ahead[:0]
-		for _, p := range parts {
-			if h, ok := p.Peek(); ok && h.Batch.Encoded == nil && p.SealHead(h.Batch) {
-				s.ahead = append(s.ahead, h.Batch)
-			}
-		}
-		s.compressAhead(s.ahead)
-		clear(s.ahead)
-	}
 	size := 0
 	for _, p := range parts {
 		h, ok := p.Peek()
@@ -315,7 +305,7 @@ func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte,
 		}
 		return b.Encoded, nil
 	}
-	opts := s.batchOptions()
+	opts := wire.BatchOptions{Transactional: s.set.TransactionalID != "", DeferCRC: s.set.Idempotent}
 	var enc []byte
 	if b.Encoded != nil { // re-sequenced after an epoch bump: same records, new stamp
 		enc = b.Encoded
@@ -347,12 +337,6 @@ func (s *Sender) encode(p *accumulator.Partition, b *accumulator.Batch) ([]byte,
 		b.Restamp = false
 	}
 	return enc, nil
-}
-
-// batchOptions are the attributes every batch of this producer is finished with; the
-// CRC waits for the producer stamp when idempotent.
-func (s *Sender) batchOptions() wire.BatchOptions {
-	return wire.BatchOptions{Transactional: s.set.TransactionalID != "", DeferCRC: s.set.Idempotent}
 }
 
 // errStaleMaybeWritten fails a batch that waited for a retry across an epoch bump after

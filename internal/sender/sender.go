@@ -82,7 +82,6 @@ type Sender struct {
 	set   config.Settings
 	acc   *accumulator.Accumulator
 	comp  *compress.Compressor
-	ahead []*accumulator.Batch // scratch of sendToNode: batches to compress in parallel
 	now   func() time.Time
 	log   *slog.Logger
 	conns *pool
