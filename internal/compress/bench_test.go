@@ -99,8 +99,7 @@ func BenchmarkDecompress(b *testing.B) {
 }
 
 // BenchmarkLZ4Block compares pierrec's two fast block compressors on the
-// same batches; BenchmarkLZ4BlockFast compares the faster with lz4Fast, the
-// default level's compressor.
+// same batches; BenchmarkLZ4BlockFast compares the faster with lz4Fast.
 func BenchmarkLZ4Block(b *testing.B) {
 	batches := benchBatches()
 	dst := make([]byte, lz4.CompressBlockBound(16<<10))
