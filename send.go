@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"kprod/internal/accumulator"
-	"kprod/internal/clock"
 	"kprod/internal/cluster"
 	"kprod/internal/config"
 	"kprod/internal/partition"
@@ -151,7 +150,12 @@ func (p *Producer) sendRecord(ctx context.Context, r *Record, done any) (err err
 
 	var ts int64
 	if rec.Timestamp.IsZero() {
-		ts = clock.WallMillis() // Java's send reads System.currentTimeMillis here
+		// time.Now, as Java's send reads System.currentTimeMillis. A cheaper clock (one vDSO
+		// read against a wall anchor rebased every 100 ms) was tried and dropped: an anchor
+		// taken while the goroutine was preempted put timestamps 1 ms before the caller's
+		// own time.Now (CI round trips), and any anchor's µs error crosses millisecond
+		// boundaries now and then.
+		ts = time.Now().UnixMilli()
 	} else {
 		ts = rec.Timestamp.UnixMilli()
 	}
