@@ -1,9 +1,9 @@
 // Package compress compresses and decompresses the records section of a
 // Kafka RecordBatch v2 with the semantics of the Java client's codecs
 // (org.apache.kafka.common.compress) and the levels of KIP-390, on fast
-// pure-Go libraries: klauspost/compress for gzip, snappy and zstd, and
-// pierrec/lz4 for lz4 blocks inside a frame written the way Kafka writes it
-// (lz4fast.go, our own faster block compressor, is not the default yet).
+// pure-Go libraries: klauspost/compress for gzip, snappy and zstd; for lz4,
+// our own fast block compressor (lz4fast.go; pierrec/lz4 for the HC levels
+// and decoding) inside a frame written the way Kafka writes it.
 //
 // Compressors are built once per (codec, level), keep their encoders in
 // free lists and append into caller-recycled buffers, so compressing a
