@@ -96,12 +96,11 @@ func (p *Producer) sendIntercepted(ctx context.Context, rec Record, done any) er
 	return err
 }
 
-// sendRecord validates, partitions and appends one record. It must not modify *r.
-func (p *Producer) sendRecord(ctx context.Context, r *Record, done any) (err error) {
+// sendRecord validates, partitions and appends one record. It must not modify *rec.
+func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err error) {
 	if p.closed.Load() {
 		return ErrClosed
 	}
-	rec := r
 	if h := p.hot.Load(); h == nil || h.name != rec.Topic { // the hot topic was validated already
 		if err := validateTopic(rec.Topic); err != nil {
 			return err

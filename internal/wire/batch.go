@@ -114,17 +114,17 @@ func (b *BatchBuilder) sumRecords() {
 	b.crcTo = len(b.buf)
 }
 
-// ownCRC returns the CRC32C of batch from the tracked records CRC when batch is this
-// builder's own uncompressed batch and tracking covered at least one chunk (a small
-// batch costs less to checksum whole than to combine).
-func (b *BatchBuilder) ownCRC(batch []byte) (uint32, bool) {
-	if !b.trackCRC || b.crcTo <= BatchHeaderSize || len(batch) != len(b.buf) || len(batch) == 0 || &batch[0] != &b.buf[0] {
-		return 0, false
+// batchCRC returns the CRC32C of a finished batch: from the tracked records CRC when
+// batch is this builder's own uncompressed batch and tracking covered at least one chunk
+// (a small batch costs less to checksum whole than to combine), else over the whole batch.
+func (b *BatchBuilder) batchCRC(batch []byte) uint32 {
+	if !b.trackCRC || b.crcTo <= BatchHeaderSize || len(batch) != len(b.buf) || &batch[0] != &b.buf[0] {
+		return crc32.Checksum(batch[offAttributes:], castagnoli)
 	}
 	if b.crcTo < len(b.buf) {
 		b.sumRecords()
 	}
-	return headerCRC(batch, b.recordsCRC), true
+	return headerCRC(batch, b.recordsCRC)
 }
 
 // nullableLen is len(b), or -1 for nil.
@@ -271,11 +271,7 @@ func (b *BatchBuilder) writeHeader(batch []byte, codec Codec, opts BatchOptions)
 		be.PutUint32(h[offCRC:], 0)
 		return
 	}
-	crc, ok := b.ownCRC(batch)
-	if !ok {
-		crc = crc32.Checksum(batch[offAttributes:], castagnoli)
-	}
-	be.PutUint32(h[offCRC:], crc)
+	be.PutUint32(h[offCRC:], b.batchCRC(batch))
 }
 
 // checkSealed validates the framing of a finished batch.
@@ -311,11 +307,7 @@ func (b *BatchBuilder) StampProducer(batch []byte, producerID int64, producerEpo
 	be.PutUint64(batch[offProducerID:], uint64(producerID))
 	be.PutUint16(batch[offProducerEpoch:], uint16(producerEpoch))
 	be.PutUint32(batch[offBaseSequence:], uint32(baseSequence))
-	crc, ok := b.ownCRC(batch)
-	if !ok {
-		crc = crc32.Checksum(batch[offAttributes:], castagnoli)
-	}
-	be.PutUint32(batch[offCRC:], crc)
+	be.PutUint32(batch[offCRC:], b.batchCRC(batch))
 	return nil
 }
 
