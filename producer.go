@@ -38,7 +38,6 @@ type Producer struct {
 	closeStart context.CancelFunc
 	closing    <-chan struct{} // closeCtx.Done()
 	closed     atomic.Bool
-	sends      atomic.Int64 // Sends between their closed check and their append
 	closeOnce  sync.Once
 	closeDone  chan struct{}
 	closeErr   error
@@ -145,10 +144,8 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		p.closeStart()
-		// Sends that passed their closed check finish appending before we look.
-		for p.sends.Load() > 0 {
-			time.Sleep(50 * time.Microsecond)
-		}
+		// Sends that passed their closed check either appended already, and are waited
+		// for below, or fail with ErrClosed: SetClosing is a barrier.
 		p.acc.SetClosing()
 		if err := p.acc.AwaitIncomplete(ctx); err != nil {
 			p.closeErr = fmt.Errorf("kprod: close: %w: undelivered records failed with ErrClosed", err)

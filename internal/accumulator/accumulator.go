@@ -176,7 +176,7 @@ type Target struct {
 // new batch takes max(batch.size, record size) bytes, waiting up to deadline or ctx when
 // the budget is exhausted (then it returns ok=false and err: ctx's error, ErrAborted, or
 // nil for the deadline); appends into an open batch take nothing. It returns the
-// partition used.
+// partition used. Once SetClosing has begun, Append refuses with ErrAborted.
 func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, tg Target, r *Rec) (int32, bool, error) {
 	var grant int64 // budget taken for a new batch and not yet handed to one (no defer: hot path)
 	for {
@@ -188,6 +188,13 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 		}
 		p := t.Partition(pid)
 		p.mu.Lock()
+		if a.closing.Load() { // Java's tryAppend: "Producer closed while send in progress"
+			p.mu.Unlock()
+			if grant > 0 {
+				a.Budget.Release(grant)
+			}
+			return -1, false, ErrAborted
+		}
 		if t.Sticky.Changed(sp) {
 			p.mu.Unlock()
 			continue
