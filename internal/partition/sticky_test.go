@@ -152,7 +152,7 @@ func TestStickyChangedAndNilToken(t *testing.T) {
 	// A stale token must neither count nor switch the new stint.
 	cur := s.Peek(parts)
 	s.OnAppend(sp, 1000, true, parts)
-	if s.Changed(cur) || cur.produced.Load() != 0 {
+	if s.Changed(cur) || cur.produced != 0 {
 		t.Error("stale token affected the current stint")
 	}
 }
