@@ -59,11 +59,22 @@ func TestAppendRacingSetClosing(t *testing.T) {
 		if n := a.Incomplete(); n != counted {
 			t.Fatalf("round %d: %d batches after the appenders stopped, %d when SetClosing returned", round, n, counted)
 		}
+		// Refused appends gave back any memory they had taken for a new batch.
+		var reserved int64
+		a.incMu.Lock()
+		for b := range a.incomplete {
+			reserved += b.reserved
+		}
+		a.incMu.Unlock()
+		if used := a.Budget.Used(); used != reserved {
+			t.Fatalf("round %d: buffer.memory in use %d, the %d queued batches reserve %d", round, used, counted, reserved)
+		}
 	}
 }
 
-// TestAppendAfterSetClosing checks that a closed accumulator refuses at once and gives
-// back the memory a blocked Append had taken for its batch.
+// TestAppendAfterSetClosing checks that a closed accumulator refuses at once, into an
+// open batch or a new one, and takes no memory. (Memory taken before the refusal is given
+// back: TestAppendRacingSetClosing checks the budget.)
 func TestAppendAfterSetClosing(t *testing.T) {
 	a := newTestAcc(1024, 1<<20)
 	tp := a.Topic("t")

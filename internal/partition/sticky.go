@@ -35,8 +35,8 @@ type Rand func() uint32
 // after the switch, and concurrent appenders count bytes against the sticky
 // stint they actually joined.
 //
-// The common case (same partition, no switch) is three atomic operations and
-// no allocation; a switch allocates one small StickyPartition (once per
+// The common case (same partition, no switch) is two atomic loads and no
+// allocation; a switch allocates one small StickyPartition (once per
 // batch.size bytes, as Java does). All methods are safe for concurrent use.
 // Create it with NewSticky; the zero value behaves as batch.size 1.
 type Sticky struct {
@@ -125,11 +125,11 @@ func (s *Sticky) Changed(sp *StickyPartition) bool {
 // instead of leaving a small tail batch behind (with linger.ms=500 and 12 KB
 // produced per linger, switching at exactly 16 KB would yield alternating 12 KB
 // and 4 KB batches). The deferral is capped: at 2 x batch.size bytes the
-// switch happens regardless. The accumulator also calls OnAppend(sp, 0, true,
-// parts) when it finds all batches of the queue full, to complete a deferred
-// switch.
+// switch happens regardless.
 //
-// A nil sp (explicit or keyed partition) is ignored, as is a stale sp.
+// A nil sp (explicit or keyed partition) is ignored. sp must be current
+// (Changed(sp) false under the same lock): the stint's byte count is a plain
+// field that the queue lock guards.
 func (s *Sticky) OnAppend(sp *StickyPartition, appendedBytes int, enableSwitch bool, parts Partitions) {
 	if sp == nil || sp.partition == UnknownPartition {
 		return

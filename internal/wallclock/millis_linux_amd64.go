@@ -1,3 +1,5 @@
+//go:build linux && amd64 && !kprod_timenow
+
 package wallclock
 
 import "syscall"

@@ -8,6 +8,11 @@
 // clocks that disagree with time.Now (a ticker, a monotonic reading against a wall
 // anchor) were tried and dropped: timestamps came out 1 ms before the caller's own
 // time.Now.
+//
+// The standard library makes that call on the goroutine's stack, where the runtime's own
+// clock reads switch to the system stack first. A kernel's vDSO code normally needs far
+// less stack than a Go function is guaranteed; for one that does not, building with the
+// tag kprod_timenow uses time.Now everywhere.
 package wallclock
 
 import "time"
