@@ -179,6 +179,10 @@ type Target struct {
 // partition used. Once SetClosing has begun, Append refuses with ErrAborted.
 func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, tg Target, r *Rec) (int32, bool, error) {
 	var grant int64 // budget taken for a new batch and not yet handed to one (no defer: hot path)
+	// wake outlives the retry: the append that seals a full batch is the one that needs
+	// memory for the next batch, and the sender must hear of the full batch at once (Java
+	// wakes it when append reports batchIsFull), not at linger.ms.
+	var wake bool
 	for {
 		var sp *partition.StickyPartition
 		pid := tg.Partition
@@ -199,7 +203,8 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 			p.mu.Unlock()
 			continue
 		}
-		used, wake, full, ok := a.appendLocked(p, r, &grant)
+		used, w, full, ok := a.appendLocked(p, r, &grant)
+		wake = wake || w
 		if !ok {
 			// A new batch is needed: take its memory outside the lock (it may block),
 			// then try again (another appender may have opened a batch meanwhile).
