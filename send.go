@@ -68,10 +68,9 @@ var syncWaiters = sync.Pool{New: func() any { return &syncWaiter{ch: make(chan s
 // interceptedOnly marks records that no caller waits for but interceptors must see.
 type interceptedOnly struct{}
 
-// send runs the interceptors around sendRecord. It counts nothing: a Send racing Close
-// either appends before Close's barrier (accumulator.SetClosing) or fails with
-// ErrClosed; a shared counter of Sends in progress cost two contended atomic adds per
-// record.
+// send runs the interceptors around sendRecord. A Send racing Close needs no tracking
+// here: it appends before Close's barrier (accumulator.SetClosing) or fails with
+// ErrClosed.
 func (p *Producer) send(ctx context.Context, r *Record, done any) error {
 	if len(p.interceptors) == 0 {
 		return p.sendRecord(ctx, r, done)
