@@ -34,6 +34,7 @@ type Options struct {
 	BufferBytes int
 	Rate        int
 	CPUProfile  string
+	MemProfile  string
 	// CreateTopic creates Topic with Partitions before the run (an existing topic is
 	// fine); tests against an auto-creating broker may turn it off.
 	CreateTopic bool
@@ -60,6 +61,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.IntVar(&o.BufferBytes, "buffer-bytes", 32<<20, "bytes of unacknowledged records before sending blocks (buffer.memory and equivalents)")
 	fs.IntVar(&o.Rate, "rate", 0, "records/s offered, 0 = as fast as possible; > 0 also measures send->ack latency")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phase to this file")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile (every allocation) after the run to this file")
 	fs.BoolVar(&o.CreateTopic, "create-topic", true, "create the topic with -partitions before the run")
 }
 

@@ -44,6 +44,7 @@ type Result struct {
 	MallocsPerRecord float64  `json:"mallocs_per_record"`
 	BytesPerRecord   float64  `json:"bytes_per_record"` // Go heap bytes allocated
 	GCCycles         uint32   `json:"gc_cycles"`
+	MinorFaults      int64    `json:"minor_faults"` // page faults of the measured phase (getrusage ru_minflt)
 	Failed           int64    `json:"failed"`
 	FirstError       string   `json:"first_error,omitempty"`
 	Rate             int      `json:"rate,omitempty"`
@@ -95,6 +96,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		tr.lat = make([]int64, o.Records)
 		tr.period = 1e9 / float64(o.Rate)
 	}
+	if o.MemProfile != "" {
+		runtime.MemProfileRate = 1
+	}
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
@@ -108,7 +112,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 	}
-	cpu0 := processCPU()
+	cpu0, flt0 := processCPU()
 	t0 := time.Now()
 	err = sendAll(ctx, p, tr, o, o.Warmup, o.Records, o.Rate > 0)
 	res.SendSeconds = time.Since(t0).Seconds()
@@ -116,13 +120,23 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		err = wait(ctx, p, tr)
 	}
 	elapsed := time.Since(t0)
-	cpu1 := processCPU()
+	cpu1, flt1 := processCPU()
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
 	runtime.ReadMemStats(&m1)
 	if err != nil {
 		return res, err
+	}
+	if o.MemProfile != "" {
+		f, err := os.Create(o.MemProfile)
+		if err != nil {
+			return res, err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return res, err
+		}
 	}
 
 	n := float64(o.Records)
@@ -134,6 +148,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.MallocsPerRecord = float64(m1.Mallocs-m0.Mallocs) / n
 	res.BytesPerRecord = float64(m1.TotalAlloc-m0.TotalAlloc) / n
 	res.GCCycles = m1.NumGC - m0.NumGC
+	res.MinorFaults = flt1 - flt0
 	res.Failed = tr.failed.Load()
 	if e := tr.firstErr.Load(); e != nil {
 		res.FirstError = *e
@@ -232,12 +247,13 @@ func wait(ctx context.Context, p producer, tr *tracker) error {
 	}
 }
 
-// processCPU returns the user+system CPU time of the process: every thread, including
-// the client's goroutines and, for librdkafka, its C threads.
-func processCPU() time.Duration {
+// processCPU returns the user+system CPU time of the process (every thread, including
+// the client's goroutines and, for librdkafka, its C threads) and its minor page faults
+// so far: a client that touches fresh memory during the measured phase pays for it there.
+func processCPU() (time.Duration, int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt
 }
