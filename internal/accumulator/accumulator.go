@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"kprod/internal/partition"
 	"kprod/internal/wire"
@@ -49,6 +50,7 @@ type Accumulator struct {
 	freeMu  sync.Mutex
 	free    []*Batch
 	maxFree int
+	slab    slab // where new batch.size buffers come from (guarded by freeMu)
 
 	incMu      sync.Mutex // guards incomplete, nextID and doneCh
 	incomplete map[*Batch]uint64
@@ -272,8 +274,12 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 	before := b.builder.Len()
 	idx := int32(b.builder.NumRecords())
 	b.builder.Append(r.Timestamp, r.Key, r.Value, r.Headers)
-	used += b.builder.Len() - before
+	rsize := b.builder.Len() - before
+	used += rsize
 	if r.Done != nil {
+		if cap(b.Pending) == 0 {
+			b.Pending = make([]Pending, 0, pendingCap(a.cfg.BatchSize, rsize))
+		}
 		ks, vs := int32(len(r.Key)), int32(len(r.Value))
 		if r.Key == nil {
 			ks = -1
@@ -287,6 +293,14 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 	return used, wake, full, true
 }
 
+// pendingCap sizes a new batch's completion list for the batch.size / record size records
+// its first record suggests, so the list is not grown by doubling, which left garbage and
+// fresh pages behind for every batch a producer makes. It stays within batch.size bytes:
+// a tiny first record must not reserve more than the batch it describes.
+func pendingCap(batchSize, recordSize int) int {
+	return min(batchSize/max(recordSize, 1)+1, batchSize/int(unsafe.Sizeof(Pending{})))
+}
+
 func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 	// Batches are recycled with their buffers (performance.md: writing never-touched
 	// memory costs page faults; a fresh 16 KiB buffer per batch showed up as a third of
@@ -298,17 +312,17 @@ func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 		a.free[n-1] = nil
 		a.free = a.free[:n-1]
 	}
-	a.freeMu.Unlock()
 	if b == nil {
 		b = &Batch{}
 	}
+	if need <= a.cfg.BatchSize && cap(b.buf) < a.cfg.BatchSize {
+		b.buf = a.slab.newBuf(a.cfg.BatchSize, a.cfg.BufferMemory)
+	}
+	a.freeMu.Unlock()
 	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()
 	b.holds.Store(1)
 	b.builder.TrackCRC(!a.cfg.Compressed)
 	if need <= a.cfg.BatchSize {
-		if cap(b.buf) < a.cfg.BatchSize {
-			b.buf = make([]byte, 0, a.cfg.BatchSize)
-		}
 		b.builder.Reset(b.buf[:0])
 	} else {
 		b.builder.Reset(make([]byte, 0, need)) // a record larger than batch.size gets its own batch

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package accumulator
+
+const adviseHugeSupported = false
+
+func alignSkip([]byte) int { return 0 }
+
+func adviseHuge([]byte) {}
