@@ -4,6 +4,4 @@ package accumulator
 
 const adviseHugeSupported = false
 
-func alignSkip([]byte) int { return 0 }
-
 func adviseHuge([]byte) {}
