@@ -50,8 +50,7 @@ type Accumulator struct {
 	freeMu  sync.Mutex
 	free    []*Batch
 	maxFree int
-	bufs    slab[byte]    // where new batch.size buffers come from (guarded by freeMu)
-	pending slab[Pending] // and new completion lists (guarded by freeMu)
+	slab    slab // where new batch.size buffers come from (guarded by freeMu)
 
 	incMu      sync.Mutex // guards incomplete, nextID and doneCh
 	incomplete map[*Batch]uint64
@@ -279,7 +278,7 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 	used += rsize
 	if r.Done != nil {
 		if cap(b.Pending) == 0 {
-			b.Pending = a.newPending(rsize)
+			b.Pending = make([]Pending, 0, pendingCap(a.cfg.BatchSize, rsize))
 		}
 		ks, vs := int32(len(r.Key)), int32(len(r.Value))
 		if r.Key == nil {
@@ -302,15 +301,6 @@ func pendingCap(batchSize, recordSize int) int {
 	return min(batchSize/max(recordSize, 1)+1, batchSize/int(unsafe.Sizeof(Pending{})))
 }
 
-// newPending returns a batch's completion list, sized for records like its first (of
-// rsize bytes). At most batch.size bytes of list per batch, so buffer.memory bounds the
-// lists too.
-func (a *Accumulator) newPending(rsize int) []Pending {
-	a.freeMu.Lock()
-	defer a.freeMu.Unlock()
-	return a.pending.take(pendingCap(a.cfg.BatchSize, rsize), a.cfg.BufferMemory)
-}
-
 func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 	// Batches are recycled with their buffers (performance.md: writing never-touched
 	// memory costs page faults; a fresh 16 KiB buffer per batch showed up as a third of
@@ -326,7 +316,7 @@ func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 		b = &Batch{}
 	}
 	if need <= a.cfg.BatchSize && cap(b.buf) < a.cfg.BatchSize {
-		b.buf = a.bufs.take(a.cfg.BatchSize, a.cfg.BufferMemory)
+		b.buf = a.slab.newBuf(a.cfg.BatchSize, a.cfg.BufferMemory)
 	}
 	a.freeMu.Unlock()
 	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()

@@ -1,8 +1,17 @@
 package accumulator
 
-import "syscall"
+import (
+	"syscall"
+	"unsafe"
+)
 
 const adviseHugeSupported = true
+
+// alignSkip returns how many bytes of b precede its first huge-page boundary.
+func alignSkip(b []byte) int {
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return int((hugePage - p%hugePage) % hugePage)
+}
 
 // adviseHuge asks for transparent huge pages on b, which is huge-page aligned. It is
 // advice: where THP is off or the kernel lacks it, ordinary pages remain.

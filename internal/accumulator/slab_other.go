@@ -4,4 +4,6 @@ package accumulator
 
 const adviseHugeSupported = false
 
+func alignSkip([]byte) int { return 0 }
+
 func adviseHuge([]byte) {}

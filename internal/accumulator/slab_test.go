@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -16,10 +15,10 @@ func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b[:
 // that no buffer overwrote another and that none can grow into its neighbour.
 func TestSlabBuffersAreDisjoint(t *testing.T) {
 	const size = 1000000 // the bench's batch.size: does not divide a huge page
-	var s slab[byte]
+	var s slab
 	var bufs [][]byte
 	for i := range 40 {
-		b := s.take(size, 40*size)
+		b := s.newBuf(size, 40*size)
 		if len(b) != 0 || cap(b) != size {
 			t.Fatalf("buffer %d: len %d cap %d, want 0 and %d", i, len(b), cap(b), size)
 		}
@@ -47,10 +46,10 @@ func TestSlabCarvesOnlyAfterStartAndWithinLimit(t *testing.T) {
 	}
 	const size = 1 << 20
 	const limit = 7 << 20 // the first 2 MiB plain, then one 4 MiB slab, then 1 MiB plain
-	var s slab[byte]
+	var s slab
 	var bufs [][]byte
 	for range 7 {
-		bufs = append(bufs, s.take(size, limit))
+		bufs = append(bufs, s.newBuf(size, limit))
 	}
 	if addr(bufs[2][:1])%hugePage != 0 {
 		t.Errorf("first carved buffer at %#x, not on a huge-page boundary", addr(bufs[2][:1]))
@@ -78,11 +77,11 @@ func TestSlabIsAdvisedHuge(t *testing.T) {
 	if mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(mode), "[never]") {
 		t.Skipf("transparent huge pages are off here (%q, %v): the advice is refused", mode, err)
 	}
-	var s slab[byte]
+	var s slab
 	for s.made < slabStart {
-		s.take(1<<20, 64<<20)
+		s.newBuf(1<<20, 64<<20)
 	}
-	b := s.take(1<<20, 64<<20)
+	b := s.newBuf(1<<20, 64<<20)
 	flags, err := vmFlags(addr(b[:1]))
 	if err != nil {
 		t.Fatal(err)
@@ -114,36 +113,4 @@ func vmFlags(p uintptr) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no mapping holds %#x", p)
-}
-
-// TestSlabOfPending: completion lists carved from one slab stay disjoint, and the
-// collector still sees the pointers they hold.
-func TestSlabOfPending(t *testing.T) {
-	var s slab[Pending]
-	const n = 9533 // a 1 MB batch of 100 B records
-	var lists [][]Pending
-	for i := range 40 {
-		l := s.take(n, 64<<20)
-		if len(l) != 0 || cap(l) != n {
-			t.Fatalf("list %d: len %d cap %d, want 0 and %d", i, len(l), cap(l), n)
-		}
-		for j := range n {
-			v := i*n + j
-			l = append(l, Pending{Index: int32(j), Done: &v})
-		}
-		lists = append(lists, l)
-	}
-	runtime.GC()
-	for i, l := range lists {
-		for j, p := range l {
-			if p.Index != int32(j) || *p.Done.(*int) != i*n+j {
-				t.Fatalf("list %d entry %d = {%d %v}, overwritten", i, j, p.Index, *p.Done.(*int))
-			}
-		}
-	}
-	if adviseHugeSupported && len(s.mem) > 0 {
-		if a := uintptr(unsafe.Pointer(&s.mem[0])); a%hugePage >= unsafe.Sizeof(Pending{}) {
-			t.Errorf("slab's first entry %#x is not at its first huge-page boundary", a)
-		}
-	}
 }
