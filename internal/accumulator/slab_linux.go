@@ -1,11 +1,15 @@
 package accumulator
 
 import (
+	"os"
+	"strings"
 	"syscall"
 	"unsafe"
 )
 
-const adviseHugeSupported = true
+// adviseHugeSupported is off when the program asked Go not to use huge pages
+// (GODEBUG=disablethp=1, for memory-tight deployments): the producer follows that choice.
+var adviseHugeSupported = !strings.Contains(","+os.Getenv("GODEBUG")+",", ",disablethp=1,")
 
 // alignSkip returns how many bytes of b precede its first huge-page boundary.
 func alignSkip(b []byte) int {

@@ -2,7 +2,7 @@
 
 package accumulator
 
-const adviseHugeSupported = false
+var adviseHugeSupported = false
 
 func alignSkip([]byte) int { return 0 }
 

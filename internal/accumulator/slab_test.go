@@ -42,7 +42,7 @@ func TestSlabBuffersAreDisjoint(t *testing.T) {
 // what is left of the limit.
 func TestSlabCarvesOnlyAfterStartAndWithinLimit(t *testing.T) {
 	if !adviseHugeSupported {
-		t.Skip("no huge-page advice on this platform: every buffer is an ordinary allocation")
+		t.Skip("huge-page advice is off (platform, or GODEBUG=disablethp=1): every buffer is an ordinary allocation")
 	}
 	const size = 1 << 20
 	const limit = 7 << 20 // the first 2 MiB plain, then one 4 MiB slab, then 1 MiB plain
@@ -72,7 +72,7 @@ func TestSlabCarvesOnlyAfterStartAndWithinLimit(t *testing.T) {
 // on the machine's free memory, so that is not asserted.
 func TestSlabIsAdvisedHuge(t *testing.T) {
 	if !adviseHugeSupported {
-		t.Skip("no huge-page advice on this platform")
+		t.Skip("huge-page advice is off (platform, or GODEBUG=disablethp=1)")
 	}
 	if mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(mode), "[never]") {
 		t.Skipf("transparent huge pages are off here (%q, %v): the advice is refused", mode, err)
