@@ -61,7 +61,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.IntVar(&o.BufferBytes, "buffer-bytes", 32<<20, "bytes of unacknowledged records before sending blocks (buffer.memory and equivalents)")
 	fs.IntVar(&o.Rate, "rate", 0, "records/s offered, 0 = as fast as possible; > 0 also measures send->ack latency")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phase to this file")
-	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile (every allocation) after the run to this file")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write a profile of every allocation after the run to this file (it slows the run: not for timing)")
 	fs.BoolVar(&o.CreateTopic, "create-topic", true, "create the topic with -partitions before the run")
 }
 

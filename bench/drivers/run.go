@@ -44,7 +44,7 @@ type Result struct {
 	MallocsPerRecord float64  `json:"mallocs_per_record"`
 	BytesPerRecord   float64  `json:"bytes_per_record"` // Go heap bytes allocated
 	GCCycles         uint32   `json:"gc_cycles"`
-	MinorFaults      int64    `json:"minor_faults"` // page faults of the measured phase (getrusage ru_minflt)
+	MinorFaults      *int64   `json:"minor_faults,omitempty"` // page faults of the measured phase (getrusage ru_minflt); nil: not measured
 	Failed           int64    `json:"failed"`
 	FirstError       string   `json:"first_error,omitempty"`
 	Rate             int      `json:"rate,omitempty"`
@@ -148,7 +148,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.MallocsPerRecord = float64(m1.Mallocs-m0.Mallocs) / n
 	res.BytesPerRecord = float64(m1.TotalAlloc-m0.TotalAlloc) / n
 	res.GCCycles = m1.NumGC - m0.NumGC
-	res.MinorFaults = flt1 - flt0
+	faults := flt1 - flt0
+	res.MinorFaults = &faults
 	res.Failed = tr.failed.Load()
 	if e := tr.firstErr.Load(); e != nil {
 		res.FirstError = *e
@@ -255,5 +256,5 @@ func processCPU() (time.Duration, int64) {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), int64(ru.Minflt) // int32 on some 32-bit platforms
 }

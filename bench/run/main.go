@@ -328,7 +328,7 @@ func runReal(ctx context.Context, c config, rep *report, pin pinner, bin, benchD
 						r.Res = drivers.Result{Client: "java", Records: int64(spec.Records), RecordsPerSec: jr.RecordsPerSec,
 							MBPerSec: jr.RecordsPerSec * float64(sc.ValueSize) / 1e6, CPUSeconds: jr.CPUSeconds,
 							CPUNsPerRecord: jr.CPUSeconds * 1e9 / float64(r.Expected), Rate: spec.Rate,
-							MallocsPerRecord: -1, BytesPerRecord: -1, MinorFaults: -1,
+							MallocsPerRecord: -1, BytesPerRecord: -1,
 							LatencyP50Us: jr.P50 * 1e3, LatencyP99Us: jr.P99 * 1e3, LatencyP999Us: jr.P999 * 1e3}
 						if !java.warmupOK {
 							r.Expected = int64(spec.Records)

@@ -153,8 +153,8 @@ func (r *report) cell(target, scen, client string) cell {
 			allocs = append(allocs, x.Res.MallocsPerRecord)
 			bytes = append(bytes, x.Res.BytesPerRecord)
 		}
-		if x.Res.MinorFaults >= 0 && x.Res.Records > 0 {
-			faults = append(faults, float64(x.Res.MinorFaults)*1000/float64(x.Res.Records))
+		if x.Res.MinorFaults != nil && x.Res.Records > 0 {
+			faults = append(faults, float64(*x.Res.MinorFaults)*1000/float64(x.Res.Records))
 		}
 		if x.Received > 0 && x.WireBytes > 0 {
 			wire = append(wire, float64(x.WireBytes)/float64(x.Received))

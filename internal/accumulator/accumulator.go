@@ -50,7 +50,7 @@ type Accumulator struct {
 	freeMu  sync.Mutex
 	free    []*Batch
 	maxFree int
-	slab    slab // where new batch.size buffers come from (guarded by freeMu)
+	slab    slab // where new batch.size buffers come from (its own lock: growing it allocates)
 
 	incMu      sync.Mutex // guards incomplete, nextID and doneCh
 	incomplete map[*Batch]uint64
@@ -294,9 +294,10 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 }
 
 // pendingCap sizes a new batch's completion list for the batch.size / record size records
-// its first record suggests, so the list is not grown by doubling, which left garbage and
-// fresh pages behind for every batch a producer makes. It stays within batch.size bytes:
-// a tiny first record must not reserve more than the batch it describes.
+// its first record suggests. Grown by doubling, each new batch's list left its smaller
+// copies behind as garbage and fresh pages; recycled batches keep their list's capacity,
+// so this is paid once per batch the producer makes. It stays within batch.size bytes: a
+// tiny first record must not reserve more than the batch it describes.
 func pendingCap(batchSize, recordSize int) int {
 	return min(batchSize/max(recordSize, 1)+1, batchSize/int(unsafe.Sizeof(Pending{})))
 }
@@ -312,13 +313,13 @@ func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 		a.free[n-1] = nil
 		a.free = a.free[:n-1]
 	}
+	a.freeMu.Unlock()
 	if b == nil {
 		b = &Batch{}
 	}
 	if need <= a.cfg.BatchSize && cap(b.buf) < a.cfg.BatchSize {
 		b.buf = a.slab.newBuf(a.cfg.BatchSize, a.cfg.BufferMemory)
 	}
-	a.freeMu.Unlock()
 	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()
 	b.holds.Store(1)
 	b.builder.TrackCRC(!a.cfg.Compressed)

@@ -1,47 +1,55 @@
 package accumulator
 
+import "sync"
+
 // Batch buffers come from slabs advised to use transparent huge pages. A producer that
 // runs ahead of the network fills buffer.memory with batches, and the first write to each
 // 4 KiB page is a page fault: about 2.5 µs each on the benchmark machine, where a fresh
-// 32 MiB cost 20 ms of CPU, some 35 ns per record over the first million 100 B records.
-// Advising huge pages (THP's "madvise" mode is the common default) makes that one fault
-// per 2 MiB. Carving starts at a huge-page boundary; the untouched slack before it costs
-// address space, not memory.
+// 32 MiB cost 20 ms of CPU and a million 100 B records took 15-18k faults, some 40 ns per
+// record. Advising huge pages (THP's "madvise" mode is the common default) makes that one
+// fault per huge page in the slab's aligned middle.
 //
 // The first slabStart bytes of buffers are ordinary allocations, so a producer that never
 // holds much keeps a footprint in proportion to its batches (a huge page is 2 MiB of
 // memory at its first touch).
+//
+// The trade-off: the advice belongs to the address range, not to the slab. Once a closed
+// producer's slabs are collected, the Go heap reuses those ranges (at most buffer.memory
+// of them), and khugepaged may back them with huge pages again, so a process can keep up
+// to the producer's peak buffer memory resident after Close. GODEBUG=disablethp=1 turns
+// the advice off (see slab_linux.go).
 
 const (
-	hugePage  = 2 << 20
-	slabMax   = 8 << 20 // bytes carved per slab, at most
-	slabStart = hugePage
+	slabMax   = 8 << 20 // bytes per slab, at most
+	slabStart = 2 << 20
 )
 
-// slab hands out equal buffers from one allocation. The zero value is ready; the caller
-// serialises calls.
+// slab hands out buffers of one size from shared allocations. The zero value is ready.
 type slab struct {
-	mem  []byte // the carvable, huge-page aligned part of the current slab
-	off  int
-	made int64 // bytes of buffers handed out so far
+	mu   sync.Mutex
+	mem  []byte // the current slab's unused part
+	made int64  // bytes of buffers handed out so far
 }
 
-// newBuf returns an empty buffer of capacity size. limit is the most bytes of buffers the
-// caller will ever hold (buffer.memory): a slab is never larger than what is left of it.
+// newBuf returns an empty buffer of capacity size. limit is buffer.memory: a slab holds
+// no more than what is left of it, in whole buffers. (Split batches hold no budget, so
+// made can pass limit; later buffers are then ordinary allocations.)
 func (s *slab) newBuf(size int, limit int64) []byte {
-	defer func() { s.made += int64(size) }()
-	if s.off+size > len(s.mem) {
-		n := min(slabMax, limit-s.made)
-		if !adviseHugeSupported || s.made < slabStart || n < hugePage || int64(size) > n {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.mem) < size {
+		n := min(max(slabMax, int64(size)), limit-s.made) / int64(size) * int64(size)
+		if !hugePagesAdvised() || s.made < slabStart || n < 2*hugePageSize {
+			s.made += int64(size)
 			return make([]byte, 0, size)
 		}
-		n = n / hugePage * hugePage
-		raw := make([]byte, int(n)+hugePage)
-		skip := alignSkip(raw)
-		s.mem, s.off = raw[skip:skip+int(n)], 0
+		// A fresh allocation of this size comes untouched from the OS and costs only
+		// address space until written; the advice must come before the first write.
+		s.mem = make([]byte, n)
 		adviseHuge(s.mem)
 	}
-	b := s.mem[s.off : s.off : s.off+size] // capacity capped: growing it cannot reach a neighbour
-	s.off += size
+	b := s.mem[:0:size] // capacity capped: growing it cannot reach a neighbour
+	s.mem = s.mem[size:]
+	s.made += int64(size)
 	return b
 }

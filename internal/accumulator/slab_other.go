@@ -2,8 +2,8 @@
 
 package accumulator
 
-var adviseHugeSupported = false
+const hugePageSize = 0
 
-func alignSkip([]byte) int { return 0 }
+func hugePagesAdvised() bool { return false }
 
 func adviseHuge([]byte) {}
