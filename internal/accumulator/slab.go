@@ -17,7 +17,7 @@ import "sync"
 // producer's slabs are collected, the Go heap reuses those ranges (at most buffer.memory
 // of them), and khugepaged may back them with huge pages again, so a process can keep up
 // to the producer's peak buffer memory resident after Close. GODEBUG=disablethp=1 turns
-// the advice off (see slab_linux.go).
+// the advice off (see hugePage in slab_linux.go).
 
 const (
 	slabMax   = 8 << 20 // bytes per slab, at most
@@ -39,14 +39,15 @@ func (s *slab) newBuf(size int, limit int64) []byte {
 	defer s.mu.Unlock()
 	if len(s.mem) < size {
 		n := min(max(slabMax, int64(size)), limit-s.made) / int64(size) * int64(size)
-		if !hugePagesAdvised() || s.made < slabStart || n < 2*hugePageSize {
+		hp := hugePage()
+		if hp == 0 || s.made < slabStart || n < 2*hp {
 			s.made += int64(size)
 			return make([]byte, 0, size)
 		}
 		// A fresh allocation of this size comes untouched from the OS and costs only
 		// address space until written; the advice must come before the first write.
 		s.mem = make([]byte, n)
-		adviseHuge(s.mem)
+		adviseHuge(s.mem, hp)
 	}
 	b := s.mem[:0:size] // capacity capped: growing it cannot reach a neighbour
 	s.mem = s.mem[size:]

@@ -35,7 +35,7 @@ func vmFlags(p uintptr) (string, error) {
 // aligned middle carries VM_HUGEPAGE ("hg" in /proc/self/smaps). Whether huge pages then
 // back it depends on the machine's free memory, so that is not asserted.
 func TestSlabIsAdvisedHuge(t *testing.T) {
-	if !hugePagesAdvised() {
+	if hugePage() == 0 {
 		t.Skip("huge-page advice is off (no THP, or GODEBUG=disablethp=1)")
 	}
 	if mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(mode), "[never]") {
@@ -46,7 +46,8 @@ func TestSlabIsAdvisedHuge(t *testing.T) {
 		s.newBuf(1<<20, 64<<20)
 	}
 	first := s.newBuf(1<<20, 64<<20)
-	mid := (addr(first) + uintptr(hugePageSize)) &^ (uintptr(hugePageSize) - 1) // inside the slab's aligned middle
+	hp := uintptr(hugePage())
+	mid := (addr(first) + hp) &^ (hp - 1) // inside the slab's aligned middle
 	flags, err := vmFlags(mid)
 	if err != nil {
 		t.Fatal(err)

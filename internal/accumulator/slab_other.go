@@ -2,8 +2,7 @@
 
 package accumulator
 
-const hugePageSize = 0
+// hugePage is 0: huge-page advice is Linux's madvise(MADV_HUGEPAGE).
+func hugePage() int64 { return 0 }
 
-func hugePagesAdvised() bool { return false }
-
-func adviseHuge([]byte) {}
+func adviseHuge([]byte, int64) {}

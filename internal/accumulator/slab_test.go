@@ -61,7 +61,7 @@ func TestSlabBuffersAreDisjoint(t *testing.T) {
 // allocations; later buffers are consecutive in slabs of whole buffers that never exceed
 // what is left of the limit.
 func TestSlabCarvesOnlyAfterStartAndWithinLimit(t *testing.T) {
-	if !hugePagesAdvised() {
+	if hugePage() == 0 {
 		t.Skip("huge-page advice is off (no THP, or GODEBUG=disablethp=1): every buffer is an ordinary allocation")
 	}
 	const size = 1 << 20
