@@ -182,7 +182,7 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 		resp, err := c.Do(ctx, req)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ended(ctx, op, err)
+				return ended(ctx, op, last) // err only says that ctx ended
 			}
 			last = err
 			m.forgetCoordinator(typ, key)
