@@ -32,12 +32,12 @@ func (m *Manager) call(ctx context.Context, op string) (context.Context, func(),
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	stop := context.AfterFunc(m.callsCtx, func() {
-		cancel(&closeError{fmt.Errorf("%w during %s", m.closedErr(), op)})
+		cancel(&limitError{fmt.Errorf("%w during %s", m.closedErr(), op)})
 	})
 	tcancel := context.CancelFunc(func() {})
 	if m.cfg.MaxBlock > 0 {
 		ctx, tcancel = context.WithTimeoutCause(ctx, m.cfg.MaxBlock,
-			fmt.Errorf("%w: max.block.ms (%d ms) expired during %s", ErrTimeout, m.cfg.MaxBlock.Milliseconds(), op))
+			&limitError{fmt.Errorf("%w: max.block.ms (%d ms) expired during %s", ErrTimeout, m.cfg.MaxBlock.Milliseconds(), op)})
 	}
 	return ctx, func() {
 		tcancel()
@@ -65,17 +65,20 @@ func (m *Manager) closedErr() error {
 }
 
 // ended is the error of a call whose ctx ended while it was waiting for what, last the
-// last error seen before (nil if none). It says which limit ended it: max.block.ms
-// (ErrTimeout), the producer's close (the closed error) or the caller's ctx (wrapping
+// last error seen before (nil if none). It says which limit ended it: one of the
+// producer's own (a *limitError cause: max.block.ms wrapping ErrTimeout, the producer's
+// close wrapping the closed error, transaction.timeout.ms), or the caller's ctx (wrapping
 // context.DeadlineExceeded or context.Canceled, and the caller's cause if it gave one).
+// Only the caller's ctx makes it wrap the context errors.
 func ended(ctx context.Context, what string, last error) error {
 	cause := context.Cause(ctx)
 	err := ctx.Err()
+	var own *limitError
 	switch {
 	case err == nil:
 		return last
-	case errors.Is(cause, ErrTimeout) || isClosed(cause):
-		err = cause
+	case errors.As(cause, &own):
+		err = own.err
 	case cause != nil && cause != err:
 		err = fmt.Errorf("kprod: %w: %w", err, cause)
 	default:
@@ -87,14 +90,9 @@ func ended(ctx context.Context, what string, last error) error {
 	return fmt.Errorf("%w while awaiting %s", err, what)
 }
 
-func isClosed(err error) bool {
-	var cc *closeError
-	return errors.As(err, &cc)
-}
+// limitError is the cause of a ctx one of the producer's own limits ended; ended unwraps
+// it, so the context errors of the caller's ctx never appear in its chain.
+type limitError struct{ err error }
 
-// closeError wraps the closed error so that ended recognises it whatever error the
-// producer chose for ErrClosed.
-type closeError struct{ err error }
-
-func (e *closeError) Error() string { return e.err.Error() }
-func (e *closeError) Unwrap() error { return e.err }
+func (e *limitError) Error() string { return e.err.Error() }
+func (e *limitError) Unwrap() error { return e.err }

@@ -550,7 +550,9 @@ func (m *Manager) addLoop() {
 }
 
 func (m *Manager) addPartitions(tps []TP, pid int64, epoch int16) error {
-	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TransactionTimeout)
+	// Past transaction.timeout.ms the coordinator aborts the transaction anyway.
+	ctx, cancel := context.WithTimeoutCause(m.ctx, m.cfg.TransactionTimeout, &limitError{fmt.Errorf(
+		"kprod: transaction.timeout.ms (%d ms) expired", m.cfg.TransactionTimeout.Milliseconds())})
 	defer cancel()
 	build := func() kmsg.Request {
 		req := kmsg.NewPtrAddPartitionsToTxnRequest()
