@@ -70,6 +70,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		SendBufferBytes:        set.SendBufferBytes,
 		ReceiveBufferBytes:     set.ReceiveBufferBytes,
 		Dialer:                 o.dialer,
+		Features:               &broker.Features{}, // every connection's view: decides transactions v2
 	}
 	var snd *sender.Sender
 	var sndPtr atomic.Pointer[sender.Sender]
@@ -88,7 +89,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	if set.Idempotent {
 		p.txn = txn.New(txn.Config{TransactionalID: set.TransactionalID, TransactionTimeout: set.TransactionTimeout,
 			Conn: connOpts, Meta: p.meta, RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
-			Wake: wake, Logger: p.log})
+			MaxBlock: set.MaxBlock, ErrClosed: ErrClosed, Wake: wake, Logger: p.log})
 	}
 	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
 		Complete: p.comp.enqueue, Conn: connOpts, Logger: p.log, Txn: p.txn})
@@ -127,8 +128,12 @@ func (p *Producer) Flush(ctx context.Context) error {
 
 // Close delivers what it can of the buffered records until ctx ends, then fails the rest
 // with ErrClosed (in flight ones marked as possibly written), stops every goroutine and
-// closes every connection. Calls on a closed producer return ErrClosed. Close waits for
-// the callbacks of all records to have run. A ctx without deadline waits as long as
+// closes every connection. Calls on a closed producer return ErrClosed. A transaction
+// call (InitTransactions, SendOffsetsToTransaction, CommitTransaction, AbortTransaction)
+// blocked when Close starts returns ErrClosed at once, and Close waits for it to return; an
+// open transaction is left to the coordinator, which aborts it after
+// transaction.timeout.ms or when a producer with the same transactional.id initializes.
+// Close waits for the callbacks of all records to have run. A ctx without deadline waits as long as
 // delivery takes (Java's close()); an expired ctx closes at once (close(Duration.ZERO)).
 // It returns ctx's error when records had to be failed.
 func (p *Producer) Close(ctx context.Context) error {
@@ -144,6 +149,11 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		p.closeStart()
+		if p.txn != nil {
+			// A transactional call blocked on the coordinator returns ErrClosed now, and
+			// Close waits for it: none keeps retrying or dialing behind Close.
+			p.txn.StopCalls()
+		}
 		// Sends that passed their closed check either appended already, and are waited
 		// for below, or fail with ErrClosed: SetClosing is a barrier.
 		p.acc.SetClosing()

@@ -42,7 +42,13 @@ var (
 	ErrNotTransactional = errors.New("kprod: producer has no transactional.id")
 	// ErrInvalidTxnState: a transaction method called in a state that does not allow it
 	// (Begin twice, Commit without Begin, Send outside a transaction, ...).
-	ErrInvalidTxnState = errors.New("kprod: invalid transaction state")
+	ErrInvalidTxnState = txn.ErrWrongState
+	// ErrTransactionTimeout: InitTransactions, SendOffsetsToTransaction, CommitTransaction
+	// or AbortTransaction did not complete within max.block.ms (Java's TimeoutException).
+	// It is retriable: call the same method again and it resumes where it stopped (a
+	// commit whose offsets or EndTxn are pending stays pending, never turns into an
+	// abort). It does not wrap context.DeadlineExceeded: that is kept for the caller's ctx.
+	ErrTransactionTimeout = txn.ErrTimeout
 	// ErrProducerFenced: another producer with the same transactional.id started
 	// (InitTransactions) and took over; this one can only be closed.
 	ErrProducerFenced = errors.New("kprod: producer fenced by a newer one with the same transactional.id")
@@ -96,10 +102,7 @@ func txnError(err error) error {
 	case txn.Abortable:
 		return &AbortableError{Err: cause}
 	}
-	if errors.Is(cause, txn.ErrWrongState) {
-		return fmt.Errorf("%w: %v", ErrInvalidTxnState, cause)
-	}
-	return cause
+	return cause // ErrInvalidTxnState is txn.ErrWrongState: its text appears once
 }
 
 func publicCodeError(ce *txn.CodeError) error {
@@ -120,23 +123,19 @@ func (p *Producer) txnManager() (*txn.Manager, error) {
 	return p.txn, nil
 }
 
-// withMaxBlock bounds ctx by max.block.ms, as Java bounds initTransactions,
-// sendOffsetsToTransaction, commitTransaction and abortTransaction.
-func (p *Producer) withMaxBlock(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, p.set.MaxBlock)
-}
+// Timeouts of the transaction calls: each blocks up to max.block.ms or until ctx ends,
+// whichever comes first, as Java bounds them by max.block.ms. When max.block.ms ends the
+// call, its error wraps ErrTransactionTimeout (retriable: call again to resume); when ctx
+// ends it, context.DeadlineExceeded or context.Canceled; when the producer closes, ErrClosed.
 
 // InitTransactions registers the transactional.id with its coordinator, fences older
 // producers with the same id and completes or aborts any transaction they left open. Call
-// it once, before any other transaction method. It blocks up to max.block.ms or ctx; after
-// a timeout it may be called again.
+// it once, before any other transaction method. After a timeout it may be called again.
 func (p *Producer) InitTransactions(ctx context.Context) error {
 	m, err := p.txnManager()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := p.withMaxBlock(ctx)
-	defer cancel()
 	return txnError(m.Init(ctx))
 }
 
@@ -151,7 +150,11 @@ func (p *Producer) BeginTransaction() error {
 
 // SendOffsetsToTransaction adds consumer offsets to the current transaction, so they are
 // committed if and only if the transaction is: the consume-transform-produce loop of
-// exactly-once processing.
+// exactly-once processing. It returns once the group coordinator accepted them. If it
+// times out, the offsets stay pending with the transaction, as in Java: calling it again
+// (or CommitTransaction) sends them first, and CommitTransaction never commits the
+// transaction without them. A group error (not authorized, a fenced or outdated member)
+// returns an *AbortableError: abort the transaction. Empty offsets do nothing, as in Java.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata, group ConsumerGroupMetadata) error {
 	m, err := p.txnManager()
 	if err != nil {
@@ -159,6 +162,9 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 	}
 	if group.GroupID == "" {
 		return fmt.Errorf("%w: SendOffsetsToTransaction needs a group id", ErrInvalidTxnState)
+	}
+	if len(offsets) == 0 {
+		return nil // Java's KafkaProducer.sendOffsetsToTransaction skips empty offsets
 	}
 	list := make([]txn.Offset, 0, len(offsets))
 	for tp, o := range offsets {
@@ -169,23 +175,21 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 	if group.MemberID == "" && gen == 0 {
 		gen = -1 // no membership check, as Java's ConsumerGroupMetadata(groupId)
 	}
-	ctx, cancel := p.withMaxBlock(ctx)
-	defer cancel()
 	return txnError(m.SendOffsets(ctx, list, txn.Group{ID: group.GroupID, Generation: gen,
 		MemberID: group.MemberID, GroupInstanceID: group.GroupInstanceID}))
 }
 
-// CommitTransaction flushes the transaction's records and commits it. If a record
-// failed, it returns an *AbortableError and the transaction must be aborted instead. If
-// ctx (or max.block.ms) ends before the outcome is known, call CommitTransaction again:
-// it resumes the same commit (it never turns into an abort, KAFKA-17754).
+// CommitTransaction flushes the transaction's records, commits the offsets
+// SendOffsetsToTransaction added and not yet confirmed, and commits the transaction: it
+// never commits without them. If a record or an offset commit failed, it returns an
+// *AbortableError and the transaction must be aborted instead. If ctx (or max.block.ms)
+// ends before the outcome is known, call CommitTransaction again: it resumes the same
+// commit (it never turns into an abort, KAFKA-17754).
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	m, err := p.txnManager()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := p.withMaxBlock(ctx)
-	defer cancel()
 	return txnError(m.Commit(ctx, p.flushAll))
 }
 
@@ -197,8 +201,6 @@ func (p *Producer) AbortTransaction(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := p.withMaxBlock(ctx)
-	defer cancel()
 	failQueued := func() { p.snd.AbortQueued(ErrTransactionAborted) }
 	return txnError(m.Abort(ctx, failQueued, p.flushAll))
 }

@@ -82,6 +82,10 @@ type Options struct {
 	// Authenticate runs after ApiVersions negotiation and before Dial
 	// returns (SASL, KIP-43/KIP-152). It may call c.Do. Default none.
 	Authenticate func(ctx context.Context, c *Conn) error
+
+	// Features, when set, learns the finalized features of every connection
+	// dialed with these options (Java's ApiVersions). Default none.
+	Features *Features
 }
 
 func (o Options) withDefaults() Options {

@@ -40,6 +40,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		c.Close()
 		return nil, &dialError{addr: addr, cause: err}
 	}
+	if opts.Features != nil {
+		opts.Features.Update(c.versions.featuresEpoch, c.versions.features)
+	}
 	if opts.Authenticate != nil {
 		if err := opts.Authenticate(ctx, c); err != nil {
 			c.Close()

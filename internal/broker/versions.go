@@ -18,14 +18,17 @@ type VersionRange struct {
 type Versions struct {
 	ranges   map[int16]VersionRange
 	features map[string]int16
+	// featuresEpoch is the finalized-features epoch (ApiVersions v3+), -1 when absent.
+	featuresEpoch int64
 }
 
 // newVersions indexes an ApiVersions response. Duplicate or inverted entries
 // from a broker are tolerated: the last well-formed entry for a key wins.
 func newVersions(resp *kmsg.ApiVersionsResponse) Versions {
 	v := Versions{
-		ranges:   make(map[int16]VersionRange, len(resp.ApiKeys)),
-		features: make(map[string]int16, len(resp.FinalizedFeatures)),
+		ranges:        make(map[int16]VersionRange, len(resp.ApiKeys)),
+		features:      make(map[string]int16, len(resp.FinalizedFeatures)),
+		featuresEpoch: resp.FinalizedFeaturesEpoch,
 	}
 	for _, k := range resp.ApiKeys {
 		if k.MinVersion < 0 || k.MaxVersion < k.MinVersion {
@@ -76,6 +79,10 @@ func (v Versions) FinalizedFeature(name string) (int16, bool) {
 	l, ok := v.features[name]
 	return l, ok
 }
+
+// FinalizedFeaturesEpoch returns the epoch of the finalized features (KIP-584), -1 when
+// the broker sent none: a higher epoch is a newer view of the cluster's features.
+func (v Versions) FinalizedFeaturesEpoch() int64 { return v.featuresEpoch }
 
 // Len returns how many API keys the broker advertised.
 func (v Versions) Len() int { return len(v.ranges) }

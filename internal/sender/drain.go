@@ -14,6 +14,10 @@ import (
 // errDeliveryTimeout is wrapped by the producer into its exported ErrDeliveryTimeout.
 var ErrDeliveryTimeout = errors.New("kprod: delivery.timeout.ms expired")
 
+// produceTxnV1MaxVersion is the newest Produce version of transactions v1: Java's
+// ProduceRequest.LAST_STABLE_VERSION_BEFORE_TRANSACTION_V2.
+const produceTxnV1MaxVersion = 11
+
 // sendReady expires old batches, groups ready partitions by leader and sends one Produce
 // request per broker that has a free in-flight slot. It returns the next time it must
 // look again.
@@ -213,7 +217,14 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 	if !canDrain {
 		return false // the dial or a response wakes us
 	}
-	version, err := conn.Versions().Pick(0, wire.MinProduceVersion, wire.MaxProduceVersion)
+	maxVersion := int16(wire.MaxProduceVersion)
+	if s.transactional() && !s.txn.TV2() {
+		// Produce v12 tells the broker the producer follows transactions v2 (KIP-890);
+		// without it, stop at v11 (Java's Sender: ProduceRequest.builder with
+		// useTransactionV1Version). Idempotent-only producers use the newest version.
+		maxVersion = produceTxnV1MaxVersion
+	}
+	version, err := conn.Versions().Pick(0, wire.MinProduceVersion, maxVersion)
 	if err != nil {
 		s.log.Warn("kprod: broker cannot take Produce v3+", "node", node, "err", err)
 		conn.Abort(err)

@@ -50,6 +50,11 @@ func (m *Manager) conn(ctx context.Context, node int32, addr string) (*broker.Co
 		return nil, err
 	}
 	m.connMu.Lock()
+	if m.connsClosed { // Close ran meanwhile: keep nothing open behind it
+		m.connMu.Unlock()
+		c.Close()
+		return nil, m.closedErr()
+	}
 	if old := m.conns[node]; old != nil && old != c {
 		old.Close()
 	}
@@ -61,6 +66,7 @@ func (m *Manager) conn(ctx context.Context, node int32, addr string) (*broker.Co
 func (m *Manager) closeConns() {
 	m.connMu.Lock()
 	defer m.connMu.Unlock()
+	m.connsClosed = true
 	for id, c := range m.conns {
 		c.Close()
 		delete(m.conns, id)
@@ -119,12 +125,18 @@ func (m *Manager) findCoordinator(ctx context.Context, typ int8, key string) (in
 	return node, net.JoinHostPort(host, strconv.Itoa(int(port))), nil
 }
 
+// errIncomplete is wrapped by what a handle returns for an answer that left out part of
+// the request: the request is sent again after a backoff, as Java re-enqueues a request
+// for what is still pending, never at once in a loop.
+var errIncomplete = errors.New("kprod: incomplete answer")
+
 // coordinated sends the request build makes to the coordinator of (typ, key) and hands
 // the response to handle, retrying on connection loss and on retriable coordinator errors
-// (rediscovering it on NOT_COORDINATOR and COORDINATOR_NOT_AVAILABLE) until ctx ends.
-// handle returns a Kafka error code (0 on success).
+// (rediscovering it on NOT_COORDINATOR and COORDINATOR_NOT_AVAILABLE) until ctx ends, with
+// a backoff between attempts. handle returns nil on success, a *CodeError for an error
+// code, or an error wrapping errIncomplete.
 func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key string, max int16, build func() kmsg.Request,
-	handle func(kmsg.Response) int16) error {
+	handle func(kmsg.Response) error) error {
 	attempt := 0
 	var last error
 	for {
@@ -137,13 +149,16 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+				return ended(ctx, op, last)
 			case <-t.C:
 			}
 		}
 		attempt++
 		node, addr, err := m.coordinator(ctx, typ, key)
 		if err != nil {
+			if ctx.Err() != nil {
+				return ended(ctx, op, last)
+			}
 			last = err
 			var ce *CodeError
 			if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) != Retriable {
@@ -153,6 +168,9 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 		}
 		c, err := m.conn(ctx, node, addr)
 		if err != nil {
+			if ctx.Err() != nil {
+				return ended(ctx, op, last)
+			}
 			last = err
 			m.forgetCoordinator(typ, key)
 			continue
@@ -163,26 +181,41 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 		}
 		resp, err := c.Do(ctx, req)
 		if err != nil {
-			last = err
 			if ctx.Err() != nil {
-				return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+				return ended(ctx, op, last) // err only says that ctx ended
 			}
+			last = err
 			m.forgetCoordinator(typ, key)
 			continue
 		}
-		code := handle(resp)
-		if code == 0 {
+		err = handle(resp)
+		if err == nil {
 			return nil
 		}
-		last = &CodeError{Op: op, Code: code}
-		switch code {
+		last = err
+		if errors.Is(err, errIncomplete) {
+			continue
+		}
+		var ce *CodeError
+		if !errors.As(err, &ce) {
+			return err
+		}
+		switch ce.Code {
 		case codeNotCoordinator, codeCoordinatorNotAvailable:
 			m.forgetCoordinator(typ, key)
 		}
-		if coordinatorErrorKind(code) != Retriable {
-			return last
+		if coordinatorErrorKind(ce.Code) != Retriable {
+			return err
 		}
 	}
+}
+
+// codeErr is the error of a Kafka error code in the answer to op, nil for 0.
+func codeErr(op string, code int16) error {
+	if code == 0 {
+		return nil
+	}
+	return &CodeError{Op: op, Code: code}
 }
 
 // coordinator returns the cached coordinator of (typ, key), finding it when unknown.

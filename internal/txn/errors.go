@@ -9,6 +9,7 @@ import (
 
 // Kafka error codes the transaction logic acts on.
 const (
+	codeRequestTimedOut           int16 = 7
 	codeCoordinatorLoadInProgress int16 = 14
 	codeCoordinatorNotAvailable   int16 = 15
 	codeNotCoordinator            int16 = 16
@@ -16,6 +17,7 @@ const (
 	codeGroupAuthorization        int16 = 30
 	codeClusterAuthorization      int16 = 31
 	codeUnsupportedVersion        int16 = 35
+	codeUnsupportedForMsgFormat   int16 = 43
 	codeOutOfOrderSequence        int16 = 45
 	codeInvalidProducerEpoch      int16 = 47
 	codeInvalidTxnState           int16 = 48
@@ -62,7 +64,8 @@ func coordinatorErrorKind(code int16) Kind {
 		codeConcurrentTransactions, codeOperationNotAttempted:
 		return Retriable
 	case codeProducerFenced, codeInvalidProducerEpoch, codeTransactionalIDAuth, codeClusterAuthorization,
-		codeUnsupportedVersion, codeInvalidTxnState:
+		codeUnsupportedVersion, codeInvalidTxnState,
+		codeUnsupportedForMsgFormat: // TxnOffsetCommit, Java's TxnOffsetCommitHandler
 		return Fatal
 	case codeTopicAuthorization, codeGroupAuthorization, codeInvalidProducerIDMapping, codeTransactionAbortable,
 		codeUnknownMemberID, codeIllegalGeneration, codeFencedInstanceID, codeRebalanceInProgress:

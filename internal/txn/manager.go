@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -26,10 +27,16 @@ type Config struct {
 	// TransactionalID is transactional.id; empty for an idempotent-only producer.
 	TransactionalID    string
 	TransactionTimeout time.Duration
-	Conn               broker.Options
-	Meta               Meta
+	// Conn dials the manager's connections; Conn.Features, the finalized features every
+	// connection of the producer reports, decides transactions v2 (KIP-890); nil means v1.
+	Conn broker.Options
+	Meta Meta
 	// RetryBackoff and RetryBackoffMax pace retried coordinator requests.
 	RetryBackoff, RetryBackoffMax time.Duration
+	// MaxBlock is max.block.ms: it bounds each transactional call (0: only ctx does).
+	MaxBlock time.Duration
+	// ErrClosed is the error transactional calls return once the producer closes.
+	ErrClosed error
 	// Wake tells the sender that partitions became sendable or the identity changed.
 	Wake   func()
 	Logger *slog.Logger
@@ -59,19 +66,31 @@ type Manager struct {
 	// bumpNeeded: the transaction failed in a way that needs a new epoch once aborted
 	// (KIP-360), or the idempotent producer must bump before sending more.
 	bumpNeeded bool
-	tv2        bool // transactions v2 (KIP-890): partitions added implicitly, EndTxn bumps the epoch
-	added      map[TP]bool
-	pending    map[TP]bool
-	offsets    bool // offsets were added to the transaction
-	addWake    chan struct{}
+	// tv2: transactions v2 (KIP-890), partitions added implicitly, EndTxn bumps the epoch.
+	// Written under mu between transactions; read by the sender without it.
+	tv2           atomic.Bool
+	featuresEpoch int64 // finalized-features epoch tv2 was last decided from (Java's latestFinalizedFeaturesEpoch)
+	added         map[TP]bool
+	pending       map[TP]bool
+	offsets       bool // offsets were added to the transaction
+	// offsetCommits are the transaction's consumer offsets not yet confirmed by the group
+	// coordinator (Java's pendingTxnOffsetCommits): Commit sends them before EndTxn.
+	offsetCommits []*offsetCommit
+	addWake       chan struct{}
+	callsClosed   bool // StopCalls ran: transactional calls return the closed error
 
-	connMu sync.Mutex // guards conns and coords
-	conns  map[int32]*broker.Conn
-	coords map[coordKey]coord
+	connMu      sync.Mutex // guards conns, coords and connsClosed
+	conns       map[int32]*broker.Conn
+	coords      map[coordKey]coord
+	connsClosed bool // Close closed the connections: dial no more
 
-	ctx    context.Context // lives until Close
+	ctx    context.Context // lives until Close: background work (addLoop, fetchIdempotent)
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // background goroutines
+
+	callsCtx  context.Context // ends when the producer starts closing: transactional calls
+	stopCalls context.CancelFunc
+	calls     sync.WaitGroup // transactional calls running on their callers' goroutines
 }
 
 // New returns a manager. A transactional one starts Uninitialized; an idempotent one
@@ -83,9 +102,10 @@ func New(cfg Config) *Manager {
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
 	}
-	m := &Manager{cfg: cfg, pid: -1, epoch: -1, added: map[TP]bool{}, pending: map[TP]bool{},
+	m := &Manager{cfg: cfg, pid: -1, epoch: -1, featuresEpoch: -1, added: map[TP]bool{}, pending: map[TP]bool{},
 		addWake: make(chan struct{}, 1), conns: map[int32]*broker.Conn{}, coords: map[coordKey]coord{}}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.callsCtx, m.stopCalls = context.WithCancel(context.Background())
 	if cfg.TransactionalID != "" {
 		m.wg.Add(1)
 		go m.addLoop()
@@ -93,8 +113,10 @@ func New(cfg Config) *Manager {
 	return m
 }
 
-// Close stops background work and closes the manager's connections.
+// Close ends the transactional calls still running (StopCalls), stops background work and
+// closes the manager's connections; none is dialed afterwards.
 func (m *Manager) Close() {
+	m.StopCalls()
 	m.cancel()
 	m.wg.Wait()
 	m.closeConns()
@@ -103,12 +125,9 @@ func (m *Manager) Close() {
 // Transactional reports whether the producer has a transactional.id.
 func (m *Manager) Transactional() bool { return m.cfg.TransactionalID != "" }
 
-// TV2 reports whether transactions v2 (KIP-890) are in use.
-func (m *Manager) TV2() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.tv2
-}
+// TV2 reports whether transactions v2 (KIP-890) are in use. It does not block: the sender
+// reads it for every Produce request.
+func (m *Manager) TV2() bool { return m.tv2.Load() }
 
 // State returns the transaction state.
 func (m *Manager) State() State {
@@ -273,9 +292,9 @@ func (m *Manager) initProducerID(ctx context.Context, txnID string, pid int64, e
 		return req
 	}
 	var out *kmsg.InitProducerIDResponse
-	handle := func(resp kmsg.Response) int16 {
+	handle := func(resp kmsg.Response) error {
 		out = resp.(*kmsg.InitProducerIDResponse)
-		return out.ErrorCode
+		return codeErr("InitProducerId", out.ErrorCode)
 	}
 	if txnID == "" {
 		c, err := m.anyConn(ctx)
@@ -290,8 +309,8 @@ func (m *Manager) initProducerID(ctx context.Context, txnID string, pid int64, e
 		if err != nil {
 			return 0, 0, err
 		}
-		if code := handle(resp); code != 0 {
-			return 0, 0, &CodeError{Op: "InitProducerId", Code: code}
+		if err := handle(resp); err != nil {
+			return 0, 0, err
 		}
 		return out.ProducerID, out.ProducerEpoch, nil
 	}
@@ -306,12 +325,17 @@ func (m *Manager) initProducerID(ctx context.Context, txnID string, pid int64, e
 // ---- transactions ----
 
 // Init is InitTransactions: find the coordinator, get the producer id and epoch (fencing
-// older producers with the same transactional.id) and become Ready. After a ctx timeout
-// it may be called again and resumes.
+// older producers with the same transactional.id) and become Ready. After a timeout it may
+// be called again and resumes.
 func (m *Manager) Init(ctx context.Context) error {
 	if !m.Transactional() {
 		return &StateError{Kind: Retriable, Err: errors.New("kprod: producer has no transactional.id")}
 	}
+	ctx, done, err := m.call(ctx, "InitTransactions")
+	if err != nil {
+		return err
+	}
+	defer done()
 	m.mu.Lock()
 	if err := m.enterLocked(Initializing); err != nil {
 		m.mu.Unlock()
@@ -340,32 +364,46 @@ func (m *Manager) reinit(ctx context.Context, pid int64, epoch int16) error {
 	}
 	m.pid, m.epoch, m.have = newPID, newEpoch, true
 	m.bumpNeeded = false
-	m.tv2 = m.detectTV2()
+	m.decideTV2Locked(true)
 	m.clearTxnLocked()
 	m.state = Ready
 	m.cfg.Wake()
 	return nil
 }
 
-// detectTV2 reports whether the cluster finalized transaction.version >= 2 (KIP-890)
-// and the coordinator speaks EndTxn v5, the conditions Java 4.x uses.
-func (m *Manager) detectTV2() bool {
-	m.connMu.Lock()
-	defer m.connMu.Unlock()
-	for _, c := range m.conns {
-		if lvl, ok := c.Versions().FinalizedFeature("transaction.version"); ok && lvl >= 2 &&
-			c.Versions().Supports(26, 5) && c.Versions().Supports(0, 12) {
-			return true
-		}
-		return false
+// decideTV2Locked decides whether transactions use v2 (KIP-890) from the finalized
+// transaction.version of the cluster: the level of the highest finalized-features epoch any
+// connection reported (broker.Features, Java's ApiVersions), never one connection's view.
+// Java decides it in initTransactions and beginTransaction
+// (TransactionManager.maybeUpdateTransactionV2Enabled) and so does this, between
+// transactions only, so no transaction mixes the two. At an InitProducerId (atInit) the
+// current view is taken. At a BeginTransaction a newer epoch is looked at: a switch back to
+// v1 (the feature was downgraded) applies at once, while a switch to v2 waits for the next
+// InitProducerId (Java bumps the epoch for it) and v1, which v2 brokers still serve, stays in
+// use until then.
+func (m *Manager) decideTV2Locked(atInit bool) {
+	f := m.cfg.Conn.Features
+	if f == nil {
+		m.tv2.Store(false)
+		return
 	}
-	return false
+	level, epoch, ok := f.Level("transaction.version")
+	if !atInit && epoch <= m.featuresEpoch {
+		return
+	}
+	v2 := ok && level >= 2
+	if !atInit && v2 && !m.tv2.Load() {
+		return
+	}
+	m.featuresEpoch = epoch
+	m.tv2.Store(v2)
 }
 
 func (m *Manager) clearTxnLocked() {
 	clear(m.added)
 	clear(m.pending)
 	m.offsets = false
+	m.offsetCommits = nil
 }
 
 // Begin is BeginTransaction: Ready -> InTransaction.
@@ -375,7 +413,11 @@ func (m *Manager) Begin() error {
 	if err := m.errLocked(); err != nil {
 		return err
 	}
-	return m.transition(InTransaction)
+	if err := m.transition(InTransaction); err != nil {
+		return err
+	}
+	m.decideTV2Locked(false)
+	return nil
 }
 
 // CheckSend returns why a record may not be sent now, nil when it may: a transactional
@@ -408,7 +450,7 @@ func (m *Manager) AddPartition(topic string, partition int32) {
 		m.mu.Unlock()
 		return
 	}
-	if m.tv2 {
+	if m.tv2.Load() {
 		m.added[tp] = true
 		m.mu.Unlock()
 		m.cfg.Wake() // the batch may already be waiting for this
@@ -508,7 +550,9 @@ func (m *Manager) addLoop() {
 }
 
 func (m *Manager) addPartitions(tps []TP, pid int64, epoch int16) error {
-	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TransactionTimeout)
+	// Past transaction.timeout.ms the coordinator aborts the transaction anyway.
+	ctx, cancel := context.WithTimeoutCause(m.ctx, m.cfg.TransactionTimeout, &limitError{fmt.Errorf(
+		"kprod: transaction.timeout.ms (%d ms) expired", m.cfg.TransactionTimeout.Milliseconds())})
 	defer cancel()
 	build := func() kmsg.Request {
 		req := kmsg.NewPtrAddPartitionsToTxnRequest()
@@ -527,14 +571,25 @@ func (m *Manager) addPartitions(tps []TP, pid int64, epoch int16) error {
 		}
 		return req
 	}
-	handle := func(resp kmsg.Response) int16 {
+	handle := func(resp kmsg.Response) error {
 		r := resp.(*kmsg.AddPartitionsToTxnResponse)
+		if r.ErrorCode != 0 { // v4+ top-level error
+			return codeErr("AddPartitionsToTxn", r.ErrorCode)
+		}
+		asked := make(map[TP]bool, len(tps))
+		for _, tp := range tps {
+			asked[tp] = true
+		}
 		var worst int16
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		for _, t := range r.Topics {
 			for _, p := range t.Partitions {
 				tp := TP{t.Topic, p.Partition}
+				if !asked[tp] {
+					continue // not asked for (or answered twice): a broker's answer adds nothing else
+				}
+				delete(asked, tp)
 				if p.ErrorCode == 0 {
 					delete(m.pending, tp)
 					m.added[tp] = true
@@ -545,10 +600,16 @@ func (m *Manager) addPartitions(tps []TP, pid int64, epoch int16) error {
 				}
 			}
 		}
-		if r.ErrorCode != 0 { // v4+ top-level error
-			worst = r.ErrorCode
+		if worst != 0 {
+			return codeErr("AddPartitionsToTxn", worst)
 		}
-		return worst
+		if len(asked) > 0 {
+			// Java leaves such a partition pending; its batches then wait until they
+			// expire. Asking again after a backoff lets a coordinator that only
+			// stumbled add it; one that never does ends in the transaction's timeout.
+			return fmt.Errorf("%w: AddPartitionsToTxn left out %d of %d partitions", errIncomplete, len(asked), len(tps))
+		}
+		return nil
 	}
 	return m.coordinated(ctx, "AddPartitionsToTxn", keyTxn, m.cfg.TransactionalID, 3, build, handle)
 }

@@ -1,0 +1,258 @@
+package kprod_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod"
+	"kprod/kafkatest"
+)
+
+// How the four blocking transaction calls end while the coordinator does not let them
+// finish: max.block.ms (ErrTransactionTimeout, retriable, never context.DeadlineExceeded),
+// the caller's ctx (its own error), or Close (ErrClosed at once, and Close waits for the
+// call: no goroutine, retry or connection outlives Close). Issue 10, items 1 and 3.
+
+// txCall is one transaction call, blocked by its coordinator: prepare brings the producer
+// to the point of the call, the stall makes the coordinator unresponsive to key (or answer
+// it a retriable error), run makes the call.
+type txCall struct {
+	name    string
+	key     kmsg.Key
+	prepare func(t *testing.T, p *kprod.Producer) // after InitTransactions (none for Init)
+	run     func(ctx context.Context, p *kprod.Producer) error
+}
+
+const txTopic, txGroup, txTxnID = "calls", "calls-group", "calls-id"
+
+var txCalls = []txCall{
+	{"InitTransactions", kmsg.InitProducerID, nil,
+		func(ctx context.Context, p *kprod.Producer) error { return p.InitTransactions(ctx) }},
+	{"SendOffsetsToTransaction", kmsg.TxnOffsetCommit,
+		func(t *testing.T, p *kprod.Producer) { txBeginSend(t, p) },
+		func(ctx context.Context, p *kprod.Producer) error {
+			return p.SendOffsetsToTransaction(ctx, map[kprod.TopicPartition]kprod.OffsetAndMetadata{
+				{Topic: txTopic, Partition: 0}: {Offset: 1, LeaderEpoch: -1}}, kprod.ConsumerGroupMetadata{GroupID: txGroup})
+		}},
+	{"CommitTransaction", kmsg.EndTxn,
+		func(t *testing.T, p *kprod.Producer) { txBeginSend(t, p) },
+		func(ctx context.Context, p *kprod.Producer) error { return p.CommitTransaction(ctx) }},
+	{"AbortTransaction", kmsg.EndTxn,
+		func(t *testing.T, p *kprod.Producer) { txBeginSend(t, p) },
+		func(ctx context.Context, p *kprod.Producer) error { return p.AbortTransaction(ctx) }},
+}
+
+// txBeginSend begins a transaction and writes one record in it.
+func txBeginSend(t *testing.T, p *kprod.Producer) {
+	t.Helper()
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SendSync(mxCtx(t, 5*time.Second), &kprod.Record{Topic: txTopic, Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// txStall makes the cluster leave every request of key unanswered (unresponsive) or
+// refuse it with a retriable error, and returns a channel that receives once per request.
+func txStall(fake *kfake.Cluster, key kmsg.Key, unresponsive bool) <-chan struct{} {
+	seen := make(chan struct{}, 1000)
+	fake.ControlKey(int16(key), func(kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		select {
+		case seen <- struct{}{}:
+		default:
+		}
+		return nil, nil, unresponsive // handled without an answer: the request hangs
+	})
+	if !unresponsive {
+		code := kerr.CoordinatorLoadInProgress
+		if key == kmsg.EndTxn {
+			code = kerr.ConcurrentTransactions
+		}
+		fake.Fault(kfake.Fault{Keys: []kmsg.Key{key}, Err: code, Count: -1})
+	}
+	return seen
+}
+
+// txStarted sets up cluster and producer for call and blocks its coordinator; it returns
+// the producer and a channel that receives once per request of the blocked kind.
+func txStarted(t *testing.T, call txCall, unresponsive bool, mod func(*kprod.Config), opts ...kprod.Option) (*kprod.Producer, <-chan struct{}) {
+	t.Helper()
+	c := kafkatest.New(t, kafkatest.Topic(txTopic, 1))
+	p := mxProducer(t, c.Bootstrap(), func(cfg *kprod.Config) {
+		cfg.TransactionalID = txTxnID
+		if mod != nil {
+			mod(cfg)
+		}
+	}, opts...)
+	if call.prepare == nil {
+		return p, txStall(c.Fake(), call.key, unresponsive)
+	}
+	if err := p.InitTransactions(mxCtx(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	call.prepare(t, p)
+	return p, txStall(c.Fake(), call.key, unresponsive)
+}
+
+// txWait waits for one receive on ch, failing the test after 5 s.
+func txWait(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not happen within 5 s", what)
+	}
+}
+
+// TestTxnCallTimeouts: a transaction call the coordinator does not let finish ends with
+// an error that says which limit ended it. max.block.ms: ErrTransactionTimeout, with
+// "max.block.ms (N ms) expired" in the message, retriable, and not
+// context.DeadlineExceeded although that was how the limit used to be implemented; the
+// caller's deadline: context.DeadlineExceeded and not ErrTransactionTimeout; the caller's
+// cancel: context.Canceled.
+func TestTxnCallTimeouts(t *testing.T) {
+	for _, call := range txCalls {
+		for _, limit := range []string{"max.block.ms", "ctx deadline", "ctx cancel"} {
+			t.Run(call.name+"/"+limit, func(t *testing.T) {
+				const maxBlock = time.Second // also bounds the setup (InitTransactions, a SendSync)
+				p, seen := txStarted(t, call, true, func(cfg *kprod.Config) {
+					if limit == "max.block.ms" {
+						cfg.MaxBlock = maxBlock
+					} else {
+						cfg.MaxBlock = time.Minute
+					}
+				})
+				ctx := context.Background()
+				switch limit {
+				case "ctx deadline":
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, 400*time.Millisecond)
+					defer cancel()
+				case "ctx cancel":
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx)
+					go func() {
+						select { // the call is blocked on its coordinator
+						case <-seen:
+						case <-time.After(10 * time.Second):
+						}
+						cancel()
+					}()
+				}
+				start := time.Now()
+				err := call.run(ctx, p)
+				if took := time.Since(start); took > 5*time.Second {
+					t.Errorf("%s returned after %v", call.name, took)
+				}
+				switch limit {
+				case "max.block.ms":
+					txWantTimeout(t, call.name, err, maxBlock)
+				case "ctx deadline":
+					if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kprod.ErrTransactionTimeout) {
+						t.Errorf("%s: %v; want context.DeadlineExceeded (the caller's deadline), not ErrTransactionTimeout", call.name, err)
+					}
+				case "ctx cancel":
+					if !errors.Is(err, context.Canceled) || errors.Is(err, kprod.ErrTransactionTimeout) {
+						t.Errorf("%s: %v; want context.Canceled, not ErrTransactionTimeout", call.name, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// txConns counts the connections the producer has open, through its dialer.
+type txConns struct {
+	open, dialed atomic.Int32
+}
+
+func (cc *txConns) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cc.open.Add(1)
+	cc.dialed.Add(1)
+	return &txConn{Conn: nc, cc: cc}, nil
+}
+
+type txConn struct {
+	net.Conn
+	cc   *txConns
+	once sync.Once
+}
+
+func (c *txConn) Close() error {
+	c.once.Do(func() { c.cc.open.Add(-1) })
+	return c.Conn.Close()
+}
+
+// TestTxnCloseDuringCall: Close while a transaction call is blocked on an unresponsive
+// coordinator, or one answering a retriable error: the call returns ErrClosed at once,
+// Close waits for its coordinator work to stop (and not for max.block.ms), and afterwards
+// no goroutine of the producer runs, no connection is open and none is dialed.
+func TestTxnCloseDuringCall(t *testing.T) {
+	for _, call := range txCalls {
+		for _, unresponsive := range []bool{true, false} {
+			how := "retriable error"
+			if unresponsive {
+				how = "unresponsive"
+			}
+			t.Run(call.name+"/"+how, func(t *testing.T) {
+				before := kprodGoroutines()
+				conns := &txConns{}
+				p, seen := txStarted(t, call, unresponsive, func(cfg *kprod.Config) { cfg.MaxBlock = time.Minute },
+					kprod.WithDialer(conns.dial))
+				res := make(chan error, 1)
+				go func() { res <- call.run(context.Background(), p) }()
+				txWait(t, seen, "the call's request")
+				if !unresponsive {
+					txWait(t, seen, "a retry of the call's request") // it is retrying
+				}
+				start := time.Now()
+				if err := p.Close(mxCtx(t, 10*time.Second)); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+				if took := time.Since(start); took > 5*time.Second { // vs max.block.ms, 1 min
+					t.Errorf("Close took %v", took)
+				}
+				// Close waited for the call's coordinator work; what is left of the call is
+				// turning the error into the public one, on the caller's goroutine.
+				select {
+				case err := <-res:
+					if !errors.Is(err, kprod.ErrClosed) {
+						t.Errorf("%s interrupted by Close: %v; want ErrClosed", call.name, err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Errorf("%s still blocked 5 s after Close returned", call.name)
+				}
+				if n := conns.open.Load(); n != 0 {
+					t.Errorf("%d connections open after Close", n)
+				}
+				dialed := conns.dialed.Load()
+				checkNoLeak(t, before)
+				if n := conns.open.Load(); n != 0 {
+					t.Errorf("%d connections open after Close (and the goroutine check)", n)
+				}
+				if n := conns.dialed.Load(); n != dialed {
+					t.Errorf("%d connections dialed after Close", n-dialed)
+				}
+				if err := call.run(context.Background(), p); !errors.Is(err, kprod.ErrClosed) {
+					t.Errorf("%s after Close: %v; want ErrClosed", call.name, err)
+				}
+			})
+		}
+	}
+}
