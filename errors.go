@@ -28,9 +28,22 @@ var (
 	ErrMetadataTimeout = errors.New("kprod: not present in metadata")
 	// ErrInvalidTopic: the topic name is not a legal Kafka topic name.
 	ErrInvalidTopic = errors.New("kprod: invalid topic")
-	// ErrInvalidPartition: an explicit partition number is negative.
+	// ErrInvalidPartition: an explicit partition number is negative, or a custom
+	// Partitioner returned a number outside [0, partition count) other than -1.
 	ErrInvalidPartition = errors.New("kprod: invalid partition")
+	// ErrNilRecord: Send or SendSync was given a nil record (Java's send(null)
+	// throws NullPointerException).
+	ErrNilRecord = errors.New("kprod: nil record")
+	// ErrNilContext: a call was given a nil context.Context; the error names the call.
+	// Pass context.Background() for no deadline.
+	ErrNilContext = errors.New("kprod: nil context.Context")
 )
+
+// nilContext is the error of a call given a nil ctx. Go's convention makes that a
+// programming error; it is reported, not a panic, and the call does nothing.
+func nilContext(call string) error {
+	return fmt.Errorf("%w passed to %s; use context.Background() for no deadline", ErrNilContext, call)
+}
 
 // Errors a record's delivery can end in, inside a *DeliveryError.
 var (
@@ -41,7 +54,7 @@ var (
 
 // notWritten lists the errors that prove a record was never handed to a broker.
 var notWritten = []error{ErrClosed, ErrRecordTooLarge, ErrBufferExhausted, ErrMetadataTimeout,
-	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig}
+	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig, ErrNilRecord, ErrNilContext}
 
 // KafkaError is an error code a broker returned.
 type KafkaError struct {
@@ -151,7 +164,7 @@ func IsRetriable(err error) bool {
 	if errors.As(err, &se) {
 		return false
 	}
-	for _, e := range []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig} {
+	for _, e := range []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig, ErrNilRecord, ErrNilContext} {
 		if errors.Is(err, e) {
 			return false
 		}

@@ -131,7 +131,7 @@ func (p *Producer) withMaxBlock(ctx context.Context) (context.Context, context.C
 // it once, before any other transaction method. It blocks up to max.block.ms or ctx; after
 // a timeout it may be called again.
 func (p *Producer) InitTransactions(ctx context.Context) error {
-	m, err := p.txnManager()
+	m, err := p.txnManagerCtx(ctx, "InitTransactions")
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (p *Producer) BeginTransaction() error {
 // committed if and only if the transaction is: the consume-transform-produce loop of
 // exactly-once processing.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata, group ConsumerGroupMetadata) error {
-	m, err := p.txnManager()
+	m, err := p.txnManagerCtx(ctx, "SendOffsetsToTransaction")
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 // ctx (or max.block.ms) ends before the outcome is known, call CommitTransaction again:
 // it resumes the same commit (it never turns into an abort, KAFKA-17754).
 func (p *Producer) CommitTransaction(ctx context.Context) error {
-	m, err := p.txnManager()
+	m, err := p.txnManagerCtx(ctx, "CommitTransaction")
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 // waits for those in flight, and aborts it: read_committed consumers never see its
 // records. After a ctx timeout it may be called again.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
-	m, err := p.txnManager()
+	m, err := p.txnManagerCtx(ctx, "AbortTransaction")
 	if err != nil {
 		return err
 	}
