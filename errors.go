@@ -52,9 +52,11 @@ var (
 	ErrDeliveryTimeout = sender.ErrDeliveryTimeout
 )
 
-// notWritten lists the errors that prove a record was never handed to a broker.
+// notWritten lists the errors that prove a record was never handed to a broker: the
+// refusals of Send, and the transaction calls' misuse errors, which concern no record.
 var notWritten = []error{ErrClosed, ErrRecordTooLarge, ErrBufferExhausted, ErrMetadataTimeout,
-	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig, ErrNilRecord, ErrNilContext}
+	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig, ErrNilRecord, ErrNilContext,
+	ErrNotTransactional, ErrInvalidTxnState}
 
 // KafkaError is an error code a broker returned.
 type KafkaError struct {
@@ -149,11 +151,23 @@ func MaybeWritten(err error) bool {
 	return true
 }
 
-// IsRetriable reports whether sending the same record again may succeed: a retriable
-// broker error, a timeout, a lost connection or a full buffer, as opposed to a record
-// that is too large, an invalid topic, a closed producer or an authorization failure.
+// IsRetriable reports whether sending the same record again may succeed, as Java's
+// RetriableException hierarchy says: a retriable broker error, a timeout
+// (ErrMetadataTimeout, ErrBufferExhausted, ErrDeliveryTimeout, a context deadline), a
+// lost connection. It is false for misuse and for what a retry cannot change: a closed
+// producer, an invalid config, topic, partition or record, a record too large, a
+// serialization error, any transaction state error (*FatalError, *AbortableError,
+// ErrNotTransactional, ErrInvalidTxnState, ErrProducerFenced, ErrTransactionAborted)
+// and a broker error Kafka does not mark retriable, such as an authorization failure.
 func IsRetriable(err error) bool {
 	if err == nil {
+		return false
+	}
+	// Before *KafkaError: a transaction doomed by a retriable broker error must be
+	// aborted, not retried (Java's TransactionAbortableException is not retriable).
+	var fe *FatalError
+	var ae *AbortableError
+	if errors.As(err, &fe) || errors.As(err, &ae) {
 		return false
 	}
 	var ke *KafkaError
@@ -164,10 +178,15 @@ func IsRetriable(err error) bool {
 	if errors.As(err, &se) {
 		return false
 	}
-	for _, e := range []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig, ErrNilRecord, ErrNilContext} {
+	for _, e := range notRetriable {
 		if errors.Is(err, e) {
 			return false
 		}
 	}
 	return true
 }
+
+// notRetriable lists the sentinels of misuse and of outcomes a retry cannot change.
+var notRetriable = []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition,
+	ErrInvalidConfig, ErrNilRecord, ErrNilContext, ErrNotTransactional, ErrInvalidTxnState,
+	ErrProducerFenced, ErrTransactionAborted}
