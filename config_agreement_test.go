@@ -3,6 +3,7 @@ package kprod_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"math"
 	"reflect"
@@ -314,9 +315,10 @@ func TestConfigStructAndPropertiesAgree(t *testing.T) {
 	}
 }
 
-// newProducerErr creates and closes a producer, returning NewProducer's error.
+// newProducerErr creates and closes a producer, returning NewProducer's error. Its
+// warnings (no broker listens at 127.0.0.1:1) are discarded.
 func newProducerErr(cfg kprod.Config) error {
-	p, err := kprod.NewProducer(cfg)
+	p, err := kprod.NewProducer(cfg, kprod.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return err
 	}
