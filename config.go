@@ -12,19 +12,20 @@ import (
 )
 
 // Sentinels for values Kafka allows but Go's zero value cannot express, because zero
-// means "Kafka's default" in Config.
+// means "Kafka's default" in Config. Each is exactly -1 (-1ns for durations): any
+// other negative value is invalid, as the same number is in a properties file.
 const (
-	// ZeroDuration (or any negative duration) sets a duration field to Kafka's 0:
-	// Linger: ZeroDuration is linger.ms=0, MaxBlock: ZeroDuration never blocks,
-	// RetryBackoff: ZeroDuration retries at once.
+	// ZeroDuration sets a duration field to Kafka's 0: Linger: ZeroDuration is
+	// linger.ms=0, MaxBlock: ZeroDuration never blocks, RetryBackoff: ZeroDuration
+	// retries at once.
 	ZeroDuration time.Duration = -1
-	// NoRetries (or any negative number) sets Retries to Kafka's retries=0.
+	// NoRetries sets Retries to Kafka's retries=0.
 	NoRetries = -1
-	// NoBatching (or any negative number) sets BatchSize to Kafka's batch.size=0: every
-	// record travels in a batch of its own.
+	// NoBatching sets BatchSize to Kafka's batch.size=0: every record travels in a
+	// batch of its own.
 	NoBatching = -1
-	// OSDefaultBuffer (or any negative number) sets SendBufferBytes or
-	// ReceiveBufferBytes to Kafka's -1: keep the operating system's socket buffer size.
+	// OSDefaultBuffer sets SendBufferBytes or ReceiveBufferBytes to Kafka's -1: keep
+	// the operating system's socket buffer size.
 	OSDefaultBuffer = -1
 )
 
@@ -36,10 +37,10 @@ const (
 // and its default. Values Kafka allows that a Go zero value cannot express are chosen
 // with one scheme:
 //
-//   - Durations: a negative value (ZeroDuration) means Kafka's 0, e.g. linger.ms=0.
-//   - Retries: a negative value (NoRetries) means retries=0.
-//   - SendBufferBytes and ReceiveBufferBytes: a negative value (OSDefaultBuffer)
-//     means Kafka's -1, the operating system's buffer size.
+//   - Durations: ZeroDuration means Kafka's 0, e.g. linger.ms=0.
+//   - Retries: NoRetries means retries=0; BatchSize: NoBatching means batch.size=0.
+//   - SendBufferBytes and ReceiveBufferBytes: OSDefaultBuffer means Kafka's -1, the
+//     operating system's buffer size.
 //   - Compression levels: 0 means the codec's default level.
 //   - Acks, Compression and PartitionerKind are typed enums whose zero value is
 //     Kafka's default (AcksAll, CompressionNone, PartitionerDefault); AcksNone must
@@ -47,6 +48,9 @@ const (
 //   - Booleans whose Kafka default is true, or whose explicit setting changes the
 //     rules (enable.idempotence), are Toggles: ToggleDefault, ToggleOn, ToggleOff.
 //
+// Every other value means what the same number means to Java and is valid exactly
+// when that number is valid in a properties file, which checks the ranges of Java's
+// ProducerConfig: Retries: -5 is as invalid as retries=-5, Acks(2) as acks=2.
 // Durations keep Go's precision; Kafka's properties count milliseconds.
 // Validate checks each field and the cross-field rules of Java's ProducerConfig and
 // KafkaProducer; creating a producer runs the same checks. ConfigFromProperties
@@ -256,15 +260,13 @@ func (c *Config) settings() (config.Settings, error) {
 
 	s.BootstrapServers, errs = checkServers(c.BootstrapServers, errs)
 
+	invalid := checkNumbers(c, bad)
 	var ok bool
 	if s.Acks, ok = c.Acks.wire(); !ok {
 		bad("acks", c.Acks.String(), "must be AcksAll, AcksLeader or AcksNone")
 		s.Acks = config.AcksAll
 	}
-	s.Retries = pickInt(c.Retries, d.Retries)
-	if c.Retries < 0 {
-		s.Retries = 0
-	}
+	s.Retries = max(pickInt(c.Retries, d.Retries), 0)       // NoRetries: retries=0
 	s.BatchSize = max(pickInt(c.BatchSize, d.BatchSize), 0) // NoBatching: batch.size=0
 	s.BufferMemory = c.BufferMemory
 	if s.BufferMemory == 0 {
@@ -272,25 +274,8 @@ func (c *Config) settings() (config.Settings, error) {
 	}
 	s.MaxRequestSize = pickInt(c.MaxRequestSize, d.MaxRequestSize)
 	s.MaxInFlight = pickInt(c.MaxInFlight, d.MaxInFlight)
-	s.SendBufferBytes = bufferBytes(c.SendBufferBytes, d.SendBufferBytes)
-	s.ReceiveBufferBytes = bufferBytes(c.ReceiveBufferBytes, d.ReceiveBufferBytes)
-	for _, v := range []struct {
-		prop   string
-		n      int64
-		lo, hi int64
-	}{
-		{"retries", int64(s.Retries), 0, math.MaxInt32},
-		{"batch.size", int64(s.BatchSize), 0, math.MaxInt32},
-		{"buffer.memory", s.BufferMemory, 1, math.MaxInt64},
-		{"max.request.size", int64(s.MaxRequestSize), 1, math.MaxInt32},
-		{"max.in.flight.requests.per.connection", int64(s.MaxInFlight), 1, math.MaxInt32},
-		{"send.buffer.bytes", int64(s.SendBufferBytes), -1, math.MaxInt32},
-		{"receive.buffer.bytes", int64(s.ReceiveBufferBytes), -1, math.MaxInt32},
-	} {
-		if reason := checkRange(v.n, v.lo, v.hi); reason != "" {
-			bad(v.prop, strconv.FormatInt(v.n, 10), reason)
-		}
-	}
+	s.SendBufferBytes = pickInt(c.SendBufferBytes, d.SendBufferBytes)
+	s.ReceiveBufferBytes = pickInt(c.ReceiveBufferBytes, d.ReceiveBufferBytes)
 
 	if s.Codec = int8(c.Compression); !c.Compression.valid() {
 		bad("compression.type", c.Compression.String(), "must be none, gzip, snappy, lz4 or zstd")
@@ -299,19 +284,6 @@ func (c *Config) settings() (config.Settings, error) {
 	s.GzipLevel = pickInt(c.GzipLevel, d.GzipLevel)
 	s.LZ4Level = pickInt(c.LZ4Level, d.LZ4Level)
 	s.ZstdLevel = pickInt(c.ZstdLevel, d.ZstdLevel)
-	for _, l := range [...]struct {
-		prop   string
-		level  int
-		reason string
-	}{
-		{"compression.gzip.level", s.GzipLevel, checkGzipLevel(s.GzipLevel)},
-		{"compression.lz4.level", s.LZ4Level, checkRange(int64(s.LZ4Level), config.LZ4MinLevel, config.LZ4MaxLevel)},
-		{"compression.zstd.level", s.ZstdLevel, checkRange(int64(s.ZstdLevel), config.ZstdMinLevel, config.ZstdMaxLevel)},
-	} {
-		if l.reason != "" {
-			bad(l.prop, strconv.Itoa(l.level), l.reason)
-		}
-	}
 
 	if s.Partitioner, ok = c.PartitionerKind.wire(); !ok {
 		bad("partitioner.class", c.PartitionerKind.String(), "must be PartitionerDefault or PartitionerRoundRobin")
@@ -330,8 +302,8 @@ func (c *Config) settings() (config.Settings, error) {
 		bad("transactional.id", c.TransactionalID, "must not be blank")
 	}
 
-	errs = checkTimeouts(c, &s, errs)
-	errs = checkIdempotence(c, d, &s, errs)
+	errs = checkTimeouts(c, &s, invalid, errs)
+	errs = checkIdempotence(c, d, &s, invalid, errs)
 	return s, errors.Join(errs...)
 }
 
@@ -357,32 +329,19 @@ func checkServers(servers []string, errs []error) ([]string, []error) {
 	return out, errs
 }
 
-// checkTimeouts applies Java's rules between durations: the int32 limits of INT
-// properties, metadata.max.idle.ms >= 5s, delivery.timeout.ms >= linger.ms +
-// request.timeout.ms (KafkaProducer.configureDeliveryTimeout), and the clamping of
-// each exponential backoff's start to its cap (ExponentialBackoff).
-func checkTimeouts(c *Config, s *config.Settings, errs []error) []error {
-	bad := func(prop string, d time.Duration, reason string) {
-		errs = append(errs, &ConfigError{Property: prop, Value: millis(d), Reason: reason})
-	}
+// checkTimeouts applies Java's rules between durations: delivery.timeout.ms >=
+// linger.ms + request.timeout.ms, that sum capped at Integer.MAX_VALUE
+// (KafkaProducer.configureDeliveryTimeout), and the clamping of each exponential
+// backoff's start to its cap (ExponentialBackoff). Properties found invalid on their
+// own (invalid) take no part.
+func checkTimeouts(c *Config, s *config.Settings, invalid map[string]bool, errs []error) []error {
 	const maxInt32ms = time.Duration(math.MaxInt32) * time.Millisecond
-	if s.RequestTimeout > maxInt32ms {
-		bad("request.timeout.ms", s.RequestTimeout, "must fit a 32-bit count of milliseconds (about 24.8 days)")
-	}
-	if s.TransactionTimeout > maxInt32ms {
-		bad("transaction.timeout.ms", s.TransactionTimeout, "must fit a 32-bit count of milliseconds (about 24.8 days)")
-	}
-	if s.MetadataMaxIdle < 5*time.Second {
-		bad("metadata.max.idle.ms", s.MetadataMaxIdle, "must be at least 5000")
-	}
-	floor := s.Linger + s.RequestTimeout
-	if floor < s.Linger {
-		floor = math.MaxInt64 // saturate: linger.ms can be near Long.MAX_VALUE
-	}
-	if s.DeliveryTimeout < floor {
+	floor := min(s.Linger, maxInt32ms) + min(s.RequestTimeout, maxInt32ms)
+	floor = min(floor, maxInt32ms)
+	if s.DeliveryTimeout < floor && !invalid["delivery.timeout.ms"] && !invalid["linger.ms"] && !invalid["request.timeout.ms"] {
 		if c.DeliveryTimeout != 0 {
-			bad("delivery.timeout.ms", s.DeliveryTimeout,
-				"must be at least linger.ms + request.timeout.ms ("+millis(floor)+")")
+			errs = append(errs, &ConfigError{Property: "delivery.timeout.ms", Value: millis(s.DeliveryTimeout),
+				Reason: "must be at least linger.ms + request.timeout.ms (" + millis(floor) + ")"})
 		} else {
 			// Java raises an unset delivery timeout instead of failing, so that a
 			// larger linger or request timeout alone stays valid.
@@ -405,8 +364,9 @@ func checkTimeouts(c *Config, s *config.Settings, errs []error) []error {
 // or retries == 0 turn it off silently; set explicitly, they are errors. More than 5
 // requests in flight is an error whenever idempotence is on before those rules apply
 // (Kafka 3.x turned idempotence off instead and warned that 4.0 would fail).
-// transactional.id requires idempotence.
-func checkIdempotence(c *Config, d *Config, s *config.Settings, errs []error) []error {
+// transactional.id requires idempotence. Properties found invalid on their own
+// (invalid) are not reported again.
+func checkIdempotence(c *Config, d *Config, s *config.Settings, invalid map[string]bool, errs []error) []error {
 	bad := func(prop, value, reason string) {
 		errs = append(errs, &ConfigError{Property: prop, Value: value, Reason: reason})
 	}
@@ -418,7 +378,7 @@ func checkIdempotence(c *Config, d *Config, s *config.Settings, errs []error) []
 	why := ""
 	if on {
 		if s.Retries == 0 {
-			if explicit {
+			if explicit && !invalid["retries"] {
 				bad("retries", "0", "must be greater than 0 with enable.idempotence=true")
 			}
 			why = "retries=0"
@@ -429,7 +389,7 @@ func checkIdempotence(c *Config, d *Config, s *config.Settings, errs []error) []
 			}
 			why = "acks=" + c.Acks.String()
 		}
-		if s.MaxInFlight > config.MaxInFlightForIdempotence {
+		if s.MaxInFlight > config.MaxInFlightForIdempotence && !invalid["max.in.flight.requests.per.connection"] {
 			bad("max.in.flight.requests.per.connection", strconv.Itoa(s.MaxInFlight),
 				"must be at most 5 while idempotence is enabled (Kafka's default); set enable.idempotence=false to allow more")
 		}
@@ -462,39 +422,6 @@ func pickInt(v, def int) int {
 		return def
 	}
 	return v
-}
-
-// bufferBytes resolves send/receive.buffer.bytes: 0 takes the default, negative
-// means -1 (operating system default).
-func bufferBytes(v, def int) int {
-	switch {
-	case v == 0:
-		return def
-	case v < 0:
-		return -1
-	}
-	return v
-}
-
-// checkRange returns why n is outside [lo, hi], or "".
-func checkRange(n, lo, hi int64) string {
-	switch {
-	case n < lo && lo == 1:
-		return "must be positive"
-	case n < lo:
-		return "must be at least " + strconv.FormatInt(lo, 10)
-	case n > hi:
-		return "must be at most " + strconv.FormatInt(hi, 10)
-	}
-	return ""
-}
-
-// checkGzipLevel returns why n is not a gzip level Java accepts, or "".
-func checkGzipLevel(n int) string {
-	if n == config.GzipDefaultLevel || n >= config.GzipMinLevel && n <= config.GzipMaxLevel {
-		return ""
-	}
-	return "must be -1 (default) or 1 to 9"
 }
 
 // checkSerializer returns why class is not a built-in Java serializer, or "".

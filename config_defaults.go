@@ -2,6 +2,7 @@ package kprod
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"time"
 
@@ -37,117 +38,136 @@ func ConfigTable() []ConfigEntry {
 // value into Config and how to print a resolved setting back.
 type property struct {
 	ConfigEntry
-	// set parses a trimmed Java value into c, or returns the reason it is invalid.
+	// set parses a trimmed Java value into c, or returns the reason it is invalid;
+	// nil for numeric properties, which num parses.
 	set func(c *Config, v string) error
 	// get prints the resolved value; nil for ignored properties.
 	get func(s *config.Settings) string
+	// num maps a numeric property onto its field and holds its valid range, which
+	// both ConfigFromProperties and Config's validation check; nil otherwise.
+	num *numeric
+}
+
+// parse sets c from the trimmed Java value v, or returns the reason it is invalid.
+func (p *property) parse(c *Config, v string) error {
+	if p.num != nil {
+		return p.num.parse(c, v)
+	}
+	return p.set(c, v)
 }
 
 // configTable is the single source of the defaults: resolution starts from
 // javaDefaults, which is this table's Default column parsed by each row's set.
+//
+// Numeric rows carry Java 4.4's ConfigDef ranges, which ConfigFromProperties and
+// Config's validation both check. Where Java's range admits a value that cannot work,
+// kprod refuses it up front: buffer.memory=0 and max.request.size=0 (every record
+// would be too large), send/receive.buffer.bytes=0 (the socket refuses it), and
+// negative transaction.timeout.ms (the coordinator refuses it), connections.max.idle.ms
+// and socket.connection.setup.timeout(.max).ms, which Java leaves unchecked.
 var configTable = []property{
 	{ConfigEntry{"bootstrap.servers", "BootstrapServers", "", "Comma-separated host:port pairs used to discover the cluster; required."},
-		setServers, func(s *config.Settings) string { return strings.Join(s.BootstrapServers, ",") }},
+		setServers, func(s *config.Settings) string { return strings.Join(s.BootstrapServers, ",") }, nil},
 	{ConfigEntry{"client.id", "ClientID", "", `Name sent with every request; "" means "producer-N" (or "producer-<transactional.id>").`},
-		setString(func(c *Config) *string { return &c.ClientID }), func(s *config.Settings) string { return s.ClientID }},
+		setString(func(c *Config) *string { return &c.ClientID }), func(s *config.Settings) string { return s.ClientID }, nil},
 	{ConfigEntry{"acks", "Acks", "all", "Replicas that must have a record before it is acknowledged: all (-1), 1 (leader) or 0 (none)."},
-		setAcks, func(s *config.Settings) string { return acksName(s.Acks) }},
+		setAcks, func(s *config.Settings) string { return acksName(s.Acks) }, nil},
 	{ConfigEntry{"enable.idempotence", "Idempotence", "true", "Exactly one copy per record per partition, in order, using producer ids and sequence numbers."},
-		setToggle(func(c *Config) *Toggle { return &c.Idempotence }), func(s *config.Settings) string { return formatBool(s.Idempotent) }},
+		setToggle(func(c *Config) *Toggle { return &c.Idempotence }), func(s *config.Settings) string { return formatBool(s.Idempotent) }, nil},
 	{ConfigEntry{"retries", "Retries", "2147483647", "Resends of a batch failing with a retriable error, bounded by delivery.timeout.ms."},
-		setRetries, func(s *config.Settings) string { return formatInt(s.Retries) }},
+		nil, func(s *config.Settings) string { return formatInt(s.Retries) }, intField(32, between(0, math.MaxInt32), true, func(c *Config) *int { return &c.Retries })},
 	{ConfigEntry{"delivery.timeout.ms", "DeliveryTimeout", "120000", "Upper bound from send to success or failure; at least linger.ms + request.timeout.ms."},
-		setMS(32, func(c *Config) *time.Duration { return &c.DeliveryTimeout }), getMS(func(s *config.Settings) time.Duration { return s.DeliveryTimeout })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.DeliveryTimeout }), millisField(32, between(0, math.MaxInt32), func(c *Config) *time.Duration { return &c.DeliveryTimeout })},
 	{ConfigEntry{"request.timeout.ms", "RequestTimeout", "30000", "How long to wait for a response before retrying or failing the request."},
-		setMS(32, func(c *Config) *time.Duration { return &c.RequestTimeout }), getMS(func(s *config.Settings) time.Duration { return s.RequestTimeout })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.RequestTimeout }), millisField(32, between(0, math.MaxInt32), func(c *Config) *time.Duration { return &c.RequestTimeout })},
 	{ConfigEntry{"retry.backoff.ms", "RetryBackoff", "100", "First wait before retrying a failed request."},
-		setMS(64, func(c *Config) *time.Duration { return &c.RetryBackoff }), getMS(func(s *config.Settings) time.Duration { return s.RetryBackoff })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.RetryBackoff }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.RetryBackoff })},
 	{ConfigEntry{"retry.backoff.max.ms", "RetryBackoffMax", "1000", "Cap of the exponential, jittered retry backoff (KIP-580)."},
-		setMS(64, func(c *Config) *time.Duration { return &c.RetryBackoffMax }), getMS(func(s *config.Settings) time.Duration { return s.RetryBackoffMax })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.RetryBackoffMax }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.RetryBackoffMax })},
 	{ConfigEntry{"linger.ms", "Linger", "5", "How long a partition's batch waits for more records before it is sent (0 before Kafka 4.0)."},
-		setMS(64, func(c *Config) *time.Duration { return &c.Linger }), getMS(func(s *config.Settings) time.Duration { return s.Linger })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.Linger }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.Linger })},
 	{ConfigEntry{"batch.size", "BatchSize", "16384", "Target size in bytes of one partition's batch."},
-		setBatchSize, func(s *config.Settings) string { return formatInt(s.BatchSize) }},
+		nil, func(s *config.Settings) string { return formatInt(s.BatchSize) }, intField(32, atLeast(0), true, func(c *Config) *int { return &c.BatchSize })},
 	{ConfigEntry{"buffer.memory", "BufferMemory", "33554432", "Bytes of unsent records the producer may hold before send blocks."},
-		setBufferMemory, func(s *config.Settings) string { return formatInt(s.BufferMemory) }},
+		nil, func(s *config.Settings) string { return formatInt(s.BufferMemory) }, intField(64, atLeast(1), false, func(c *Config) *int64 { return &c.BufferMemory })},
 	{ConfigEntry{"max.block.ms", "MaxBlock", "60000", "How long send and the transaction calls may block for metadata or buffer space."},
-		setMS(64, func(c *Config) *time.Duration { return &c.MaxBlock }), getMS(func(s *config.Settings) time.Duration { return s.MaxBlock })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.MaxBlock }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.MaxBlock })},
 	{ConfigEntry{"max.request.size", "MaxRequestSize", "1048576", "Largest request in bytes, and so the largest uncompressed record."},
-		setInt(32, 1, 1<<31-1, func(c *Config) *int { return &c.MaxRequestSize }), func(s *config.Settings) string { return formatInt(s.MaxRequestSize) }},
+		nil, func(s *config.Settings) string { return formatInt(s.MaxRequestSize) }, intField(32, atLeast(1), false, func(c *Config) *int { return &c.MaxRequestSize })},
 	{ConfigEntry{"max.in.flight.requests.per.connection", "MaxInFlight", "5", "Unacknowledged requests per broker connection; at most 5 with idempotence."},
-		setInt(32, 1, 1<<31-1, func(c *Config) *int { return &c.MaxInFlight }), func(s *config.Settings) string { return formatInt(s.MaxInFlight) }},
+		nil, func(s *config.Settings) string { return formatInt(s.MaxInFlight) }, intField(32, atLeast(1), false, func(c *Config) *int { return &c.MaxInFlight })},
 	{ConfigEntry{"compression.type", "Compression", "none", "Batch compression: none, gzip, snappy, lz4 or zstd."},
-		setCompression, func(s *config.Settings) string { return Compression(s.Codec).String() }},
+		setCompression, func(s *config.Settings) string { return Compression(s.Codec).String() }, nil},
 	{ConfigEntry{"compression.gzip.level", "GzipLevel", "-1", "Gzip level: 1-9, or -1 for deflate's default (6)."},
-		setGzipLevel, func(s *config.Settings) string { return formatInt(s.GzipLevel) }},
+		nil, func(s *config.Settings) string { return formatInt(s.GzipLevel) }, intField(32, gzipLevel, false, func(c *Config) *int { return &c.GzipLevel })},
 	{ConfigEntry{"compression.lz4.level", "LZ4Level", "9", "LZ4 level: 1-17."},
-		setInt(32, config.LZ4MinLevel, config.LZ4MaxLevel, func(c *Config) *int { return &c.LZ4Level }), func(s *config.Settings) string { return formatInt(s.LZ4Level) }},
+		nil, func(s *config.Settings) string { return formatInt(s.LZ4Level) }, intField(32, between(config.LZ4MinLevel, config.LZ4MaxLevel), false, func(c *Config) *int { return &c.LZ4Level })},
 	{ConfigEntry{"compression.zstd.level", "ZstdLevel", "3", "Zstd level: -131072 to 22."},
-		setInt(32, config.ZstdMinLevel, config.ZstdMaxLevel, func(c *Config) *int { return &c.ZstdLevel }), func(s *config.Settings) string { return formatInt(s.ZstdLevel) }},
+		nil, func(s *config.Settings) string { return formatInt(s.ZstdLevel) }, intField(32, between(config.ZstdMinLevel, config.ZstdMaxLevel), false, func(c *Config) *int { return &c.ZstdLevel })},
 	{ConfigEntry{"partitioner.class", "PartitionerKind", "null", "Built-in partitioner: null (default: murmur2 keys, sticky otherwise) or RoundRobinPartitioner."},
-		setPartitioner, getPartitioner},
+		setPartitioner, getPartitioner, nil},
 	{ConfigEntry{"partitioner.ignore.keys", "PartitionerIgnoreKeys", "false", "Spread keyed records like unkeyed ones instead of hashing their keys."},
-		setBool(func(c *Config) *bool { return &c.PartitionerIgnoreKeys }), func(s *config.Settings) string { return formatBool(s.PartitionerIgnoreKeys) }},
+		setBool(func(c *Config) *bool { return &c.PartitionerIgnoreKeys }), func(s *config.Settings) string { return formatBool(s.PartitionerIgnoreKeys) }, nil},
 	{ConfigEntry{"partitioner.adaptive.partitioning.enable", "PartitionerAdaptive", "true", "Send more unkeyed records to partitions on faster brokers (KIP-794)."},
-		setToggle(func(c *Config) *Toggle { return &c.PartitionerAdaptive }), func(s *config.Settings) string { return formatBool(s.PartitionerAdaptive) }},
+		setToggle(func(c *Config) *Toggle { return &c.PartitionerAdaptive }), func(s *config.Settings) string { return formatBool(s.PartitionerAdaptive) }, nil},
 	{ConfigEntry{"partitioner.availability.timeout.ms", "PartitionerAvailabilityTimeout", "0", "Skip a partition whose broker made no progress this long; 0 disables."},
-		setMS(64, func(c *Config) *time.Duration { return &c.PartitionerAvailabilityTimeout }), getMS(func(s *config.Settings) time.Duration { return s.PartitionerAvailabilityTimeout })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.PartitionerAvailabilityTimeout }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.PartitionerAvailabilityTimeout })},
 	{ConfigEntry{"transactional.id", "TransactionalID", "null", "Enables transactions and fences older producers with the same id; requires idempotence."},
-		setTransactionalID, func(s *config.Settings) string { return s.TransactionalID }},
+		setTransactionalID, func(s *config.Settings) string { return s.TransactionalID }, nil},
 	{ConfigEntry{"transaction.timeout.ms", "TransactionTimeout", "60000", "How long the coordinator lets a transaction stay open before aborting it."},
-		setMS(32, func(c *Config) *time.Duration { return &c.TransactionTimeout }), getMS(func(s *config.Settings) time.Duration { return s.TransactionTimeout })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.TransactionTimeout }), millisField(32, between(0, math.MaxInt32), func(c *Config) *time.Duration { return &c.TransactionTimeout })},
 	{ConfigEntry{"metadata.max.age.ms", "MetadataMaxAge", "300000", "Refresh metadata at least this often."},
-		setMS(64, func(c *Config) *time.Duration { return &c.MetadataMaxAge }), getMS(func(s *config.Settings) time.Duration { return s.MetadataMaxAge })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.MetadataMaxAge }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.MetadataMaxAge })},
 	{ConfigEntry{"metadata.max.idle.ms", "MetadataMaxIdle", "300000", "Forget the metadata of a topic not produced to this long; at least 5000."},
-		setMSAtLeast(5000, func(c *Config) *time.Duration { return &c.MetadataMaxIdle }), getMS(func(s *config.Settings) time.Duration { return s.MetadataMaxIdle })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.MetadataMaxIdle }), millisField(64, atLeast(5000), func(c *Config) *time.Duration { return &c.MetadataMaxIdle })},
 	{ConfigEntry{"connections.max.idle.ms", "ConnectionsMaxIdle", "540000", "Close connections idle this long."},
-		setMS(64, func(c *Config) *time.Duration { return &c.ConnectionsMaxIdle }), getMS(func(s *config.Settings) time.Duration { return s.ConnectionsMaxIdle })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.ConnectionsMaxIdle }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.ConnectionsMaxIdle })},
 	{ConfigEntry{"socket.connection.setup.timeout.ms", "SocketConnectionSetupTimeout", "10000", "First connection attempt's timeout, growing exponentially on failures."},
-		setMS(64, func(c *Config) *time.Duration { return &c.SocketConnectionSetupTimeout }), getMS(func(s *config.Settings) time.Duration { return s.SocketConnectionSetupTimeout })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.SocketConnectionSetupTimeout }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.SocketConnectionSetupTimeout })},
 	{ConfigEntry{"socket.connection.setup.timeout.max.ms", "SocketConnectionSetupTimeoutMax", "30000", "Cap of the connection setup timeout."},
-		setMS(64, func(c *Config) *time.Duration { return &c.SocketConnectionSetupTimeoutMax }), getMS(func(s *config.Settings) time.Duration { return s.SocketConnectionSetupTimeoutMax })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.SocketConnectionSetupTimeoutMax }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.SocketConnectionSetupTimeoutMax })},
 	{ConfigEntry{"reconnect.backoff.ms", "ReconnectBackoff", "50", "First wait before reconnecting to a broker."},
-		setMS(64, func(c *Config) *time.Duration { return &c.ReconnectBackoff }), getMS(func(s *config.Settings) time.Duration { return s.ReconnectBackoff })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.ReconnectBackoff }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.ReconnectBackoff })},
 	{ConfigEntry{"reconnect.backoff.max.ms", "ReconnectBackoffMax", "1000", "Cap of the exponential reconnect backoff (reconnect.backoff.ms if only that is set)."},
-		setMS(64, func(c *Config) *time.Duration { return &c.ReconnectBackoffMax }), getMS(func(s *config.Settings) time.Duration { return s.ReconnectBackoffMax })},
+		nil, getMS(func(s *config.Settings) time.Duration { return s.ReconnectBackoffMax }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.ReconnectBackoffMax })},
 	{ConfigEntry{"send.buffer.bytes", "SendBufferBytes", "131072", "Socket send buffer (SO_SNDBUF); -1 keeps the operating system's size."},
-		setBuffer(func(c *Config) *int { return &c.SendBufferBytes }), func(s *config.Settings) string { return formatInt(s.SendBufferBytes) }},
+		nil, func(s *config.Settings) string { return formatInt(s.SendBufferBytes) }, intField(32, socketBuffer, false, func(c *Config) *int { return &c.SendBufferBytes })},
 	{ConfigEntry{"receive.buffer.bytes", "ReceiveBufferBytes", "32768", "Socket receive buffer (SO_RCVBUF); -1 keeps the operating system's size."},
-		setBuffer(func(c *Config) *int { return &c.ReceiveBufferBytes }), func(s *config.Settings) string { return formatInt(s.ReceiveBufferBytes) }},
+		nil, func(s *config.Settings) string { return formatInt(s.ReceiveBufferBytes) }, intField(32, socketBuffer, false, func(c *Config) *int { return &c.ReceiveBufferBytes })},
 	{ConfigEntry{"key.serializer", "KeySerializer", "", "Java class name of a built-in Kafka serializer for keys, mapped to a Go serializer."},
-		setSerializer(func(c *Config) *string { return &c.KeySerializer }), func(s *config.Settings) string { return s.KeySerializer }},
+		setSerializer(func(c *Config) *string { return &c.KeySerializer }), func(s *config.Settings) string { return s.KeySerializer }, nil},
 	{ConfigEntry{"value.serializer", "ValueSerializer", "", "Java class name of a built-in Kafka serializer for values, mapped to a Go serializer."},
-		setSerializer(func(c *Config) *string { return &c.ValueSerializer }), func(s *config.Settings) string { return s.ValueSerializer }},
+		setSerializer(func(c *Config) *string { return &c.ValueSerializer }), func(s *config.Settings) string { return s.ValueSerializer }, nil},
 
 	// Accepted for compatibility; they set nothing.
 	{ConfigEntry{"interceptor.classes", "", "", "Must be empty: Go interceptors are set in code."},
-		setInterceptors, nil},
+		setInterceptors, nil, nil},
 	{ConfigEntry{"security.protocol", "", "PLAINTEXT", "Only PLAINTEXT is supported yet; ssl.* and sasl.* properties are ignored with it, as in Java."},
-		setSecurityProtocol, nil},
+		setSecurityProtocol, nil, nil},
 	{ConfigEntry{"security.providers", "", "null", "Must be empty: Java security providers do not apply."},
-		setEmptyList("Java security providers are not supported yet"), nil},
+		setEmptyList("Java security providers are not supported yet"), nil, nil},
 	{ConfigEntry{"client.dns.lookup", "", "use_all_dns_ips", "Ignored: kprod dials each bootstrap address as Go's resolver returns it."},
-		setOneOf(false, "use_all_dns_ips", "resolve_canonical_bootstrap_servers_only"), nil},
+		setOneOf(false, "use_all_dns_ips", "resolve_canonical_bootstrap_servers_only"), nil, nil},
 	{ConfigEntry{"metadata.recovery.strategy", "", "rebootstrap", "Ignored: accepted as none or rebootstrap (KIP-899)."},
-		setOneOf(true, "none", "rebootstrap"), nil},
+		setOneOf(true, "none", "rebootstrap"), nil, nil},
 	{ConfigEntry{"metadata.recovery.rebootstrap.trigger.ms", "", "300000", "Ignored: accepted when a valid duration (KIP-1102)."},
-		ignoreInt(64, 0), nil},
+		ignoreInt(64, 0), nil, nil},
 	{ConfigEntry{"metrics.sample.window.ms", "", "30000", "Ignored: Java metrics sampling window."},
-		ignoreInt(64, 0), nil},
+		ignoreInt(64, 0), nil, nil},
 	{ConfigEntry{"metrics.num.samples", "", "2", "Ignored: Java metrics sample count."},
-		ignoreInt(32, 1), nil},
+		ignoreInt(32, 1), nil, nil},
 	{ConfigEntry{"metrics.recording.level", "", "INFO", "Ignored: Java metrics recording level (INFO, DEBUG or TRACE)."},
-		setOneOf(false, "INFO", "DEBUG", "TRACE"), nil},
+		setOneOf(false, "INFO", "DEBUG", "TRACE"), nil, nil},
 	{ConfigEntry{"metric.reporters", "", "org.apache.kafka.common.metrics.JmxReporter", "Ignored: Java metrics reporter classes."},
-		func(*Config, string) error { return nil }, nil},
+		func(*Config, string) error { return nil }, nil, nil},
 	{ConfigEntry{"auto.include.jmx.reporter", "", "true", "Ignored: Java JMX reporter switch (removed in Kafka 4.0)."},
-		ignoreBool, nil},
+		ignoreBool, nil, nil},
 	{ConfigEntry{"enable.metrics.push", "", "true", "Ignored: kprod does not push client metrics (KIP-714)."},
-		ignoreBool, nil},
+		ignoreBool, nil, nil},
 	{ConfigEntry{"config.providers", "", "", "Must be empty: Java ConfigProviders do not apply."},
-		setEmptyList("Java config providers are not supported; resolve ${...} values before loading"), nil},
+		setEmptyList("Java config providers are not supported; resolve ${...} values before loading"), nil, nil},
 	{ConfigEntry{"transaction.two.phase.commit.enable", "", "false", "Must be false: two-phase commit (KIP-939) is not supported yet."},
-		setFalse("two-phase commit (KIP-939) is not supported yet"), nil},
+		setFalse("two-phase commit (KIP-939) is not supported yet"), nil, nil},
 }
 
 // propertyIndex finds a configTable row by property name.
@@ -171,7 +191,7 @@ func parseDefaults() (Config, error) {
 		if p.Field == "" || p.Default == "" || p.Default == "null" {
 			continue
 		}
-		if err := p.set(&c, p.Default); err != nil {
+		if err := p.parse(&c, p.Default); err != nil {
 			return Config{}, errors.New("kprod: internal error: default " + p.Property + "=" + p.Default + ": " + err.Error())
 		}
 	}

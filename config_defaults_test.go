@@ -43,8 +43,8 @@ func TestConfigTableRowsAreComplete(t *testing.T) {
 			t.Errorf("property %s listed twice", p.Property)
 		}
 		seen[p.Property] = true
-		if p.Doc == "" || p.set == nil {
-			t.Errorf("property %s lacks Doc or set", p.Property)
+		if p.Doc == "" || (p.set == nil) == (p.num == nil) {
+			t.Errorf("property %s lacks Doc, or has not exactly one of set and num", p.Property)
 		}
 		if strings.ContainsAny(p.Doc+p.Default, "|\n") {
 			t.Errorf("property %s: Doc or Default would break a Markdown table", p.Property)
@@ -70,7 +70,7 @@ func TestConfigTableSetsItsField(t *testing.T) {
 			continue
 		}
 		var c Config
-		if err := p.set(&c, sample); err != nil {
+		if err := p.parse(&c, sample); err != nil {
 			t.Errorf("%s=%s: %v", p.Property, sample, err)
 			continue
 		}

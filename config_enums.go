@@ -8,17 +8,19 @@ import (
 
 // Acks is the acks property: how many replicas must have a record before the broker
 // acknowledges it. Its zero value is AcksAll, Kafka's default, so a producer never
-// stops waiting for acknowledgements by accident.
+// stops waiting for acknowledgements by accident. Use the constants: AcksNone is
+// deliberately not a small number, so that a number written for Java's acks (2, -1)
+// is an error rather than a silent acks=0.
 type Acks int8
 
 const (
 	// AcksAll waits for every in-sync replica (acks=all, also written -1). Default.
-	AcksAll Acks = iota
+	AcksAll Acks = 0
 	// AcksLeader waits for the partition leader's local write only (acks=1).
-	AcksLeader
+	AcksLeader Acks = 1
 	// AcksNone does not wait for any response (acks=0): records can be lost
 	// silently, offsets are unknown and retries cannot happen.
-	AcksNone
+	AcksNone Acks = 100
 )
 
 // String returns the value as Java writes it: "all", "1" or "0".

@@ -59,7 +59,7 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 			errs = append(errs, &ConfigError{Property: k, Value: v, Reason: unknownReason(k)})
 			continue
 		}
-		if err := p.set(&c, v); err != nil {
+		if err := p.parse(&c, v); err != nil {
 			errs = append(errs, &ConfigError{Property: k, Value: v, Reason: err.Error()})
 		}
 	}
@@ -167,129 +167,9 @@ func fromMillis(n int64) time.Duration {
 	return time.Duration(n) * time.Millisecond
 }
 
-// setMS parses a non-negative millisecond property of Java type INT (bits 32) or
-// LONG (bits 64) into a duration field.
-func setMS(bits int, field func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := config.ParseInt(v, bits)
-		if err != nil {
-			return err
-		}
-		if n < 0 {
-			return errors.New("must be at least 0")
-		}
-		*field(c) = fromMillis(n)
-		return nil
-	}
-}
-
-// setMSAtLeast parses a LONG millisecond property with a lower bound.
-func setMSAtLeast(lo int64, field func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := config.ParseInt(v, 64)
-		if err != nil {
-			return err
-		}
-		if n < lo {
-			return errors.New("must be at least " + strconv.FormatInt(lo, 10))
-		}
-		*field(c) = fromMillis(n)
-		return nil
-	}
-}
-
 // getMS prints a resolved duration as milliseconds.
 func getMS(field func(*config.Settings) time.Duration) func(*config.Settings) string {
 	return func(s *config.Settings) string { return millis(field(s)) }
-}
-
-// setInt parses an integer property within [lo, hi] into an int field.
-func setInt(bits int, lo, hi int64, field func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := config.ParseInt(v, bits)
-		if err != nil {
-			return err
-		}
-		if reason := checkRange(n, lo, hi); reason != "" {
-			return errors.New(reason)
-		}
-		*field(c) = int(n)
-		return nil
-	}
-}
-
-// setBatchSize parses batch.size (0 to 2147483647); 0, Java's "no batching", becomes
-// NoBatching.
-func setBatchSize(c *Config, v string) error {
-	n, err := config.ParseInt(v, 32)
-	if err != nil {
-		return err
-	}
-	if n < 0 {
-		return errors.New("must be at least 0")
-	}
-	c.BatchSize = int(n)
-	if n == 0 {
-		c.BatchSize = NoBatching
-	}
-	return nil
-}
-
-// setRetries parses retries (0 to 2147483647); 0 becomes NoRetries.
-func setRetries(c *Config, v string) error {
-	n, err := config.ParseInt(v, 32)
-	if err != nil {
-		return err
-	}
-	if n < 0 {
-		return errors.New("must be at least 0")
-	}
-	c.Retries = int(n)
-	if n == 0 {
-		c.Retries = NoRetries
-	}
-	return nil
-}
-
-// setBufferMemory parses buffer.memory, a positive LONG.
-func setBufferMemory(c *Config, v string) error {
-	n, err := config.ParseInt(v, 64)
-	if err != nil {
-		return err
-	}
-	if n < 1 {
-		return errors.New("must be positive")
-	}
-	c.BufferMemory = n
-	return nil
-}
-
-// setBuffer parses send.buffer.bytes or receive.buffer.bytes: -1 or positive.
-func setBuffer(field func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := config.ParseInt(v, 32)
-		if err != nil {
-			return err
-		}
-		if n == 0 || n < -1 {
-			return errors.New("must be -1 (operating system default) or positive")
-		}
-		*field(c) = int(n)
-		return nil
-	}
-}
-
-// setGzipLevel parses compression.gzip.level: -1 or 1 to 9.
-func setGzipLevel(c *Config, v string) error {
-	n, err := config.ParseInt(v, 32)
-	if err != nil {
-		return err
-	}
-	if reason := checkGzipLevel(int(n)); reason != "" {
-		return errors.New(reason)
-	}
-	c.GzipLevel = int(n)
-	return nil
 }
 
 // setBool parses a Java boolean into a bool field.

@@ -125,11 +125,11 @@ func TestCrossFieldErrors(t *testing.T) {
 			c.DeliveryTimeout, c.Linger, c.RequestTimeout = time.Second, 500*time.Millisecond, time.Second
 		}, "delivery.timeout.ms", "linger.ms + request.timeout.ms (1500)"},
 		{"explicit zero delivery", func(c *Config) { c.DeliveryTimeout = ZeroDuration }, "delivery.timeout.ms", "at least linger.ms"},
-		{"batch size too big", func(c *Config) { c.BatchSize = tooBigInt }, "batch.size", "at most 2147483647"},
+		{"batch size too big", func(c *Config) { c.BatchSize = tooBigInt }, "batch.size", "32-bit"},
 		{"buffer memory negative", func(c *Config) { c.BufferMemory = -1 }, "buffer.memory", "positive"},
 		{"max request size negative", func(c *Config) { c.MaxRequestSize = -1 }, "max.request.size", "positive"},
 		{"in flight negative", func(c *Config) { c.MaxInFlight = -1 }, "max.in.flight.requests.per.connection", "positive"},
-		{"retries too big", func(c *Config) { c.Retries = tooBigInt }, "retries", "at most"},
+		{"retries too big", func(c *Config) { c.Retries = tooBigInt }, "retries", "32-bit"},
 		{"gzip level 0 impossible but 10 is bad", func(c *Config) { c.GzipLevel = 10 }, "compression.gzip.level", "1 to 9"},
 		{"gzip level -2", func(c *Config) { c.GzipLevel = -2 }, "compression.gzip.level", "-1 (default)"},
 		{"lz4 level", func(c *Config) { c.LZ4Level = 18 }, "compression.lz4.level", "at most 17"},
@@ -144,7 +144,7 @@ func TestCrossFieldErrors(t *testing.T) {
 		{"transaction timeout beyond int32 ms", func(c *Config) { c.TransactionTimeout = 30 * 24 * time.Hour }, "transaction.timeout.ms", "32-bit"},
 		{"blank transactional id", func(c *Config) { c.TransactionalID = "  " }, "transactional.id", "blank"},
 		{"unknown serializer", func(c *Config) { c.KeySerializer = "com.example.Ser" }, "key.serializer", "built-in"},
-		{"send buffer too big", func(c *Config) { c.SendBufferBytes = tooBigInt }, "send.buffer.bytes", "at most"},
+		{"send buffer too big", func(c *Config) { c.SendBufferBytes = tooBigInt }, "send.buffer.bytes", "32-bit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,10 +195,10 @@ func TestConfigErrorMessage(t *testing.T) {
 
 func TestSentinels(t *testing.T) {
 	c := base(func(c *Config) {
-		c.Linger, c.MaxBlock, c.RetryBackoff, c.ReconnectBackoff = ZeroDuration, ZeroDuration, ZeroDuration, -time.Hour
+		c.Linger, c.MaxBlock, c.RetryBackoff, c.ReconnectBackoff = ZeroDuration, ZeroDuration, ZeroDuration, ZeroDuration
 		c.MetadataMaxAge, c.PartitionerAvailabilityTimeout = ZeroDuration, ZeroDuration
 		c.Retries, c.Idempotence = NoRetries, ToggleOff
-		c.SendBufferBytes, c.ReceiveBufferBytes = OSDefaultBuffer, -100
+		c.SendBufferBytes, c.ReceiveBufferBytes = OSDefaultBuffer, OSDefaultBuffer
 		c.PartitionerAdaptive = ToggleOff
 		c.Acks = AcksNone
 	})
@@ -236,8 +236,13 @@ func TestResolveTimeouts(t *testing.T) {
 		{"linger 0 and request 0 allow delivery 0", func(c *Config) {
 			c.Linger, c.RequestTimeout, c.DeliveryTimeout = ZeroDuration, ZeroDuration, ZeroDuration
 		}, func(s config.Settings) bool { return s.DeliveryTimeout == 0 && s.RequestTimeout == 0 }},
-		{"huge linger does not overflow the delivery floor", func(c *Config) { c.Linger = math.MaxInt64 },
-			func(s config.Settings) bool { return s.DeliveryTimeout == math.MaxInt64 }},
+		// KafkaProducer.configureDeliveryTimeout caps linger.ms + request.timeout.ms
+		// at Integer.MAX_VALUE.
+		{"huge linger raises delivery to the int32 cap", func(c *Config) { c.Linger = math.MaxInt64 },
+			func(s config.Settings) bool { return s.DeliveryTimeout == math.MaxInt32*time.Millisecond }},
+		{"huge linger allows an explicit delivery at the cap", func(c *Config) {
+			c.Linger, c.DeliveryTimeout = math.MaxInt64, math.MaxInt32*time.Millisecond
+		}, func(s config.Settings) bool { return s.DeliveryTimeout == math.MaxInt32*time.Millisecond }},
 		{"reconnect backoff alone pins max", func(c *Config) { c.ReconnectBackoff = 200 * time.Millisecond },
 			func(s config.Settings) bool { return s.ReconnectBackoffMax == 200*time.Millisecond }},
 		{"reconnect backoff above max clamps", func(c *Config) { c.ReconnectBackoff, c.ReconnectBackoffMax = 5*time.Second, 2*time.Second },

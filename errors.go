@@ -28,9 +28,22 @@ var (
 	ErrMetadataTimeout = errors.New("kprod: not present in metadata")
 	// ErrInvalidTopic: the topic name is not a legal Kafka topic name.
 	ErrInvalidTopic = errors.New("kprod: invalid topic")
-	// ErrInvalidPartition: an explicit partition number is negative.
+	// ErrInvalidPartition: an explicit partition number is negative, or a custom
+	// Partitioner returned a number outside [0, partition count) other than -1.
 	ErrInvalidPartition = errors.New("kprod: invalid partition")
+	// ErrNilRecord: Send or SendSync was given a nil record (Java's send(null)
+	// throws NullPointerException).
+	ErrNilRecord = errors.New("kprod: nil record")
+	// ErrNilContext: a call was given a nil context.Context; the error names the call.
+	// Pass context.Background() for no deadline.
+	ErrNilContext = errors.New("kprod: nil context.Context")
 )
+
+// nilContext is the error of a call given a nil ctx. Go's convention makes that a
+// programming error; it is reported, not a panic, and the call does nothing.
+func nilContext(call string) error {
+	return fmt.Errorf("%w passed to %s; use context.Background() for no deadline", ErrNilContext, call)
+}
 
 // Errors a record's delivery can end in, inside a *DeliveryError.
 var (
@@ -39,9 +52,11 @@ var (
 	ErrDeliveryTimeout = sender.ErrDeliveryTimeout
 )
 
-// notWritten lists the errors that prove a record was never handed to a broker.
+// notWritten lists the errors that prove a record was never handed to a broker: the
+// refusals of Send, and the transaction calls' misuse errors, which concern no record.
 var notWritten = []error{ErrClosed, ErrRecordTooLarge, ErrBufferExhausted, ErrMetadataTimeout,
-	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig}
+	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig, ErrNilRecord, ErrNilContext,
+	ErrNotTransactional, ErrInvalidTxnState}
 
 // KafkaError is an error code a broker returned.
 type KafkaError struct {
@@ -136,11 +151,23 @@ func MaybeWritten(err error) bool {
 	return true
 }
 
-// IsRetriable reports whether sending the same record again may succeed: a retriable
-// broker error, a timeout, a lost connection or a full buffer, as opposed to a record
-// that is too large, an invalid topic, a closed producer or an authorization failure.
+// IsRetriable reports whether sending the same record again may succeed, as Java's
+// RetriableException hierarchy says: a retriable broker error, a timeout
+// (ErrMetadataTimeout, ErrBufferExhausted, ErrDeliveryTimeout, a context deadline), a
+// lost connection. It is false for misuse and for what a retry cannot change: a closed
+// producer, an invalid config, topic, partition or record, a record too large, a
+// serialization error, any transaction state error (*FatalError, *AbortableError,
+// ErrNotTransactional, ErrInvalidTxnState, ErrProducerFenced, ErrTransactionAborted)
+// and a broker error Kafka does not mark retriable, such as an authorization failure.
 func IsRetriable(err error) bool {
 	if err == nil {
+		return false
+	}
+	// Before *KafkaError: a transaction doomed by a retriable broker error must be
+	// aborted, not retried (Java's TransactionAbortableException is not retriable).
+	var fe *FatalError
+	var ae *AbortableError
+	if errors.As(err, &fe) || errors.As(err, &ae) {
 		return false
 	}
 	var ke *KafkaError
@@ -151,10 +178,15 @@ func IsRetriable(err error) bool {
 	if errors.As(err, &se) {
 		return false
 	}
-	for _, e := range []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig} {
+	for _, e := range notRetriable {
 		if errors.Is(err, e) {
 			return false
 		}
 	}
 	return true
 }
+
+// notRetriable lists the sentinels of misuse and of outcomes a retry cannot change.
+var notRetriable = []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition,
+	ErrInvalidConfig, ErrNilRecord, ErrNilContext, ErrNotTransactional, ErrInvalidTxnState,
+	ErrProducerFenced, ErrTransactionAborted}

@@ -25,7 +25,10 @@ type Interceptor interface {
 type Partitioner interface {
 	// Partition returns the partition for a record with the given serialized key and
 	// value, in [0, numPartitions). Returning -1 hands the record to the built-in
-	// partitioner (KIP-794), as Java does for RecordMetadata.UNKNOWN_PARTITION.
+	// partitioners (murmur2 of the key, else KIP-794's sticky choice), a kprod
+	// extension. Any other number is a bug: Send fails with ErrInvalidPartition and
+	// the record is not sent (Java throws IllegalArgumentException for a negative
+	// number).
 	Partition(topic string, key, value []byte, numPartitions int32) int32
 }
 

@@ -115,6 +115,9 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 // Flush sends every buffered record at once, ignoring linger.ms, and waits until every
 // record sent before the call has completed (its callback ran), or until ctx ends.
 func (p *Producer) Flush(ctx context.Context) error {
+	if ctx == nil {
+		return nilContext("Flush")
+	}
 	if p.closed.Load() {
 		return ErrClosed
 	}
@@ -135,8 +138,12 @@ func (p *Producer) Flush(ctx context.Context) error {
 // transaction.timeout.ms or when a producer with the same transactional.id initializes.
 // Close waits for the callbacks of all records to have run. A ctx without deadline waits as long as
 // delivery takes (Java's close()); an expired ctx closes at once (close(Duration.ZERO)).
-// It returns ctx's error when records had to be failed.
+// It returns ctx's error when records had to be failed. A nil ctx is an error
+// (ErrNilContext) and closes nothing.
 func (p *Producer) Close(ctx context.Context) error {
+	if ctx == nil {
+		return nilContext("Close")
+	}
 	if goroutineID() == p.comp.gid.Load() {
 		// Called from a callback: waiting would wait for this very goroutine. As Java
 		// does, close at once (close(0)) without waiting for the outcome.
@@ -179,6 +186,9 @@ func (p *Producer) Close(ctx context.Context) error {
 // PartitionsFor returns the partitions of topic, waiting for its metadata up to
 // max.block.ms or ctx.
 func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]PartitionInfo, error) {
+	if ctx == nil {
+		return nil, nilContext("PartitionsFor")
+	}
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -228,4 +238,13 @@ func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions in
 		return nil, fmt.Errorf("kprod: waiting for metadata of topic %s: %w", topic, ctx.Err())
 	}
 	return nil, fmt.Errorf("kprod: topic %s: %w", topic, err)
+}
+
+// txnManagerCtx is txnManager for the transaction calls that take a ctx: a nil ctx is
+// an error before anything starts.
+func (p *Producer) txnManagerCtx(ctx context.Context, call string) (*txn.Manager, error) {
+	if ctx == nil {
+		return nil, nilContext(call)
+	}
+	return p.txnManager()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -23,8 +24,9 @@ import (
 // Send blocks only for metadata of a topic it has not seen and for buffer space, both
 // bounded by max.block.ms and ctx. When it returns an error the record was not accepted,
 // cb is not called, and the record was certainly not written: ErrClosed,
-// ErrInvalidTopic, ErrInvalidPartition, ErrRecordTooLarge, ErrMetadataTimeout,
-// ErrBufferExhausted, or ctx's error.
+// ErrInvalidTopic, ErrInvalidPartition (also for a custom partitioner's number out of
+// range), ErrRecordTooLarge, ErrMetadataTimeout, ErrBufferExhausted, ErrNilRecord,
+// ErrNilContext, or ctx's error.
 func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, error)) error {
 	var done any
 	if cb != nil {
@@ -72,6 +74,12 @@ type interceptedOnly struct{}
 // here: it appends before Close's barrier (accumulator.SetClosing) or fails with
 // ErrClosed.
 func (p *Producer) send(ctx context.Context, r *Record, done any) error {
+	if ctx == nil || r == nil { // Java throws NullPointerException; an error is kinder
+		if r == nil {
+			return ErrNilRecord
+		}
+		return nilContext("Send")
+	}
 	if len(p.interceptors) == 0 {
 		return p.sendRecord(ctx, r, done)
 	}
@@ -127,7 +135,9 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 
 	need := int32(1)
 	if hasExplicit {
-		need = explicit + 1
+		// Saturated: partition MaxInt32 cannot exist (a count is an int32), so it
+		// waits for max.block.ms like any partition beyond the count.
+		need = explicit + min(1, math.MaxInt32-explicit)
 	}
 	t, at := p.topics(rec.Topic)
 	if t == nil || t.ErrorCode != 0 || t.Parts.Count < need {
@@ -140,7 +150,15 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	tg := accumulator.Target{Partition: -1, Parts: t.Parts}
 	switch {
 	case hasExplicit:
+		if explicit >= t.Parts.Count { // only MaxInt32 gets here: see need
+			return fmt.Errorf("%w: partition %d of topic %s with partition count %d",
+				ErrMetadataTimeout, explicit, rec.Topic, t.Parts.Count)
+		}
 		tg.Partition = explicit
+	case p.partitioner != nil:
+		if tg.Partition, err = p.customPartition(t, at, rec); err != nil {
+			return err
+		}
 	default:
 		tg.Partition = p.choosePartition(t, at, rec)
 	}
@@ -208,15 +226,27 @@ func (p *Producer) topics(name string) (*cluster.Topic, *accumulator.Topic) {
 	return t, at
 }
 
-// choosePartition applies the partitioner chain for a record without an explicit
-// partition: a custom partitioner, then murmur2 of the key, then round robin or the
-// uniform sticky partitioner (-1).
-func (p *Producer) choosePartition(t *cluster.Topic, at *accumulator.Topic, r *Record) int32 {
-	if p.partitioner != nil {
-		if n := p.partitioner.Partition(t.Name, r.Key, r.Value, t.Parts.Count); n >= 0 && n < t.Parts.Count {
-			return n
-		}
+// customPartition asks the custom partitioner for a record without an explicit
+// partition. -1 hands the record to the built-in partitioners; any other number
+// outside [0, count) is the partitioner's bug and fails Send before anything is
+// buffered, as Java's KafkaProducer.partition throws IllegalArgumentException for a
+// negative one (beyond the count Java would wait for a partition that never comes).
+func (p *Producer) customPartition(t *cluster.Topic, at *accumulator.Topic, r *Record) (int32, error) {
+	n := p.partitioner.Partition(t.Name, r.Key, r.Value, t.Parts.Count)
+	switch {
+	case n >= 0 && n < t.Parts.Count:
+		return n, nil
+	case n == -1:
+		return p.choosePartition(t, at, r), nil
 	}
+	return 0, fmt.Errorf("%w: partitioner %T returned partition %d for topic %s, which has %d partitions (want 0 to %d, or -1 for the built-in choice)",
+		ErrInvalidPartition, p.partitioner, n, t.Name, t.Parts.Count, t.Parts.Count-1)
+}
+
+// choosePartition applies the built-in partitioners to a record without an explicit
+// partition: murmur2 of the key, then round robin or the uniform sticky partitioner
+// (-1).
+func (p *Producer) choosePartition(t *cluster.Topic, at *accumulator.Topic, r *Record) int32 {
 	if r.Key != nil && !p.set.PartitionerIgnoreKeys {
 		return partition.KeyPartition(r.Key, t.Parts.Count)
 	}

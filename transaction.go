@@ -132,7 +132,7 @@ func (p *Producer) txnManager() (*txn.Manager, error) {
 // producers with the same id and completes or aborts any transaction they left open. Call
 // it once, before any other transaction method. After a timeout it may be called again.
 func (p *Producer) InitTransactions(ctx context.Context) error {
-	m, err := p.txnManager()
+	m, err := p.txnManagerCtx(ctx, "InitTransactions")
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func (p *Producer) BeginTransaction() error {
 // transaction without them. A group error (not authorized, a fenced or outdated member)
 // returns an *AbortableError: abort the transaction. Empty offsets do nothing, as in Java.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata, group ConsumerGroupMetadata) error {
-	m, err := p.txnManager()
+	m, err := p.txnManagerCtx(ctx, "SendOffsetsToTransaction")
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 // ends before the outcome is known, call CommitTransaction again: it resumes the same
 // commit (it never turns into an abort, KAFKA-17754).
 func (p *Producer) CommitTransaction(ctx context.Context) error {
-	m, err := p.txnManager()
+	m, err := p.txnManagerCtx(ctx, "CommitTransaction")
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 // waits for those in flight, and aborts it: read_committed consumers never see its
 // records. After a ctx timeout it may be called again.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
-	m, err := p.txnManager()
+	m, err := p.txnManagerCtx(ctx, "AbortTransaction")
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,9 @@ func (t *Typed[K, V]) SendSync(ctx context.Context, r *TypedRecord[K, V]) (Recor
 // do serializes into a pooled scratch buffer, which is safe because the producer copies
 // key and value into the batch before Send returns.
 func (t *Typed[K, V]) do(r *TypedRecord[K, V], send func(*Record) error) error {
+	if r == nil {
+		return ErrNilRecord
+	}
 	bp, _ := t.scratchBuf.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)

@@ -10,9 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,12 +59,6 @@ type Topic struct {
 	Parts partition.Partitions
 
 	used atomic.Bool // set by Send, cleared by each refresh: drives metadata.max.idle.ms
-}
-
-type snapshot struct {
-	brokers map[int32]string
-	nodes   []int32
-	topics  map[string]*Topic
 }
 
 // Cluster is the refreshed view. Close stops its goroutine.
@@ -188,7 +180,7 @@ func isFatalTopicError(code int16) bool {
 // Leader returns the node leading topic/partition in the current snapshot.
 func (c *Cluster) Leader(topic string, p int32) (int32, bool) {
 	t, ok := c.snap.Load().topics[topic]
-	if !ok || int(p) >= len(t.Partitions) {
+	if !ok || p < 0 || int(p) >= len(t.Partitions) {
 		return -1, false
 	}
 	l := t.Partitions[p].Leader
@@ -203,7 +195,7 @@ func (c *Cluster) HintLeader(topic string, p, leader, leaderEpoch int32) {
 	defer c.hintMu.Unlock()
 	old := c.snap.Load()
 	t, ok := old.topics[topic]
-	if !ok || int(p) >= len(t.Partitions) {
+	if !ok || p < 0 || int(p) >= len(t.Partitions) {
 		return
 	}
 	cur := t.Partitions[p]
@@ -336,65 +328,17 @@ func (c *Cluster) refresh() error {
 	if err != nil {
 		return err
 	}
-	s := &snapshot{brokers: map[int32]string{}, topics: map[string]*Topic{}}
-	for _, b := range resp.Brokers {
-		s.brokers[b.NodeID] = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
-		s.nodes = append(s.nodes, b.NodeID)
+	requested := make(map[string]bool, len(names))
+	for _, n := range names {
+		requested[n] = true
 	}
-	slices.Sort(s.nodes)
-	for i := range resp.Topics {
-		rt := &resp.Topics[i]
-		if rt.Topic == nil {
-			continue
-		}
-		t := &Topic{Name: *rt.Topic, ID: rt.TopicID, ErrorCode: rt.ErrorCode}
-		for _, rp := range rt.Partitions {
-			if rp.Partition < 0 || rp.Partition > 1<<20 {
-				continue // hostile or corrupt: ignore rather than allocate
-			}
-			for int(rp.Partition) >= len(t.Partitions) {
-				t.Partitions = append(t.Partitions, Partition{ID: int32(len(t.Partitions)), Leader: -1, LeaderEpoch: -1})
-			}
-			p := &t.Partitions[rp.Partition]
-			p.Leader, p.LeaderEpoch, p.ErrorCode = rp.Leader, rp.LeaderEpoch, rp.ErrorCode
-			p.Replicas, p.ISR, p.Offline = rp.Replicas, rp.ISR, rp.OfflineReplicas
-			if _, known := s.brokers[rp.Leader]; !known {
-				p.Leader = -1
-			}
-		}
-		keepNewerEpochs(old.topics[t.Name], t, s.brokers)
-		t.Parts.Count = int32(len(t.Partitions))
-		for _, p := range t.Partitions {
-			if p.Leader >= 0 {
-				t.Parts.Available = append(t.Parts.Available, p.ID)
-			}
-		}
-		if ot, ok := old.topics[t.Name]; ok && ot.used.Load() {
-			t.used.Store(true)
-		}
-		s.topics[t.Name] = t
+	s, odd := buildSnapshot(resp, requested, old)
+	if odd.any() {
+		c.cfg.Logger.Warn("kprod: metadata answer lists entries that cannot be right; they are left out", odd.attrs()...)
 	}
 	c.snap.Store(s)
 	c.gen.Add(1)
 	return nil
-}
-
-// keepNewerEpochs keeps a partition's known state when a response reports an older leader
-// epoch (KIP-320): a broker that has not caught up with the controller must not send the
-// producer back to a former leader. A recreated topic (new id) starts afresh.
-func keepNewerEpochs(old, t *Topic, brokers map[int32]string) {
-	if old == nil || (old.ID != [16]byte{} && t.ID != [16]byte{} && old.ID != t.ID) {
-		return
-	}
-	for i := range t.Partitions {
-		if i >= len(old.Partitions) {
-			break
-		}
-		np, op := t.Partitions[i], old.Partitions[i]
-		if _, live := brokers[op.Leader]; np.LeaderEpoch >= 0 && op.LeaderEpoch > np.LeaderEpoch && live {
-			t.Partitions[i] = op
-		}
-	}
 }
 
 // request sends a Metadata request to a known broker, or to the bootstrap servers

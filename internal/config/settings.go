@@ -92,7 +92,7 @@ type Settings struct {
 
 	// Linger is how long a batch waits for more records; 0 sends at once.
 	Linger time.Duration
-	// BatchSize is the target batch size in bytes, positive.
+	// BatchSize is the target batch size in bytes; 0 sends every record alone.
 	BatchSize int
 	// BufferMemory is the record buffer budget in bytes, positive.
 	BufferMemory int64

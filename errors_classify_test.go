@@ -1,0 +1,140 @@
+package kprod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"kprod/serde"
+)
+
+// exportedSentinels lists the exported Err* variables of the package's sources.
+func exportedSentinels(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), e.Name(), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				for _, n := range spec.(*ast.ValueSpec).Names {
+					if strings.HasPrefix(n.Name, "Err") && n.IsExported() {
+						names = append(names, n.Name)
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TestErrorClassification: IsRetriable and MaybeWritten answer for every exported
+// sentinel, bare and wrapped as the producer returns them, as Java's exception
+// hierarchy does (RetriableException: TimeoutException and its BufferExhaustedException;
+// not retriable: RecordTooLargeException, InvalidTopicException, ProducerFencedException,
+// TransactionAbortedException, IllegalStateException, IllegalArgumentException,
+// NullPointerException, ConfigException). A new sentinel without a row fails the test.
+func TestErrorClassification(t *testing.T) {
+	sentinels := []struct {
+		name               string
+		err                error
+		retriable, written bool
+	}{
+		{"ErrClosed", ErrClosed, false, false},
+		{"ErrRecordTooLarge", ErrRecordTooLarge, false, false},
+		{"ErrBufferExhausted", ErrBufferExhausted, true, false},
+		{"ErrMetadataTimeout", ErrMetadataTimeout, true, false},
+		{"ErrInvalidTopic", ErrInvalidTopic, false, false},
+		{"ErrInvalidPartition", ErrInvalidPartition, false, false},
+		{"ErrNilRecord", ErrNilRecord, false, false},
+		{"ErrNilContext", ErrNilContext, false, false},
+		{"ErrDeliveryTimeout", ErrDeliveryTimeout, true, true},
+		{"ErrInvalidConfig", ErrInvalidConfig, false, false},
+		{"ErrNotTransactional", ErrNotTransactional, false, false},
+		{"ErrInvalidTxnState", ErrInvalidTxnState, false, false},
+		{"ErrProducerFenced", ErrProducerFenced, false, true},
+		{"ErrTransactionAborted", ErrTransactionAborted, false, true},
+	}
+	var covered []string
+	for _, s := range sentinels {
+		covered = append(covered, s.name)
+		// Bare, wrapped as a message, and refused by Send: the answer must not change
+		// (a refusal is never written).
+		for form, err := range map[string]error{
+			"bare":    s.err,
+			"wrapped": fmt.Errorf("kprod: context: %w", s.err),
+			"refused": refused(s.err),
+		} {
+			if got := IsRetriable(err); got != s.retriable {
+				t.Errorf("IsRetriable(%s %s) = %v, want %v", form, s.name, got, s.retriable)
+			}
+			wantWritten := s.written && form != "refused"
+			if got := MaybeWritten(err); got != wantWritten {
+				t.Errorf("MaybeWritten(%s %s) = %v, want %v", form, s.name, got, wantWritten)
+			}
+		}
+	}
+	slices.Sort(covered)
+	if all := exportedSentinels(t); !slices.Equal(all, covered) {
+		t.Errorf("exported sentinels %v; the table covers %v", all, covered)
+	}
+
+	retriableKafka := kafkaError(19, "") // NOT_ENOUGH_REPLICAS, a RetriableException
+	for _, tc := range []struct {
+		name      string
+		err       error
+		retriable bool
+	}{
+		{"nil", nil, false},
+		{"NOT_LEADER_OR_FOLLOWER", kafkaError(6, ""), true},
+		{"UNKNOWN_TOPIC_OR_PARTITION", kafkaError(3, ""), true},
+		{"CORRUPT_MESSAGE", kafkaError(2, ""), true},
+		{"NOT_ENOUGH_REPLICAS", retriableKafka, true},
+		{"CONCURRENT_TRANSACTIONS", kafkaError(51, ""), true},
+		{"REQUEST_TIMED_OUT", kafkaError(7, ""), true},
+		{"MESSAGE_TOO_LARGE", kafkaError(10, ""), false},
+		{"TOPIC_AUTHORIZATION_FAILED", kafkaError(29, ""), false},
+		{"INVALID_PRODUCER_EPOCH", kafkaError(47, ""), false},
+		{"PRODUCER_FENCED", kafkaError(90, ""), false},
+		{"TRANSACTION_ABORTABLE", kafkaError(120, ""), false},
+		{"delivery of a retriable broker error", &DeliveryError{Topic: "t", Err: retriableKafka, MaybeWritten: true}, true},
+		{"delivery timeout", &DeliveryError{Topic: "t", Err: ErrDeliveryTimeout, MaybeWritten: true}, true},
+		{"delivery failed by Close", &DeliveryError{Topic: "t", Err: ErrClosed}, false},
+		// A transaction doomed by a retriable error must be aborted, not resent.
+		{"abortable wrapping a retriable broker error", &AbortableError{Err: retriableKafka}, false},
+		{"fatal wrapping a retriable broker error", &FatalError{Err: retriableKafka}, false},
+		{"fenced", fmt.Errorf("%w: %w", ErrProducerFenced, kafkaError(90, "")), false},
+		{"invalid state", fmt.Errorf("%w: %v", ErrInvalidTxnState, "commit without begin"), false},
+		{"config error", errors.Join(&ConfigError{Property: "acks", Value: "2"}), false},
+		{"serialization", &serde.SerializationError{Side: serde.SideKey, Topic: "t", Err: errors.New("x")}, false},
+		{"partitioner out of range", fmt.Errorf("%w: partitioner X returned partition 9", ErrInvalidPartition), false},
+		{"nil ctx", nilContext("Send"), false},
+		{"ctx deadline", context.DeadlineExceeded, true},
+		{"lost connection", errors.New("kprod: connection reset"), true},
+	} {
+		if got := IsRetriable(tc.err); got != tc.retriable {
+			t.Errorf("IsRetriable(%s: %v) = %v, want %v", tc.name, tc.err, got, tc.retriable)
+		}
+	}
+}
