@@ -75,6 +75,7 @@ func TestErrorClassification(t *testing.T) {
 		{"ErrInvalidTxnState", ErrInvalidTxnState, false, false},
 		{"ErrProducerFenced", ErrProducerFenced, false, true},
 		{"ErrTransactionAborted", ErrTransactionAborted, false, true},
+		{"ErrTransactionTimeout", ErrTransactionTimeout, true, true},
 	}
 	var covered []string
 	for _, s := range sentinels {
