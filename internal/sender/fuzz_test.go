@@ -2,6 +2,7 @@ package sender
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -11,24 +12,37 @@ import (
 	"kprod/internal/wire"
 )
 
+// fuzzShape is the request of FuzzHandleProduceResponse for a shape number: 1 to 18
+// topics t00.., the first with 1 to 18 partitions and the others with one, so that the
+// fuzzer reaches both the scans and the sorted views of match.
+func fuzzShape(shape uint16) (names [][2]int) {
+	topics, parts := 1+int(shape)%18, 1+int(shape/18)%18
+	for p := range parts {
+		names = append(names, [2]int{0, p})
+	}
+	for t := 1; t < topics; t++ {
+		names = append(names, [2]int{t, 0})
+	}
+	return names
+}
+
+func fuzzTopic(t int) string { return fmt.Sprintf("t%02d", t) }
+
 // FuzzHandleProduceResponse feeds arbitrary Produce response bytes, decoded by the
-// connection's decoder, to a request of six batches over two topics and lets the sender
-// handle them. Whatever the broker says (garbage, another order, duplicates, unknown
-// topics and partitions, far more partitions than asked, any error code), nothing panics,
-// matching stays within one lookup per name in the response, every batch leaves the
-// request exactly once (completed, or back in its queue for a retry or as split halves),
-// and after Shutdown every record has completed exactly once.
+// connection's decoder, to a request of up to 35 batches and lets the sender handle them.
+// Whatever the broker says (garbage, another order, duplicates, unknown topics and
+// partitions, far more partitions than asked, any error code), nothing panics, matching
+// costs at most one lookup per name in the response, every batch leaves the request
+// exactly once (completed, or back in its queue for a retry or as split halves), and
+// after Shutdown every record has completed exactly once.
 func FuzzHandleProduceResponse(f *testing.F) {
 	const version = 9
-	names := [][2]int{{0, 0}, {0, 1}, {0, 2}, {1, 0}, {1, 1}, {1, 2}}
-	seed := func(order []int, codes map[int]int16, extra ...[2]int) {
+	seed := func(shape uint16, order []int, codes map[int]int16, extra ...[2]int) {
+		names := fuzzShape(shape)
 		resp := kmsg.NewPtrProduceResponse()
 		resp.Version = version
 		add := func(tp [2]int, code int16) {
-			name := fuzzTopics[tp[0]%len(fuzzTopics)]
-			if tp[0] >= len(fuzzTopics) {
-				name = "unknown"
-			}
+			name := fuzzTopic(tp[0])
 			if n := len(resp.Topics); n == 0 || resp.Topics[n-1].Topic != name {
 				resp.Topics = append(resp.Topics, kmsg.ProduceResponseTopic{Topic: name})
 			}
@@ -37,30 +51,36 @@ func FuzzHandleProduceResponse(f *testing.F) {
 			rp.Partition, rp.ErrorCode, rp.BaseOffset = int32(tp[1]), code, 10
 			rt.Partitions = append(rt.Partitions, rp)
 		}
+		if order == nil {
+			for i := range names {
+				order = append(order, i)
+			}
+		}
 		for _, i := range order {
 			add(names[i], codes[i])
 		}
 		for _, tp := range extra {
 			add(tp, 0)
 		}
-		f.Add(uint8(version-wire.MinProduceVersion), resp.AppendTo(nil))
+		f.Add(shape, uint8(version-wire.MinProduceVersion), resp.AppendTo(nil))
 	}
-	seed([]int{0, 1, 2, 3, 4, 5}, nil)
-	seed([]int{5, 4, 3, 2, 1, 0}, map[int]int16{1: kerr.NotLeaderForPartition.Code, 4: kerr.MessageTooLarge.Code})
-	seed([]int{0, 0, 3, 3}, map[int]int16{0: kerr.OutOfOrderSequenceNumber.Code, 3: kerr.InvalidRecord.Code})
-	seed([]int{2, 1}, map[int]int16{2: kerr.RequestTimedOut.Code, 1: kerr.DuplicateSequenceNumber.Code}, [2]int{9, 0}, [2]int{0, 7})
-	seed([]int{0, 1, 2, 3, 4, 5}, map[int]int16{0: kerr.UnknownProducerID.Code, 5: kerr.NotEnoughReplicasAfterAppend.Code})
-	f.Add(uint8(0), []byte{})
-	f.Add(uint8(0xff), []byte{0, 0, 0, 1})
+	seed(3*18+1, nil, nil) // 2 topics, the first with 4 partitions: in order
+	seed(3*18+1, []int{4, 3, 2, 1, 0}, map[int]int16{1: kerr.NotLeaderForPartition.Code, 4: kerr.MessageTooLarge.Code})
+	seed(17*18+17, nil, map[int]int16{0: kerr.OutOfOrderSequenceNumber.Code, 20: kerr.InvalidRecord.Code}) // 18 topics, 18 partitions
+	seed(17*18+17, []int{30, 2, 2, 19, 0}, map[int]int16{2: kerr.RequestTimedOut.Code, 19: kerr.DuplicateSequenceNumber.Code},
+		[2]int{40, 0}, [2]int{0, 70})
+	seed(2, []int{0, 1, 2}, map[int]int16{0: kerr.UnknownProducerID.Code, 2: kerr.NotEnoughReplicasAfterAppend.Code})
+	f.Add(uint16(0), uint8(0), []byte{})
+	f.Add(uint16(5), uint8(0xff), []byte{0, 0, 0, 1})
 
-	f.Fuzz(func(t *testing.T, v uint8, body []byte) {
+	f.Fuzz(func(t *testing.T, shape uint16, v uint8, body []byte) {
 		version := wire.MinProduceVersion + int16(v)%(wire.MaxProduceVersion-wire.MinProduceVersion+1)
 		h := newHarness(t, nil)
 		var bs []*accumulator.Batch
 		var sent []int // records per batch
 		records := 0
-		for i, tp := range names {
-			b := h.batch(t, fuzzTopics[tp[0]], int32(tp[1]), 1+i%3)
+		for i, tp := range fuzzShape(shape) {
+			b := h.batch(t, fuzzTopic(tp[0]), int32(tp[1]), 1+i%3)
 			records += b.NumRecords()
 			bs = append(bs, b)
 			sent = append(sent, b.NumRecords())
@@ -122,6 +142,3 @@ func FuzzHandleProduceResponse(f *testing.F) {
 		}
 	})
 }
-
-// fuzzTopics are the request's topics in FuzzHandleProduceResponse.
-var fuzzTopics = []string{"alpha", "beta"}

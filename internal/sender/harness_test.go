@@ -64,8 +64,8 @@ type testHarness struct {
 func newHarness(t testing.TB, mod func(*config.Settings)) *testHarness {
 	t.Helper()
 	h := &testHarness{clock: &testClock{now: time.Now()}}
-	h.acc = accumulator.New(accumulator.Config{BatchSize: 16 << 10, BufferMemory: 16 << 20})
-	set := config.Settings{Idempotent: true, Acks: -1, BatchSize: 16 << 10, MaxInFlight: 5, MaxRequestSize: 1 << 20,
+	h.acc = accumulator.New(accumulator.Config{BatchSize: 1 << 10, BufferMemory: 16 << 20})
+	set := config.Settings{Idempotent: true, Acks: -1, BatchSize: 1 << 10, MaxInFlight: 5, MaxRequestSize: 1 << 20,
 		DeliveryTimeout: time.Minute, RequestTimeout: 30 * time.Second, Retries: 1 << 30,
 		RetryBackoff: 100 * time.Millisecond, RetryBackoffMax: time.Second}
 	if mod != nil {

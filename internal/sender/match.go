@@ -6,14 +6,17 @@ import (
 	"strings"
 )
 
-// match pairs the response's partitions with the request's batches. A broker answers in
-// the request's order, so the common case is a straight walk: each response topic and
-// partition is compared with the one expected next. Anything else (another order, a
-// duplicate, a topic or partition the request did not carry, or a hostile answer naming
-// far more of them) is looked up by binary search in sorted views of the request, built
-// once per response: the work is O(n log m) for a response of n partitions and a request
-// of m batches, never n x m. A batch named twice keeps its first answer; names the
-// request did not carry are ignored, and batches the response leaves out stay unanswered.
+// match pairs the response's partitions with the request's batches. An answer in the
+// request's order (kfake's, or any single-partition one) is paired by a straight walk:
+// each response topic and partition is compared with the one expected next. Kafka itself
+// builds the answer from a hash map (KafkaApis.handleProduceRequest), so its order is
+// arbitrary; that, duplicates, topics or partitions the request did not carry, and
+// hostile answers naming far more of them are looked up: by a scan among a few, otherwise
+// by binary search in sorted views of the request built once per response. The work is
+// O(n log m) for a response of n names and a request of m batches, never n x m, and
+// allocation-free once the request's views have grown. A batch named twice keeps its
+// first answer; names the request did not carry are ignored; batches the response leaves
+// out stay unanswered (handle retries them).
 func (r *request) match() {
 	r.lookups = 0
 	r.topicOrder = r.topicOrder[:0]
@@ -63,10 +66,22 @@ func (r *request) match() {
 	}
 }
 
+// scanBelow: a lookup among at most this many topics or partitions scans them, which
+// costs less than sorting them first.
+const scanBelow = 16
+
 // findTopic returns the index in pr.Topics of the topic named name, -1 if the request
 // has none.
 func (r *request) findTopic(name []byte) int {
 	r.lookups++
+	if len(r.pr.Topics) <= scanBelow {
+		for i := range r.pr.Topics {
+			if r.pr.Topics[i].Name == string(name) {
+				return i
+			}
+		}
+		return -1
+	}
 	if len(r.topicOrder) == 0 {
 		for i := range r.pr.Topics {
 			r.topicOrder = append(r.topicOrder, int32(i))
@@ -88,10 +103,18 @@ func (r *request) findTopic(name []byte) int {
 // request has none.
 func (r *request) findPartition(t int, id int32) int {
 	r.lookups++
+	parts := r.pr.Topics[t].Partitions
+	if len(parts) <= scanBelow {
+		for i := range parts {
+			if parts[i].Partition == id {
+				return i
+			}
+		}
+		return -1
+	}
 	for len(r.partOrder) < len(r.pr.Topics) {
 		r.partOrder = append(r.partOrder, nil)
 	}
-	parts := r.pr.Topics[t].Partitions
 	order := r.partOrder[t]
 	if len(order) == 0 {
 		for i := range parts {

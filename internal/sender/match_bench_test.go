@@ -42,8 +42,9 @@ func matchBody(pairs [][2]int) []byte {
 
 // BenchmarkMatchProduceResponse pairs a decoded Produce response with its request's
 // batches: in the request's order (the normal case: a straight walk, no allocation),
-// reversed, and a hostile answer naming 64 Ki partitions of one topic against a request
-// of 1,024 batches. ns/op is per response.
+// reversed (Kafka's answers come in hash order), and a hostile answer naming 64 Ki
+// partitions of one topic against a request of 1,024 batches (32 topics of 32). ns/op is
+// per response.
 func BenchmarkMatchProduceResponse(b *testing.B) {
 	type tc struct {
 		name          string
@@ -52,7 +53,7 @@ func BenchmarkMatchProduceResponse(b *testing.B) {
 		answered      int // batches the response names
 	}
 	var cases []tc
-	for _, size := range [][2]int{{4, 4}, {16, 64}} {
+	for _, size := range [][2]int{{4, 4}, {32, 32}} {
 		var in, rev [][2]int
 		for t := range size[0] {
 			for p := range size[1] {
@@ -70,7 +71,7 @@ func BenchmarkMatchProduceResponse(b *testing.B) {
 	for p := range 1 << 16 {
 		hostile = append(hostile, [2]int{0, p})
 	}
-	cases = append(cases, tc{"1024/hostile-65536", 16, 64, hostile, 64})
+	cases = append(cases, tc{"1024/hostile-65536", 32, 32, hostile, 32})
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			r := matchRequest(c.topics, c.parts)
