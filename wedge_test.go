@@ -86,9 +86,8 @@ type wgConn struct {
 	mu       sync.Mutex
 	versions map[int32]int16 // correlation id -> version of a Produce request written
 
-	whdr  []byte // the client's write loop only: request header being read
-	wskip int
-	rbuf  []byte // the client's read loop only: response bytes not yet parsed
+	reqs reqHeaders // the client's write loop only
+	rbuf []byte     // the client's read loop only: response bytes not yet parsed
 }
 
 func (c *wgConn) Close() error {
@@ -106,33 +105,16 @@ func (c *wgConn) Write(p []byte) (int, error) {
 
 // parseRequests notes the version and correlation id of each Produce request.
 func (c *wgConn) parseRequests(p []byte) {
-	for len(p) > 0 {
-		if c.wskip > 0 {
-			n := min(c.wskip, len(p))
-			c.wskip -= n
-			p = p[n:]
-			continue
-		}
-		n := min(12-len(c.whdr), len(p))
-		c.whdr = append(c.whdr, p[:n]...)
-		p = p[n:]
-		if len(c.whdr) < 12 {
+	c.reqs.feed(p, func(key, version int16, corr int32) {
+		if key != int16(kmsg.Produce) {
 			return
 		}
-		size := int(binary.BigEndian.Uint32(c.whdr[0:4]))
-		key := int16(binary.BigEndian.Uint16(c.whdr[4:6]))
-		version := int16(binary.BigEndian.Uint16(c.whdr[6:8]))
-		corr := int32(binary.BigEndian.Uint32(c.whdr[8:12]))
-		if key == int16(kmsg.Produce) {
-			c.mu.Lock()
-			c.versions[corr] = version
-			c.mu.Unlock()
-			c.produced.Store(true)
-			tick(c.tap.written)
-		}
-		c.whdr = c.whdr[:0]
-		c.wskip = size + 4 - 12
-	}
+		c.mu.Lock()
+		c.versions[corr] = version
+		c.mu.Unlock()
+		c.produced.Store(true)
+		tick(c.tap.written)
+	})
 }
 
 func (c *wgConn) Read(p []byte) (int, error) {
@@ -235,28 +217,11 @@ func runScript(fake *kfake.Cluster, topic string, steps ...wgStep) *wgScript {
 			return nil, errors.New("injected: connection lost before the write was applied"), true
 		case st.answer != nil:
 			fake.KeepControl()
-			return wgAnswer(kreq, st.answer), nil, true
+			return mxAnswer(kreq, st.answer), nil, true
 		}
 		return nil, nil, false
 	})
 	return sc
-}
-
-// wgAnswer answers a Produce request with code on every partition.
-func wgAnswer(kreq kmsg.Request, code *kerr.Error) kmsg.Response {
-	req := kreq.(*kmsg.ProduceRequest)
-	resp := req.ResponseKind().(*kmsg.ProduceResponse)
-	for _, rt := range req.Topics {
-		st := kmsg.NewProduceResponseTopic()
-		st.Topic = rt.Topic
-		for _, rp := range rt.Partitions {
-			sp := kmsg.NewProduceResponseTopicPartition()
-			sp.Partition, sp.ErrorCode, sp.BaseOffset = rp.Partition, code.Code, -1
-			st.Partitions = append(st.Partitions, sp)
-		}
-		resp.Topics = append(resp.Topics, st)
-	}
-	return resp
 }
 
 // wgWaitTick waits for a tick on ch, at most 10 s (the test then fails on its outcome).
