@@ -215,9 +215,7 @@ type ftTapConn struct {
 	mu   sync.Mutex      // guards keys
 	keys map[int32]int16 // correlation id -> api key of written requests
 
-	// Write side (the client's write loop only): request frame parser.
-	whdr  []byte
-	wskip int
+	reqs reqHeaders // the client's write loop only
 
 	// Read side (the client's read loop only): response frame parser.
 	rpend []byte
@@ -236,30 +234,42 @@ func (c *ftTapConn) Write(p []byte) (int, error) {
 
 // parseRequests notes the api key and correlation id of each request frame.
 func (c *ftTapConn) parseRequests(p []byte) {
-	for len(p) > 0 {
-		if c.wskip > 0 {
-			n := min(c.wskip, len(p))
-			c.wskip -= n
-			p = p[n:]
-			continue
-		}
-		n := min(12-len(c.whdr), len(p))
-		c.whdr = append(c.whdr, p[:n]...)
-		p = p[n:]
-		if len(c.whdr) < 12 {
-			return
-		}
-		size := int(binary.BigEndian.Uint32(c.whdr[0:4]))
-		key := int16(binary.BigEndian.Uint16(c.whdr[4:6]))
-		corr := int32(binary.BigEndian.Uint32(c.whdr[8:12]))
+	c.reqs.feed(p, func(key, _ int16, corr int32) {
 		c.mu.Lock()
 		c.keys[corr] = key
 		c.mu.Unlock()
 		if key == int16(kmsg.Produce) {
 			c.produces.Add(1)
 		}
-		c.whdr = c.whdr[:0]
-		c.wskip = size + 4 - 12
+	})
+}
+
+// reqHeaders follows the request frames written on a connection and reports each one's
+// api key, version and correlation id.
+type reqHeaders struct {
+	hdr  []byte
+	skip int
+}
+
+func (h *reqHeaders) feed(p []byte, fn func(key, version int16, corr int32)) {
+	for len(p) > 0 {
+		if h.skip > 0 {
+			n := min(h.skip, len(p))
+			h.skip -= n
+			p = p[n:]
+			continue
+		}
+		n := min(12-len(h.hdr), len(p))
+		h.hdr = append(h.hdr, p[:n]...)
+		p = p[n:]
+		if len(h.hdr) < 12 {
+			return
+		}
+		size := int(binary.BigEndian.Uint32(h.hdr[0:4]))
+		fn(int16(binary.BigEndian.Uint16(h.hdr[4:6])), int16(binary.BigEndian.Uint16(h.hdr[6:8])),
+			int32(binary.BigEndian.Uint32(h.hdr[8:12])))
+		h.hdr = h.hdr[:0]
+		h.skip = size + 4 - 12
 	}
 }
 

@@ -29,10 +29,10 @@ type Partition struct {
 	// SequenceEpoch and SequencePID are the producer identity NextSequence belongs to.
 	SequencePID   int64
 	SequenceEpoch int16
-	// Unresolved is set when a batch that may have been written failed with its
-	// sequence assigned (delivery.timeout.ms); nothing new is drained until it is
-	// resolved: an acknowledgement reaches UnresolvedUpTo, or the epoch is bumped
-	// (KIP-360, rule 8 of the idempotence reference).
+	// Unresolved is set when a batch that may have been written failed for good with
+	// its sequence assigned (delivery.timeout.ms, retries exhausted, a refusal); nothing
+	// new is drained until it is resolved: an acknowledgement reaches UnresolvedUpTo, or
+	// the epoch is bumped (KIP-360, rule 8 of the idempotence reference).
 	Unresolved bool
 	// UnresolvedUpTo is the sequence after the last possibly written, failed batch.
 	UnresolvedUpTo int32

@@ -143,9 +143,15 @@ func (s *Sender) expireInFlight(p *accumulator.Partition, now time.Time, soon fu
 	}
 }
 
-// unresolve marks p's sequences in doubt after b, possibly written, failed (rule 8).
+// unresolve marks p's sequences in doubt after b, possibly written, failed for good
+// (rule 8): expired, out of retries or refused. A batch stamped under an older producer
+// identity leaves nothing in doubt: the partition's sequences restart under the current
+// one.
 func (s *Sender) unresolve(p *accumulator.Partition, b *accumulator.Batch) {
 	if !b.HasSequence {
+		return
+	}
+	if pid, epoch, _ := s.txn.Identity(); b.ProducerID != pid || b.Epoch != epoch {
 		return
 	}
 	end := int32(uint32(b.BaseSequence)+uint32(b.NumRecords())) & 0x7fffffff
@@ -168,11 +174,20 @@ func (s *Sender) resolve(p *accumulator.Partition) {
 		return
 	}
 	if s.transactional() {
-		s.txn.OnProduceError(0, fmt.Errorf("kprod: %s-%d: a batch that may have been written timed out", p.Topic, p.ID))
+		// The failed batch has usually made the transaction abortable already; its own
+		// error stays the one reported.
+		if s.txn.Err() == nil {
+			s.txn.OnProduceError(0, fmt.Errorf("kprod: %s-%d: a batch that may have been written failed", p.Topic, p.ID))
+		}
 		p.Unresolved = false
 		return
 	}
-	s.bumpWanted = true
+	if !s.bumpWanted {
+		// RunOnce bumps the epoch at its start: come back at once rather than when the
+		// next timer fires, which may be the partition's delivery.timeout.ms.
+		s.bumpWanted = true
+		s.Wake()
+	}
 }
 
 // failExpired fails a batch whose delivery.timeout.ms passed; in a transaction that

@@ -24,6 +24,17 @@ type request struct {
 	pr   wire.ProduceRequest
 	buf  []byte
 	segs [][]byte
+	// slots[t][i] is the index in batches of pr.Topics[t].Partitions[i], to pair the
+	// response's partitions with batches (see match). Inner slices keep their capacity.
+	slots [][]int32
+	// topicOrder and partOrder are sorted views of pr.Topics (by name) and of each
+	// topic's partitions (by id), built only for an answer out of the request's order.
+	topicOrder []int32
+	partOrder  [][]int32
+	// lookups counts match's binary searches: at most one per partition and topic of
+	// the response, none for an answer in the request's order (FuzzHandleProduceResponse
+	// and TestMatch check this bound on the work).
+	lookups int
 
 	// Written by the connection's loop in onResponse, read by the sender afterwards.
 	resp    wire.ProduceResponse
@@ -65,6 +76,7 @@ func (s *Sender) newRequest(node int32, conn *broker.Conn, version int16) *reque
 		r.pr.TransactionalID = &id
 	}
 	r.pr.Topics = r.pr.Topics[:0]
+	r.slots = r.slots[:0]
 	return r
 }
 
@@ -81,21 +93,30 @@ func (s *Sender) recycle(r *request) {
 
 // add puts batch b in the request, grouping partitions by topic.
 func (r *request) add(b *accumulator.Batch) {
+	slot := int32(len(r.batches))
 	r.batches = append(r.batches, b)
 	tp := wire.ProducePartition{Partition: b.Partition, Records: b.Encoded}
 	for i := range r.pr.Topics {
 		if r.pr.Topics[i].Name == b.Topic {
 			r.pr.Topics[i].Partitions = append(r.pr.Topics[i].Partitions, tp)
+			r.slots[i] = append(r.slots[i], slot)
 			return
 		}
 	}
-	if n := len(r.pr.Topics); n < cap(r.pr.Topics) {
+	n := len(r.pr.Topics)
+	if n < cap(r.pr.Topics) {
 		r.pr.Topics = r.pr.Topics[:n+1]
 		r.pr.Topics[n].Name = b.Topic
 		r.pr.Topics[n].Partitions = append(r.pr.Topics[n].Partitions[:0], tp)
-		return
+	} else {
+		r.pr.Topics = append(r.pr.Topics, wire.ProduceTopic{Name: b.Topic, Partitions: []wire.ProducePartition{tp}})
 	}
-	r.pr.Topics = append(r.pr.Topics, wire.ProduceTopic{Name: b.Topic, Partitions: []wire.ProducePartition{tp}})
+	if n < cap(r.slots) {
+		r.slots = r.slots[:n+1]
+		r.slots[n] = append(r.slots[n][:0], slot)
+	} else {
+		r.slots = append(r.slots, []int32{slot})
+	}
 }
 
 // write encodes and queues the request on its connection without waiting.
@@ -129,35 +150,4 @@ func (r *request) onResponse(body []byte, err error) {
 	s.resps = append(s.resps, r)
 	s.respMu.Unlock()
 	s.Wake()
-}
-
-// match pairs the response's partitions with the request's batches.
-func (r *request) match() {
-	for ti := range r.resp.Topics {
-		t := &r.resp.Topics[ti]
-		for pi := range t.Partitions {
-			p := &t.Partitions[pi]
-			for i, b := range r.batches {
-				if b.Partition != p.Partition || b.Topic != string(t.Name) || r.results[i].answered {
-					continue
-				}
-				res := &r.results[i]
-				res.answered = true
-				res.code, res.baseOffset, res.logAppendTime, res.logStart = p.ErrorCode, p.BaseOffset, p.LogAppendTime, p.LogStartOffset
-				res.leader, res.leaderEpoch = p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch
-				if p.ErrorCode != 0 {
-					if p.ErrorMessage != nil {
-						res.msg = string(p.ErrorMessage)
-					}
-					for _, re := range p.RecordErrors {
-						if res.recordErrs == nil {
-							res.recordErrs = map[int32]string{}
-						}
-						res.recordErrs[re.BatchIndex] = string(re.Message)
-					}
-				}
-				break
-			}
-		}
-	}
 }

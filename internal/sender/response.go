@@ -242,7 +242,15 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 	if expired && retriable {
 		err = fmt.Errorf("%w (last error: %w)", ErrDeliveryTimeout, err)
 	}
-	if !b.MaybeWritten {
+	if b.MaybeWritten {
+		// An earlier attempt may be in the log: its sequences cannot be given back, and
+		// whether the broker expects the sequence after it is unknown. Nothing more is
+		// sent to the partition until an acknowledgement past it settles that, or the
+		// epoch is bumped (Java's handleFailedBatch and maybeResolveSequences, KIP-360);
+		// otherwise every later batch would be refused OUT_OF_ORDER_SEQUENCE_NUMBER for
+		// good (issue 10). Also when delivery.timeout.ms passed before expiry ran.
+		s.unresolve(b.PartitionQueue(), b)
+	} else {
 		s.releaseSequences(b)
 	}
 	if s.transactional() {
