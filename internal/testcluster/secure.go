@@ -99,11 +99,7 @@ func Secure(t testing.TB) *SecureCluster {
 
 func absentSecure(t testing.TB, why string) {
 	t.Helper()
-	how := "start one with `scripts/kafka --cluster secure up --port 18092 --security` (or run the full suite with scripts/test)"
-	if Required() {
-		t.Fatalf("real Kafka with secure listeners required (KPROD_REQUIRE_KAFKA=1) but absent: %s; %s", why, how)
-	}
-	t.Skipf("real Kafka with secure listeners absent: %s; %s", why, how)
+	absentKind(t, "real Kafka with secure listeners", why, "`scripts/kafka --cluster secure up --port 18092 --security`")
 }
 
 func loadSecure(c *Cluster) (*SecureCluster, error) {

@@ -33,8 +33,7 @@ import (
 // helpers wait until the broker applies them.
 func TestRealSecureTopicAuthorization(t *testing.T) {
 	s := testcluster.Secure(t)
-	topic := uniqueTopic("secacl-kgo")
-	testcluster.CreateTopic(t, client(t, s.Cluster), topic, 1, int16(s.Nodes), nil)
+	topic := newTopic(t, s, "secacl-kgo")
 	alice := s.Users["alice"]
 	produce := func() error {
 		// Idempotence off: InitProducerId needs an ACL of its own, and this test is

@@ -102,11 +102,18 @@ func RealVersion(t testing.TB, nodes int, prefix string) *Cluster {
 
 func absent(t testing.TB, why string) {
 	t.Helper()
-	how := "start one with `scripts/kafka up --nodes N` (or run the full suite with scripts/test)"
+	absentKind(t, "real Kafka", why, "`scripts/kafka up --nodes N`")
+}
+
+// absentKind fails (KPROD_REQUIRE_KAFKA=1) or skips the test: what is missing, why, and
+// the command that starts it.
+func absentKind(t testing.TB, what, why, start string) {
+	t.Helper()
+	how := "start one with " + start + " (or run the full suite with scripts/test)"
 	if Required() {
-		t.Fatalf("real Kafka required (KPROD_REQUIRE_KAFKA=1) but absent: %s; %s", why, how)
+		t.Fatalf("%s required (KPROD_REQUIRE_KAFKA=1) but absent: %s; %s", what, why, how)
 	}
-	t.Skipf("real Kafka absent: %s; %s", why, how)
+	t.Skipf("%s absent: %s; %s", what, why, how)
 }
 
 // Find lists the real clusters scripts/kafka published whose every node answers on its port.
