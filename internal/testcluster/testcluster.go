@@ -9,6 +9,7 @@ package testcluster
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -40,7 +41,8 @@ type Cluster struct {
 	// Embedded is set when Kind is "embedded": its fault hooks are there.
 	Embedded *kafkatest.Cluster
 
-	root string // repository root, for scripts/kafka
+	root     string // repository root, for scripts/kafka
+	security string // its security.env when started with `up --security`, else ""
 }
 
 // BootstrapServers returns Bootstrap comma-separated.
@@ -58,7 +60,8 @@ func Embedded(t testing.TB, opts ...kafkatest.Option) *Cluster {
 
 // Real returns a running real cluster with the given number of nodes that scripts/kafka
 // published, failing (KPROD_REQUIRE_KAFKA=1) or skipping the test when there is none.
-// When several match, a 4.x one is preferred, then the newest.
+// When several match, a 4.x one is preferred, then the newest. Clusters with secure
+// listeners are left to Secure: they deny by default, and their tests own them.
 func Real(t testing.TB, nodes int) *Cluster {
 	t.Helper()
 	return RealVersion(t, nodes, "")
@@ -74,7 +77,7 @@ func RealVersion(t testing.TB, nodes int, prefix string) *Cluster {
 	}
 	var best *Cluster
 	for _, c := range cs {
-		if c.Nodes != nodes || !strings.HasPrefix(c.Version, prefix) {
+		if c.Nodes != nodes || !strings.HasPrefix(c.Version, prefix) || c.security != "" {
 			continue
 		}
 		if best == nil || newer(c.Version, best.Version) {
@@ -84,7 +87,11 @@ func RealVersion(t testing.TB, nodes int, prefix string) *Cluster {
 	if best == nil {
 		var have []string
 		for _, c := range cs {
-			have = append(have, fmt.Sprintf("%s (%d nodes, Kafka %s)", c.Name, c.Nodes, c.Version))
+			what := ""
+			if c.security != "" {
+				what = ", secure"
+			}
+			have = append(have, fmt.Sprintf("%s (%d nodes, Kafka %s%s)", c.Name, c.Nodes, c.Version, what))
 		}
 		absent(t, fmt.Sprintf("no running %d-node Kafka %s* cluster (running: %s)",
 			nodes, prefix, strings.Join(have, ", ")))
@@ -95,11 +102,18 @@ func RealVersion(t testing.TB, nodes int, prefix string) *Cluster {
 
 func absent(t testing.TB, why string) {
 	t.Helper()
-	how := "start one with `scripts/kafka up --nodes N` (or run the full suite with scripts/test)"
+	absentKind(t, "real Kafka", why, "`scripts/kafka up --nodes N`")
+}
+
+// absentKind fails (KPROD_REQUIRE_KAFKA=1) or skips the test: what is missing, why, and
+// the command that starts it.
+func absentKind(t testing.TB, what, why, start string) {
+	t.Helper()
+	how := "start one with " + start + " (or run the full suite with scripts/test)"
 	if Required() {
-		t.Fatalf("real Kafka required (KPROD_REQUIRE_KAFKA=1) but absent: %s; %s", why, how)
+		t.Fatalf("%s required (KPROD_REQUIRE_KAFKA=1) but absent: %s; %s", what, why, how)
 	}
-	t.Skipf("real Kafka absent: %s; %s", why, how)
+	t.Skipf("%s absent: %s; %s", what, why, how)
 }
 
 // Find lists the real clusters scripts/kafka published whose every node answers on its port.
@@ -141,6 +155,9 @@ func load(dir string) (*Cluster, error) {
 	}
 	c := &Cluster{Kind: "real", Bootstrap: strings.Split(boot, ","), Nodes: nodes,
 		Version: read("version"), Name: filepath.Base(dir)}
+	if _, err := os.Stat(filepath.Join(dir, "security.env")); err == nil {
+		c.security = filepath.Join(dir, "security.env")
+	}
 	// A cluster counts only if at least one node answers now; a test that kills nodes
 	// checks the others itself.
 	for _, addr := range c.Bootstrap {
@@ -229,10 +246,22 @@ func (c *Cluster) Script(args ...string) (string, error) {
 // ProducerPerformance or a full class name) on the cluster's own jars, with stdin, and
 // returns stdout and stderr separately.
 func (c *Cluster) Java(stdin string, class string, args ...string) (stdout, stderr string, err error) {
+	return c.JavaWith(nil, stdin, class, args...)
+}
+
+// JavaWith is Java with extra JVM flags (KPROD_KAFKA_JAVA_OPTS), e.g. a system property
+// such as -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=URL. The tool is killed if it
+// runs longer than five minutes.
+func (c *Cluster) JavaWith(jvm []string, stdin string, class string, args ...string) (stdout, stderr string, err error) {
 	if c.Kind != "real" {
 		return "", "", errors.New("the Java tools run against real clusters only")
 	}
-	cmd := exec.Command(filepath.Join(c.root, "scripts", "kafka"), append([]string{"--cluster", c.Name, "java", class}, args...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.root, "scripts", "kafka"), append([]string{"--cluster", c.Name, "java", class}, args...)...)
+	if len(jvm) > 0 {
+		cmd.Env = append(os.Environ(), "KPROD_KAFKA_JAVA_OPTS="+strings.Join(jvm, " "))
+	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e

@@ -37,3 +37,46 @@ func CreateTopic(t testing.TB, cl *kgo.Client, topic string, partitions int32, r
 		t.Fatalf("create topic %s: error code %d %s", topic, tr.ErrorCode, msg)
 	}
 }
+
+// WaitTopicKnown waits until every broker's own metadata shows topic with a leader for each
+// partition. CreateTopics returns once the controller has the topic; brokers learn it
+// later, and a Kafka 4.x producer that reaches a leader still without the topic id fails
+// the records with UNKNOWN_TOPIC_ID (seen with Java 4.4 on three loaded nodes).
+func WaitTopicKnown(t testing.TB, cl *kgo.Client, topic string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	known := func() bool {
+		meta, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+		if err != nil {
+			return false
+		}
+		for _, b := range meta.Brokers {
+			req := kmsg.NewPtrMetadataRequest()
+			rt := kmsg.NewMetadataRequestTopic()
+			rt.Topic = kmsg.StringPtr(topic)
+			req.Topics = append(req.Topics, rt)
+			kr, err := cl.Broker(int(b.NodeID)).Request(ctx, req)
+			if err != nil {
+				return false
+			}
+			resp := kr.(*kmsg.MetadataResponse)
+			if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 || resp.Topics[0].TopicID == [16]byte{} {
+				return false
+			}
+			for _, p := range resp.Topics[0].Partitions {
+				if p.ErrorCode != 0 || p.Leader < 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for !known() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("topic %s not known to every broker within 60s", topic)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
