@@ -320,7 +320,11 @@ func (r *run) chaos(ctx context.Context, ps *producers) {
 		// recovery. The wait is bounded: a transaction the coordinator never finishes is a
 		// failure of its own (Report.TxnNotComplete), naming the state it was left in.
 		ps.txn.setGate(func(ctx context.Context) error {
-			_, err := r.admin.waitTxnComplete(ctx, o.TransactionalID, o.TxnCompleteTimeout)
+			start := time.Now()
+			v, err := r.admin.waitTxnComplete(ctx, o.TransactionalID, o.TxnCompleteTimeout)
+			if d := time.Since(start); err == nil && d > time.Second {
+				r.logf("calm: waited %.1fs for the coordinator to finish the previous transaction (now %s)", d.Seconds(), v.State)
+			}
 			return err
 		})
 	}
