@@ -149,9 +149,6 @@ func TestMatrixConcurrentTransactionsPastDeliveryTimeout(t *testing.T) {
 	if took := lost.at.Sub(lost.sent); took < deliveryTimeout {
 		t.Errorf("lost-1 failed %s after Send, before delivery.timeout.ms (%s): %v", took, deliveryTimeout, lost.err)
 	}
-	if stuck.at.Before(lost.at) {
-		t.Errorf("stuck-0 failed %s before lost-1 made the transaction abortable: %v", lost.at.Sub(stuck.at), stuck.err)
-	}
 	for _, r := range []*mxTimed{stuck, lost} {
 		if n := ct.refused[r.part].Load(); n < 2 {
 			t.Errorf("%s: CONCURRENT_TRANSACTIONS answered %d times; want the batch retried", r.value, n)
