@@ -128,6 +128,7 @@ type run struct {
 	report  *Report
 	closeMu sync.Mutex
 	calm    time.Time // when the faults were over and the cluster whole again
+	txnCalm time.Time // when the transactional producer's recovery check begins
 	watch   *txnWatch // the coordinator's view of the transactional id; nil without one
 
 	unproxied atomic.Int64 // producer dials to addresses without a proxy
@@ -190,6 +191,14 @@ func (r *run) run(ctx context.Context) error {
 		return ctx.Err()
 	}
 	r.finishProducers(ps)
+	if ps.txn != nil {
+		// The transactional producer's recovery is checked from its first transaction that
+		// began after the coordinator finished the one before; if none did (the gate gave
+		// up, reported as txn_not_complete), none of its sends is in the window.
+		if r.txnCalm = ps.txn.firstGated(); r.txnCalm.IsZero() {
+			r.txnCalm = time.Now()
+		}
+	}
 	err = r.verify(ctx)
 	r.summarize(ps)
 	return err
@@ -486,7 +495,7 @@ func (r *run) verify(ctx context.Context) error {
 	r.logf("read back %d records (read_uncommitted), %d (read_committed)", len(ru), len(rc))
 	entries, txns := r.led.Snapshot()
 	r.report.Counts, r.report.Examples = Check(entries, txns, ru, rc,
-		CheckConfig{Bound: o.DeliveryTimeout + o.Margin, CalmFrom: r.calm})
+		CheckConfig{Bound: o.DeliveryTimeout + o.Margin, CalmFrom: r.calm, TxnCalmFrom: r.txnCalm})
 	return nil
 }
 

@@ -50,6 +50,8 @@ type txnWorker struct {
 	// once the coordinator has finished the previous one (markers written), or an error
 	// naming the state it is stuck in.
 	gate func(context.Context) error
+	// gatedAt is when the first transaction the gate let through began.
+	gatedAt time.Time
 
 	stats   TxnStats
 	errs    errStats
@@ -126,6 +128,14 @@ func (w *txnWorker) setGate(gate func(context.Context) error) {
 	w.gate = gate
 }
 
+// firstGated returns when the first transaction the gate let through began; zero if
+// none did.
+func (w *txnWorker) firstGated() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gatedAt
+}
+
 func (w *txnWorker) calmGate() func(context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -150,6 +160,11 @@ func (w *txnWorker) run(ctx, stop context.Context) {
 				w.logf("transactional producer stopped before transaction %d: %v", seq, err)
 				return
 			}
+			w.mu.Lock()
+			if w.gatedAt.IsZero() {
+				w.gatedAt = time.Now()
+			}
+			w.mu.Unlock()
 		}
 		n := 50 + w.rng.IntN(151)
 		parts := w.rng.Perm(int(w.partitions))[:1+w.rng.IntN(int(w.partitions))]

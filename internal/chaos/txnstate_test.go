@@ -108,6 +108,9 @@ func TestTxnWorkerGate(t *testing.T) {
 		return &gateError{stuck}
 	})
 	w.run(ctx, ctx)
+	if w.firstGated().IsZero() {
+		t.Error("firstGated is zero after the gate let a transaction through")
+	}
 	if gated.Load() != 2 {
 		t.Errorf("the gate ran %d times; want 2 (before each transaction)", gated.Load())
 	}
