@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +26,9 @@ func (w testLog) Write(b []byte) (int, error) {
 // controllers 19992-19994), started with scripts/kafka and stopped at the end. It runs
 // when KPROD_REQUIRE_KAFKA=1 (the full suite: failing to start Kafka fails the test) or
 // KPROD_CHAOS=1 (failing to start Kafka skips it); KPROD_CHAOS_SEED fixes the seed.
+// KPROD_CHAOS_CLUSTER and KPROD_CHAOS_PORT move it to another scripts/kafka cluster and
+// base port (to run beside another suite's); KPROD_CHAOS_OUT names a folder that keeps
+// the JSON report, kprod's debug log and the ledger of every send, to diagnose a failure.
 func TestChaosShort(t *testing.T) {
 	required := os.Getenv("KPROD_REQUIRE_KAFKA") == "1"
 	if !required && os.Getenv("KPROD_CHAOS") != "1" {
@@ -54,7 +59,14 @@ func TestChaosShort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), duration+15*time.Minute)
 	defer cancel()
 
-	c := NewCluster(root, "chaostest", 19892)
+	name, port := "chaostest", 19892
+	if n := os.Getenv("KPROD_CHAOS_CLUSTER"); n != "" {
+		name = n
+	}
+	if p, err := strconv.Atoi(os.Getenv("KPROD_CHAOS_PORT")); err == nil {
+		port = p
+	}
+	c := NewCluster(root, name, port)
 	bootstrap, started, err := c.Up(ctx)
 	if started {
 		t.Cleanup(func() {
@@ -70,10 +82,32 @@ func TestChaosShort(t *testing.T) {
 	}
 
 	t.Logf("seed %d (KPROD_CHAOS_SEED=%d reproduces the schedule), %s of faults", seed, seed, duration)
-	rep, err := Run(ctx, Options{Bootstrap: bootstrap, Nodes: c, Duration: duration, Seed: seed,
-		Transactional: true, Rate: 500, Log: testLog{t}})
+	o := Options{Bootstrap: bootstrap, Nodes: c, Duration: duration, Seed: seed,
+		Transactional: true, Rate: 500, Log: testLog{t}}
+	out := os.Getenv("KPROD_CHAOS_OUT")
+	if out != "" {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []struct {
+			w    *io.Writer
+			name string
+		}{{&o.ProducerLog, "producer.log"}, {&o.Ledger, "ledger"}} {
+			file, err := os.Create(filepath.Join(out, fmt.Sprintf("chaos-%d.%s", seed, f.name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { file.Close() })
+			*f.w = file
+		}
+	}
+	rep, err := Run(ctx, o)
 	if rep != nil {
-		path := filepath.Join(t.TempDir(), "report.json")
+		dir := out
+		if dir == "" {
+			dir = t.TempDir()
+		}
+		path := filepath.Join(dir, fmt.Sprintf("chaos-%d.report.json", seed))
 		if werr := rep.WriteJSON(path); werr != nil {
 			t.Log(werr)
 		}

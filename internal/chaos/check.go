@@ -74,6 +74,11 @@ type CheckConfig struct {
 	// CalmFrom is when the faults were over and the cluster whole again; every send
 	// made from then on must succeed (or be aborted on purpose). Zero: not checked.
 	CalmFrom time.Time
+	// TxnCalmFrom, when set, replaces CalmFrom for the transactional producer's sends:
+	// when it began its first transaction after the coordinator had finished the one
+	// before (the calm period's gate). A transaction begun earlier may still meet its
+	// predecessor's markers being written, answered CONCURRENT_TRANSACTIONS.
+	TxnCalmFrom time.Time
 }
 
 // Check compares the ledger with what was read back, read_uncommitted (ru) and
@@ -217,7 +222,7 @@ func Check(entries []Entry, txns []Txn, ru, rc []Read, cfg CheckConfig) (c Count
 	checkTxns(&c, note, entries, txns, rc)
 	checkTimes(&c, note, entries, cfg.Bound)
 	if !cfg.CalmFrom.IsZero() {
-		checkRecovered(&c, note, entries, cfg.CalmFrom)
+		checkRecovered(&c, note, entries, cfg.CalmFrom, cfg.TxnCalmFrom)
 	}
 	return c, examples
 }
@@ -339,9 +344,13 @@ func checkTimes(c *Counts, note func(string, ...any), entries []Entry, bound tim
 // checkRecovered counts sends made after calm that failed: with the cluster whole again a
 // producer must deliver (a transaction aborted on purpose fails its records with Aborted,
 // which is not counted).
-func checkRecovered(c *Counts, note func(string, ...any), entries []Entry, calm time.Time) {
+func checkRecovered(c *Counts, note func(string, ...any), entries []Entry, calmFrom, txnCalmFrom time.Time) {
 	for i := range entries {
 		e := &entries[i]
+		calm := calmFrom
+		if e.Producer == producerTxn && !txnCalmFrom.IsZero() {
+			calm = txnCalmFrom
+		}
 		for _, a := range e.Attempts {
 			if a.Sent.Before(calm) || (a.Outcome != NotWritten && a.Outcome != MaybeWritten) {
 				continue

@@ -257,3 +257,31 @@ func TestLedgerResolvesOnce(t *testing.T) {
 		t.Fatalf("snapshot %+v %+v", es, ts)
 	}
 }
+
+// TestCheckTxnCalmFrom: the transactional producer's sends count for recovery from
+// TxnCalmFrom (its first transaction after the coordinator finished the one before), not
+// from CalmFrom; the idempotent producer's still from CalmFrom.
+func TestCheckTxnCalmFrom(t *testing.T) {
+	w := base()
+	at := t0.Add(time.Hour)
+	id := int64(len(w.txns) + 1)
+	w.entries = append(w.entries, Entry{Producer: "txn", Partition: 11, Counter: 1000, Attempts: []Attempt{
+		{Txn: id, Sent: at, Resolved: at.Add(15 * time.Second), Outcome: NotWritten, Offset: -1}}})
+	w.txns = append(w.txns, Txn{ID: id, Seq: id, State: TxnAborted, Entries: []int{len(w.entries) - 1}})
+	for _, tc := range []struct {
+		name          string
+		calm, txnCalm time.Time
+		want          int
+	}{
+		{"sent after CalmFrom, no TxnCalmFrom", at.Add(-time.Minute), time.Time{}, 1},
+		{"sent before TxnCalmFrom", at.Add(-time.Minute), at.Add(time.Second), 0},
+		{"sent after TxnCalmFrom", at.Add(time.Minute), at.Add(-time.Second), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ex := Check(w.entries, w.txns, w.ru, w.rc, CheckConfig{Bound: 20 * time.Second, CalmFrom: tc.calm, TxnCalmFrom: tc.txnCalm})
+			if got.NotRecovered != tc.want {
+				t.Fatalf("not_recovered = %d, want %d; examples %q", got.NotRecovered, tc.want, ex)
+			}
+		})
+	}
+}

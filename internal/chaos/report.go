@@ -34,6 +34,11 @@ type Report struct {
 
 	Producers map[string]*ProducerStats `json:"producers"`
 	Txn       *TxnStats                 `json:"transactions,omitempty"`
+	// TxnUnfinished is the longest time the coordinator held the transactional id in
+	// PrepareCommit or PrepareAbort (its markers not yet written), as DescribeTransactions
+	// showed it every 200ms; TxnUnfinishedWhat says which transaction.
+	TxnUnfinished     Millis `json:"txn_longest_unfinished_ms"`
+	TxnUnfinishedWhat string `json:"txn_longest_unfinished,omitempty"`
 
 	// Runtime anomalies the checker cannot see in the log.
 	DoubleCallbacks  int64    `json:"double_callbacks"`
@@ -44,6 +49,10 @@ type Report struct {
 	// TxnStopped is 1 when the transactional producer could not go on (no new
 	// producer with its transactional.id could initialize within 3 minutes).
 	TxnStopped int `json:"txn_stopped"`
+	// TxnNotComplete is 1 when, after the faults, the coordinator did not finish the
+	// transactional producer's last transaction within Options.TxnCompleteTimeout (its
+	// markers never written): the producer could not begin the next one.
+	TxnNotComplete int `json:"txn_not_complete"`
 
 	ReadUncommitted int `json:"read_uncommitted_records"`
 	ReadCommitted   int `json:"read_committed_records"`
@@ -70,7 +79,7 @@ type ProducerStats struct {
 
 // Anomalies is the number of anomalies of every kind; 0 for a correct producer.
 func (r *Report) Anomalies() int {
-	return r.Counts.Anomalies() + int(r.DoubleCallbacks) + r.CloseLate + r.LeakedGoroutines + int(r.UnproxiedDials) + r.TxnStopped
+	return r.Counts.Anomalies() + int(r.DoubleCallbacks) + r.CloseLate + r.LeakedGoroutines + int(r.UnproxiedDials) + r.TxnStopped + r.TxnNotComplete
 }
 
 // OK reports whether the run completed and found no anomaly.
@@ -94,8 +103,8 @@ func (r *Report) Lines() []string {
 			time.Duration(s.P50Resolve).Milliseconds(), time.Duration(s.P99Resolve).Milliseconds(), time.Duration(s.MaxResolve).Milliseconds()))
 	}
 	if t := r.Txn; t != nil {
-		out = append(out, fmt.Sprintf("chaos: transactions: committed=%d aborted_on_purpose=%d aborted_after_error=%d crashed=%d in_doubt=%d producers_recreated=%d given_up=%d",
-			t.Committed, t.Purposeful, t.Aborted, t.Crashed, t.InDoubt, t.Recreated, t.GaveUp))
+		out = append(out, fmt.Sprintf("chaos: transactions: committed=%d aborted_on_purpose=%d aborted_after_error=%d crashed=%d in_doubt=%d producers_recreated=%d given_up=%d longest_unfinished=%dms",
+			t.Committed, t.Purposeful, t.Aborted, t.Crashed, t.InDoubt, t.Recreated, t.GaveUp, time.Duration(r.TxnUnfinished).Milliseconds()))
 	}
 	kinds := make([]string, 0, len(r.FaultKinds))
 	for k, n := range r.FaultKinds {
@@ -104,8 +113,8 @@ func (r *Report) Lines() []string {
 	sort.Strings(kinds)
 	out = append(out, fmt.Sprintf("chaos: faults by kind: %s (failed to inject: %d)", strings.Join(kinds, " "), r.FaultsFailed))
 	c := r.Counts
-	out = append(out, fmt.Sprintf("chaos: read_uncommitted=%d read_committed=%d maybe_written_present=%d txn_incomplete=%d not_written_present=%d not_recovered=%d late=%d unknown=%d double_callbacks=%d close_late=%d leaked_goroutines=%d unproxied_dials=%d txn_stopped=%d",
-		r.ReadUncommitted, r.ReadCommitted, c.MaybeWrittenPresent, c.TxnIncomplete, c.Phantom, c.NotRecovered, c.Late, c.Unknown, r.DoubleCallbacks, r.CloseLate, r.LeakedGoroutines, r.UnproxiedDials, r.TxnStopped))
+	out = append(out, fmt.Sprintf("chaos: read_uncommitted=%d read_committed=%d maybe_written_present=%d txn_incomplete=%d not_written_present=%d not_recovered=%d late=%d unknown=%d double_callbacks=%d close_late=%d leaked_goroutines=%d unproxied_dials=%d txn_stopped=%d txn_not_complete=%d",
+		r.ReadUncommitted, r.ReadCommitted, c.MaybeWrittenPresent, c.TxnIncomplete, c.Phantom, c.NotRecovered, c.Late, c.Unknown, r.DoubleCallbacks, r.CloseLate, r.LeakedGoroutines, r.UnproxiedDials, r.TxnStopped, r.TxnNotComplete))
 	if r.Error != "" {
 		out = append(out, "chaos: run failed: "+r.Error)
 	}

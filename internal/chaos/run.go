@@ -63,6 +63,9 @@ type Options struct {
 	// Calm is how long the producers keep sending once the faults are over and the
 	// cluster is whole again; every send of that period must succeed. Default 10s.
 	Calm time.Duration
+	// TxnCompleteTimeout bounds how long, in the calm period, a transaction waits for the
+	// coordinator to finish the previous one before it begins. Default 30s.
+	TxnCompleteTimeout time.Duration
 	// Kinds restricts the fault kinds (FaultKinds' names); nil means all.
 	Kinds []string
 	// Log receives progress lines. Default io.Discard.
@@ -94,6 +97,7 @@ func (o *Options) defaults() error {
 	set(&o.Margin, 5*time.Second)
 	set(&o.CloseTimeout, 30*time.Second)
 	set(&o.Calm, 10*time.Second)
+	set(&o.TxnCompleteTimeout, 30*time.Second)
 	if o.Topic == "" {
 		o.Topic = fmt.Sprintf("chaos-%d-%d", o.Seed, stamp)
 	}
@@ -124,6 +128,8 @@ type run struct {
 	report  *Report
 	closeMu sync.Mutex
 	calm    time.Time // when the faults were over and the cluster whole again
+	txnCalm time.Time // when the transactional producer's recovery check begins
+	watch   *txnWatch // the coordinator's view of the transactional id; nil without one
 
 	unproxied atomic.Int64 // producer dials to addresses without a proxy
 }
@@ -185,6 +191,14 @@ func (r *run) run(ctx context.Context) error {
 		return ctx.Err()
 	}
 	r.finishProducers(ps)
+	if ps.txn != nil {
+		// The transactional producer's recovery is checked from its first transaction that
+		// began after the coordinator finished the one before; if none did (the gate gave
+		// up, reported as txn_not_complete), none of its sends is in the window.
+		if r.txnCalm = ps.txn.firstGated(); r.txnCalm.IsZero() {
+			r.txnCalm = time.Now()
+		}
+	}
 	err = r.verify(ctx)
 	r.summarize(ps)
 	return err
@@ -277,6 +291,12 @@ func (r *run) chaos(ctx context.Context, ps *producers) {
 	if ps.txn != nil {
 		in.crash = ps.txn.crash
 		topics = append(topics, "__transaction_state")
+		r.watch = &txnWatch{admin: r.admin, id: o.TransactionalID, logf: r.logf}
+		wctx, wstop := context.WithCancel(ctx)
+		var wwg sync.WaitGroup
+		wwg.Add(1)
+		go func() { defer wwg.Done(); r.watch.run(wctx) }()
+		defer func() { wstop(); wwg.Wait() }()
 	}
 	r.logf("producing for %s before faults", o.Warmup)
 	if sleep(ctx, o.Warmup) == nil {
@@ -300,6 +320,23 @@ func (r *run) chaos(ctx context.Context, ps *producers) {
 		r.report.Notes = append(r.report.Notes, err.Error())
 		return
 	}
+	if ps.txn != nil {
+		// Every transaction from now on begins only once the coordinator has finished the
+		// previous one. With transactions v2 (KIP-890) a broker answers a transactional
+		// Produce CONCURRENT_TRANSACTIONS until the previous transaction's markers are all
+		// written; a marker backlog the faults left would fail the sends of a healthy
+		// producer at delivery.timeout.ms and measure the broker, not the producer's
+		// recovery. The wait is bounded: a transaction the coordinator never finishes is a
+		// failure of its own (Report.TxnNotComplete), naming the state it was left in.
+		ps.txn.setGate(func(ctx context.Context) error {
+			start := time.Now()
+			v, err := r.admin.waitTxnComplete(ctx, o.TransactionalID, o.TxnCompleteTimeout)
+			if d := time.Since(start); err == nil && d > time.Second {
+				r.logf("calm: waited %.1fs for the coordinator to finish the previous transaction (now %s)", d.Seconds(), v.State)
+			}
+			return err
+		})
+	}
 	// The producers must recover: what they send from now on must succeed.
 	r.calm = time.Now()
 	r.logf("cluster whole; producing %s more, every send of which must succeed", o.Calm)
@@ -313,6 +350,10 @@ func (r *run) finishProducers(ps *producers) {
 	if ps.txn != nil {
 		if p := ps.txn.producer(); p != nil {
 			r.finish("transactional producer", p)
+		}
+		if ps.txn.notComplete != nil {
+			r.report.TxnNotComplete = 1
+			r.report.Notes = append(r.report.Notes, "transactional producer stopped in the calm period: "+ps.txn.notComplete.Error())
 		}
 		if ps.txn.fatal != nil {
 			r.report.TxnStopped = 1
@@ -339,6 +380,10 @@ func (r *run) summarize(ps *producers) {
 	if ps.txn != nil {
 		st := ps.txn.stats
 		r.report.Txn = &st
+		if r.watch != nil {
+			d, what := r.watch.Longest()
+			r.report.TxnUnfinished, r.report.TxnUnfinishedWhat = Millis(d), what
+		}
 		r.report.DoubleCallbacks += ps.txn.doubles.Load()
 		if s := r.report.Producers[producerTxn]; s != nil {
 			s.Errors = ps.txn.errs.snapshot()
@@ -450,7 +495,7 @@ func (r *run) verify(ctx context.Context) error {
 	r.logf("read back %d records (read_uncommitted), %d (read_committed)", len(ru), len(rc))
 	entries, txns := r.led.Snapshot()
 	r.report.Counts, r.report.Examples = Check(entries, txns, ru, rc,
-		CheckConfig{Bound: o.DeliveryTimeout + o.Margin, CalmFrom: r.calm})
+		CheckConfig{Bound: o.DeliveryTimeout + o.Margin, CalmFrom: r.calm, TxnCalmFrom: r.txnCalm})
 	return nil
 }
 

@@ -43,14 +43,23 @@ type txnWorker struct {
 	logf        func(format string, args ...any)
 	opTimeout   time.Duration
 
-	mu    sync.Mutex // guards p and conns (the fault injector reads them)
+	mu    sync.Mutex // guards p, conns and gate (the fault injector and the run set them)
 	p     *kprod.Producer
 	conns *connSet
+	// gate, set when the calm period begins, runs before each transaction: it returns
+	// once the coordinator has finished the previous one (markers written), or an error
+	// naming the state it is stuck in.
+	gate func(context.Context) error
+	// gatedAt is when the first transaction the gate let through began.
+	gatedAt time.Time
 
 	stats   TxnStats
 	errs    errStats
 	doubles atomic.Int64
 	fatal   error // why the worker stopped early
+	// notComplete is the gate's error: the coordinator never finished a transaction
+	// after the faults.
+	notComplete error
 }
 
 type txnRecord struct {
@@ -112,6 +121,27 @@ func (w *txnWorker) closeProducer(p *kprod.Producer, d time.Duration) {
 	w.closeLog("transactional producer (replaced)", time.Since(start), d, err)
 }
 
+// setGate makes every later transaction wait for gate first.
+func (w *txnWorker) setGate(gate func(context.Context) error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gate = gate
+}
+
+// firstGated returns when the first transaction the gate let through began; zero if
+// none did.
+func (w *txnWorker) firstGated() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gatedAt
+}
+
+func (w *txnWorker) calmGate() func(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gate
+}
+
 func (w *txnWorker) producer() *kprod.Producer {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -124,6 +154,18 @@ func (w *txnWorker) run(ctx, stop context.Context) {
 	counters := make([]int64, w.partitions)
 	pc := pacer{rate: w.rate, start: time.Now()}
 	for seq := int64(1); stop.Err() == nil && ctx.Err() == nil; seq++ {
+		if gate := w.calmGate(); gate != nil {
+			if err := gate(ctx); err != nil {
+				w.notComplete = err
+				w.logf("transactional producer stopped before transaction %d: %v", seq, err)
+				return
+			}
+			w.mu.Lock()
+			if w.gatedAt.IsZero() {
+				w.gatedAt = time.Now()
+			}
+			w.mu.Unlock()
+		}
 		n := 50 + w.rng.IntN(151)
 		parts := w.rng.Perm(int(w.partitions))[:1+w.rng.IntN(int(w.partitions))]
 		recs := make([]txnRecord, n)

@@ -234,6 +234,7 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 	}
 	expired := !now.Before(b.Created.Add(s.set.DeliveryTimeout))
 	if retriable && !expired && b.Attempts <= s.set.Retries {
+		s.log.Debug("kprod: retrying batch", "topic", b.Topic, "partition", b.Partition, "pid", b.ProducerID, "epoch", b.Epoch, "seq", b.BaseSequence, "attempt", b.Attempts, "err", err)
 		b.LastErr = err
 		b.RetryAt = now.Add(s.backoff(b.Attempts))
 		b.PartitionQueue().Requeue(b)

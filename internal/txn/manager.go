@@ -220,16 +220,29 @@ func (m *Manager) EnsureIdentity() {
 	go m.fetchIdempotent(m.pid, m.epoch)
 }
 
-// BumpEpoch drops the current identity and obtains the next epoch of the same producer
-// id (KIP-360: InitProducerId v3+ with the current id and epoch), or a new id from a
-// broker too old for that. The sender calls it only once no batch is in flight, so no
-// partition restarts its sequences while old ones may still arrive.
+// BumpEpoch moves an idempotent producer to the next epoch of its producer id, as Java's
+// TransactionManager.bumpIdempotentProducerEpoch does (KIP-360): locally, since the
+// broker accepts the next epoch at sequence 0 and from then on refuses the old epoch's
+// batches. That fences a batch of the old epoch that reaches the log late (a timed-out
+// request a paused or overloaded broker still works off), which would otherwise land
+// after records sent later. InitProducerId cannot bump an idempotent producer: without a
+// transactional.id the broker always answers with a new producer id
+// (TransactionCoordinator.handleInitProducerId), whose sequences do not fence the old
+// id's. Only at the last epoch is a new id fetched. The sender calls BumpEpoch once no
+// batch is in flight.
 func (m *Manager) BumpEpoch() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.Transactional() || m.fetching || m.ctx.Err() != nil {
+		m.mu.Unlock()
 		return
 	}
+	if m.have && m.epoch >= 0 && m.epoch < math.MaxInt16 {
+		m.epoch++
+		m.mu.Unlock()
+		m.cfg.Wake()
+		return
+	}
+	defer m.mu.Unlock()
 	pid, epoch := m.pid, m.epoch
 	m.have = false
 	m.fetching = true
