@@ -301,29 +301,41 @@ func TestMatrixAbortableProduce(t *testing.T) {
 // TestMatrixFatalProduce: PRODUCER_FENCED, TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
 // CLUSTER_AUTHORIZATION_FAILED and UNSUPPORTED_VERSION on Produce are fatal (rule 7): the
 // refused record fails with a *FatalError holding the code (and ErrProducerFenced when
-// fenced), records still buffered fail too, not written; every later call fails with a
-// *FatalError; Close works.
+// fenced), records accepted before the error fail too, not written; every later call
+// fails with a *FatalError; Close works.
+//
+// Which Sends are "before the error" is decided by the test, not by the scheduler: the
+// refused request is held at the broker until every Send of the transaction returned.
+// A Send that races the answer may legitimately be refused at once (Java's
+// KafkaProducer.doSend fails on TransactionManager.maybeFailWithError once the error is
+// recorded); this test once did exactly that on a loaded machine ("Send(pending-1):
+// fatal transaction error", issue 10). Sends made after the error was observed are
+// checked by mxCheckFatalAfter.
 func TestMatrixFatalProduce(t *testing.T) {
 	for _, code := range []*kerr.Error{kerr.ProducerFenced, kerr.TransactionalIDAuthorizationFailed,
 		kerr.ClusterAuthorizationFailed, kerr.UnsupportedVersion} {
 		t.Run(code.Message, func(t *testing.T) {
 			const topic = "fatal"
 			c := kafkatest.New(t, kafkatest.Topic(topic, 2))
-			// Linger holds small records; a record larger than batch.size followed by
-			// another one seals its batch, which goes at once (the one it refuses).
+			// Linger (an hour) holds small records, so only the fatal error can complete
+			// them; a record larger than batch.size followed by another one seals its
+			// batch, which goes at once (the one the broker refuses).
 			p := mxTxnProducer(t, c, "fatal", true, func(cfg *kprod.Config) {
-				cfg.Linger, cfg.BatchSize = 2*time.Second, 1024
+				cfg.Linger, cfg.BatchSize = time.Hour, 1024
 			})
 			tr := newMXTracker(topic)
 			if err := p.BeginTransaction(); err != nil {
 				t.Fatal(err)
 			}
 			h := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: code})
+			hold := holdProduce(t, c.Fake(), nil)
 			big := "big-" + strings.Repeat("x", 1500)
 			tr.send(t, p, 0, big)
 			tr.send(t, p, 0, "pending-0") // seals big's batch; lingers
-			tr.send(t, p, 1, "pending-1") // lingers
-			tr.wait(t, 1500*time.Millisecond)
+			hold.wait(t)                  // big's batch is at the broker, unanswered
+			tr.send(t, p, 1, "pending-1") // lingers; accepted, the error is not known yet
+			hold.release()                // now the broker refuses big's batch
+			tr.wait(t, waitLong)
 			if h.Hits() != 1 {
 				t.Fatalf("%s answered %d times, want 1", code.Message, h.Hits())
 			}

@@ -1,0 +1,109 @@
+package kprod_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Deterministic waits for the root package's tests: a test that needs a request held at
+// the broker, or some state reached, waits for that very event rather than sleeping and
+// hoping the machine was fast enough (issue 10, item 9). Deadlines here only bound a
+// test that is already broken; they are generous so that a loaded machine never trips
+// them.
+
+// waitLong bounds waits for something that must happen: reaching it fails the test.
+const waitLong = 30 * time.Second
+
+// produceHold holds a Produce request at the broker until released, so that a test
+// knows the request reached the broker and is unanswered.
+type produceHold struct {
+	arrived  chan struct{} // closed when the request is held
+	released chan struct{} // closed by release
+	once     sync.Once
+
+	mu  sync.Mutex
+	req *kmsg.ProduceRequest
+}
+
+// holdProduce holds the first Produce request for which match returns true (nil matches
+// any) at the broker until release, then lets the cluster handle it, faults included.
+// kfake answers a connection's requests in order, so later requests on the same
+// connection wait behind the held one without reaching the broker; other connections go
+// on. The test's cleanup releases it.
+func holdProduce(t *testing.T, fake *kfake.Cluster, match func(*kmsg.ProduceRequest) bool) *produceHold {
+	t.Helper()
+	h := &produceHold{arrived: make(chan struct{}), released: make(chan struct{})}
+	var armed sync.Once
+	fake.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		req := kreq.(*kmsg.ProduceRequest)
+		if match != nil && !match(req) {
+			return nil, nil, false // not this one: keep watching
+		}
+		held := false
+		armed.Do(func() { held = true })
+		if !held {
+			return nil, nil, false
+		}
+		fake.DropControl()
+		h.mu.Lock()
+		h.req = req
+		h.mu.Unlock()
+		close(h.arrived)
+		fake.SleepControl(func() { <-h.released })
+		return nil, nil, false
+	})
+	t.Cleanup(h.release)
+	return h
+}
+
+// wait waits until the request is held at the broker.
+func (h *produceHold) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.arrived:
+	case <-time.After(waitLong):
+		t.Fatalf("no Produce request reached the broker within %v", waitLong)
+	}
+}
+
+// release lets the broker handle the held request (or the first matching one to come).
+func (h *produceHold) release() { h.once.Do(func() { close(h.released) }) }
+
+// request returns the held request, nil before it arrived.
+func (h *produceHold) request() *kmsg.ProduceRequest {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.req
+}
+
+// carries returns a match for holdProduce: a request with a batch for topic/part.
+func carries(topic string, part int32) func(*kmsg.ProduceRequest) bool {
+	return func(req *kmsg.ProduceRequest) bool {
+		for _, rt := range req.Topics {
+			for _, rp := range rt.Partitions {
+				if rt.Topic == topic && rp.Partition == part {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after waitLong. Only for state
+// no hook reports (a goroutine parked inside the producer, say); an event that a control
+// or a tap can signal is waited for on a channel instead.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached within %v", what, waitLong)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
