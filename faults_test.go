@@ -173,10 +173,53 @@ func ftReadAll(t *testing.T, bootstrap []string, topic string, n int) []*kgo.Rec
 // ftTap is a dialer whose connections report the requests written through them and can
 // drop a Produce response: the broker applied the request, the client never hears.
 type ftTap struct {
-	mu    sync.Mutex
-	conns []*ftTapConn
+	mu       sync.Mutex
+	conns    []*ftTapConn
+	written  [][]byte      // Produce frames handed whole to the network, in write order
+	changed  chan struct{} // closed and replaced when written grows
+	initOnce sync.Once
 
 	dropProduceResponses atomic.Int32 // Produce responses still to swallow
+}
+
+func (tp *ftTap) init() { tp.initOnce.Do(func() { tp.changed = make(chan struct{}) }) }
+
+// wroteProduce records a Produce frame whose last byte the network accepted.
+func (tp *ftTap) wroteProduce(frame []byte) {
+	tp.init()
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	tp.written = append(tp.written, frame)
+	close(tp.changed)
+	tp.changed = make(chan struct{})
+}
+
+// waitProduces waits until n Produce requests have been written whole, over all
+// connections, and returns their frames.
+func (tp *ftTap) waitProduces(t *testing.T, n int) [][]byte {
+	t.Helper()
+	tp.init()
+	timeout := time.After(waitLong)
+	for {
+		tp.mu.Lock()
+		got, ch := slices.Clone(tp.written), tp.changed
+		tp.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("%d Produce requests written within %v, want %d", len(got), waitLong, n)
+		}
+	}
+}
+
+// producesWritten returns the Produce frames written whole so far.
+func (tp *ftTap) producesWritten() [][]byte {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return slices.Clone(tp.written)
 }
 
 func (tp *ftTap) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -215,9 +258,15 @@ type ftTapConn struct {
 	mu   sync.Mutex      // guards keys
 	keys map[int32]int16 // correlation id -> api key of written requests
 
-	// Write side (the client's write loop only): request frame parser.
-	whdr  []byte
-	wskip int
+	// Write side (the client's write loop only): request frame parser. A Produce frame's
+	// bytes are kept until the network took its last byte (wpos counts bytes parsed,
+	// wdone bytes written).
+	whdr    []byte
+	wskip   int
+	wframe  []byte // the Produce frame being parsed, nil for other requests
+	wparsed []ftFrame
+	wpos    int64
+	wdone   int64
 
 	// Read side (the client's read loop only): response frame parser.
 	rpend []byte
@@ -229,22 +278,46 @@ func (c *ftTapConn) Close() error {
 	return c.Conn.Close()
 }
 
-func (c *ftTapConn) Write(p []byte) (int, error) {
-	c.parseRequests(p)
-	return c.Conn.Write(p)
+// ftFrame is a parsed Produce frame and the stream offset just past it.
+type ftFrame struct {
+	end  int64
+	data []byte
 }
 
-// parseRequests notes the api key and correlation id of each request frame.
+// Write notes the requests in p before writing them (a response may be read before
+// Write returns), and reports the Produce frames the network took whole after.
+func (c *ftTapConn) Write(p []byte) (int, error) {
+	c.parseRequests(p)
+	n, err := c.Conn.Write(p)
+	c.wdone += int64(n)
+	for len(c.wparsed) > 0 && c.wparsed[0].end <= c.wdone {
+		c.tap.wroteProduce(c.wparsed[0].data)
+		c.wparsed = c.wparsed[1:]
+	}
+	return n, err
+}
+
+// parseRequests notes the api key and correlation id of each request frame and keeps
+// the bytes of Produce frames.
 func (c *ftTapConn) parseRequests(p []byte) {
 	for len(p) > 0 {
 		if c.wskip > 0 {
 			n := min(c.wskip, len(p))
+			if c.wframe != nil {
+				c.wframe = append(c.wframe, p[:n]...)
+			}
 			c.wskip -= n
+			c.wpos += int64(n)
 			p = p[n:]
+			if c.wskip == 0 && c.wframe != nil {
+				c.wparsed = append(c.wparsed, ftFrame{end: c.wpos, data: c.wframe})
+				c.wframe = nil
+			}
 			continue
 		}
 		n := min(12-len(c.whdr), len(p))
 		c.whdr = append(c.whdr, p[:n]...)
+		c.wpos += int64(n)
 		p = p[n:]
 		if len(c.whdr) < 12 {
 			return
@@ -257,6 +330,7 @@ func (c *ftTapConn) parseRequests(p []byte) {
 		c.mu.Unlock()
 		if key == int16(kmsg.Produce) {
 			c.produces.Add(1)
+			c.wframe = slices.Clone(c.whdr)
 		}
 		c.whdr = c.whdr[:0]
 		c.wskip = size + 4 - 12
