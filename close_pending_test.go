@@ -115,7 +115,7 @@ func closePending(t *testing.T, idempotent bool) {
 			}
 		}
 	}()
-	waitUntil(t, "a Send blocked for buffer.memory", func() bool { return kprod.BufferWaiting(p) })
+	waitUntil(t, "a Send blocked for buffer.memory", func() bool { return parkedIn(parkedForBuffer) })
 	askedFor := make(chan struct{})
 	var once sync.Once
 	fake.ControlKey(int16(kmsg.Metadata), func(kreq kmsg.Request) (kmsg.Response, error, bool) {

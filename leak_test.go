@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"kprod"
@@ -58,11 +60,13 @@ func kprodGoroutines() map[int]string {
 	return out
 }
 
-// checkNoLeak waits briefly for the goroutines started since before to end.
+// checkNoLeak waits for the goroutines started since before to end: Close has stopped
+// them, but one that signalled its end may still be unwinding. Only a leak uses up the
+// deadline.
 func checkNoLeak(t *testing.T, before map[int]string) {
 	t.Helper()
 	var left map[int]string
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(waitLong); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		left = kprodGoroutines()
 		for id := range before {
 			delete(left, id)
@@ -78,7 +82,27 @@ func checkNoLeak(t *testing.T, before map[int]string) {
 	t.Errorf("%d kprod goroutines still run after Close:%s", len(left), sb.String())
 }
 
-// closeWithin closes p with ctx and fails if Close takes longer than d.
+// checkConnsClosed asserts that the producer closed every connection it dialed through
+// tap by the time Close returned.
+func checkConnsClosed(t *testing.T, tap *ftTap) {
+	t.Helper()
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	open := 0
+	for _, c := range tap.conns {
+		if !c.closed.Load() {
+			open++
+		}
+	}
+	if open > 0 {
+		t.Errorf("%d of %d connections still open after Close", open, len(tap.conns))
+	}
+}
+
+// closeWithin closes p with ctx and fails if Close takes longer than d. The bounds
+// callers give are far above what Close needs and far below the Kafka timeouts
+// (request.timeout.ms, max.block.ms, delivery.timeout.ms) that a Close ignoring its ctx
+// would wait for: they catch a hang, they do not measure speed.
 func closeWithin(t *testing.T, p *kprod.Producer, ctx context.Context, d time.Duration) {
 	t.Helper()
 	start := time.Now()
@@ -118,31 +142,52 @@ func silentListener(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// TestLeakAfterClose closes producers in many states; after each Close no goroutine
+// running kprod code is left and every connection the producer dialed is closed. Each
+// state is reached on an observable event (a request seen by the broker, a Send parked
+// in its wait), not after a sleep.
 func TestLeakAfterClose(t *testing.T) {
 	const topic = "leaky"
-	stall := func(c *kafkatest.Cluster) {
+	// stall swallows every Produce request; arrivals receives one value per request.
+	stall := func(c *kafkatest.Cluster) <-chan struct{} {
 		fake := c.Fake()
+		arrivals := make(chan struct{}, 1000)
 		fake.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 			fake.KeepControl()
+			select {
+			case arrivals <- struct{}{}:
+			default:
+			}
 			return nil, nil, true
 		})
+		return arrivals
+	}
+	// arrive waits for n values on ch.
+	arrive := func(t *testing.T, ch <-chan struct{}, n int, what string) {
+		t.Helper()
+		for i := range n {
+			select {
+			case <-ch:
+			case <-time.After(waitLong):
+				t.Fatalf("%s: %d of %d within %v", what, i, n, waitLong)
+			}
+		}
 	}
 	for _, tc := range []struct {
 		name string
-		run  func(t *testing.T, before map[int]string)
+		run  func(t *testing.T, tap *ftTap)
 	}{
-		{"never used", func(t *testing.T, before map[int]string) {
+		{"never used", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 2))
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
-			closeWithin(t, p, context.Background(), time.Second)
-			checkNoLeak(t, before)
+			closeWithin(t, p, context.Background(), 10*time.Second)
 		}},
-		{"records delivered", func(t *testing.T, before map[int]string) {
+		{"records delivered", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Brokers(2), kafkatest.Topic(topic, 4))
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), Compression: kprod.CompressionZstd})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), Compression: kprod.CompressionZstd}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,12 +200,11 @@ func TestLeakAfterClose(t *testing.T) {
 			if err := p.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
-			closeWithin(t, p, ctx, time.Second)
-			checkNoLeak(t, before)
+			closeWithin(t, p, ctx, 10*time.Second)
 		}},
-		{"broker stalled, Close gives up", func(t *testing.T, before map[int]string) {
+		{"broker stalled, Close gives up", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 2))
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), RequestTimeout: 300 * time.Millisecond})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), RequestTimeout: 300 * time.Millisecond}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,10 +212,10 @@ func TestLeakAfterClose(t *testing.T) {
 			if _, err := p.PartitionsFor(ctx, topic); err != nil {
 				t.Fatal(err)
 			}
-			stall(c)
+			arrivals := stall(c)
 			var failed atomic.Int32
 			for range 50 {
-				if err := p.Send(ctx, &kprod.Record{Topic: topic, Value: []byte("v")}, func(_ kprod.RecordMetadata, err error) {
+				if err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: []byte("v")}, func(_ kprod.RecordMetadata, err error) {
 					if err != nil {
 						failed.Add(1)
 					}
@@ -179,18 +223,18 @@ func TestLeakAfterClose(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			time.Sleep(500 * time.Millisecond) // a request timeout, a reconnect, a retry
+			// The first request, then its retry after request.timeout.ms on a new connection.
+			arrive(t, arrivals, 2, "Produce requests at the stalled broker")
 			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancel()
-			closeWithin(t, p, cctx, time.Second)
+			closeWithin(t, p, cctx, 10*time.Second)
 			if failed.Load() != 50 {
 				t.Errorf("%d of 50 callbacks failed by the time Close returned", failed.Load())
 			}
-			checkNoLeak(t, before)
 		}},
-		{"Sends blocked on buffer and metadata", func(t *testing.T, before map[int]string) {
+		{"Sends blocked on buffer and metadata", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 1))
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 2048, MaxBlock: 10 * time.Second})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 2048, MaxBlock: time.Minute}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,46 +252,48 @@ func TestLeakAfterClose(t *testing.T) {
 				errs <- err
 			}()
 			go func() { errs <- p.Send(ctx, &kprod.Record{Topic: "absent"}, nil) }()
-			time.Sleep(200 * time.Millisecond)
+			waitUntil(t, "a Send blocked for buffer.memory", func() bool { return parkedIn(parkedForBuffer) })
+			waitUntil(t, "a Send blocked for metadata", func() bool { return parkedIn(parkedForMetadata) })
 			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancel()
-			closeWithin(t, p, cctx, time.Second)
+			closeWithin(t, p, cctx, 10*time.Second)
 			for range 2 {
 				if err := <-errs; !errors.Is(err, kprod.ErrClosed) {
 					t.Errorf("blocked Send = %v; want ErrClosed", err)
 				}
 			}
-			checkNoLeak(t, before)
 		}},
-		{"bootstrap never answers", func(t *testing.T, before map[int]string) {
+		{"bootstrap never answers", func(t *testing.T, tap *ftTap) {
 			addr := silentListener(t)
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: []string{addr}, MaxBlock: 10 * time.Second})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: []string{addr}, MaxBlock: time.Minute}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
 			sent := make(chan error, 1)
 			go func() { sent <- p.Send(context.Background(), &kprod.Record{Topic: topic}, nil) }()
-			time.Sleep(200 * time.Millisecond)
-			closeWithin(t, p, context.Background(), time.Second)
+			waitUntil(t, "a Send blocked for metadata", func() bool { return parkedIn(parkedForMetadata) })
+			closeWithin(t, p, context.Background(), 10*time.Second)
 			select {
 			case err := <-sent:
 				if !errors.Is(err, kprod.ErrClosed) {
 					t.Errorf("Send blocked on metadata = %v; want ErrClosed", err)
 				}
-			case <-time.After(time.Second):
+			case <-time.After(waitLong):
 				t.Error("Send blocked on metadata did not return after Close")
 			}
-			checkNoLeak(t, before)
 		}},
-		{"broker connections fail", func(t *testing.T, before map[int]string) {
+		{"broker connections fail", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 1))
 			var dials atomic.Int32
+			redialed := make(chan struct{})
 			dialer := func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if dials.Add(1) > 1 { // the metadata connection only
-					return nil, errors.New("injected dial failure")
+				switch dials.Add(1) {
+				case 1: // the metadata connection only
+					return tap.dial(ctx, network, addr)
+				case 3:
+					close(redialed)
 				}
-				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
+				return nil, errors.New("injected dial failure")
 			}
 			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()}, kprod.WithDialer(dialer))
 			if err != nil {
@@ -259,20 +305,20 @@ func TestLeakAfterClose(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			time.Sleep(300 * time.Millisecond)
-			if dials.Load() < 3 {
-				t.Errorf("%d dials; the producer should keep trying", dials.Load())
+			select {
+			case <-redialed: // the producer keeps trying
+			case <-time.After(waitLong):
+				t.Fatalf("%d dials within %v; the producer should keep trying", dials.Load(), waitLong)
 			}
 			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancel()
-			closeWithin(t, p, cctx, time.Second)
-			checkNoLeak(t, before)
+			closeWithin(t, p, cctx, 10*time.Second)
 		}},
-		{"many producers", func(t *testing.T, before map[int]string) {
+		{"many producers", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 1))
 			ctx := context.Background()
 			for i := range 10 {
-				p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()})
+				p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()}, kprod.WithDialer(tap.dial))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -281,15 +327,79 @@ func TestLeakAfterClose(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				closeWithin(t, p, ctx, time.Second)
+				closeWithin(t, p, ctx, 10*time.Second)
 			}
-			checkNoLeak(t, before)
 		}},
+		{"transactional/v1", func(t *testing.T, tap *ftTap) { leakTransactional(t, tap, false) }},
+		{"transactional/v2", func(t *testing.T, tap *ftTap) { leakTransactional(t, tap, true) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.run(t, kprodGoroutines())
+			before := kprodGoroutines()
+			tap := &ftTap{}
+			tc.run(t, tap)
+			checkNoLeak(t, before)
+			checkConnsClosed(t, tap)
 		})
 	}
+}
+
+// leakTransactional runs a transactional producer through its life before Close:
+// InitTransactions, a committed transaction, an aborted one, and one whose EndTxn the
+// coordinator refuses with retriable errors (NOT_COORDINATOR: look the coordinator up
+// again; CONCURRENT_TRANSACTIONS: retry) and, with transactions v1, whose
+// AddPartitionsToTxn is refused COORDINATOR_LOAD_IN_PROGRESS once, before committing.
+func leakTransactional(t *testing.T, tap *ftTap, v2 bool) {
+	const topic, txnID = "leaky-txn", "leaky-txn-id"
+	c := mxTxnCluster(t, v2, kafkatest.Brokers(3), kafkatest.Topic(topic, 2))
+	fake := c.Fake()
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), TransactionalID: txnID,
+		RetryBackoff: 20 * time.Millisecond, RetryBackoffMax: 200 * time.Millisecond}, kprod.WithDialer(tap.dial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := mxCtx(t, waitLong)
+	if err := p.InitTransactions(ctx); err != nil {
+		t.Fatalf("InitTransactions: %v", err)
+	}
+	if kprod.TransactionsV2(p) != v2 {
+		t.Fatalf("transactions v2 = %v, want %v", kprod.TransactionsV2(p), v2)
+	}
+	txn := func(name string, end func(context.Context) error) {
+		t.Helper()
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatalf("%s: BeginTransaction: %v", name, err)
+		}
+		for part := range int32(2) {
+			if err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(part), Value: []byte(name)}, nil); err != nil {
+				t.Fatalf("%s: Send: %v", name, err)
+			}
+		}
+		// The records are written before the transaction ends: an abort then has
+		// markers to write. (Without it, a v1 abort can overtake the partitions'
+		// registration: see the report of issue 10.)
+		if err := p.Flush(ctx); err != nil {
+			t.Fatalf("%s: Flush: %v", name, err)
+		}
+		if err := end(ctx); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	txn("committed", p.CommitTransaction)
+	txn("aborted", p.AbortTransaction)
+	faults := []*kfake.FaultHandle{
+		fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, TxnID: txnID, Err: kerr.NotCoordinator}),
+		fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, TxnID: txnID, Err: kerr.ConcurrentTransactions}),
+	}
+	if !v2 {
+		faults = append(faults, fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, TxnID: txnID, Err: kerr.CoordinatorLoadInProgress}))
+	}
+	txn("retried", p.CommitTransaction)
+	for i, h := range faults {
+		if h.Hits() != 1 {
+			t.Errorf("coordinator fault %d answered %d times, want 1", i, h.Hits())
+		}
+	}
+	closeWithin(t, p, context.Background(), 10*time.Second)
 }
 
 // TestFaultBufferExhausted: with the broker silent, Send blocks for buffer.memory up to

@@ -1,6 +1,8 @@
 package kprod_test
 
 import (
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,3 +109,41 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// parkedIn reports whether some goroutine is blocked (in a select or a channel
+// operation) directly in fn, a function name as runtime stacks print it, such as
+// "kprod/internal/cluster.(*Cluster).Wait": a Send waiting for metadata or for
+// buffer.memory has no other sign. For waitUntil.
+func parkedIn(fn string) bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		lines := strings.Split(g, "\n")
+		if !strings.Contains(lines[0], "[select") && !strings.Contains(lines[0], "[chan ") {
+			continue
+		}
+		for _, l := range lines[1:] {
+			if strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "runtime.") {
+				continue // a file:line, or the scheduler's own frames
+			}
+			if strings.HasPrefix(l, fn+"(") {
+				return true
+			}
+			break
+		}
+	}
+	return false
+}
+
+// Functions a Send parks in, for parkedIn.
+const (
+	parkedForMetadata = "kprod/internal/cluster.(*Cluster).Wait"
+	parkedForBuffer   = "kprod/internal/accumulator.(*Budget).Acquire"
+)
