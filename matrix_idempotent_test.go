@@ -102,15 +102,15 @@ func (tr *mxTracker) trySend(p *kprod.Producer, part int32, value string) error 
 	return err
 }
 
-// wait waits for every callback, failing the test after d.
-func (tr *mxTracker) wait(t *testing.T, d time.Duration) {
+// wait waits for every callback, failing the test after waitLong.
+func (tr *mxTracker) wait(t *testing.T) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() { tr.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(d):
-		t.Fatalf("callbacks still pending after %v", d)
+	case <-time.After(waitLong):
+		t.Fatalf("callbacks still pending after %v", waitLong)
 	}
 }
 
@@ -413,7 +413,7 @@ func mxWarmup(t *testing.T, p *kprod.Producer, tr *mxTracker, parts int32) {
 	for part := range parts {
 		tr.send(t, p, part, fmt.Sprintf("warm-%d", part))
 	}
-	tr.wait(t, 5*time.Second)
+	tr.wait(t)
 }
 
 // TestMatrixRetriableProduce: Produce answered NOT_LEADER_OR_FOLLOWER,
@@ -451,9 +451,10 @@ func mxRetriableProduce(t *testing.T, mode string) {
 			mxWarmup(t, p, tr, parts)
 			pl := observeProduce(fake, topic)
 			faults, n := 3, 60
+			var hold *produceHold
 			if mode == "pipelined" {
 				faults, n = 1, 2
-				mxHoldFirst(fake, topic, -1, 0, 300*time.Millisecond)
+				hold = holdProduce(t, fake, carries(topic, 0))
 			}
 			var h *kfake.FaultHandle
 			if tc.err != nil {
@@ -462,21 +463,28 @@ func mxRetriableProduce(t *testing.T, mode string) {
 				tap.dropProduceResponses.Store(int32(faults))
 			}
 			sent := map[int32]int{} // records after the warm-up, which took sequence 0
+			written := len(tap.producesWritten())
 			for i := range n {
 				part := int32(i % parts)
 				if mode == "pipelined" {
 					part = 0
 					if i == 1 {
-						time.Sleep(100 * time.Millisecond) // the first request is held in flight
+						hold.wait(t) // the first request is held at the broker
 					}
 				}
 				tr.send(t, p, part, fmt.Sprintf("v%03d", i))
 				sent[part]++
 				if i%10 == 9 {
+					// Spreads the stream over several requests, so the faults hit some while
+					// others are in flight; every assertion holds however it is batched.
 					time.Sleep(5 * time.Millisecond)
 				}
 			}
-			tr.wait(t, 5*time.Second)
+			if mode == "pipelined" {
+				tap.waitProduces(t, written+2) // the second request is written behind the first
+				hold.release()
+			}
+			tr.wait(t)
 			if h != nil && h.Hits() != faults {
 				t.Errorf("%s answered %d times, want %d", tc.name, h.Hits(), faults)
 			}
@@ -519,9 +527,9 @@ func TestMatrixDuplicateSequence(t *testing.T) {
 	timedOut := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.RequestTimedOut})
 	dup := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.DuplicateSequenceNumber})
 	tr.send(t, p, 0, "dup")
-	tr.wait(t, 5*time.Second)
+	tr.wait(t)
 	tr.send(t, p, 0, "after")
-	tr.wait(t, 5*time.Second)
+	tr.wait(t)
 	if timedOut.Hits() != 1 || dup.Hits() != 1 {
 		t.Fatalf("REQUEST_TIMED_OUT answered %d times, DUPLICATE_SEQUENCE_NUMBER %d; want 1 and 1", timedOut.Hits(), dup.Hits())
 	}
@@ -535,40 +543,6 @@ func TestMatrixDuplicateSequence(t *testing.T) {
 	}
 }
 
-// mxHoldFirst holds the first Produce request that reaches node (any node when node is
-// -1) and carries partition part of topic for d before the cluster handles it, so that
-// later requests queue behind it. It returns when the hold ended (zero until then).
-func mxHoldFirst(fake *kfake.Cluster, topic string, node, part int32, d time.Duration) *atomic.Int64 {
-	var released atomic.Int64
-	var armed atomic.Bool
-	armed.Store(true)
-	fake.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		if !armed.Load() || (node >= 0 && fake.CurrentNode() != node) || !mxCarries(kreq, topic, part) {
-			return nil, nil, false
-		}
-		armed.Store(false)
-		fake.DropControl()
-		fake.SleepControl(func() {
-			time.Sleep(d)
-			released.Store(time.Now().UnixNano())
-		})
-		return nil, nil, false
-	})
-	return &released
-}
-
-// mxCarries reports whether a Produce request holds a batch for topic/part.
-func mxCarries(kreq kmsg.Request, topic string, part int32) bool {
-	for _, rt := range kreq.(*kmsg.ProduceRequest).Topics {
-		for _, rp := range rt.Partitions {
-			if rt.Topic == topic && rp.Partition == part {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // TestMatrixOutOfOrderNonHead: two batches of a partition in flight; the first is
 // refused NOT_LEADER_OR_FOLLOWER, the second, whose sequence now follows a gap, is
 // answered OUT_OF_ORDER_SEQUENCE_NUMBER. It is not the batch the broker expects next,
@@ -577,18 +551,22 @@ func mxCarries(kreq kmsg.Request, topic string, part int32) bool {
 func TestMatrixOutOfOrderNonHead(t *testing.T) {
 	const topic = "ooo-nonhead"
 	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
-	p := mxProducer(t, c.Bootstrap(), nil)
+	tap := &ftTap{}
+	p := mxProducer(t, c.Bootstrap(), nil, kprod.WithDialer(tap.dial))
 	fake := c.Fake()
 	pl := observeProduce(fake, topic)
 	tr := newMXTracker(topic)
 	mxWarmup(t, p, tr, 1)
-	mxHoldFirst(fake, topic, -1, 0, 300*time.Millisecond)
+	hold := holdProduce(t, fake, carries(topic, 0))
 	notLeader := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.NotLeaderForPartition})
 	ooo := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.OutOfOrderSequenceNumber})
+	written := len(tap.producesWritten())
 	tr.send(t, p, 0, "first")
-	time.Sleep(100 * time.Millisecond) // "first" is in flight, held
+	hold.wait(t) // "first" is in flight, held
 	tr.send(t, p, 0, "second")
-	tr.wait(t, 5*time.Second)
+	tap.waitProduces(t, written+2) // "second" is in flight behind it
+	hold.release()
+	tr.wait(t)
 	if notLeader.Hits() != 1 || ooo.Hits() != 1 {
 		t.Fatalf("NOT_LEADER_OR_FOLLOWER answered %d times, OUT_OF_ORDER_SEQUENCE_NUMBER %d; want 1 and 1", notLeader.Hits(), ooo.Hits())
 	}
@@ -603,11 +581,10 @@ func TestMatrixOutOfOrderNonHead(t *testing.T) {
 // mxBumpControl answers an idempotent producer's epoch bump (InitProducerId with its
 // current id and epoch, KIP-360) as a real broker does: same id, next epoch. kfake
 // hands idempotent producers a new id instead; answering here lets the test check the
-// exact epoch. It records each bump request's (id, epoch) and when it arrived.
+// exact epoch. It records each bump request's (id, epoch).
 type mxBumps struct {
 	mu   sync.Mutex
 	reqs [][2]int64
-	at   []time.Time
 }
 
 func mxBumpControl(fake *kfake.Cluster) *mxBumps {
@@ -620,7 +597,6 @@ func mxBumpControl(fake *kfake.Cluster) *mxBumps {
 		fake.KeepControl()
 		bs.mu.Lock()
 		bs.reqs = append(bs.reqs, [2]int64{req.ProducerID, int64(req.ProducerEpoch)})
-		bs.at = append(bs.at, time.Now())
 		bs.mu.Unlock()
 		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
@@ -629,10 +605,10 @@ func mxBumpControl(fake *kfake.Cluster) *mxBumps {
 	return bs
 }
 
-func (bs *mxBumps) get() ([][2]int64, []time.Time) {
+func (bs *mxBumps) get() [][2]int64 {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
-	return slices.Clone(bs.reqs), slices.Clone(bs.at)
+	return slices.Clone(bs.reqs)
 }
 
 // mxCheckBumped asserts the records were written under the warm-up identity before the
@@ -644,7 +620,7 @@ func mxCheckBumped(t *testing.T, recs map[string]*kgo.Record, bs *mxBumps, old, 
 	if w == nil {
 		t.Fatal("warm-0 is not in the log")
 	}
-	reqs, _ := bs.get()
+	reqs := bs.get()
 	if len(reqs) != 1 {
 		t.Fatalf("%d epoch bumps (InitProducerId with the current id); want 1", len(reqs))
 	}
@@ -698,15 +674,25 @@ func mxHeadBump(t *testing.T, topic string, code *kerr.Error) {
 	tr := newMXTracker(topic)
 	mxWarmup(t, p, tr, 2)
 	pl := observeProduce(fake, topic)
-	released := mxHoldFirst(fake, topic, l1, 1, 400*time.Millisecond)
+	hold := holdProduce(t, fake, func(req *kmsg.ProduceRequest) bool {
+		return fake.CurrentNode() == l1 && carries(topic, 1)(req)
+	})
 	h := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Partitions: []int32{0}, Err: code})
 	tr.send(t, p, 1, "other") // held in flight at partition 1's leader
-	time.Sleep(50 * time.Millisecond)
+	hold.wait(t)
 	tr.send(t, p, 0, "victim") // refused with code
-	tr.wait(t, 5*time.Second)
+	if err := h.Wait(mxCtx(t, waitLong), 1); err != nil {
+		t.Fatalf("%s was never answered: %v", code.Message, err)
+	}
+	// Time for a wrong implementation to bump the epoch while "other" is in flight; a
+	// right one waits whatever the delay, so this cannot fail a correct producer.
+	time.Sleep(100 * time.Millisecond)
+	early := bs.get()
+	hold.release()
+	tr.wait(t)
 	tr.send(t, p, 0, "after-0")
 	tr.send(t, p, 1, "after-1")
-	tr.wait(t, 5*time.Second)
+	tr.wait(t)
 	if h.Hits() != 1 {
 		t.Fatalf("%s answered %d times, want 1", code.Message, h.Hits())
 	}
@@ -714,10 +700,8 @@ func mxHeadBump(t *testing.T, topic string, code *kerr.Error) {
 	recs := mxExpectLog(t, c.Bootstrap(), topic, false,
 		map[int32][]string{0: {"warm-0", "victim", "after-0"}, 1: {"warm-1", "other", "after-1"}}, tr.metadata())
 	mxCheckBumped(t, recs, bs, []string{"warm-0", "warm-1", "other"}, []string{"victim", "after-0", "after-1"})
-	_, at := bs.get()
-	if rel := released.Load(); len(at) == 1 && (rel == 0 || at[0].UnixNano() < rel) {
-		t.Errorf("the epoch was bumped while partition 1's batch was still in flight (bump at %v, its request released at %v): rule 10",
-			at[0].Format("15:04:05.000"), time.Unix(0, rel).Format("15:04:05.000"))
+	if len(early) > 0 {
+		t.Errorf("the epoch was bumped while partition 1's batch was still in flight (bump requests before its release: %v): rule 10", early)
 	}
 	var victimSeqs []string
 	for _, a := range pl.all() {
@@ -763,12 +747,12 @@ func TestMatrixMessageTooLargeBatch(t *testing.T) {
 	for i := range n {
 		tr.send(t, p, 0, fmt.Sprintf("r%02d-%s", i, strings.Repeat("x", 100)))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tr.wait(t, time.Second)
+	tr.wait(t)
 	tr.checkCallbacks(t)
 	mxExpectLog(t, c.Bootstrap(), topic, false, tr.delivered(), tr.metadata())
 	atts := pl.all()
@@ -814,9 +798,9 @@ func TestMatrixMessageTooLargeRecord(t *testing.T) {
 	mxWarmup(t, p, tr, 1)
 	big := "big-" + strings.Repeat("x", 2000)
 	tr.send(t, p, 0, big)
-	tr.wait(t, 5*time.Second)
+	tr.wait(t)
 	tr.send(t, p, 0, "after")
-	tr.wait(t, 5*time.Second)
+	tr.wait(t)
 	tr.checkCallbacks(t, big)
 	mxDeliveryErr(t, "the oversized record", tr.errOf(big), kerr.MessageTooLarge.Code, false)
 	if kprod.IsRetriable(tr.errOf(big)) {
@@ -832,7 +816,7 @@ func TestMatrixMessageTooLargeRecord(t *testing.T) {
 func mxRejectWithRecordErrors(fake *kfake.Cluster, topic string, code *kerr.Error, armed *atomic.Bool, keep bool) *atomic.Int32 {
 	var hits atomic.Int32
 	fake.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		if !armed.Load() || !mxCarries(kreq, topic, 0) {
+		if !armed.Load() || !carries(topic, 0)(kreq.(*kmsg.ProduceRequest)) {
 			return nil, nil, false
 		}
 		fake.KeepControl()
@@ -892,10 +876,10 @@ func TestMatrixRecordValidation(t *testing.T) {
 			for _, v := range bad {
 				tr.send(t, p, 0, v)
 			}
-			tr.wait(t, 5*time.Second)
+			tr.wait(t)
 			armed.Store(false)
 			tr.send(t, p, 0, "after")
-			tr.wait(t, 5*time.Second)
+			tr.wait(t)
 			tr.checkCallbacks(t, bad...)
 			for _, v := range bad {
 				err := tr.errOf(v)

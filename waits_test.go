@@ -75,6 +75,31 @@ func (h *produceHold) wait(t *testing.T) {
 // release lets the broker handle the held request (or the first matching one to come).
 func (h *produceHold) release() { h.once.Do(func() { close(h.released) }) }
 
+// releaseHandled releases the held request and returns once the cluster is handling it:
+// a control added now is the first to see it when it resumes (controls that already saw
+// a request are skipped), and the cluster's loop handles it before any request that
+// reaches the broker after this returns.
+func (h *produceHold) releaseHandled(t *testing.T, fake *kfake.Cluster) {
+	t.Helper()
+	h.wait(t)
+	req := h.request()
+	resumed := make(chan struct{})
+	var once sync.Once
+	fake.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		if kreq == req {
+			fake.DropControl()
+			once.Do(func() { close(resumed) })
+		}
+		return nil, nil, false
+	})
+	h.release()
+	select {
+	case <-resumed:
+	case <-time.After(waitLong):
+		t.Fatalf("the held Produce request was not handled within %v of its release", waitLong)
+	}
+}
+
 // request returns the held request, nil before it arrived.
 func (h *produceHold) request() *kmsg.ProduceRequest {
 	h.mu.Lock()
@@ -146,4 +171,6 @@ func parkedIn(fn string) bool {
 const (
 	parkedForMetadata = "kprod/internal/cluster.(*Cluster).Wait"
 	parkedForBuffer   = "kprod/internal/accumulator.(*Budget).Acquire"
+	// The sender loop between two passes: nothing to do until woken or a timer fires.
+	parkedSender = "kprod/internal/sender.(*Sender).Run"
 )
