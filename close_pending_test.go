@@ -225,3 +225,88 @@ func closePending(t *testing.T, idempotent bool) {
 		t.Errorf("the log holds %v; the request the broker held (%d topics) carried inflight-0", inLog, len(held.Topics))
 	}
 }
+
+// TestFaultCloseWhileConnectionDies closes the producer while a connection that timed
+// out is still failing its requests: its read loop has started closing (so the producer
+// already dialed a new connection and sent on it) but has not yet failed the request it
+// holds. Close must wait for that connection, report its record as possibly written
+// (the request was written; the broker holds it) and leave no goroutine behind. Found by
+// reading the sender's pool: a dying connection left the pool as soon as it started
+// closing, and Close did not wait for it, so the record was reported not written.
+func TestFaultCloseWhileConnectionDies(t *testing.T) {
+	const topic = "dying"
+	before := kprodGoroutines()
+	c := kafkatest.New(t, kafkatest.Topic(topic, 2))
+	tap := &ftTap{gateClose: make(chan struct{}), gated: make(chan struct{})}
+	var released sync.Once
+	release := func() { released.Do(func() { close(tap.gateClose) }) }
+	t.Cleanup(release)
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), Linger: kprod.ZeroDuration,
+		RequestTimeout: 500 * time.Millisecond}, kprod.WithDialer(tap.dial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := p.PartitionsFor(ctx, topic); err != nil {
+		t.Fatal(err)
+	}
+	hold := holdProduce(t, c.Fake(), carries(topic, 0)) // never answered before the end
+	held := make(chan error, 1)
+	if err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: []byte("held")},
+		func(_ kprod.RecordMetadata, err error) { held <- err }); err != nil {
+		t.Fatal(err)
+	}
+	hold.wait(t)
+	select {
+	case <-tap.gated: // request.timeout.ms passed: the connection is closing, slowly
+	case <-time.After(waitLong):
+		t.Fatal("the connection holding the request never timed out")
+	}
+	// A record for the other partition goes out on a new connection: the producer has
+	// given the dying one up.
+	if _, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(1), Value: []byte("other")}); err != nil {
+		t.Fatalf("a record on a new connection: %v", err)
+	}
+
+	expired, cancel := context.WithCancel(ctx)
+	cancel()
+	closed := make(chan struct{})
+	go func() { p.Close(expired); close(closed) }()
+	// Close must wait for the dying connection. Let it finish dying once Close is seen
+	// waiting for it (Shutdown waiting while a goroutine closes that connection, which is
+	// still in its gated close); a Close that returns first did not wait.
+	deadline := time.Now().Add(waitLong)
+	for waiting := false; !waiting; {
+		select {
+		case <-closed:
+			waiting = true
+		case <-time.After(time.Millisecond):
+			waiting = parkedIn("kprod/internal/sender.(*Sender).Shutdown") &&
+				(parkedIn("kprod/internal/broker.(*Conn).Close") || parkedIn("kprod/internal/broker.(*Conn).shutdown"))
+			if !waiting && time.Now().After(deadline) {
+				t.Fatalf("Close neither returned nor waited for the dying connection within %v", waitLong)
+			}
+		}
+	}
+	select {
+	case <-closed:
+		t.Error("Close returned while a connection of the producer was still failing its requests")
+	default:
+	}
+	release()
+	select {
+	case <-closed:
+	case <-time.After(waitLong):
+		t.Fatal("Close did not return after the connection died")
+	}
+	select {
+	case err := <-held:
+		if !errors.Is(err, kprod.ErrClosed) || !kprod.MaybeWritten(err) {
+			t.Errorf("the record whose request the broker holds: %v (MaybeWritten %v); want ErrClosed, possibly written",
+				err, kprod.MaybeWritten(err))
+		}
+	default:
+		t.Error("the held record's callback had not run when Close returned")
+	}
+	checkNoLeak(t, before)
+}

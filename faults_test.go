@@ -180,6 +180,13 @@ type ftTap struct {
 	initOnce sync.Once
 
 	dropProduceResponses atomic.Int32 // Produce responses still to swallow
+
+	// gateClose, set before any dial, makes the first Close of a connection that carried
+	// a Produce request wait until gateClose is closed; gated is closed when it starts
+	// waiting. The producer's connection then dies slowly: it is failing, its requests
+	// not yet failed.
+	gateClose, gated chan struct{}
+	gateOnce         sync.Once
 }
 
 func (tp *ftTap) init() { tp.initOnce.Do(func() { tp.changed = make(chan struct{}) }) }
@@ -275,6 +282,13 @@ type ftTapConn struct {
 
 func (c *ftTapConn) Close() error {
 	c.closed.Store(true)
+	if c.tap.gateClose != nil && c.produces.Load() > 0 {
+		gate := false
+		c.tap.gateOnce.Do(func() { gate = true; close(c.tap.gated) })
+		if gate {
+			<-c.tap.gateClose
+		}
+	}
 	return c.Conn.Close()
 }
 

@@ -135,9 +135,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// parkedIn reports whether some goroutine is blocked (in a select or a channel
-// operation) directly in fn, a function name as runtime stacks print it, such as
-// "kprod/internal/cluster.(*Cluster).Wait": a Send waiting for metadata or for
+// parkedIn reports whether some goroutine is blocked (on a channel, a select, a
+// WaitGroup or a lock) directly in fn, a function name as runtime stacks print it, such
+// as "kprod/internal/cluster.(*Cluster).Wait": a Send waiting for metadata or for
 // buffer.memory has no other sign. For waitUntil.
 func parkedIn(fn string) bool {
 	buf := make([]byte, 1<<20)
@@ -151,12 +151,14 @@ func parkedIn(fn string) bool {
 	}
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		lines := strings.Split(g, "\n")
-		if !strings.Contains(lines[0], "[select") && !strings.Contains(lines[0], "[chan ") {
+		if !strings.Contains(lines[0], "[select") && !strings.Contains(lines[0], "[chan ") &&
+			!strings.Contains(lines[0], "[sync.") && !strings.Contains(lines[0], "[semacquire") {
 			continue
 		}
 		for _, l := range lines[1:] {
-			if strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "runtime.") {
-				continue // a file:line, or the scheduler's own frames
+			if strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "runtime.") || strings.HasPrefix(l, "sync.") ||
+				strings.HasPrefix(l, "internal/sync.") {
+				continue // a file:line, or the scheduler's and sync's own frames
 			}
 			if strings.HasPrefix(l, fn+"(") {
 				return true
