@@ -654,7 +654,8 @@ func TestFaultContinuesAfterRejectedBatch(t *testing.T) {
 func TestFaultMessageTooLargeSplits(t *testing.T) {
 	const topic, n = "split", 20
 	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
-	p := newProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.Linger = time.Second })
+	// Linger an hour, Flush sends: the records are one batch however long the Sends take.
+	p := newProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.Linger = time.Hour })
 	ctx := context.Background()
 	if _, err := p.PartitionsFor(ctx, topic); err != nil {
 		t.Fatal(err)

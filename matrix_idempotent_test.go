@@ -738,7 +738,8 @@ func TestMatrixMessageTooLargeBatch(t *testing.T) {
 	const topic, n = "too-large-batch", 24
 	c := kafkatest.New(t, kafkatest.Topic(topic, 1),
 		kafkatest.With(kfake.BrokerConfigs(map[string]string{"message.max.bytes": "1000"})))
-	p := mxProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.Linger = time.Second })
+	// Linger an hour, Flush sends: the records are one batch however long the Sends take.
+	p := mxProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.Linger = time.Hour })
 	pl := observeProduce(c.Fake(), topic)
 	tr := newMXTracker(topic)
 	if _, err := p.PartitionsFor(context.Background(), topic); err != nil {
@@ -854,20 +855,23 @@ func mxRejectWithRecordErrors(fake *kfake.Cluster, topic string, code *kerr.Erro
 // (KIP-467): a definite failure of the whole batch (not written, MaybeWritten false), the
 // broker's record errors in the message, the partition continues with no gap.
 // CORRUPT_MESSAGE is retriable in Kafka's table (Java retries it too), so a broker that
-// keeps answering it fails the batch at delivery.timeout.ms, still not written.
+// keeps answering it fails the batch once retries are exhausted, still not written.
+// Linger is an hour and Flush sends: the three refused records are one batch whatever
+// the scheduling (a short linger could expire between two Sends on a loaded machine).
 func TestMatrixRecordValidation(t *testing.T) {
 	for _, code := range []*kerr.Error{kerr.InvalidRecord, kerr.CorruptMessage} {
 		t.Run(code.Message, func(t *testing.T) {
 			topic := "validation"
 			c := kafkatest.New(t, kafkatest.Topic(topic, 1))
 			p := mxProducer(t, c.Bootstrap(), func(cfg *kprod.Config) {
-				cfg.Linger = 100 * time.Millisecond
+				cfg.Linger = time.Hour
 				if code.Retriable {
-					cfg.DeliveryTimeout, cfg.RequestTimeout = 800*time.Millisecond, 500*time.Millisecond
+					cfg.Retries = 2
 				}
 			})
 			tr := newMXTracker(topic)
-			mxWarmup(t, p, tr, 1)
+			tr.send(t, p, 0, "warm-0")
+			mxFlushWait(t, p, tr)
 			pl := observeProduce(c.Fake(), topic)
 			var armed atomic.Bool
 			armed.Store(true)
@@ -876,10 +880,10 @@ func TestMatrixRecordValidation(t *testing.T) {
 			for _, v := range bad {
 				tr.send(t, p, 0, v)
 			}
-			tr.wait(t)
+			mxFlushWait(t, p, tr)
 			armed.Store(false)
 			tr.send(t, p, 0, "after")
-			tr.wait(t)
+			mxFlushWait(t, p, tr)
 			tr.checkCallbacks(t, bad...)
 			for _, v := range bad {
 				err := tr.errOf(v)
@@ -896,10 +900,10 @@ func TestMatrixRecordValidation(t *testing.T) {
 			}
 			mxExpectLog(t, c.Bootstrap(), topic, false, map[int32][]string{0: {"warm-0", "after"}}, tr.metadata())
 			// "after" must take the sequence the refused batch released (rule 9: no gap):
-			// 1, after warm-0's 0, under the refused batch's producer id and epoch. The one
-			// exception: a retriable refusal that ran out of delivery.timeout.ms (a loaded
-			// machine) leaves the batch possibly written, and the producer bumps its epoch
-			// (KIP-360); sequences then start again from 0.
+			// 1, after warm-0's 0, under the refused batch's producer id and epoch. (A
+			// retriable refusal that ran out of delivery.timeout.ms would leave the batch
+			// possibly written and the producer would bump its epoch, KIP-360, sequences
+			// starting again from 0; accepted, though retries run out first here.)
 			attempts := pl.all()
 			var afterAt []mxAttempt
 			for _, a := range attempts {
