@@ -311,7 +311,7 @@ func TestBadInputInterceptors(t *testing.T) {
 	if !errors.Is(rejected, &kprod.KafkaError{Code: kerr.InvalidRecord.Code}) {
 		t.Errorf("record to the faulted partition: %v; want INVALID_RECORD", rejected)
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	tr.mu.Lock()
 	if len(tr.errs) > 0 {
 		t.Errorf("records failed: %v", tr.errs)

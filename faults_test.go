@@ -71,18 +71,20 @@ func (tr *ftTracker) send(t *testing.T, p *kprod.Producer, part int32, value str
 	}
 }
 
-// wait waits for every callback, failing the test after waitLong.
-func (tr *ftTracker) wait(t *testing.T) {
+// wait waits for every callback, failing the test after d or waitLong, whichever is
+// longer: d says what the caller expects, and a loaded machine must not fail the test.
+func (tr *ftTracker) wait(t *testing.T, d time.Duration) {
+	d = max(d, waitLong)
 	t.Helper()
 	done := make(chan struct{})
 	go func() { tr.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(waitLong):
+	case <-time.After(d):
 		tr.mu.Lock()
 		n := len(tr.calls)
 		tr.mu.Unlock()
-		t.Fatalf("only %d callbacks ran within %v", n, waitLong)
+		t.Fatalf("only %d callbacks ran within %v", n, d)
 	}
 }
 
@@ -173,60 +175,22 @@ func ftReadAll(t *testing.T, bootstrap []string, topic string, n int) []*kgo.Rec
 // ftTap is a dialer whose connections report the requests written through them and can
 // drop a Produce response: the broker applied the request, the client never hears.
 type ftTap struct {
-	mu       sync.Mutex
-	conns    []*ftTapConn
-	written  [][]byte      // Produce frames handed whole to the network, in write order
-	changed  chan struct{} // closed and replaced when written grows
-	initOnce sync.Once
+	mu    sync.Mutex
+	conns []*ftTapConn
 
 	dropProduceResponses atomic.Int32 // Produce responses still to swallow
 
-	// gateClose, set before any dial, makes the first Close of a connection that carried
-	// a Produce request wait until gateClose is closed; gated is closed when it starts
-	// waiting. The producer's connection then dies slowly: it is failing, its requests
-	// not yet failed.
+	// Produce frames the network took whole, kept by ftWireConn (tap_wire_test.go).
+	written  [][]byte
+	changed  chan struct{} // closed and replaced when written grows
+	initOnce sync.Once
+
+	// gateClose, set before any dial, makes the close of the first connection that
+	// carried a Produce request wait until gateClose is closed; gated is closed when it
+	// starts waiting. That connection then dies slowly: closing, its requests not yet
+	// failed.
 	gateClose, gated chan struct{}
 	gateOnce         sync.Once
-}
-
-func (tp *ftTap) init() { tp.initOnce.Do(func() { tp.changed = make(chan struct{}) }) }
-
-// wroteProduce records a Produce frame whose last byte the network accepted.
-func (tp *ftTap) wroteProduce(frame []byte) {
-	tp.init()
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	tp.written = append(tp.written, frame)
-	close(tp.changed)
-	tp.changed = make(chan struct{})
-}
-
-// waitProduces waits until n Produce requests have been written whole, over all
-// connections, and returns their frames.
-func (tp *ftTap) waitProduces(t *testing.T, n int) [][]byte {
-	t.Helper()
-	tp.init()
-	timeout := time.After(waitLong)
-	for {
-		tp.mu.Lock()
-		got, ch := slices.Clone(tp.written), tp.changed
-		tp.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-ch:
-		case <-timeout:
-			t.Fatalf("%d Produce requests written within %v, want %d", len(got), waitLong, n)
-		}
-	}
-}
-
-// producesWritten returns the Produce frames written whole so far.
-func (tp *ftTap) producesWritten() [][]byte {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	return slices.Clone(tp.written)
 }
 
 func (tp *ftTap) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -235,7 +199,7 @@ func (tp *ftTap) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	if err != nil {
 		return nil, err
 	}
-	c := &ftTapConn{Conn: nc, tap: tp, keys: map[int32]int16{}}
+	c := &ftTapConn{Conn: &ftWireConn{Conn: nc, tap: tp}, tap: tp, keys: map[int32]int16{}}
 	tp.mu.Lock()
 	tp.conns = append(tp.conns, c)
 	tp.mu.Unlock()
@@ -265,15 +229,9 @@ type ftTapConn struct {
 	mu   sync.Mutex      // guards keys
 	keys map[int32]int16 // correlation id -> api key of written requests
 
-	// Write side (the client's write loop only): request frame parser. A Produce frame's
-	// bytes are kept until the network took its last byte (wpos counts bytes parsed,
-	// wdone bytes written).
-	whdr    []byte
-	wskip   int
-	wframe  []byte // the Produce frame being parsed, nil for other requests
-	wparsed []ftFrame
-	wpos    int64
-	wdone   int64
+	// Write side (the client's write loop only): request frame parser.
+	whdr  []byte
+	wskip int
 
 	// Read side (the client's read loop only): response frame parser.
 	rpend []byte
@@ -282,56 +240,25 @@ type ftTapConn struct {
 
 func (c *ftTapConn) Close() error {
 	c.closed.Store(true)
-	if c.tap.gateClose != nil && c.produces.Load() > 0 {
-		gate := false
-		c.tap.gateOnce.Do(func() { gate = true; close(c.tap.gated) })
-		if gate {
-			<-c.tap.gateClose
-		}
-	}
 	return c.Conn.Close()
 }
 
-// ftFrame is a parsed Produce frame and the stream offset just past it.
-type ftFrame struct {
-	end  int64
-	data []byte
-}
-
-// Write notes the requests in p before writing them (a response may be read before
-// Write returns), and reports the Produce frames the network took whole after.
 func (c *ftTapConn) Write(p []byte) (int, error) {
 	c.parseRequests(p)
-	n, err := c.Conn.Write(p)
-	c.wdone += int64(n)
-	for len(c.wparsed) > 0 && c.wparsed[0].end <= c.wdone {
-		c.tap.wroteProduce(c.wparsed[0].data)
-		c.wparsed = c.wparsed[1:]
-	}
-	return n, err
+	return c.Conn.Write(p)
 }
 
-// parseRequests notes the api key and correlation id of each request frame and keeps
-// the bytes of Produce frames.
+// parseRequests notes the api key and correlation id of each request frame.
 func (c *ftTapConn) parseRequests(p []byte) {
 	for len(p) > 0 {
 		if c.wskip > 0 {
 			n := min(c.wskip, len(p))
-			if c.wframe != nil {
-				c.wframe = append(c.wframe, p[:n]...)
-			}
 			c.wskip -= n
-			c.wpos += int64(n)
 			p = p[n:]
-			if c.wskip == 0 && c.wframe != nil {
-				c.wparsed = append(c.wparsed, ftFrame{end: c.wpos, data: c.wframe})
-				c.wframe = nil
-			}
 			continue
 		}
 		n := min(12-len(c.whdr), len(p))
 		c.whdr = append(c.whdr, p[:n]...)
-		c.wpos += int64(n)
 		p = p[n:]
 		if len(c.whdr) < 12 {
 			return
@@ -344,7 +271,6 @@ func (c *ftTapConn) parseRequests(p []byte) {
 		c.mu.Unlock()
 		if key == int16(kmsg.Produce) {
 			c.produces.Add(1)
-			c.wframe = slices.Clone(c.whdr)
 		}
 		c.whdr = c.whdr[:0]
 		c.wskip = size + 4 - 12
@@ -422,7 +348,7 @@ func TestFaultLeaderMoves(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	if notLeader.Hits() == 0 {
 		t.Error("the injected NOT_LEADER_OR_FOLLOWER was never answered")
 	}
@@ -475,7 +401,7 @@ func TestFaultDisconnects(t *testing.T) {
 			p := newProducer(t, c.Bootstrap(), nil, kprod.WithDialer(tap.dial))
 			tr := newFTTracker(topic)
 			tr.send(t, p, 0, "warmup") // connections and producer id exist before the fault
-			tr.wait(t)
+			tr.wait(t, waitLong)
 			check := tc.inject(t, c.Fake(), tap)
 			for i := range n {
 				tr.send(t, p, int32(i%parts), fmt.Sprintf("v%04d", i))
@@ -485,7 +411,7 @@ func TestFaultDisconnects(t *testing.T) {
 					time.Sleep(5 * time.Millisecond)
 				}
 			}
-			tr.wait(t)
+			tr.wait(t, waitLong)
 			check(t)
 			tr.checkDelivered(t, c.Bootstrap())
 		})
@@ -670,7 +596,7 @@ func TestFaultMessageTooLargeSplits(t *testing.T) {
 	if err := p.Flush(fctx); err != nil {
 		t.Fatal(err)
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	if h.Hits() != 1 {
 		t.Fatalf("MESSAGE_TOO_LARGE answered %d times, want 1", h.Hits())
 	}
@@ -687,7 +613,7 @@ func TestFaultAcksNone(t *testing.T) {
 	for i := range n {
 		tr.send(t, p, 0, fmt.Sprintf("a%02d", i))
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	tr.mu.Lock()
 	for v, md := range tr.md {
 		if md.Offset != -1 {
@@ -718,7 +644,7 @@ func TestFaultRetryBehindInFlightBatch(t *testing.T) {
 	p := newProducer(t, c.Bootstrap(), nil, kprod.WithDialer(tap.dial))
 	tr := newFTTracker(topic)
 	tr.send(t, p, 0, "warmup")
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	fake := c.Fake()
 	// Hold the first request so the second is written behind it on the same connection,
 	// then let the fault answer it.
@@ -730,7 +656,7 @@ func TestFaultRetryBehindInFlightBatch(t *testing.T) {
 	tr.send(t, p, 0, "second")
 	tap.waitProduces(t, written+2) // "second" too, behind it
 	hold.release()
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	if h.Hits() != 1 {
 		t.Errorf("NOT_LEADER_OR_FOLLOWER answered %d times, want 1", h.Hits())
 	}

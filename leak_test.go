@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,17 +34,8 @@ var kprodFrame = regexp.MustCompile(`(?m)^(created by )?kprod[./]`)
 // kprodGoroutines returns the stacks of goroutines running kprod code, by goroutine id,
 // except the caller's own.
 func kprodGoroutines() map[int]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	out := map[int]string{}
-	for i, g := range strings.Split(string(buf), "\n\n") {
+	for i, g := range goroutineStacks() {
 		if i == 0 { // runtime.Stack lists the caller first
 			continue
 		}
@@ -505,7 +495,7 @@ func TestFaultBufferExhausted(t *testing.T) {
 	if err := p.Flush(fctx); err != nil {
 		t.Fatalf("Flush after the broker recovered: %v", err)
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	tr.mu.Lock()
 	if len(tr.calls) != accepted || len(tr.errs) != 0 {
 		t.Errorf("%d of %d callbacks ran, %d failed: %v", len(tr.calls), accepted, len(tr.errs), tr.errs)

@@ -102,15 +102,17 @@ func (tr *mxTracker) trySend(p *kprod.Producer, part int32, value string) error 
 	return err
 }
 
-// wait waits for every callback, failing the test after waitLong.
-func (tr *mxTracker) wait(t *testing.T) {
+// wait waits for every callback, failing the test after d or waitLong, whichever is
+// longer: d says what the caller expects, and a loaded machine must not fail the test.
+func (tr *mxTracker) wait(t *testing.T, d time.Duration) {
+	d = max(d, waitLong)
 	t.Helper()
 	done := make(chan struct{})
 	go func() { tr.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(waitLong):
-		t.Fatalf("callbacks still pending after %v", waitLong)
+	case <-time.After(d):
+		t.Fatalf("callbacks still pending after %v", d)
 	}
 }
 
@@ -413,7 +415,7 @@ func mxWarmup(t *testing.T, p *kprod.Producer, tr *mxTracker, parts int32) {
 	for part := range parts {
 		tr.send(t, p, part, fmt.Sprintf("warm-%d", part))
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 }
 
 // TestMatrixRetriableProduce: Produce answered NOT_LEADER_OR_FOLLOWER,
@@ -484,7 +486,7 @@ func mxRetriableProduce(t *testing.T, mode string) {
 				tap.waitProduces(t, written+2) // the second request is written behind the first
 				hold.release()
 			}
-			tr.wait(t)
+			tr.wait(t, waitLong)
 			if h != nil && h.Hits() != faults {
 				t.Errorf("%s answered %d times, want %d", tc.name, h.Hits(), faults)
 			}
@@ -527,9 +529,9 @@ func TestMatrixDuplicateSequence(t *testing.T) {
 	timedOut := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.RequestTimedOut})
 	dup := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.DuplicateSequenceNumber})
 	tr.send(t, p, 0, "dup")
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	tr.send(t, p, 0, "after")
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	if timedOut.Hits() != 1 || dup.Hits() != 1 {
 		t.Fatalf("REQUEST_TIMED_OUT answered %d times, DUPLICATE_SEQUENCE_NUMBER %d; want 1 and 1", timedOut.Hits(), dup.Hits())
 	}
@@ -541,6 +543,18 @@ func TestMatrixDuplicateSequence(t *testing.T) {
 	if resends := pl.checkSequences(t, map[int32]int{0: 3}); resends != 1 {
 		t.Errorf("%d resends; want 1 (the timed-out batch, same sequence)", resends)
 	}
+}
+
+// mxCarries reports whether a Produce request holds a batch for topic/part.
+func mxCarries(kreq kmsg.Request, topic string, part int32) bool {
+	for _, rt := range kreq.(*kmsg.ProduceRequest).Topics {
+		for _, rp := range rt.Partitions {
+			if rt.Topic == topic && rp.Partition == part {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestMatrixOutOfOrderNonHead: two batches of a partition in flight; the first is
@@ -566,7 +580,7 @@ func TestMatrixOutOfOrderNonHead(t *testing.T) {
 	tr.send(t, p, 0, "second")
 	tap.waitProduces(t, written+2) // "second" is in flight behind it
 	hold.release()
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	if notLeader.Hits() != 1 || ooo.Hits() != 1 {
 		t.Fatalf("NOT_LEADER_OR_FOLLOWER answered %d times, OUT_OF_ORDER_SEQUENCE_NUMBER %d; want 1 and 1", notLeader.Hits(), ooo.Hits())
 	}
@@ -581,10 +595,11 @@ func TestMatrixOutOfOrderNonHead(t *testing.T) {
 // mxBumpControl answers an idempotent producer's epoch bump (InitProducerId with its
 // current id and epoch, KIP-360) as a real broker does: same id, next epoch. kfake
 // hands idempotent producers a new id instead; answering here lets the test check the
-// exact epoch. It records each bump request's (id, epoch).
+// exact epoch. It records each bump request's (id, epoch) and when it arrived.
 type mxBumps struct {
 	mu   sync.Mutex
 	reqs [][2]int64
+	at   []time.Time
 }
 
 func mxBumpControl(fake *kfake.Cluster) *mxBumps {
@@ -597,6 +612,7 @@ func mxBumpControl(fake *kfake.Cluster) *mxBumps {
 		fake.KeepControl()
 		bs.mu.Lock()
 		bs.reqs = append(bs.reqs, [2]int64{req.ProducerID, int64(req.ProducerEpoch)})
+		bs.at = append(bs.at, time.Now())
 		bs.mu.Unlock()
 		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
@@ -605,10 +621,10 @@ func mxBumpControl(fake *kfake.Cluster) *mxBumps {
 	return bs
 }
 
-func (bs *mxBumps) get() [][2]int64 {
+func (bs *mxBumps) get() ([][2]int64, []time.Time) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
-	return slices.Clone(bs.reqs)
+	return slices.Clone(bs.reqs), slices.Clone(bs.at)
 }
 
 // mxCheckBumped asserts the records were written under the warm-up identity before the
@@ -620,7 +636,7 @@ func mxCheckBumped(t *testing.T, recs map[string]*kgo.Record, bs *mxBumps, old, 
 	if w == nil {
 		t.Fatal("warm-0 is not in the log")
 	}
-	reqs := bs.get()
+	reqs, _ := bs.get()
 	if len(reqs) != 1 {
 		t.Fatalf("%d epoch bumps (InitProducerId with the current id); want 1", len(reqs))
 	}
@@ -687,12 +703,13 @@ func mxHeadBump(t *testing.T, topic string, code *kerr.Error) {
 	// Time for a wrong implementation to bump the epoch while "other" is in flight; a
 	// right one waits whatever the delay, so this cannot fail a correct producer.
 	time.Sleep(100 * time.Millisecond)
-	early := bs.get()
+	var released atomic.Int64
+	released.Store(time.Now().UnixNano())
 	hold.release()
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	tr.send(t, p, 0, "after-0")
 	tr.send(t, p, 1, "after-1")
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	if h.Hits() != 1 {
 		t.Fatalf("%s answered %d times, want 1", code.Message, h.Hits())
 	}
@@ -700,8 +717,10 @@ func mxHeadBump(t *testing.T, topic string, code *kerr.Error) {
 	recs := mxExpectLog(t, c.Bootstrap(), topic, false,
 		map[int32][]string{0: {"warm-0", "victim", "after-0"}, 1: {"warm-1", "other", "after-1"}}, tr.metadata())
 	mxCheckBumped(t, recs, bs, []string{"warm-0", "warm-1", "other"}, []string{"victim", "after-0", "after-1"})
-	if len(early) > 0 {
-		t.Errorf("the epoch was bumped while partition 1's batch was still in flight (bump requests before its release: %v): rule 10", early)
+	_, at := bs.get()
+	if rel := released.Load(); len(at) == 1 && (rel == 0 || at[0].UnixNano() < rel) {
+		t.Errorf("the epoch was bumped while partition 1's batch was still in flight (bump at %v, its request released at %v): rule 10",
+			at[0].Format("15:04:05.000"), time.Unix(0, rel).Format("15:04:05.000"))
 	}
 	var victimSeqs []string
 	for _, a := range pl.all() {
@@ -753,7 +772,7 @@ func TestMatrixMessageTooLargeBatch(t *testing.T) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	tr.checkCallbacks(t)
 	mxExpectLog(t, c.Bootstrap(), topic, false, tr.delivered(), tr.metadata())
 	atts := pl.all()
@@ -799,9 +818,9 @@ func TestMatrixMessageTooLargeRecord(t *testing.T) {
 	mxWarmup(t, p, tr, 1)
 	big := "big-" + strings.Repeat("x", 2000)
 	tr.send(t, p, 0, big)
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	tr.send(t, p, 0, "after")
-	tr.wait(t)
+	tr.wait(t, waitLong)
 	tr.checkCallbacks(t, big)
 	mxDeliveryErr(t, "the oversized record", tr.errOf(big), kerr.MessageTooLarge.Code, false)
 	if kprod.IsRetriable(tr.errOf(big)) {
@@ -817,7 +836,7 @@ func TestMatrixMessageTooLargeRecord(t *testing.T) {
 func mxRejectWithRecordErrors(fake *kfake.Cluster, topic string, code *kerr.Error, armed *atomic.Bool, keep bool) *atomic.Int32 {
 	var hits atomic.Int32
 	fake.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		if !armed.Load() || !carries(topic, 0)(kreq.(*kmsg.ProduceRequest)) {
+		if !armed.Load() || !mxCarries(kreq, topic, 0) {
 			return nil, nil, false
 		}
 		fake.KeepControl()

@@ -77,7 +77,7 @@ func mxCommitTxn(t *testing.T, p *kprod.Producer, tr *mxTracker, parts int32, va
 	if err := p.CommitTransaction(ctx); err != nil {
 		t.Fatalf("CommitTransaction: %v", err)
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 }
 
 // mxFlushWait flushes and waits for every callback. Inside a transaction it stands for
@@ -88,7 +88,7 @@ func mxFlushWait(t *testing.T, p *kprod.Producer, tr *mxTracker) {
 	if err := p.Flush(mxCtx(t, waitLong)); err != nil {
 		t.Fatalf("Flush: %v", err)
 	}
-	tr.wait(t)
+	tr.wait(t, waitLong)
 }
 
 // mxWantKafkaCode asserts err holds a *kprod.KafkaError with code.
@@ -180,7 +180,7 @@ func TestMatrixTxnRetriableProduce(t *testing.T) {
 			if err := p.CommitTransaction(mxCtx(t, waitLong)); err != nil {
 				t.Fatalf("CommitTransaction: %v", err)
 			}
-			tr.wait(t)
+			tr.wait(t, waitLong)
 			if h != nil && h.Hits() != faults {
 				t.Errorf("%s answered %d times, want %d", tc.name, h.Hits(), faults)
 			}
@@ -338,7 +338,7 @@ func TestMatrixFatalProduce(t *testing.T) {
 			hold.wait(t)                  // big's batch is at the broker, unanswered
 			tr.send(t, p, 1, "pending-1") // lingers; accepted, the error is not known yet
 			hold.release()                // now the broker refuses big's batch
-			tr.wait(t)
+			tr.wait(t, waitLong)
 			if h.Hits() != 1 {
 				t.Fatalf("%s answered %d times, want 1", code.Message, h.Hits())
 			}
@@ -723,7 +723,7 @@ func TestMatrixTxnReinit(t *testing.T) {
 				err := p.CommitTransaction(mxCtx(t, waitLong))
 				mxWantAbortable(t, "CommitTransaction", err)
 				mxWantKafkaCode(t, "CommitTransaction", err, kerr.InvalidProducerIDMapping.Code)
-				tr.wait(t)
+				tr.wait(t, waitLong)
 			default: // the coordinator aborts the transaction after transaction.timeout.ms
 				awaitAbort := mxCoordinatorAbort(t, c.Bootstrap(), "reinit")
 				tr.send(t, p, 0, "timed-0")
@@ -754,7 +754,7 @@ func TestMatrixTxnReinit(t *testing.T) {
 			if err := p.CommitTransaction(mxCtx(t, waitLong)); err != nil {
 				t.Errorf("the transaction after the abort: %v", err)
 			}
-			tr.wait(t)
+			tr.wait(t, waitLong)
 			if !r.v2 && inits.Load() == 0 {
 				t.Errorf("no InitProducerId after the abort: the producer kept its epoch (transactions v1 bumps only by re-initialising)")
 			}
@@ -953,7 +953,7 @@ func TestMatrixSendOffsets(t *testing.T) {
 				if err != nil {
 					t.Fatalf("end of transaction %s: %v", name, err)
 				}
-				tr.wait(t)
+				tr.wait(t, waitLong)
 			}
 			if got := mxCommitted(t, c.Bootstrap(), group, in, 0); got != -1 {
 				t.Fatalf("the group starts with offset %d committed", got)

@@ -109,16 +109,7 @@ func (h *produceHold) request() *kmsg.ProduceRequest {
 
 // carries returns a match for holdProduce: a request with a batch for topic/part.
 func carries(topic string, part int32) func(*kmsg.ProduceRequest) bool {
-	return func(req *kmsg.ProduceRequest) bool {
-		for _, rt := range req.Topics {
-			for _, rp := range rt.Partitions {
-				if rt.Topic == topic && rp.Partition == part {
-					return true
-				}
-			}
-		}
-		return false
-	}
+	return func(req *kmsg.ProduceRequest) bool { return mxCarries(req, topic, part) }
 }
 
 // waitUntil polls cond until it holds, failing the test after waitLong. Only for state
@@ -140,16 +131,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // as "kprod/internal/cluster.(*Cluster).Wait": a Send waiting for metadata or for
 // buffer.memory has no other sign. For waitUntil.
 func parkedIn(fn string) bool {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range goroutineStacks() {
 		lines := strings.Split(g, "\n")
 		if !strings.Contains(lines[0], "[select") && !strings.Contains(lines[0], "[chan ") &&
 			!strings.Contains(lines[0], "[sync.") && !strings.Contains(lines[0], "[semacquire") {
@@ -176,3 +158,15 @@ const (
 	// The sender loop between two passes: nothing to do until woken or a timer fires.
 	parkedSender = "kprod/internal/sender.(*Sender).Run"
 )
+
+// goroutineStacks returns the stack of every goroutine, the caller's first.
+func goroutineStacks() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Split(string(buf[:n]), "\n\n")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
