@@ -12,14 +12,15 @@ import (
 // TestFullBatchSentBeforeLinger checks that a full batch is sent at once, whatever
 // linger.ms says: linger only bounds how long a batch that is not full waits (Java's
 // RecordAccumulator.ready). With linger.ms an hour, the records of the first, filled
-// batch must be acknowledged promptly while the second batch keeps lingering.
+// batch must be acknowledged while the second batch keeps lingering.
 func TestFullBatchSentBeforeLinger(t *testing.T) {
 	const topic = "full"
 	c := kafkatest.New(t, kafkatest.Topic(topic, 2))
+	tap := &ftTap{}
 	p := newProducer(t, c.Bootstrap(), func(cfg *kprod.Config) {
 		cfg.Linger = time.Hour
 		cfg.BatchSize = 1024
-	})
+	}, kprod.WithDialer(tap.dial))
 	ctx := context.Background()
 	// Warm up on partition 1 (metadata, connection, producer id), so that nothing else
 	// is in flight to wake the sender while partition 0's batch fills.
@@ -29,6 +30,7 @@ func TestFullBatchSentBeforeLinger(t *testing.T) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	warm := len(tap.producesWritten())
 	acked := make(chan int, 64)
 	value := make([]byte, 100)
 	for i := range 12 { // about 120 bytes each: the first batch fills at 8 or so
@@ -43,7 +45,9 @@ func TestFullBatchSentBeforeLinger(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			time.Sleep(100 * time.Millisecond) // the sender goes back to sleep for linger.ms
+			// The sender has seen the batch and gone back to sleep for linger.ms: only
+			// the batch becoming full can wake it in time.
+			waitUntil(t, "the sender asleep", func() bool { return parkedIn(parkedSender) })
 		}
 	}
 	select {
@@ -51,13 +55,19 @@ func TestFullBatchSentBeforeLinger(t *testing.T) {
 		if i != 0 {
 			t.Errorf("record %d acknowledged first, want record 0", i)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the full first batch was not sent within 5 s (linger.ms is an hour)")
+	case <-time.After(waitLong):
+		t.Fatalf("the full first batch was not sent within %v (linger.ms is an hour)", waitLong)
 	}
-	time.Sleep(200 * time.Millisecond)
-	n := 1 + len(acked)
-	if n == 12 {
-		t.Errorf("all 12 records acknowledged; the second batch is not full and should still linger")
+	// The sender handled the answer and looked at the second batch again before going
+	// back to sleep: that batch, not full, must still be waiting.
+	waitUntil(t, "the sender asleep", func() bool { return parkedIn(parkedSender) })
+	if n := len(tap.producesWritten()) - warm; n != 1 {
+		t.Errorf("%d Produce requests for partition 0 before linger.ms; want 1, the full batch (the second one lingers)", n)
 	}
-	t.Logf("%d of 12 records acknowledged before linger.ms", n)
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := 1 + len(acked); n != 12 {
+		t.Errorf("%d of 12 records acknowledged after Flush", n)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"kprod"
@@ -33,17 +34,8 @@ var kprodFrame = regexp.MustCompile(`(?m)^(created by )?kprod[./]`)
 // kprodGoroutines returns the stacks of goroutines running kprod code, by goroutine id,
 // except the caller's own.
 func kprodGoroutines() map[int]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	out := map[int]string{}
-	for i, g := range strings.Split(string(buf), "\n\n") {
+	for i, g := range goroutineStacks() {
 		if i == 0 { // runtime.Stack lists the caller first
 			continue
 		}
@@ -58,11 +50,13 @@ func kprodGoroutines() map[int]string {
 	return out
 }
 
-// checkNoLeak waits briefly for the goroutines started since before to end.
+// checkNoLeak waits for the goroutines started since before to end: Close has stopped
+// them, but one that signalled its end may still be unwinding. Only a leak uses up the
+// deadline.
 func checkNoLeak(t *testing.T, before map[int]string) {
 	t.Helper()
 	var left map[int]string
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(waitLong); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		left = kprodGoroutines()
 		for id := range before {
 			delete(left, id)
@@ -78,7 +72,27 @@ func checkNoLeak(t *testing.T, before map[int]string) {
 	t.Errorf("%d kprod goroutines still run after Close:%s", len(left), sb.String())
 }
 
-// closeWithin closes p with ctx and fails if Close takes longer than d.
+// checkConnsClosed asserts that the producer closed every connection it dialed through
+// tap by the time Close returned.
+func checkConnsClosed(t *testing.T, tap *ftTap) {
+	t.Helper()
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	open := 0
+	for _, c := range tap.conns {
+		if !c.closed.Load() {
+			open++
+		}
+	}
+	if open > 0 {
+		t.Errorf("%d of %d connections still open after Close", open, len(tap.conns))
+	}
+}
+
+// closeWithin closes p with ctx and fails if Close takes longer than d. The bounds
+// callers give are far above what Close needs and far below the Kafka timeouts
+// (request.timeout.ms, max.block.ms, delivery.timeout.ms) that a Close ignoring its ctx
+// would wait for: they catch a hang, they do not measure speed.
 func closeWithin(t *testing.T, p *kprod.Producer, ctx context.Context, d time.Duration) {
 	t.Helper()
 	start := time.Now()
@@ -118,31 +132,52 @@ func silentListener(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// TestLeakAfterClose closes producers in many states; after each Close no goroutine
+// running kprod code is left and every connection the producer dialed is closed. Each
+// state is reached on an observable event (a request seen by the broker, a Send parked
+// in its wait), not after a sleep.
 func TestLeakAfterClose(t *testing.T) {
 	const topic = "leaky"
-	stall := func(c *kafkatest.Cluster) {
+	// stall swallows every Produce request; arrivals receives one value per request.
+	stall := func(c *kafkatest.Cluster) <-chan struct{} {
 		fake := c.Fake()
+		arrivals := make(chan struct{}, 1000)
 		fake.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 			fake.KeepControl()
+			select {
+			case arrivals <- struct{}{}:
+			default:
+			}
 			return nil, nil, true
 		})
+		return arrivals
+	}
+	// arrive waits for n values on ch.
+	arrive := func(t *testing.T, ch <-chan struct{}, n int, what string) {
+		t.Helper()
+		for i := range n {
+			select {
+			case <-ch:
+			case <-time.After(waitLong):
+				t.Fatalf("%s: %d of %d within %v", what, i, n, waitLong)
+			}
+		}
 	}
 	for _, tc := range []struct {
 		name string
-		run  func(t *testing.T, before map[int]string)
+		run  func(t *testing.T, tap *ftTap)
 	}{
-		{"never used", func(t *testing.T, before map[int]string) {
+		{"never used", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 2))
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
-			closeWithin(t, p, context.Background(), time.Second)
-			checkNoLeak(t, before)
+			closeWithin(t, p, context.Background(), 10*time.Second)
 		}},
-		{"records delivered", func(t *testing.T, before map[int]string) {
+		{"records delivered", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Brokers(2), kafkatest.Topic(topic, 4))
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), Compression: kprod.CompressionZstd})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), Compression: kprod.CompressionZstd}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,12 +190,11 @@ func TestLeakAfterClose(t *testing.T) {
 			if err := p.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
-			closeWithin(t, p, ctx, time.Second)
-			checkNoLeak(t, before)
+			closeWithin(t, p, ctx, 10*time.Second)
 		}},
-		{"broker stalled, Close gives up", func(t *testing.T, before map[int]string) {
+		{"broker stalled, Close gives up", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 2))
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), RequestTimeout: 300 * time.Millisecond})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), RequestTimeout: 300 * time.Millisecond}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,10 +202,10 @@ func TestLeakAfterClose(t *testing.T) {
 			if _, err := p.PartitionsFor(ctx, topic); err != nil {
 				t.Fatal(err)
 			}
-			stall(c)
+			arrivals := stall(c)
 			var failed atomic.Int32
 			for range 50 {
-				if err := p.Send(ctx, &kprod.Record{Topic: topic, Value: []byte("v")}, func(_ kprod.RecordMetadata, err error) {
+				if err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: []byte("v")}, func(_ kprod.RecordMetadata, err error) {
 					if err != nil {
 						failed.Add(1)
 					}
@@ -179,18 +213,18 @@ func TestLeakAfterClose(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			time.Sleep(500 * time.Millisecond) // a request timeout, a reconnect, a retry
+			// The first request, then its retry after request.timeout.ms on a new connection.
+			arrive(t, arrivals, 2, "Produce requests at the stalled broker")
 			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancel()
-			closeWithin(t, p, cctx, time.Second)
+			closeWithin(t, p, cctx, 10*time.Second)
 			if failed.Load() != 50 {
 				t.Errorf("%d of 50 callbacks failed by the time Close returned", failed.Load())
 			}
-			checkNoLeak(t, before)
 		}},
-		{"Sends blocked on buffer and metadata", func(t *testing.T, before map[int]string) {
+		{"Sends blocked on buffer and metadata", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 1))
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 2048, MaxBlock: 10 * time.Second})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 2048, MaxBlock: time.Minute}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,46 +242,48 @@ func TestLeakAfterClose(t *testing.T) {
 				errs <- err
 			}()
 			go func() { errs <- p.Send(ctx, &kprod.Record{Topic: "absent"}, nil) }()
-			time.Sleep(200 * time.Millisecond)
+			waitUntil(t, "a Send blocked for buffer.memory", func() bool { return parkedIn(parkedForBuffer) })
+			waitUntil(t, "a Send blocked for metadata", func() bool { return parkedIn(parkedForMetadata) })
 			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancel()
-			closeWithin(t, p, cctx, time.Second)
+			closeWithin(t, p, cctx, 10*time.Second)
 			for range 2 {
 				if err := <-errs; !errors.Is(err, kprod.ErrClosed) {
 					t.Errorf("blocked Send = %v; want ErrClosed", err)
 				}
 			}
-			checkNoLeak(t, before)
 		}},
-		{"bootstrap never answers", func(t *testing.T, before map[int]string) {
+		{"bootstrap never answers", func(t *testing.T, tap *ftTap) {
 			addr := silentListener(t)
-			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: []string{addr}, MaxBlock: 10 * time.Second})
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: []string{addr}, MaxBlock: time.Minute}, kprod.WithDialer(tap.dial))
 			if err != nil {
 				t.Fatal(err)
 			}
 			sent := make(chan error, 1)
 			go func() { sent <- p.Send(context.Background(), &kprod.Record{Topic: topic}, nil) }()
-			time.Sleep(200 * time.Millisecond)
-			closeWithin(t, p, context.Background(), time.Second)
+			waitUntil(t, "a Send blocked for metadata", func() bool { return parkedIn(parkedForMetadata) })
+			closeWithin(t, p, context.Background(), 10*time.Second)
 			select {
 			case err := <-sent:
 				if !errors.Is(err, kprod.ErrClosed) {
 					t.Errorf("Send blocked on metadata = %v; want ErrClosed", err)
 				}
-			case <-time.After(time.Second):
+			case <-time.After(waitLong):
 				t.Error("Send blocked on metadata did not return after Close")
 			}
-			checkNoLeak(t, before)
 		}},
-		{"broker connections fail", func(t *testing.T, before map[int]string) {
+		{"broker connections fail", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 1))
 			var dials atomic.Int32
+			redialed := make(chan struct{})
 			dialer := func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if dials.Add(1) > 1 { // the metadata connection only
-					return nil, errors.New("injected dial failure")
+				switch dials.Add(1) {
+				case 1: // the metadata connection only
+					return tap.dial(ctx, network, addr)
+				case 3:
+					close(redialed)
 				}
-				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
+				return nil, errors.New("injected dial failure")
 			}
 			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()}, kprod.WithDialer(dialer))
 			if err != nil {
@@ -259,20 +295,20 @@ func TestLeakAfterClose(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			time.Sleep(300 * time.Millisecond)
-			if dials.Load() < 3 {
-				t.Errorf("%d dials; the producer should keep trying", dials.Load())
+			select {
+			case <-redialed: // the producer keeps trying
+			case <-time.After(waitLong):
+				t.Fatalf("%d dials within %v; the producer should keep trying", dials.Load(), waitLong)
 			}
 			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancel()
-			closeWithin(t, p, cctx, time.Second)
-			checkNoLeak(t, before)
+			closeWithin(t, p, cctx, 10*time.Second)
 		}},
-		{"many producers", func(t *testing.T, before map[int]string) {
+		{"many producers", func(t *testing.T, tap *ftTap) {
 			c := kafkatest.New(t, kafkatest.Topic(topic, 1))
 			ctx := context.Background()
 			for i := range 10 {
-				p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()})
+				p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap()}, kprod.WithDialer(tap.dial))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -281,15 +317,81 @@ func TestLeakAfterClose(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				closeWithin(t, p, ctx, time.Second)
+				closeWithin(t, p, ctx, 10*time.Second)
 			}
-			checkNoLeak(t, before)
 		}},
+		{"transactional/v1", func(t *testing.T, tap *ftTap) { leakTransactional(t, tap, false) }},
+		{"transactional/v2", func(t *testing.T, tap *ftTap) { leakTransactional(t, tap, true) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.run(t, kprodGoroutines())
+			before := kprodGoroutines()
+			tap := &ftTap{}
+			tc.run(t, tap)
+			checkNoLeak(t, before)
+			checkConnsClosed(t, tap)
 		})
 	}
+}
+
+// leakTransactional runs a transactional producer through its life before Close:
+// InitTransactions, a committed transaction, an aborted one, and one whose EndTxn the
+// coordinator refuses with retriable errors (NOT_COORDINATOR: look the coordinator up
+// again; CONCURRENT_TRANSACTIONS: retry) and, with transactions v1, whose
+// AddPartitionsToTxn is refused COORDINATOR_LOAD_IN_PROGRESS once, before committing.
+func leakTransactional(t *testing.T, tap *ftTap, v2 bool) {
+	const topic, txnID = "leaky-txn", "leaky-txn-id"
+	c := mxTxnCluster(t, v2, kafkatest.Brokers(3), kafkatest.Topic(topic, 2))
+	fake := c.Fake()
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), TransactionalID: txnID,
+		RetryBackoff: 20 * time.Millisecond, RetryBackoffMax: 200 * time.Millisecond}, kprod.WithDialer(tap.dial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := mxCtx(t, waitLong)
+	if err := p.InitTransactions(ctx); err != nil {
+		t.Fatalf("InitTransactions: %v", err)
+	}
+	if kprod.TransactionsV2(p) != v2 {
+		t.Fatalf("transactions v2 = %v, want %v", kprod.TransactionsV2(p), v2)
+	}
+	txn := func(name string, end func(context.Context) error) {
+		t.Helper()
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatalf("%s: BeginTransaction: %v", name, err)
+		}
+		for part := range int32(2) {
+			if err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(part), Value: []byte(name)}, nil); err != nil {
+				t.Fatalf("%s: Send: %v", name, err)
+			}
+		}
+		// The records are written before the transaction ends, so an abort has markers
+		// to write. Without the flush, a v1 abort can overtake the registration of the
+		// partitions (AddPartitionsToTxn) and send an EndTxn the coordinator refuses
+		// with INVALID_TXN_STATE: a product bug of internal/txn, reported in issue 10,
+		// not what this test is about.
+		if err := p.Flush(ctx); err != nil {
+			t.Fatalf("%s: Flush: %v", name, err)
+		}
+		if err := end(ctx); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	txn("committed", p.CommitTransaction)
+	txn("aborted", p.AbortTransaction)
+	faults := []*kfake.FaultHandle{
+		fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, TxnID: txnID, Err: kerr.NotCoordinator}),
+		fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, TxnID: txnID, Err: kerr.ConcurrentTransactions}),
+	}
+	if !v2 {
+		faults = append(faults, fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, TxnID: txnID, Err: kerr.CoordinatorLoadInProgress}))
+	}
+	txn("retried", p.CommitTransaction)
+	for i, h := range faults {
+		if h.Hits() != 1 {
+			t.Errorf("coordinator fault %d answered %d times, want 1", i, h.Hits())
+		}
+	}
+	closeWithin(t, p, context.Background(), 10*time.Second)
 }
 
 // TestFaultBufferExhausted: with the broker silent, Send blocks for buffer.memory up to
@@ -343,7 +445,7 @@ func TestFaultBufferExhausted(t *testing.T) {
 	switch {
 	case !errors.Is(exhausted, kprod.ErrBufferExhausted):
 		t.Fatalf("after %d records Send returned %v; want ErrBufferExhausted", accepted, exhausted)
-	case took < maxBlock-50*time.Millisecond || took > maxBlock+500*time.Millisecond:
+	case took < maxBlock-50*time.Millisecond || took > maxBlock+5*time.Second: // the upper bound catches a hang
 		t.Errorf("Send blocked %v before ErrBufferExhausted; max.block.ms=%v", took, maxBlock)
 	case kprod.MaybeWritten(exhausted):
 		t.Errorf("MaybeWritten(%v) = true", exhausted)
@@ -353,29 +455,47 @@ func TestFaultBufferExhausted(t *testing.T) {
 	}
 
 	t.Run("ctx cancel unblocks Send", func(t *testing.T) {
+		// max.block.ms is a minute here: only the cancel can end the wait in time.
+		q := newProducer(t, c.Bootstrap(), func(cfg *kprod.Config) {
+			cfg.BufferMemory, cfg.MaxBlock, cfg.BatchSize = 1024, time.Minute, 1024
+		})
+		// Two records that do not share a batch: the first one's takes the whole budget
+		// and the broker never answers.
+		big := make([]byte, 600)
+		if err := q.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: big}, nil); err != nil {
+			t.Fatal(err)
+		}
 		cctx, cancel := context.WithCancel(ctx)
-		time.AfterFunc(100*time.Millisecond, cancel)
-		start := time.Now()
-		err := p.Send(cctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: value}, nil)
-		took := time.Since(start)
+		sent := make(chan error, 1)
+		go func() {
+			sent <- q.Send(cctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: big}, nil)
+		}()
+		waitUntil(t, "a Send blocked for buffer.memory", func() bool { return parkedIn(parkedForBuffer) })
+		cancel()
+		var err error
+		select {
+		case err = <-sent:
+		case <-time.After(waitLong):
+			t.Fatal("a cancelled Send kept waiting for buffer.memory")
+		}
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Send = %v; want context.Canceled", err)
-		}
-		if took > 300*time.Millisecond {
-			t.Errorf("Send returned %v after a cancel at 100ms", took)
 		}
 		if kprod.MaybeWritten(err) {
 			t.Errorf("MaybeWritten(%v) = true for a record Send refused (Send's doc: certainly not written)", err)
 		}
+		expired, cancelClose := context.WithCancel(ctx)
+		cancelClose()
+		q.Close(expired) // its record never gets an answer: fail it now
 	})
 
 	stalled.Store(false)
-	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	fctx, cancel := context.WithTimeout(ctx, waitLong)
 	defer cancel()
 	if err := p.Flush(fctx); err != nil {
 		t.Fatalf("Flush after the broker recovered: %v", err)
 	}
-	tr.wait(t, time.Second)
+	tr.wait(t, waitLong)
 	tr.mu.Lock()
 	if len(tr.calls) != accepted || len(tr.errs) != 0 {
 		t.Errorf("%d of %d callbacks ran, %d failed: %v", len(tr.calls), accepted, len(tr.errs), tr.errs)
@@ -394,14 +514,13 @@ func TestFaultBufferExhausted(t *testing.T) {
 		}
 		stalled.Store(true) // nothing gets sent meanwhile: only the budget matters
 		defer stalled.Store(false)
-		start := time.Now()
-		err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: v}, nil)
-		if err != nil || time.Since(start) > maxBlock/2 {
-			t.Fatalf("a record of exactly buffer.memory: Send = %v after %v; the budget leaked", err, time.Since(start))
+		// A leaked byte makes Send wait max.block.ms for it and fail.
+		if err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: v}, nil); err != nil {
+			t.Fatalf("a record of exactly buffer.memory: Send = %v; the budget leaked", err)
 		}
 	})
 	stalled.Store(false)
-	fctx2, cancel2 := context.WithTimeout(ctx, 5*time.Second)
+	fctx2, cancel2 := context.WithTimeout(ctx, waitLong)
 	defer cancel2()
 	if err := p.Flush(fctx2); err != nil {
 		t.Fatal(err)
@@ -410,115 +529,5 @@ func TestFaultBufferExhausted(t *testing.T) {
 		if err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: value}, nil); err != nil {
 			t.Fatalf("record %d after recovery: %v", i, err)
 		}
-	}
-}
-
-// TestFaultClosePending closes a producer whose broker never answers: Close(ctx) gives
-// up at ctx's deadline, fails every pending record with ErrClosed and leaves a producer
-// on which every call returns ErrClosed.
-func TestFaultClosePending(t *testing.T) {
-	const topic = "stuck"
-	c := kafkatest.New(t, kafkatest.Topic(topic, 2))
-	// buffer.memory is charged per batch (batch.size bytes each, as Java): room for 4 batches.
-	cfg := kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 4096, BatchSize: 1024, MaxBlock: 5 * time.Second}
-	p, err := kprod.NewProducer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := p.PartitionsFor(ctx, topic); err != nil {
-		t.Fatal(err)
-	}
-	fake := c.Fake()
-	fake.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		fake.KeepControl()
-		return nil, nil, true
-	})
-	const n = 8
-	var mu sync.Mutex
-	errs := map[int]error{}
-	for i := range n {
-		err := p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(int32(i % 2)), Value: make([]byte, 200)},
-			func(_ kprod.RecordMetadata, err error) {
-				mu.Lock()
-				defer mu.Unlock()
-				if _, dup := errs[i]; dup {
-					t.Errorf("record %d: callback ran twice", i)
-				}
-				errs[i] = err
-			})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == n/2 {
-			time.Sleep(50 * time.Millisecond) // the first ones go in flight
-		}
-	}
-	// Sends blocked for buffer space and for metadata when Close starts.
-	blocked := make(chan error, 2)
-	go func() {
-		var err error
-		for err == nil {
-			err = p.Send(ctx, &kprod.Record{Topic: topic, Partition: kprod.InPartition(0), Value: make([]byte, 1000)}, nil)
-		}
-		blocked <- err
-	}()
-	go func() {
-		blocked <- p.Send(ctx, &kprod.Record{Topic: "no-such-topic", Value: []byte("x")}, nil)
-	}()
-	time.Sleep(200 * time.Millisecond)
-
-	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	cerr := p.Close(cctx)
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("Close took %v with a 300ms ctx", took)
-	}
-	if cerr == nil {
-		t.Error("Close returned nil although records had to be failed")
-	}
-	mu.Lock()
-	for i := range n {
-		err, ran := errs[i]
-		var de *kprod.DeliveryError
-		switch {
-		case !ran:
-			t.Errorf("record %d: callback had not run when Close returned", i)
-		case !errors.Is(err, kprod.ErrClosed) || !errors.As(err, &de):
-			t.Errorf("record %d: %v; want a *DeliveryError wrapping ErrClosed", i, err)
-		}
-	}
-	mu.Unlock()
-	for range 2 {
-		select {
-		case err := <-blocked:
-			if !errors.Is(err, kprod.ErrClosed) || kprod.MaybeWritten(err) {
-				t.Errorf("a Send blocked during Close returned %v (MaybeWritten %v); want ErrClosed", err, kprod.MaybeWritten(err))
-			}
-		case <-time.After(time.Second):
-			t.Error("a Send blocked during Close did not return")
-		}
-	}
-
-	for name, call := range map[string]func() error{
-		"Send":  func() error { return p.Send(ctx, &kprod.Record{Topic: topic, Value: []byte("late")}, nil) },
-		"Flush": func() error { return p.Flush(ctx) },
-		"SendSync": func() error {
-			_, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Value: []byte("late")})
-			return err
-		},
-		"PartitionsFor": func() error { _, err := p.PartitionsFor(ctx, topic); return err },
-	} {
-		if err := call(); !errors.Is(err, kprod.ErrClosed) || kprod.MaybeWritten(err) {
-			t.Errorf("%s after Close = %v; want ErrClosed, not written", name, err)
-		}
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Close(ctx) }()
-	select {
-	case <-done:
-	case <-time.After(time.Second):
-		t.Error("a second Close hung")
 	}
 }

@@ -102,8 +102,10 @@ func (tr *mxTracker) trySend(p *kprod.Producer, part int32, value string) error 
 	return err
 }
 
-// wait waits for every callback, failing the test after d.
+// wait waits for every callback, failing the test after d or waitLong, whichever is
+// longer: d says what the caller expects, and a loaded machine must not fail the test.
 func (tr *mxTracker) wait(t *testing.T, d time.Duration) {
+	d = max(d, waitLong)
 	t.Helper()
 	done := make(chan struct{})
 	go func() { tr.wg.Wait(); close(done) }()
@@ -413,7 +415,7 @@ func mxWarmup(t *testing.T, p *kprod.Producer, tr *mxTracker, parts int32) {
 	for part := range parts {
 		tr.send(t, p, part, fmt.Sprintf("warm-%d", part))
 	}
-	tr.wait(t, 5*time.Second)
+	tr.wait(t, waitLong)
 }
 
 // TestMatrixRetriableProduce: Produce answered NOT_LEADER_OR_FOLLOWER,
@@ -451,9 +453,10 @@ func mxRetriableProduce(t *testing.T, mode string) {
 			mxWarmup(t, p, tr, parts)
 			pl := observeProduce(fake, topic)
 			faults, n := 3, 60
+			var hold *produceHold
 			if mode == "pipelined" {
 				faults, n = 1, 2
-				mxHoldFirst(fake, topic, -1, 0, 300*time.Millisecond)
+				hold = holdProduce(t, fake, carries(topic, 0))
 			}
 			var h *kfake.FaultHandle
 			if tc.err != nil {
@@ -462,21 +465,28 @@ func mxRetriableProduce(t *testing.T, mode string) {
 				tap.dropProduceResponses.Store(int32(faults))
 			}
 			sent := map[int32]int{} // records after the warm-up, which took sequence 0
+			written := len(tap.producesWritten())
 			for i := range n {
 				part := int32(i % parts)
 				if mode == "pipelined" {
 					part = 0
 					if i == 1 {
-						time.Sleep(100 * time.Millisecond) // the first request is held in flight
+						hold.wait(t) // the first request is held at the broker
 					}
 				}
 				tr.send(t, p, part, fmt.Sprintf("v%03d", i))
 				sent[part]++
 				if i%10 == 9 {
+					// Spreads the stream over several requests, so the faults hit some while
+					// others are in flight; every assertion holds however it is batched.
 					time.Sleep(5 * time.Millisecond)
 				}
 			}
-			tr.wait(t, 5*time.Second)
+			if mode == "pipelined" {
+				tap.waitProduces(t, written+2) // the second request is written behind the first
+				hold.release()
+			}
+			tr.wait(t, waitLong)
 			if h != nil && h.Hits() != faults {
 				t.Errorf("%s answered %d times, want %d", tc.name, h.Hits(), faults)
 			}
@@ -519,9 +529,9 @@ func TestMatrixDuplicateSequence(t *testing.T) {
 	timedOut := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.RequestTimedOut})
 	dup := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.DuplicateSequenceNumber})
 	tr.send(t, p, 0, "dup")
-	tr.wait(t, 5*time.Second)
+	tr.wait(t, waitLong)
 	tr.send(t, p, 0, "after")
-	tr.wait(t, 5*time.Second)
+	tr.wait(t, waitLong)
 	if timedOut.Hits() != 1 || dup.Hits() != 1 {
 		t.Fatalf("REQUEST_TIMED_OUT answered %d times, DUPLICATE_SEQUENCE_NUMBER %d; want 1 and 1", timedOut.Hits(), dup.Hits())
 	}
@@ -533,28 +543,6 @@ func TestMatrixDuplicateSequence(t *testing.T) {
 	if resends := pl.checkSequences(t, map[int32]int{0: 3}); resends != 1 {
 		t.Errorf("%d resends; want 1 (the timed-out batch, same sequence)", resends)
 	}
-}
-
-// mxHoldFirst holds the first Produce request that reaches node (any node when node is
-// -1) and carries partition part of topic for d before the cluster handles it, so that
-// later requests queue behind it. It returns when the hold ended (zero until then).
-func mxHoldFirst(fake *kfake.Cluster, topic string, node, part int32, d time.Duration) *atomic.Int64 {
-	var released atomic.Int64
-	var armed atomic.Bool
-	armed.Store(true)
-	fake.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		if !armed.Load() || (node >= 0 && fake.CurrentNode() != node) || !mxCarries(kreq, topic, part) {
-			return nil, nil, false
-		}
-		armed.Store(false)
-		fake.DropControl()
-		fake.SleepControl(func() {
-			time.Sleep(d)
-			released.Store(time.Now().UnixNano())
-		})
-		return nil, nil, false
-	})
-	return &released
 }
 
 // mxCarries reports whether a Produce request holds a batch for topic/part.
@@ -577,18 +565,22 @@ func mxCarries(kreq kmsg.Request, topic string, part int32) bool {
 func TestMatrixOutOfOrderNonHead(t *testing.T) {
 	const topic = "ooo-nonhead"
 	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
-	p := mxProducer(t, c.Bootstrap(), nil)
+	tap := &ftTap{}
+	p := mxProducer(t, c.Bootstrap(), nil, kprod.WithDialer(tap.dial))
 	fake := c.Fake()
 	pl := observeProduce(fake, topic)
 	tr := newMXTracker(topic)
 	mxWarmup(t, p, tr, 1)
-	mxHoldFirst(fake, topic, -1, 0, 300*time.Millisecond)
+	hold := holdProduce(t, fake, carries(topic, 0))
 	notLeader := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.NotLeaderForPartition})
 	ooo := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.OutOfOrderSequenceNumber})
+	written := len(tap.producesWritten())
 	tr.send(t, p, 0, "first")
-	time.Sleep(100 * time.Millisecond) // "first" is in flight, held
+	hold.wait(t) // "first" is in flight, held
 	tr.send(t, p, 0, "second")
-	tr.wait(t, 5*time.Second)
+	tap.waitProduces(t, written+2) // "second" is in flight behind it
+	hold.release()
+	tr.wait(t, waitLong)
 	if notLeader.Hits() != 1 || ooo.Hits() != 1 {
 		t.Fatalf("NOT_LEADER_OR_FOLLOWER answered %d times, OUT_OF_ORDER_SEQUENCE_NUMBER %d; want 1 and 1", notLeader.Hits(), ooo.Hits())
 	}
@@ -696,15 +688,26 @@ func mxHeadBump(t *testing.T, topic string, code *kerr.Error) {
 	tr := newMXTracker(topic)
 	mxWarmup(t, p, tr, 2)
 	pl := observeProduce(fake, topic)
-	released := mxHoldFirst(fake, topic, l1, 1, 400*time.Millisecond)
+	hold := holdProduce(t, fake, func(req *kmsg.ProduceRequest) bool {
+		return fake.CurrentNode() == l1 && carries(topic, 1)(req)
+	})
 	h := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Partitions: []int32{0}, Err: code})
 	tr.send(t, p, 1, "other") // held in flight at partition 1's leader
-	time.Sleep(50 * time.Millisecond)
+	hold.wait(t)
 	tr.send(t, p, 0, "victim") // refused with code
-	tr.wait(t, 5*time.Second)
+	if err := h.Wait(mxCtx(t, waitLong), 1); err != nil {
+		t.Fatalf("%s was never answered: %v", code.Message, err)
+	}
+	// Time for a wrong implementation to bump the epoch while "other" is in flight; a
+	// right one waits whatever the delay, so this cannot fail a correct producer.
+	time.Sleep(100 * time.Millisecond)
+	var released atomic.Int64
+	released.Store(time.Now().UnixNano())
+	hold.release()
+	tr.wait(t, waitLong)
 	tr.send(t, p, 0, "after-0")
 	tr.send(t, p, 1, "after-1")
-	tr.wait(t, 5*time.Second)
+	tr.wait(t, waitLong)
 	if h.Hits() != 1 {
 		t.Fatalf("%s answered %d times, want 1", code.Message, h.Hits())
 	}
@@ -755,7 +758,8 @@ func TestMatrixMessageTooLargeBatch(t *testing.T) {
 	const topic, n = "too-large-batch", 24
 	c := kafkatest.New(t, kafkatest.Topic(topic, 1),
 		kafkatest.With(kfake.BrokerConfigs(map[string]string{"message.max.bytes": "1000"})))
-	p := mxProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.Linger = time.Second })
+	// Linger an hour, Flush sends: the records are one batch however long the Sends take.
+	p := mxProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.Linger = time.Hour })
 	pl := observeProduce(c.Fake(), topic)
 	tr := newMXTracker(topic)
 	if _, err := p.PartitionsFor(context.Background(), topic); err != nil {
@@ -764,12 +768,12 @@ func TestMatrixMessageTooLargeBatch(t *testing.T) {
 	for i := range n {
 		tr.send(t, p, 0, fmt.Sprintf("r%02d-%s", i, strings.Repeat("x", 100)))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tr.wait(t, time.Second)
+	tr.wait(t, waitLong)
 	tr.checkCallbacks(t)
 	mxExpectLog(t, c.Bootstrap(), topic, false, tr.delivered(), tr.metadata())
 	atts := pl.all()
@@ -815,9 +819,9 @@ func TestMatrixMessageTooLargeRecord(t *testing.T) {
 	mxWarmup(t, p, tr, 1)
 	big := "big-" + strings.Repeat("x", 2000)
 	tr.send(t, p, 0, big)
-	tr.wait(t, 5*time.Second)
+	tr.wait(t, waitLong)
 	tr.send(t, p, 0, "after")
-	tr.wait(t, 5*time.Second)
+	tr.wait(t, waitLong)
 	tr.checkCallbacks(t, big)
 	mxDeliveryErr(t, "the oversized record", tr.errOf(big), kerr.MessageTooLarge.Code, false)
 	if kprod.IsRetriable(tr.errOf(big)) {
@@ -871,20 +875,23 @@ func mxRejectWithRecordErrors(fake *kfake.Cluster, topic string, code *kerr.Erro
 // (KIP-467): a definite failure of the whole batch (not written, MaybeWritten false), the
 // broker's record errors in the message, the partition continues with no gap.
 // CORRUPT_MESSAGE is retriable in Kafka's table (Java retries it too), so a broker that
-// keeps answering it fails the batch at delivery.timeout.ms, still not written.
+// keeps answering it fails the batch once retries are exhausted, still not written.
+// Linger is an hour and Flush sends: the three refused records are one batch whatever
+// the scheduling (a short linger could expire between two Sends on a loaded machine).
 func TestMatrixRecordValidation(t *testing.T) {
 	for _, code := range []*kerr.Error{kerr.InvalidRecord, kerr.CorruptMessage} {
 		t.Run(code.Message, func(t *testing.T) {
 			topic := "validation"
 			c := kafkatest.New(t, kafkatest.Topic(topic, 1))
 			p := mxProducer(t, c.Bootstrap(), func(cfg *kprod.Config) {
-				cfg.Linger = 100 * time.Millisecond
+				cfg.Linger = time.Hour
 				if code.Retriable {
-					cfg.DeliveryTimeout, cfg.RequestTimeout = 800*time.Millisecond, 500*time.Millisecond
+					cfg.Retries = 2
 				}
 			})
 			tr := newMXTracker(topic)
-			mxWarmup(t, p, tr, 1)
+			tr.send(t, p, 0, "warm-0")
+			mxFlushWait(t, p, tr)
 			pl := observeProduce(c.Fake(), topic)
 			var armed atomic.Bool
 			armed.Store(true)
@@ -893,10 +900,10 @@ func TestMatrixRecordValidation(t *testing.T) {
 			for _, v := range bad {
 				tr.send(t, p, 0, v)
 			}
-			tr.wait(t, 5*time.Second)
+			mxFlushWait(t, p, tr)
 			armed.Store(false)
 			tr.send(t, p, 0, "after")
-			tr.wait(t, 5*time.Second)
+			mxFlushWait(t, p, tr)
 			tr.checkCallbacks(t, bad...)
 			for _, v := range bad {
 				err := tr.errOf(v)
@@ -913,10 +920,10 @@ func TestMatrixRecordValidation(t *testing.T) {
 			}
 			mxExpectLog(t, c.Bootstrap(), topic, false, map[int32][]string{0: {"warm-0", "after"}}, tr.metadata())
 			// "after" must take the sequence the refused batch released (rule 9: no gap):
-			// 1, after warm-0's 0, under the refused batch's producer id and epoch. The one
-			// exception: a retriable refusal that ran out of delivery.timeout.ms (a loaded
-			// machine) leaves the batch possibly written, and the producer bumps its epoch
-			// (KIP-360); sequences then start again from 0.
+			// 1, after warm-0's 0, under the refused batch's producer id and epoch. (A
+			// retriable refusal that ran out of delivery.timeout.ms would leave the batch
+			// possibly written and the producer would bump its epoch, KIP-360, sequences
+			// starting again from 0; accepted, though retries run out first here.)
 			attempts := pl.all()
 			var afterAt []mxAttempt
 			for _, a := range attempts {

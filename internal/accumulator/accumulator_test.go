@@ -151,7 +151,18 @@ func TestAwaitIncompleteIgnoresLaterBatches(t *testing.T) {
 	h, _ := p.Peek()
 	done := make(chan error)
 	go func() { done <- a.AwaitIncomplete(context.Background()) }()
-	time.Sleep(5 * time.Millisecond)
+	// The waiter has taken its limit once it watches for completions.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		a.incMu.Lock()
+		watching := a.watched
+		a.incMu.Unlock()
+		if watching {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("AwaitIncomplete never started waiting")
+		}
+	}
 	appendN(t, a, tp, 1, 1, 10) // a newer batch must not hold the flush up
 	p.Pop(h.Batch)
 	a.Done(h.Batch)
@@ -160,7 +171,7 @@ func TestAwaitIncompleteIgnoresLaterBatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("AwaitIncomplete did not return after the older batch completed")
 	}
 }

@@ -46,7 +46,9 @@ func TestBudgetCancelAndAbortLeakNothing(t *testing.T) {
 			errs <- err
 		}()
 	}
-	time.Sleep(10 * time.Millisecond)
+	for b.nwait.Load() < 2 { // both wait before they are ended
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	close(abort)
 	wg.Wait()
@@ -80,8 +82,9 @@ func TestBudgetFIFO(t *testing.T) {
 		}
 	}
 	b.Release(15) // enough for the small waiter, not for the big one ahead of it
-	time.Sleep(20 * time.Millisecond)
-	if len(granted) != 0 || b.Used() != 85 {
+	// Release grants synchronously: a waiter that jumped the queue would already hold
+	// its bytes.
+	if len(granted) != 0 || b.Used() != 85 || b.nwait.Load() != 2 {
 		t.Fatalf("granted %d waiter(s), used %d: the small waiter jumped the queue", len(granted), b.Used())
 	}
 	if b.TryAcquire(1) {

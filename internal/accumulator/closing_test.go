@@ -48,6 +48,8 @@ func TestAppendRacingSetClosing(t *testing.T) {
 			})
 		}
 		close(start)
+		// Varies how far the appenders got when SetClosing runs; every interleaving must
+		// satisfy the assertions below.
 		time.Sleep(time.Duration(round%7) * 50 * time.Microsecond)
 		a.SetClosing()
 		counted := a.Incomplete()

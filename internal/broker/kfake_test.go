@@ -265,7 +265,7 @@ func TestKfakeTimeout(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, ErrConnClosed) || !asRequestError(t, err).Written {
 		t.Fatalf("err %v", err)
 	}
-	if el := time.Since(start); el < 200*time.Millisecond || el > 3*time.Second {
+	if el := time.Since(start); el < 200*time.Millisecond || el > 10*time.Second { // the upper bound catches a hang
 		t.Fatalf("timed out after %v", el)
 	}
 	<-c.Done()

@@ -33,10 +33,10 @@ func TestWaitSeesTopicAndLeaderMove(t *testing.T) {
 	if err := k.Fake().MoveTopicPartition("t", 0, to); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // only a broken refresh uses it up
 	for {
 		c.Refresh()
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polls the next snapshot
 		if l, _ := c.Leader("t", 0); l == to {
 			break
 		}
@@ -59,7 +59,7 @@ func TestWaitUnknownTopicEndsWithCtx(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the ctx deadline", err)
 	}
-	if time.Since(start) > 2*time.Second {
+	if time.Since(start) > 10*time.Second { // a hang, not a speed check
 		t.Fatal("Wait overran its ctx")
 	}
 }
@@ -104,14 +104,25 @@ func TestCloseEndsWaiters(t *testing.T) {
 		_, err := c.Wait(context.Background(), "missing", 1)
 		errc <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// Close once the waiter registered its topic: it is inside Wait.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		_, waiting := c.want["missing"]
+		c.mu.Unlock()
+		if waiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Wait never asked for the topic")
+		}
+	}
 	c.Close()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("err = %v, want ErrClosed", err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("Wait did not end on Close")
 	}
 }

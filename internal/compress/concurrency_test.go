@@ -110,7 +110,7 @@ func TestConcurrentUse(t *testing.T) {
 	// Neither side may leave goroutines behind: nothing needs closing.
 	// Goroutines of earlier tests may still be exiting, so wait a little.
 	after := runtime.NumGoroutine()
-	for deadline := time.Now().Add(2 * time.Second); after > before && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); after > before && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 		after = runtime.NumGoroutine()
 	}

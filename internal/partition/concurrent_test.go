@@ -48,7 +48,7 @@ func TestStickyConcurrentProtocol(t *testing.T) {
 				l.Add(p, (pass+int(p))%4, nl.Unavailable(p%3))
 			}
 			s.UpdateLoadStats(&l)
-			time.Sleep(20 * time.Microsecond)
+			time.Sleep(20 * time.Microsecond) // paces the updates between the readers' picks; any interleaving is valid
 		}
 	}()
 

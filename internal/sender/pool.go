@@ -39,6 +39,7 @@ func (p *pool) get(node int32) *broker.Conn {
 	if e.conn != nil {
 		select {
 		case <-e.conn.Done():
+			p.retire(e.conn)
 			e.conn = nil // died: dial again below
 		default:
 			return e.conn
@@ -56,6 +57,19 @@ func (p *pool) get(node int32) *broker.Conn {
 	p.s.wg.Add(1)
 	go p.dial(node, addr, e)
 	return nil
+}
+
+// retire waits in the background for a connection that started dying to finish: until
+// then it may still fail requests, whose outcome (written or not) the sender must see.
+// The goroutine is the sender's, so Shutdown waits for it before it takes the last
+// answers: without it, Close could report a written request's records as not written
+// and return while the connection's loops still ran.
+func (p *pool) retire(c *broker.Conn) {
+	p.s.wg.Add(1)
+	go func() {
+		defer p.s.wg.Done()
+		c.Close()
+	}()
 }
 
 // dial connects to a broker; its goroutine is owned by the sender (Shutdown waits).
