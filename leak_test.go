@@ -365,10 +365,7 @@ func leakTransactional(t *testing.T, tap *ftTap, v2 bool) {
 			}
 		}
 		// The records are written before the transaction ends, so an abort has markers
-		// to write. Without the flush, a v1 abort can overtake the registration of the
-		// partitions (AddPartitionsToTxn) and send an EndTxn the coordinator refuses
-		// with INVALID_TXN_STATE: a product bug of internal/txn, reported in issue 10,
-		// not what this test is about.
+		// to write (an abort right after Send is TestTxnAbortRightAfterSend's case).
 		if err := p.Flush(ctx); err != nil {
 			t.Fatalf("%s: Flush: %v", name, err)
 		}

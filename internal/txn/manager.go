@@ -77,7 +77,10 @@ type Manager struct {
 	// coordinator (Java's pendingTxnOffsetCommits): Commit sends them before EndTxn.
 	offsetCommits []*offsetCommit
 	addWake       chan struct{}
-	callsClosed   bool // StopCalls ran: transactional calls return the closed error
+	// adding is non-nil while addLoop has an AddPartitionsToTxn under way, and closed when
+	// it ends: an abort waits for it to learn whether the coordinator registered anything.
+	adding      chan struct{}
+	callsClosed bool // StopCalls ran: transactional calls return the closed error
 
 	connMu      sync.Mutex // guards conns, coords and connsClosed
 	conns       map[int32]*broker.Conn
@@ -537,11 +540,19 @@ func (m *Manager) addLoop() {
 			}
 			pid, epoch := m.pid, m.epoch
 			state := m.state
-			m.mu.Unlock()
 			if len(tps) == 0 || (state != InTransaction && state != Committing) {
+				m.mu.Unlock()
 				break
 			}
-			if err := m.addPartitions(tps, pid, epoch); err != nil {
+			adding := make(chan struct{})
+			m.adding = adding
+			m.mu.Unlock()
+			err := m.addPartitions(tps, pid, epoch)
+			m.mu.Lock()
+			m.adding = nil
+			close(adding)
+			m.mu.Unlock()
+			if err != nil {
 				var ce *CodeError
 				kind := Abortable
 				if errors.As(err, &ce) {

@@ -98,6 +98,9 @@ func (m *Manager) Abort(ctx context.Context, failQueued func(), await func(conte
 		}
 	}
 	m.offsetCommits = nil
+	// Partitions not yet sent to the coordinator need no registering now (Java's beginAbort
+	// clears newPartitionsInTransaction); one already under way is awaited in endTxn.
+	clear(m.pending)
 	m.mu.Unlock()
 	failQueued()
 	if err := await(ctx); err != nil {
@@ -113,8 +116,22 @@ func (m *Manager) Abort(ctx context.Context, failQueued func(), await func(conte
 // is needed). With transactions v2 every EndTxn returns the next epoch.
 func (m *Manager) endTxn(ctx context.Context, commit bool) error {
 	m.mu.Lock()
+	adding := m.adding
+	m.mu.Unlock()
+	if adding != nil && !commit {
+		// An AddPartitionsToTxn under way may register partitions: wait for its answer, so
+		// an abort neither skips an EndTxn the coordinator needs nor sends one for a
+		// transaction it never saw (INVALID_TXN_STATE, fatal).
+		select {
+		case <-adding:
+		case <-ctx.Done():
+			return ended(ctx, "AddPartitionsToTxn", nil)
+		}
+	}
+	m.mu.Lock()
 	pid, epoch, tv2 := m.pid, m.epoch, m.tv2.Load()
-	started := len(m.added) > 0 || len(m.pending) > 0 || m.offsets
+	// Java's transactionStarted: EndTxn only for a transaction the coordinator knows of.
+	started := len(m.added) > 0 || m.offsets || (commit && len(m.pending) > 0)
 	m.mu.Unlock()
 	if started {
 		var resp *kmsg.EndTxnResponse

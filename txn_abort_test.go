@@ -1,0 +1,134 @@
+package kprod_test
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod"
+	"kprod/kafkatest"
+)
+
+// TestTxnAbortRightAfterSend: with transactions v1, AbortTransaction called straight after
+// Send, before the partitions' AddPartitionsToTxn was sent, must abort cleanly. It used to
+// send an EndTxn for a transaction the coordinator never saw, which answers
+// INVALID_TXN_STATE, a fatal error (on this cluster every time: the abort overtakes the
+// registration). Java sends EndTxn only once the transaction started
+// (TransactionManager.beginAbort, transactionStarted). The committed transaction after the
+// aborts is read back with read_committed: only its records are visible.
+func TestTxnAbortRightAfterSend(t *testing.T) {
+	const topic = "abort-early"
+	c := mxTxnCluster(t, false, kafkatest.Brokers(3), kafkatest.Topic(topic, 2))
+	p := mxTxnProducer(t, c, "abort-early", false, nil)
+	commitOne(t, p, topic, "first") // metadata and coordinator known: nothing slows Send down
+	for i := range 10 {
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatalf("round %d: Begin: %v", i, err)
+		}
+		for part := range int32(2) {
+			if err := p.Send(context.Background(), &kprod.Record{Topic: topic, Partition: kprod.InPartition(part),
+				Value: []byte("aborted")}, nil); err != nil {
+				t.Fatalf("round %d: Send: %v", i, err)
+			}
+		}
+		if err := p.AbortTransaction(mxCtx(t, waitLong)); err != nil {
+			t.Fatalf("round %d: AbortTransaction: %v", i, err)
+		}
+	}
+	commitOne(t, p, topic, "last")
+	got := values(mxRead(t, c.Bootstrap(), topic, true, 2))
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"first", "last"}) {
+		t.Fatalf("read_committed: %v; want only the committed records", got)
+	}
+}
+
+// TestTxnAbortWaitsForAddPartitions: an abort while the partition's AddPartitionsToTxn is
+// at the coordinator waits for its answer: the coordinator registered the partition, so
+// the transaction must end with EndTxn(abort), or the coordinator keeps it open (and the
+// next transaction's AddPartitionsToTxn would join it).
+func TestTxnAbortWaitsForAddPartitions(t *testing.T) {
+	const topic = "abort-adding"
+	c := mxTxnCluster(t, false, kafkatest.Topic(topic, 1))
+	p := mxTxnProducer(t, c, "abort-adding", false, nil)
+	fake := c.Fake()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var held atomic.Bool
+	fake.ControlKey(int16(kmsg.AddPartitionsToTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if held.CompareAndSwap(false, true) { // kfake runs the control again after the sleep
+			close(arrived)
+			fake.SleepControl(func() { <-release })
+		}
+		return nil, nil, false // then handled normally: the partition is registered
+	})
+	var endTxns atomic.Int32
+	fake.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		endTxns.Add(1)
+		return nil, nil, false
+	})
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	failed := make(chan struct{})
+	if err := p.Send(context.Background(), &kprod.Record{Topic: topic, Value: []byte("aborted")},
+		func(_ kprod.RecordMetadata, err error) {
+			if err == nil {
+				t.Error("the aborted transaction's record was acknowledged")
+			}
+			close(failed)
+		}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(waitLong):
+		t.Fatal("AddPartitionsToTxn never reached the coordinator")
+	}
+	aborted := make(chan error, 1)
+	go func() { aborted <- p.AbortTransaction(mxCtx(t, waitLong)) }()
+	// Release the registration only once the abort has begun: its failing of the
+	// queued record is observable as the record's completion.
+	select {
+	case <-failed: // AbortTransaction failed the record waiting for its partition
+	case <-time.After(waitLong):
+		t.Fatal("AbortTransaction did not fail the queued record")
+	}
+	close(release)
+	if err := <-aborted; err != nil {
+		t.Fatalf("AbortTransaction: %v", err)
+	}
+	if n := endTxns.Load(); n != 1 {
+		t.Fatalf("%d EndTxn requests; the registered partition needs exactly one EndTxn(abort)", n)
+	}
+	commitOne(t, p, topic, "committed")
+	if got := mxRead(t, c.Bootstrap(), topic, true, 1); len(got) != 1 || string(got[0].Value) != "committed" {
+		t.Fatalf("read_committed: %v; want only \"committed\"", values(got))
+	}
+}
+
+func commitOne(t *testing.T, p *kprod.Producer, topic, value string) {
+	t.Helper()
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SendSync(mxCtx(t, waitLong), &kprod.Record{Topic: topic, Value: []byte(value)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CommitTransaction(mxCtx(t, waitLong)); err != nil {
+		t.Fatalf("CommitTransaction: %v", err)
+	}
+}
+
+func values(rs []*kgo.Record) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r.Value)
+	}
+	return out
+}
