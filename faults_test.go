@@ -660,7 +660,7 @@ func TestFaultRetryBehindInFlightBatch(t *testing.T) {
 	// then let the fault answer it.
 	hold := holdProduce(t, fake, nil)
 	h := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.NotLeaderForPartition})
-	written := len(tap.producesWritten())
+	written := tap.settledProduces(t)
 	tr.send(t, p, 0, "first")
 	hold.wait(t) // "first" is in flight
 	tr.send(t, p, 0, "second")

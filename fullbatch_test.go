@@ -30,7 +30,7 @@ func TestFullBatchSentBeforeLinger(t *testing.T) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	warm := len(tap.producesWritten())
+	warm := tap.settledProduces(t)
 	acked := make(chan int, 64)
 	value := make([]byte, 100)
 	for i := range 12 { // about 120 bytes each: the first batch fills at 8 or so
@@ -61,7 +61,7 @@ func TestFullBatchSentBeforeLinger(t *testing.T) {
 	// The sender handled the answer and looked at the second batch again before going
 	// back to sleep: that batch, not full, must still be waiting.
 	waitUntil(t, "the sender asleep", func() bool { return parkedIn(parkedSender) })
-	if n := len(tap.producesWritten()) - warm; n != 1 {
+	if n := producesStarted(tap) - warm; n != 1 {
 		t.Errorf("%d Produce requests for partition 0 before linger.ms; want 1, the full batch (the second one lingers)", n)
 	}
 	if err := p.Flush(ctx); err != nil {

@@ -465,7 +465,7 @@ func mxRetriableProduce(t *testing.T, mode string) {
 				tap.dropProduceResponses.Store(int32(faults))
 			}
 			sent := map[int32]int{} // records after the warm-up, which took sequence 0
-			written := len(tap.producesWritten())
+			written := tap.settledProduces(t)
 			for i := range n {
 				part := int32(i % parts)
 				if mode == "pipelined" {
@@ -574,7 +574,7 @@ func TestMatrixOutOfOrderNonHead(t *testing.T) {
 	hold := holdProduce(t, fake, carries(topic, 0))
 	notLeader := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.NotLeaderForPartition})
 	ooo := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.OutOfOrderSequenceNumber})
-	written := len(tap.producesWritten())
+	written := tap.settledProduces(t)
 	tr.send(t, p, 0, "first")
 	hold.wait(t) // "first" is in flight, held
 	tr.send(t, p, 0, "second")

@@ -126,6 +126,33 @@ func (tp *ftTap) waitProduces(t *testing.T, n int) [][]byte {
 	}
 }
 
+// settledProduces returns how many Produce requests were written whole once every one the
+// client began to write is counted. The count of a request is taken after the network took
+// its last byte, which can be after its answer reached the producer: a baseline taken
+// right after an acknowledgement must wait for it, or it misses that request.
+func (tp *ftTap) settledProduces(t *testing.T) int {
+	t.Helper()
+	var n int
+	waitUntil(t, "every Produce request begun counted as written", func() bool {
+		n = len(tp.producesWritten())
+		return n == producesStarted(tp)
+	})
+	return n
+}
+
+// producesStarted counts the Produce requests the client began to write, on every
+// connection; a request is counted before its bytes reach the socket, so before its
+// answer can arrive.
+func producesStarted(tp *ftTap) int {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	n := 0
+	for _, c := range tp.conns {
+		n += int(c.produces.Load())
+	}
+	return n
+}
+
 // producesWritten returns the Produce frames written whole so far.
 func (tp *ftTap) producesWritten() [][]byte {
 	tp.mu.Lock()
