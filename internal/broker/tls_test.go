@@ -2,14 +2,8 @@ package broker
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -17,59 +11,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod/internal/testpki"
 )
-
-// testCA issues certificates for the TLS tests.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	n    int64
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "broker test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return &testCA{cert: c, key: key, n: 1}
-}
-
-// issue makes a certificate for the given DNS names / IPs (server) or a client one.
-func (ca *testCA) issue(t *testing.T, client bool, names ...string) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ca.n++
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(ca.n), Subject: pkix.Name{CommonName: "leaf"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	for _, n := range names {
-		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-func (ca *testCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
 
 // tlsCluster is a kfake cluster whose listener speaks TLS with cert.
 func tlsCluster(t *testing.T, cert tls.Certificate, server func(*tls.Config)) *kfake.Cluster {
@@ -85,11 +29,11 @@ func tlsCluster(t *testing.T, cert tls.Certificate, server func(*tls.Config)) *k
 // config given left untouched, and requests run over TLS.
 func TestKfakeTLSDial(t *testing.T) {
 	checkLeaks(t)
-	ca := newTestCA(t)
-	cl := tlsCluster(t, ca.issue(t, false, "localhost", "127.0.0.1"), nil)
+	ca := testpki.NewCA(t, "broker test CA")
+	cl := tlsCluster(t, ca.Issue(t, testpki.Leaf{Names: []string{"localhost", "127.0.0.1"}}), nil)
 	addr := cl.ListenAddrs()[0]
 	_, port, _ := net.SplitHostPort(addr)
-	cfg := &tls.Config{RootCAs: ca.pool()}
+	cfg := &tls.Config{RootCAs: ca.Pool()}
 	for _, a := range []string{addr, net.JoinHostPort("localhost", port)} {
 		c := mustDial(t, a, Options{TLS: cfg})
 		if _, ok := c.nc.(*tls.Conn); !ok {
@@ -113,8 +57,8 @@ func TestKfakeTLSDial(t *testing.T) {
 // ErrAuthentication (and ErrDial), naming the broker and what to check.
 func TestKfakeTLSFailures(t *testing.T) {
 	checkLeaks(t)
-	ca, other := newTestCA(t), newTestCA(t)
-	requireClient := func(c *tls.Config) { c.ClientAuth = tls.RequireAndVerifyClientCert; c.ClientCAs = ca.pool() }
+	ca, other := testpki.NewCA(t, "broker test CA"), testpki.NewCA(t, "broker test CA")
+	requireClient := func(c *tls.Config) { c.ClientAuth = tls.RequireAndVerifyClientCert; c.ClientCAs = ca.Pool() }
 	for _, c := range []struct {
 		name   string
 		cert   tls.Certificate
@@ -122,13 +66,13 @@ func TestKfakeTLSFailures(t *testing.T) {
 		client *tls.Config
 		want   string
 	}{
-		{"untrusted CA", other.issue(t, false, "127.0.0.1"), nil, &tls.Config{RootCAs: ca.pool()}, "ssl.truststore"},
-		{"wrong host", ca.issue(t, false, "elsewhere.test"), nil, &tls.Config{RootCAs: ca.pool()}, "not valid for this host"},
-		{"no client certificate TLS 1.3", ca.issue(t, false, "127.0.0.1"), requireClient, &tls.Config{RootCAs: ca.pool()}, "ssl.keystore"},
-		{"no client certificate TLS 1.2", ca.issue(t, false, "127.0.0.1"), requireClient,
-			&tls.Config{RootCAs: ca.pool(), MaxVersion: tls.VersionTLS12}, "ssl.keystore"},
-		{"untrusted client certificate", ca.issue(t, false, "127.0.0.1"), requireClient,
-			&tls.Config{RootCAs: ca.pool(), Certificates: []tls.Certificate{other.issue(t, true)}}, "ssl.keystore"},
+		{"untrusted CA", other.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), nil, &tls.Config{RootCAs: ca.Pool()}, "ssl.truststore"},
+		{"wrong host", ca.Issue(t, testpki.Leaf{Names: []string{"elsewhere.test"}}), nil, &tls.Config{RootCAs: ca.Pool()}, "not valid for this host"},
+		{"no client certificate TLS 1.3", ca.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), requireClient, &tls.Config{RootCAs: ca.Pool()}, "ssl.keystore"},
+		{"no client certificate TLS 1.2", ca.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), requireClient,
+			&tls.Config{RootCAs: ca.Pool(), MaxVersion: tls.VersionTLS12}, "ssl.keystore"},
+		{"untrusted client certificate", ca.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), requireClient,
+			&tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{other.Issue(t, testpki.Leaf{Client: true})}}, "ssl.keystore"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl := tlsCluster(t, c.cert, c.server)
@@ -147,8 +91,8 @@ func TestKfakeTLSFailures(t *testing.T) {
 		})
 	}
 	// With the right client certificate the same broker accepts the connection.
-	cl := tlsCluster(t, ca.issue(t, false, "127.0.0.1"), requireClient)
-	mustDial(t, cl.ListenAddrs()[0], Options{TLS: &tls.Config{RootCAs: ca.pool(), Certificates: []tls.Certificate{ca.issue(t, true)}}})
+	cl := tlsCluster(t, ca.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), requireClient)
+	mustDial(t, cl.ListenAddrs()[0], Options{TLS: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{ca.Issue(t, testpki.Leaf{Client: true})}}})
 }
 
 // TestWrongProtocolForListener: TLS to a PLAINTEXT listener and PLAINTEXT to a

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"kprod/internal/testpki"
 )
 
 // handshake runs a TLS handshake between a client built from s, dialing host as
@@ -50,14 +52,14 @@ func handshake(t *testing.T, s Settings, host string, cert tls.Certificate, serv
 // skips the host but still verifies the chain: an untrusted or expired
 // certificate fails either way.
 func TestEndpointIdentification(t *testing.T) {
-	ca := newCA(t, "endpoint CA")
-	other := newCA(t, "untrusted CA")
-	good := ca.leaf(leafOpts{cn: "broker", dns: []string{"broker.test", "localhost"}, ips: []string{"127.0.0.1", "::1"}})
-	expired := ca.leaf(leafOpts{cn: "broker", dns: []string{"broker.test"}, ips: []string{"127.0.0.1"}, expired: true})
-	untrusted := other.leaf(leafOpts{cn: "broker", dns: []string{"broker.test"}, ips: []string{"127.0.0.1"}})
-	cnOnly := ca.leaf(leafOpts{cn: "broker.test"})
-	clientOnly := ca.leaf(leafOpts{cn: "client", dns: []string{"broker.test"}, client: true})
-	trust := Settings{TruststoreType: "PEM", TruststoreCertificates: ca.caPEM()}
+	ca := testpki.NewCA(t, "endpoint CA")
+	other := testpki.NewCA(t, "untrusted CA")
+	good := ca.Issue(t, testpki.Leaf{CN: "broker", Names: []string{"broker.test", "localhost", "127.0.0.1", "::1"}})
+	expired := ca.Issue(t, testpki.Leaf{CN: "broker", Names: []string{"broker.test", "127.0.0.1"}, Expired: true})
+	untrusted := other.Issue(t, testpki.Leaf{CN: "broker", Names: []string{"broker.test", "127.0.0.1"}})
+	cnOnly := ca.Issue(t, testpki.Leaf{CN: "broker.test"})
+	clientOnly := ca.Issue(t, testpki.Leaf{CN: "client", Names: []string{"broker.test"}, Client: true})
+	trust := Settings{TruststoreType: "PEM", TruststoreCertificates: ca.PEM()}
 
 	for _, c := range []struct {
 		name     string
@@ -106,15 +108,15 @@ func TestEndpointIdentification(t *testing.T) {
 // TestClientCertificateSent: a keystore's certificate is presented to a broker
 // that asks for one (mTLS), and verifies against the broker's trust.
 func TestClientCertificateSent(t *testing.T) {
-	ca := newCA(t, "mtls CA")
-	server := ca.leaf(leafOpts{cn: "broker", dns: []string{"broker.test"}})
-	client := ca.leaf(leafOpts{cn: "alice", client: true})
-	s := Settings{EndpointIdentification: "https", TruststoreType: "PEM", TruststoreCertificates: ca.caPEM(),
-		KeystoreType: "PEM", KeystoreKey: keyPEM(t, client.PrivateKey.(keySigner)), KeystoreCertificateChain: certPEM(client.Leaf.Raw)}
+	ca := testpki.NewCA(t, "mtls CA")
+	server := ca.Issue(t, testpki.Leaf{CN: "broker", Names: []string{"broker.test"}})
+	client := ca.Issue(t, testpki.Leaf{CN: "alice", Client: true})
+	s := Settings{EndpointIdentification: "https", TruststoreType: "PEM", TruststoreCertificates: ca.PEM(),
+		KeystoreType: "PEM", KeystoreKey: testpki.KeyPEM(t, client.PrivateKey), KeystoreCertificateChain: testpki.CertPEM(client.Leaf.Raw)}
 	var seen []*x509.Certificate
 	_, err := handshake(t, s, "broker.test", server, func(c *tls.Config) {
 		c.ClientAuth = tls.RequireAndVerifyClientCert
-		c.ClientCAs = ca.pool()
+		c.ClientCAs = ca.Pool()
 		c.VerifyConnection = func(cs tls.ConnectionState) error { seen = cs.PeerCertificates; return nil }
 	})
 	if err != nil {
@@ -226,9 +228,9 @@ func TestCipherSuites(t *testing.T) {
 // TestNegotiatedAsConfigured: a TLS 1.2-only suite list really negotiates TLS 1.2
 // with that suite against a server offering everything.
 func TestNegotiatedAsConfigured(t *testing.T) {
-	ca := newCA(t, "suites CA")
-	server := ca.leaf(leafOpts{cn: "broker", dns: []string{"broker.test"}})
-	s := Settings{EndpointIdentification: "https", TruststoreType: "PEM", TruststoreCertificates: ca.caPEM(),
+	ca := testpki.NewCA(t, "suites CA")
+	server := ca.Issue(t, testpki.Leaf{CN: "broker", Names: []string{"broker.test"}})
+	s := Settings{EndpointIdentification: "https", TruststoreType: "PEM", TruststoreCertificates: ca.PEM(),
 		CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"}}
 	st, err := handshake(t, s, "broker.test", server, nil)
 	if err != nil {

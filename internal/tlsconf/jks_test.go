@@ -9,6 +9,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"kprod/internal/testpki"
 )
 
 // TestJKSFixtures reads the stores keytool wrote (testdata/gen.sh): the trusted CA
@@ -132,9 +134,9 @@ func (w *jksWriter) bytes(password string) []byte {
 }
 
 func TestJKSEdgeCases(t *testing.T) {
-	ca := newCA(t, "jks CA")
-	a := ca.leaf(leafOpts{cn: "a", client: true})
-	b := ca.leaf(leafOpts{cn: "b", client: true})
+	ca := testpki.NewCA(t, "jks CA")
+	a := ca.Issue(t, testpki.Leaf{CN: "a", Client: true})
+	b := ca.Issue(t, testpki.Leaf{CN: "b", Client: true})
 	pkcs8 := func(k any) []byte {
 		der, err := x509.MarshalPKCS8PrivateKey(k)
 		if err != nil {
@@ -145,7 +147,7 @@ func TestJKSEdgeCases(t *testing.T) {
 
 	// Version 1 (no certificate types), key password = store password.
 	w := &jksWriter{version: 1}
-	w.key(t, pkcs8(a.PrivateKey), "pw", a.Leaf, ca.cert)
+	w.key(t, pkcs8(a.PrivateKey), "pw", a.Leaf, ca.Cert)
 	cert, err := loadKeyEntry(w.bytes("pw"), "pw", "pw")
 	if err != nil || !cert.Leaf.Equal(a.Leaf) {
 		t.Fatalf("v1 key entry: %v", err)
@@ -172,7 +174,7 @@ func TestJKSEdgeCases(t *testing.T) {
 	}
 	// A trust store only: no key entry.
 	w = &jksWriter{version: 2}
-	w.trusted(ca.cert)
+	w.trusted(ca.Cert)
 	if _, err := loadKeyEntry(w.bytes("pw"), "pw", "pw"); err == nil || !strings.Contains(err.Error(), "no private key") {
 		t.Errorf("no key: %v", err)
 	}

@@ -3,15 +3,17 @@ package tlsconf
 import (
 	"strings"
 	"testing"
+
+	"kprod/internal/testpki"
 )
 
 // TestParsePEMForms: blocks among other text, Windows line ends, and a whole PEM
 // on one line as a backslash-continued properties value leaves it (lines joined by
 // spaces) all read the same; several certificates on one line are all returned.
 func TestParsePEMForms(t *testing.T) {
-	ca := newCA(t, "pem CA")
-	a := ca.leaf(leafOpts{cn: "a"})
-	two := certPEM(a.Leaf.Raw, ca.cert.Raw)
+	ca := testpki.NewCA(t, "pem CA")
+	a := ca.Issue(t, testpki.Leaf{CN: "a"})
+	two := testpki.CertPEM(a.Leaf.Raw, ca.Cert.Raw)
 	oneLine := strings.Join(strings.Fields(two), " ")
 	for name, text := range map[string]string{
 		"plain":        two,
@@ -25,13 +27,13 @@ func TestParsePEMForms(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if len(certs) != 2 || !certs[0].Equal(a.Leaf) || !certs[1].Equal(ca.cert) {
+		if len(certs) != 2 || !certs[0].Equal(a.Leaf) || !certs[1].Equal(ca.Cert) {
 			t.Errorf("%s: got %d certificates", name, len(certs))
 		}
 	}
 	for name, c := range map[string]struct{ text, want string }{
 		"empty":      {"", "no PEM block"},
-		"no cert":    {keyPEM(t, ecKey(t)), "no CERTIFICATE block"},
+		"no cert":    {testpki.KeyPEM(t, testpki.ECKey(t)), "no CERTIFICATE block"},
 		"no end":     {"-----BEGIN CERTIFICATE-----\nMIIB\n", "no END line"},
 		"bad base64": {"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", "not valid base64"},
 		"bad der":    {"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "certificate 1"},
@@ -46,8 +48,8 @@ func TestParsePEMForms(t *testing.T) {
 // encrypted, and (beyond Java) PKCS#1 and SEC 1; OpenSSL's legacy encrypted PEM
 // refused with what to do.
 func TestPEMKeyForms(t *testing.T) {
-	k := ecKey(t)
-	p8 := keyPEM(t, k)
+	k := testpki.ECKey(t)
+	p8 := testpki.KeyPEM(t, k)
 	if _, err := pemKey(p8+p8, ""); err == nil || !strings.Contains(err.Error(), "expected one private key, found 2") {
 		t.Errorf("two keys: %v", err)
 	}

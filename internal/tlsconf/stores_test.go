@@ -10,6 +10,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"kprod/internal/testpki"
 )
 
 // build runs Build with Java's default endpoint identification.
@@ -94,7 +96,7 @@ func TestStoreRules(t *testing.T) {
 		{"wrong PKCS12 password", Settings{KeystoreType: "PKCS12", KeystoreLocation: fixture("client.p12"), KeystorePassword: "store-pw"}, "ssl.keystore.password", "wrong store password"},
 		{"encrypted PEM without password", Settings{KeystoreType: "PEM", KeystoreKey: readFixture(t, "client.pbes1-sha1-3des.key"), KeystoreCertificateChain: chain}, "ssl.keystore.key", "set ssl.key.password"},
 		{"encrypted PEM wrong password", Settings{KeystoreType: "PEM", KeystoreKey: readFixture(t, "client.pbes2-aes256-sha256.key"), KeystoreCertificateChain: chain, KeyPassword: "key-pw"}, "ssl.key.password", "cannot decrypt"},
-		{"chain of another key", Settings{KeystoreType: "PEM", KeystoreKey: keyPEM(t, ecKey(t)), KeystoreCertificateChain: chain}, "ssl.keystore.certificate.chain", "matches the private key"},
+		{"chain of another key", Settings{KeystoreType: "PEM", KeystoreKey: testpki.KeyPEM(t, testpki.ECKey(t)), KeystoreCertificateChain: chain}, "ssl.keystore.certificate.chain", "matches the private key"},
 		{"keystore type", Settings{KeystoreType: "PKCS11", KeystoreLocation: "NONE", KeystorePassword: "store-pw"}, "ssl.keystore.type", "JKS, PKCS12 and PEM"},
 		{"PEM file keystore without key", Settings{KeystoreType: "PEM", KeystoreLocation: fixture("client.pem")}, "ssl.keystore.location", "no PRIVATE KEY"},
 
@@ -131,26 +133,26 @@ func TestStoreRules(t *testing.T) {
 // certificates. Java's PEM keystore refuses PKCS#1 and Ed25519; accepting them is
 // harmless (the broker judges the certificate either way).
 func TestKeyTypes(t *testing.T) {
-	ca := newCA(t, "keys CA")
+	ca := testpki.NewCA(t, "keys CA")
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	ec := ecKey(t)
+	ec := testpki.ECKey(t)
 	pkcs1 := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}))
 	for _, c := range []struct {
 		name string
 		key  crypto.Signer
 		pem  string
 	}{
-		{"rsa pkcs8", rsaKey, keyPEM(t, rsaKey)},
+		{"rsa pkcs8", rsaKey, testpki.KeyPEM(t, rsaKey)},
 		{"rsa pkcs1", rsaKey, pkcs1},
-		{"ec pkcs8", ec, keyPEM(t, ec)},
-		{"ed25519", edKey, keyPEM(t, edKey)},
+		{"ec pkcs8", ec, testpki.KeyPEM(t, ec)},
+		{"ed25519", edKey, testpki.KeyPEM(t, edKey)},
 	} {
-		leaf := ca.leaf(leafOpts{cn: c.name, client: true, key: c.key})
-		s := Settings{KeystoreType: "PEM", KeystoreKey: c.pem, KeystoreCertificateChain: certPEM(leaf.Certificate...)}
+		leaf := ca.Issue(t, testpki.Leaf{CN: c.name, Client: true, Key: c.key})
+		s := Settings{KeystoreType: "PEM", KeystoreKey: c.pem, KeystoreCertificateChain: testpki.CertPEM(leaf.Certificate...)}
 		cert, err := keystore(&s)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
@@ -165,15 +167,15 @@ func TestKeyTypes(t *testing.T) {
 // TestChainOrder: the certificate of the key goes first even when a file lists
 // the CA first.
 func TestChainOrder(t *testing.T) {
-	ca := newCA(t, "order CA")
-	leaf := ca.leaf(leafOpts{cn: "c", client: true})
-	s := Settings{KeystoreType: "PEM", KeystoreKey: keyPEM(t, leaf.PrivateKey.(crypto.Signer)),
-		KeystoreCertificateChain: certPEM(ca.cert.Raw, leaf.Leaf.Raw)}
+	ca := testpki.NewCA(t, "order CA")
+	leaf := ca.Issue(t, testpki.Leaf{CN: "c", Client: true})
+	s := Settings{KeystoreType: "PEM", KeystoreKey: testpki.KeyPEM(t, leaf.PrivateKey),
+		KeystoreCertificateChain: testpki.CertPEM(ca.Cert.Raw, leaf.Leaf.Raw)}
 	cert, err := keystore(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cert.Leaf.Equal(leaf.Leaf) || string(cert.Certificate[0]) != string(leaf.Leaf.Raw) || string(cert.Certificate[1]) != string(ca.cert.Raw) {
+	if !cert.Leaf.Equal(leaf.Leaf) || string(cert.Certificate[0]) != string(leaf.Leaf.Raw) || string(cert.Certificate[1]) != string(ca.Cert.Raw) {
 		t.Fatal("the key's certificate is not first")
 	}
 }
