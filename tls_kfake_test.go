@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -131,7 +132,8 @@ func TestTLSAuthenticationFailsFast(t *testing.T) {
 				addr = net.JoinHostPort(c.host, port)
 			}
 			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: []string{addr}, SecurityProtocol: kprod.SecuritySSL,
-				SSL: c.ssl, MaxBlock: time.Minute, SocketConnectionSetupTimeout: 2 * time.Second})
+				SSL: c.ssl, MaxBlock: time.Minute, SocketConnectionSetupTimeout: 2 * time.Second},
+				kprod.WithLogger(slog.New(slog.DiscardHandler))) // the refresher's warnings are expected
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -143,7 +144,8 @@ func TestRealTLSFailsFast(t *testing.T) {
 			const setup = 5 * time.Second
 			before := kprodGoroutines()
 			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: s.Listeners[c.listener], SecurityProtocol: c.protocol,
-				SSL: c.ssl, MaxBlock: time.Minute, SocketConnectionSetupTimeout: setup})
+				SSL: c.ssl, MaxBlock: time.Minute, SocketConnectionSetupTimeout: setup},
+				kprod.WithLogger(slog.New(slog.DiscardHandler))) // the refresher's warnings are expected
 			if err != nil {
 				t.Fatal(err)
 			}
