@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"crypto/tls"
+	"fmt"
 	"crypto/x509"
 	"errors"
 	"net"
@@ -267,5 +268,21 @@ func TestUnsupported(t *testing.T) {
 		if got := Unsupported(c.prop, c.value); (got == "") != c.ok {
 			t.Errorf("%s=%s: %q", c.prop, c.value, got)
 		}
+	}
+}
+
+// TestSettingsHideSecrets: printing settings (or a struct holding them) shows no
+// password or key.
+func TestSettingsHideSecrets(t *testing.T) {
+	s := Settings{TruststorePassword: "tp-secret", KeystorePassword: "kp-secret", KeystoreKey: "key-secret-pem",
+		KeyPassword: "k-secret", TruststoreLocation: "/ts.jks"}
+	holder := struct{ SSL Settings }{s}
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", holder), fmt.Sprintf("%#v", holder), fmt.Sprintf("%v", &holder)} {
+		if strings.Contains(out, "secret") || !strings.Contains(out, "/ts.jks") || !strings.Contains(out, hidden) {
+			t.Errorf("printed %s", out)
+		}
+	}
+	if s.KeyPassword != "k-secret" {
+		t.Fatal("String changed the settings")
 	}
 }

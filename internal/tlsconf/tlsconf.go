@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -34,6 +35,21 @@ type Settings struct {
 	KeystoreCertificateChain string // ssl.keystore.certificate.chain: inline PEM
 	KeyPassword              string // ssl.key.password
 }
+
+// String prints s with its secrets (passwords, the inline key) as "[hidden]", so
+// that logging resolved settings never shows them.
+func (s Settings) String() string {
+	for _, p := range []*string{&s.TruststorePassword, &s.KeystorePassword, &s.KeystoreKey, &s.KeyPassword} {
+		if *p != "" {
+			*p = hidden
+		}
+	}
+	type plain Settings // no String method: no recursion
+	return fmt.Sprintf("%+v", plain(s))
+}
+
+// GoString is String, for %#v.
+func (s Settings) GoString() string { return s.String() }
 
 // Error is a property that cannot be used. Value never holds a secret.
 type Error struct {
