@@ -1,6 +1,7 @@
 package kprod
 
 import (
+	"crypto/tls"
 	"errors"
 	"math"
 	"strconv"
@@ -165,6 +166,17 @@ type Config struct {
 	// 32768; OSDefaultBuffer keeps the operating system's size.
 	ReceiveBufferBytes int
 
+	// SecurityProtocol is security.protocol. Default SecurityPlaintext.
+	SecurityProtocol SecurityProtocol
+	// TLS, for SecuritySSL and SecuritySASLSSL, is the TLS configuration used as given,
+	// instead of the one SSL describes: leave its ServerName empty, kprod sets it per
+	// broker to the host it dials. Setting it with a protocol without TLS is an error.
+	// It has no property. Default none (built from SSL).
+	TLS *tls.Config
+	// SSL holds the ssl.* properties, used for SecuritySSL and SecuritySASLSSL when TLS
+	// is nil. See SSLConfig.
+	SSL SSLConfig
+
 	// KeySerializer is key.serializer: the Java class name of a built-in Kafka
 	// serializer (e.g. org.apache.kafka.common.serialization.StringSerializer),
 	// recorded from properties for the typed layer. Default none.
@@ -195,7 +207,8 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // Validate checks c as creating a producer would: each value's range and Java's
-// cross-field rules. The error joins one *ConfigError per problem.
+// cross-field rules, and, for a protocol with TLS, the ssl.* settings including the
+// stores they name (which it reads). The error joins one *ConfigError per problem.
 func (c *Config) Validate() error {
 	_, err := c.settings()
 	return err
@@ -221,9 +234,13 @@ func (c *Config) resolve() (config.Settings, error) {
 	return s, nil
 }
 
-// settings applies the defaults and checks every rule. It returns the best-effort
+// settings applies the defaults and checks every rule, building the TLS
+// configuration (reading the stores) when the protocol uses TLS.
+func (c *Config) settings() (config.Settings, error) { return c.check(true) }
+
+// check is settings; without loadTLS it reads no store. It returns the best-effort
 // settings even with an error, for Properties; ClientID stays as configured.
-func (c *Config) settings() (config.Settings, error) {
+func (c *Config) check(loadTLS bool) (config.Settings, error) {
 	if errJavaDefaults != nil {
 		return config.Settings{}, errJavaDefaults
 	}
@@ -304,6 +321,7 @@ func (c *Config) settings() (config.Settings, error) {
 
 	errs = checkTimeouts(c, &s, invalid, errs)
 	errs = checkIdempotence(c, d, &s, invalid, errs)
+	errs = checkSecurity(c, &s, loadTLS, errs)
 	return s, errors.Join(errs...)
 }
 

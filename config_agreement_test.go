@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +119,7 @@ func invalidCases() []agreeCase {
 		agree("key.serializer", "com.example.Ser", "com.example.Ser"),
 		agree("value.serializer", "StringSerializer", "StringSerializer"),
 	}
+	cases = append(cases, securityInvalidCases()...)
 	for _, prop := range append(append([]string{}, msProps...), msIntProps...) {
 		// -1 ms is not ZeroDuration (-1 ns): only the sentinel means 0.
 		cases = append(cases, agree(prop, "-5", ms(-5)), agree(prop, "-1", ms(-1)))
@@ -191,6 +193,7 @@ func validCases() []agreeCase {
 		agree("key.serializer", "org.apache.kafka.common.serialization.StringSerializer", "org.apache.kafka.common.serialization.StringSerializer"),
 		agree("value.serializer", "org.apache.kafka.common.serialization.UUIDSerializer", "org.apache.kafka.common.serialization.UUIDSerializer"),
 	}
+	cases = append(cases, securityValidCases()...)
 	for _, prop := range msProps {
 		cases = append(cases, agree(prop, "0", kprod.ZeroDuration), agree(prop, "1", ms(1)))
 	}
@@ -217,7 +220,12 @@ func (c agreeCase) both(t *testing.T, fields map[string]string) (props map[strin
 	cfg = kprod.Config{}
 	for _, s := range append([]agreeSetting{c.agreeSetting}, c.also...) {
 		props[s.prop] = s.value
-		f := reflect.ValueOf(&cfg).Elem().FieldByName(fields[s.prop])
+		f := reflect.ValueOf(&cfg).Elem()
+		for _, name := range strings.Split(fields[s.prop], ".") { // "SSL.KeyPassword"
+			if f.IsValid() {
+				f = f.FieldByName(name)
+			}
+		}
 		if !f.IsValid() {
 			t.Fatalf("%s has no Config field", s.prop)
 		}
@@ -231,9 +239,15 @@ func (c agreeCase) both(t *testing.T, fields map[string]string) (props map[strin
 }
 
 func (c agreeCase) name() string {
-	n := c.prop + "=" + c.value
+	short := func(v string) string { // inline PEM values
+		if len(v) > 24 {
+			return v[:21] + "..."
+		}
+		return v
+	}
+	n := c.prop + "=" + short(c.value)
 	for _, s := range c.also {
-		n += "," + s.prop + "=" + s.value
+		n += "," + s.prop + "=" + short(s.value)
 	}
 	return n
 }

@@ -24,8 +24,9 @@ type ConfigEntry struct {
 }
 
 // ConfigTable returns every producer property kprod accepts, in documentation
-// order, with its Config field and default. Properties named ssl.* and sasl.* are
-// accepted and ignored too while security.protocol is PLAINTEXT.
+// order, with its Config field and default (a field of Config.SSL is written
+// "SSL.Name"). Properties named sasl.* are accepted and ignored too while SASL is not
+// supported.
 func ConfigTable() []ConfigEntry {
 	out := make([]ConfigEntry, len(configTable))
 	for i, p := range configTable {
@@ -139,11 +140,50 @@ var configTable = []property{
 	{ConfigEntry{"value.serializer", "ValueSerializer", "", "Java class name of a built-in Kafka serializer for values, mapped to a Go serializer."},
 		setSerializer(func(c *Config) *string { return &c.ValueSerializer }), func(s *config.Settings) string { return s.ValueSerializer }, nil},
 
+	{ConfigEntry{"security.protocol", "SecurityProtocol", "PLAINTEXT", "PLAINTEXT or SSL (TLS, with a client certificate for mTLS); SASL_PLAINTEXT and SASL_SSL are not supported yet."},
+		setSecurityProtocol, func(s *config.Settings) string { return s.SecurityProtocol }, nil},
+	{ConfigEntry{"ssl.protocol", "SSL.Protocol", "TLSv1.3", "TLSv1.3 or TLS allow TLS 1.2 and 1.3; TLSv1.2 caps at TLS 1.2."},
+		setString(func(c *Config) *string { return &c.SSL.Protocol }), func(s *config.Settings) string { return s.SSL.Protocol }, nil},
+	{ConfigEntry{"ssl.enabled.protocols", "SSL.EnabledProtocols", "TLSv1.2,TLSv1.3", "TLS versions to allow; TLSv1.1 and older are ignored, as Java's default security policy does."},
+		setList(func(c *Config) *[]string { return &c.SSL.EnabledProtocols }), func(s *config.Settings) string { return strings.Join(s.SSL.EnabledProtocols, ",") }, nil},
+	{ConfigEntry{"ssl.cipher.suites", "SSL.CipherSuites", "null", "TLS 1.2 suites by IANA name; Go cannot restrict TLS 1.3's three suites: list all or none (none disables TLS 1.3)."},
+		setList(func(c *Config) *[]string { return &c.SSL.CipherSuites }), func(s *config.Settings) string { return strings.Join(s.SSL.CipherSuites, ",") }, nil},
+	{ConfigEntry{"ssl.endpoint.identification.algorithm", "SSL.EndpointIdentification", "https", `https checks the broker's host name against its certificate; "" checks only the chain.`},
+		setEndpointIdentification, func(s *config.Settings) string { return s.SSL.EndpointIdentification }, nil},
+	{ConfigEntry{"ssl.truststore.type", "SSL.TruststoreType", "JKS", "JKS, PKCS12 or PEM (either of JKS and PKCS12 reads both, as in Java)."},
+		setString(func(c *Config) *string { return &c.SSL.TruststoreType }), func(s *config.Settings) string { return s.SSL.TruststoreType }, nil},
+	{ConfigEntry{"ssl.truststore.location", "SSL.TruststoreLocation", "null", "File of the trusted CA certificates; none trusts the system's roots."},
+		setString(func(c *Config) *string { return &c.SSL.TruststoreLocation }), func(s *config.Settings) string { return s.SSL.TruststoreLocation }, nil},
+	{ConfigEntry{"ssl.truststore.password", "SSL.TruststorePassword", "null", "Password of a JKS or PKCS12 truststore; never for PEM."},
+		setPassword(func(c *Config) *Password { return &c.SSL.TruststorePassword }), getPassword(func(s *config.Settings) string { return s.SSL.TruststorePassword }), nil},
+	{ConfigEntry{"ssl.truststore.certificates", "SSL.TruststoreCertificates", "null", "Trusted certificates as inline PEM, with ssl.truststore.type=PEM."},
+		setString(func(c *Config) *string { return &c.SSL.TruststoreCertificates }), func(s *config.Settings) string { return s.SSL.TruststoreCertificates }, nil},
+	{ConfigEntry{"ssl.keystore.type", "SSL.KeystoreType", "JKS", "JKS, PKCS12 or PEM (a PEM file holds the private key, then the certificate chain)."},
+		setString(func(c *Config) *string { return &c.SSL.KeystoreType }), func(s *config.Settings) string { return s.SSL.KeystoreType }, nil},
+	{ConfigEntry{"ssl.keystore.location", "SSL.KeystoreLocation", "null", "File of the client certificate and key, for brokers requiring one (mTLS)."},
+		setString(func(c *Config) *string { return &c.SSL.KeystoreLocation }), func(s *config.Settings) string { return s.SSL.KeystoreLocation }, nil},
+	{ConfigEntry{"ssl.keystore.password", "SSL.KeystorePassword", "null", "Password of a JKS or PKCS12 keystore; never for PEM."},
+		setPassword(func(c *Config) *Password { return &c.SSL.KeystorePassword }), getPassword(func(s *config.Settings) string { return s.SSL.KeystorePassword }), nil},
+	{ConfigEntry{"ssl.keystore.key", "SSL.KeystoreKey", "null", "Client private key as inline PEM (PKCS#8, encrypted with PBES1 or PBES2 given ssl.key.password), with ssl.keystore.type=PEM."},
+		setPassword(func(c *Config) *Password { return &c.SSL.KeystoreKey }), getPassword(func(s *config.Settings) string { return s.SSL.KeystoreKey }), nil},
+	{ConfigEntry{"ssl.keystore.certificate.chain", "SSL.KeystoreCertificateChain", "null", "Client certificate chain as inline PEM, with ssl.keystore.key."},
+		setString(func(c *Config) *string { return &c.SSL.KeystoreCertificateChain }), func(s *config.Settings) string { return s.SSL.KeystoreCertificateChain }, nil},
+	{ConfigEntry{"ssl.key.password", "SSL.KeyPassword", "null", "Password of an encrypted PEM key, or of a JKS key entry (default: the keystore password)."},
+		setPassword(func(c *Config) *Password { return &c.SSL.KeyPassword }), getPassword(func(s *config.Settings) string { return s.SSL.KeyPassword }), nil},
+
 	// Accepted for compatibility; they set nothing.
+	{ConfigEntry{"ssl.provider", "", "null", "Must be unset: Java security providers do not apply (kprod uses Go's crypto/tls)."},
+		setJavaOnly("ssl.provider"), nil, nil},
+	{ConfigEntry{"ssl.keymanager.algorithm", "", "SunX509", "Must be Java's default key manager (SunX509, or NewSunX509 / PKIX)."},
+		setJavaOnly("ssl.keymanager.algorithm"), nil, nil},
+	{ConfigEntry{"ssl.trustmanager.algorithm", "", "PKIX", "Must be Java's default trust manager, PKIX."},
+		setJavaOnly("ssl.trustmanager.algorithm"), nil, nil},
+	{ConfigEntry{"ssl.secure.random.implementation", "", "null", "Must be unset: kprod uses Go's crypto/rand."},
+		setJavaOnly("ssl.secure.random.implementation"), nil, nil},
+	{ConfigEntry{"ssl.engine.factory.class", "", "null", "Must be unset: a Java SslEngineFactory cannot run in Go; set Config.TLS instead."},
+		setJavaOnly("ssl.engine.factory.class"), nil, nil},
 	{ConfigEntry{"interceptor.classes", "", "", "Must be empty: Go interceptors are set in code."},
 		setInterceptors, nil, nil},
-	{ConfigEntry{"security.protocol", "", "PLAINTEXT", "Only PLAINTEXT is supported yet; ssl.* and sasl.* properties are ignored with it, as in Java."},
-		setSecurityProtocol, nil, nil},
 	{ConfigEntry{"security.providers", "", "null", "Must be empty: Java security providers do not apply."},
 		setEmptyList("Java security providers are not supported yet"), nil, nil},
 	{ConfigEntry{"client.dns.lookup", "", "use_all_dns_ips", "Ignored: kprod dials each bootstrap address as Go's resolver returns it."},

@@ -7,11 +7,33 @@ import (
 	"time"
 
 	"kprod/internal/config"
+	"kprod/internal/tlsconf"
 )
 
 // codeOnlyFields are Config fields set only from Go code, with no Java property
 // (interceptors, custom partitioners, ...). Add such fields here.
-var codeOnlyFields = map[string]bool{}
+var codeOnlyFields = map[string]bool{"TLS": true}
+
+// nestedConfigs are Config fields that group properties; their fields are the
+// table's, written "SSL.Name".
+var nestedConfigs = map[string]bool{"SSL": true}
+
+// configFields lists the settable fields of a Config value by table name, the
+// nested groups' fields flattened.
+func configFields(v reflect.Value) map[string]reflect.Value {
+	out := map[string]reflect.Value{}
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if nestedConfigs[name] {
+			for n, f := range configFields(v.Field(i)) {
+				out[name+"."+n] = f
+			}
+			continue
+		}
+		out[name] = v.Field(i)
+	}
+	return out
+}
 
 func TestConfigTableCoversEveryField(t *testing.T) {
 	rows := map[string]string{}
@@ -23,15 +45,16 @@ func TestConfigTableCoversEveryField(t *testing.T) {
 			t.Errorf("field %s is set by both %s and %s", e.Field, prev, e.Property)
 		}
 		rows[e.Field] = e.Property
-		if _, ok := reflect.TypeFor[Config]().FieldByName(e.Field); !ok {
-			t.Errorf("table row %s names unknown field %s", e.Property, e.Field)
+	}
+	fields := configFields(reflect.ValueOf(Config{}))
+	for f, p := range rows {
+		if _, ok := fields[f]; !ok {
+			t.Errorf("table row %s names unknown field %s", p, f)
 		}
 	}
-	ct := reflect.TypeFor[Config]()
-	for i := range ct.NumField() {
-		f := ct.Field(i)
-		if _, ok := rows[f.Name]; !ok && !codeOnlyFields[f.Name] {
-			t.Errorf("Config.%s has no row in configTable (or add it to codeOnlyFields)", f.Name)
+	for name := range fields {
+		if _, ok := rows[name]; !ok && !codeOnlyFields[name] {
+			t.Errorf("Config.%s has no row in configTable (or add it to codeOnlyFields)", name)
 		}
 	}
 }
@@ -74,10 +97,8 @@ func TestConfigTableSetsItsField(t *testing.T) {
 			t.Errorf("%s=%s: %v", p.Property, sample, err)
 			continue
 		}
-		v := reflect.ValueOf(c)
-		for i := range v.NumField() {
-			name := v.Type().Field(i).Name
-			if changed := !v.Field(i).IsZero(); changed != (name == p.Field) {
+		for name, f := range configFields(reflect.ValueOf(c)) {
+			if changed := !f.IsZero(); changed != (name == p.Field) {
 				t.Errorf("%s=%s: field %s changed=%v", p.Property, sample, name, changed)
 			}
 		}
@@ -101,6 +122,14 @@ var javaDocDefaults = map[string]string{
 	"receive.buffer.bytes": "32768", "reconnect.backoff.ms": "50", "reconnect.backoff.max.ms": "1000",
 	"socket.connection.setup.timeout.ms": "10000", "socket.connection.setup.timeout.max.ms": "30000",
 	"security.protocol": "PLAINTEXT", "client.id": "", "bootstrap.servers": "",
+	"ssl.protocol": "TLSv1.3", "ssl.enabled.protocols": "TLSv1.2,TLSv1.3", "ssl.cipher.suites": "null",
+	"ssl.endpoint.identification.algorithm": "https", "ssl.provider": "null",
+	"ssl.keystore.type": "JKS", "ssl.keystore.location": "null", "ssl.keystore.password": "null",
+	"ssl.key.password": "null", "ssl.keystore.key": "null", "ssl.keystore.certificate.chain": "null",
+	"ssl.truststore.type": "JKS", "ssl.truststore.location": "null", "ssl.truststore.password": "null",
+	"ssl.truststore.certificates": "null", "ssl.keymanager.algorithm": "SunX509",
+	"ssl.trustmanager.algorithm": "PKIX", "ssl.secure.random.implementation": "null",
+	"ssl.engine.factory.class": "null",
 }
 
 func TestConfigTableMatchesJavaDocs(t *testing.T) {
@@ -182,6 +211,9 @@ func TestResolvedZeroConfig(t *testing.T) {
 		ReconnectBackoffMax:             time.Second,
 		SendBufferBytes:                 131072,
 		ReceiveBufferBytes:              32768,
+		SecurityProtocol:                "PLAINTEXT",
+		SSL: tlsconf.Settings{Protocol: "TLSv1.3", EnabledProtocols: []string{"TLSv1.2", "TLSv1.3"},
+			EndpointIdentification: "https", TruststoreType: "JKS", KeystoreType: "JKS"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("resolve() =\n%+v\nwant\n%+v", got, want)

@@ -41,9 +41,10 @@ func LoadProperties(path string) (map[string]string, error) {
 // as a Java producer would read them: values are trimmed, numbers and booleans use
 // Java's syntax and each property's range is checked. An unknown property or an
 // invalid value is a *ConfigError naming it; all problems are joined into one error.
-// Properties named ssl.* or sasl.* are ignored, as Java ignores them under
-// security.protocol=PLAINTEXT, the only protocol supported yet. ConfigTable lists
-// the rest. Cross-field rules (and the required bootstrap.servers) are checked by
+// Properties named sasl.* are ignored, as Java ignores them under security.protocol
+// PLAINTEXT and SSL, the only protocols supported yet. ssl.* properties are read
+// always but used, as in Java, only for SSL (their stores are read when the producer
+// is created or Validate runs). ConfigTable lists them all. Cross-field rules (and the required bootstrap.servers) are checked by
 // Validate and when the producer is created, so that a file and command-line
 // overrides can be combined first.
 func ConfigFromProperties(props map[string]string) (Config, error) {
@@ -51,7 +52,7 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		v := config.Trim(props[k])
-		if strings.HasPrefix(k, "ssl.") || strings.HasPrefix(k, "sasl.") {
+		if strings.HasPrefix(k, "sasl.") {
 			continue
 		}
 		p, ok := propertyIndex[k]
@@ -77,10 +78,12 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 
 // Properties returns c's resolved values under Java's property names: defaults
 // filled in, durations in milliseconds. Unset values without a default
-// (transactional.id, serializers, an empty client.id) are left out. Values are
-// printed even when c is invalid; Validate reports the problems.
+// (transactional.id, serializers, an empty client.id) are left out. Secrets
+// (Password fields) print as "[hidden]", as Java logs them, so they do not round-trip;
+// a Config.TLS has no properties to print. Values are printed even when c is invalid;
+// Validate reports the problems.
 func (c Config) Properties() map[string]string {
-	s, _ := c.settings()
+	s, _ := c.check(false)
 	out := make(map[string]string, len(configTable))
 	for _, p := range configTable {
 		if p.get == nil {
@@ -89,6 +92,9 @@ func (c Config) Properties() map[string]string {
 		if v := p.get(&s); v != "" {
 			out[p.Property] = v
 		}
+	}
+	if s.SSL.EndpointIdentification == "" {
+		out["ssl.endpoint.identification.algorithm"] = "" // Java's value for "no host check"
 	}
 	return out
 }
@@ -310,17 +316,6 @@ func setInterceptors(_ *Config, v string) error {
 		return nil
 	}
 	return errors.New("Java interceptor classes cannot run in Go; remove the property and pass Go interceptors with kprod.WithInterceptors")
-}
-
-// setSecurityProtocol accepts PLAINTEXT, in any case as Java does.
-func setSecurityProtocol(_ *Config, v string) error {
-	switch strings.ToUpper(v) {
-	case "PLAINTEXT":
-		return nil
-	case "SSL", "SASL_PLAINTEXT", "SASL_SSL":
-		return errors.New("not supported yet: only PLAINTEXT is")
-	}
-	return errors.New("must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
 }
 
 // setEmptyList accepts a LIST property only when it is empty.

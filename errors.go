@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"kprod/internal/broker"
 	"kprod/internal/sender"
 	"kprod/serde"
 )
@@ -44,6 +45,14 @@ var (
 func nilContext(call string) error {
 	return fmt.Errorf("%w passed to %s; use context.Background() for no deadline", ErrNilContext, call)
 }
+
+// ErrAuthentication: a broker could not be authenticated with, or refused this
+// producer: an untrusted or wrong-host broker certificate, a missing or refused
+// client certificate, the wrong security.protocol for the listener. The error names
+// the broker and the cause. A Send waiting for metadata returns it as soon as a
+// metadata request fails this way, as Java's send() throws AuthenticationException;
+// it is not retriable: the same settings fail the same way.
+var ErrAuthentication = broker.ErrAuthentication
 
 // Errors a record's delivery can end in, inside a *DeliveryError.
 var (
@@ -189,4 +198,4 @@ func IsRetriable(err error) bool {
 // notRetriable lists the sentinels of misuse and of outcomes a retry cannot change.
 var notRetriable = []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition,
 	ErrInvalidConfig, ErrNilRecord, ErrNilContext, ErrNotTransactional, ErrInvalidTxnState,
-	ErrProducerFenced, ErrTransactionAborted}
+	ErrProducerFenced, ErrTransactionAborted, ErrAuthentication}

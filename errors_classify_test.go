@@ -76,6 +76,9 @@ func TestErrorClassification(t *testing.T) {
 		{"ErrProducerFenced", ErrProducerFenced, false, true},
 		{"ErrTransactionAborted", ErrTransactionAborted, false, true},
 		{"ErrTransactionTimeout", ErrTransactionTimeout, true, true},
+		// Java's AuthenticationException is not retriable; Send's is a refusal (never
+		// written), elsewhere nothing proves a record absent.
+		{"ErrAuthentication", ErrAuthentication, false, true},
 	}
 	var covered []string
 	for _, s := range sentinels {

@@ -29,8 +29,9 @@ func WithPartitioner(p Partitioner) Option { return func(o *options) { o.partiti
 // Default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
-// WithDialer sets how connections to brokers are opened, for example through a proxy or
-// with TLS. Default a net.Dialer.
+// WithDialer sets how connections to brokers are opened, for example through a proxy.
+// With security.protocol SSL the TLS handshake runs over the connection it returns.
+// Default a net.Dialer.
 func WithDialer(d func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return func(o *options) { o.dialer = d }
 }

@@ -2,6 +2,7 @@ package kprod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -70,7 +71,11 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		SendBufferBytes:        set.SendBufferBytes,
 		ReceiveBufferBytes:     set.ReceiveBufferBytes,
 		Dialer:                 o.dialer,
+		TLS:                    set.TLS,
 		Features:               &broker.Features{}, // every connection's view: decides transactions v2
+	}
+	for _, note := range set.TLSNotes {
+		p.log.Warn("kprod: " + note)
 	}
 	var snd *sender.Sender
 	var sndPtr atomic.Pointer[sender.Sender]
@@ -222,6 +227,12 @@ func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions in
 	case <-p.closing:
 		return nil, ErrClosed
 	default:
+	}
+	if errors.Is(err, ErrAuthentication) {
+		// Java's Metadata.maybeThrowAnyException: the waiting send fails with the
+		// authentication error as soon as a metadata request fails on it, not after
+		// max.block.ms.
+		return nil, err
 	}
 	if ctx.Err() == context.DeadlineExceeded && time.Now().After(deadline.Add(-time.Millisecond)) {
 		ms := p.set.MaxBlock.Milliseconds()

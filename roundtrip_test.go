@@ -705,11 +705,11 @@ func rtClient(t *testing.T, bootstrap []string, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// rtConsume reads n records of topic from the start with kgo; after timeout it reports
-// an error and returns what it read.
-func rtConsume(t *testing.T, bootstrap []string, topic string, n int, timeout time.Duration) []*kgo.Record {
+// rtConsume reads n records of topic from the start with kgo (with opts, e.g. TLS);
+// after timeout it reports an error and returns what it read.
+func rtConsume(t *testing.T, bootstrap []string, topic string, n int, timeout time.Duration, opts ...kgo.Opt) []*kgo.Record {
 	t.Helper()
-	cl := rtClient(t, bootstrap, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl := rtClient(t, bootstrap, append([]kgo.Opt{kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, opts...)...)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out []*kgo.Record

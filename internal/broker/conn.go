@@ -15,6 +15,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -49,7 +50,7 @@ type Options struct {
 	SoftwareName, SoftwareVersion string
 
 	// ConnectionSetupTimeout is socket.connection.setup.timeout.ms: it
-	// bounds all of Dial (connect, TLS via Dialer, ApiVersions,
+	// bounds all of Dial (connect, TLS handshake, ApiVersions,
 	// Authenticate). Default 10s.
 	ConnectionSetupTimeout time.Duration
 
@@ -75,9 +76,16 @@ type Options struct {
 	// closes the connection rather than allocating. Default 100 MiB.
 	MaxResponseSize int32
 
-	// Dialer opens the transport; TLS and fault-injecting connections plug
-	// in here. Default net.Dialer.DialContext.
+	// Dialer opens the transport; proxies and fault-injecting connections
+	// plug in here. Default net.Dialer.DialContext.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// TLS, when set, secures the connection (security.protocol SSL or
+	// SASL_SSL): Dial runs the TLS handshake over what Dialer returned, with a
+	// clone of TLS whose ServerName is the broker's host unless TLS sets one,
+	// so each broker's certificate is checked against its own name. Default
+	// none (PLAINTEXT).
+	TLS *tls.Config
 
 	// Authenticate runs after ApiVersions negotiation and before Dial
 	// returns (SASL, KIP-43/KIP-152). It may call c.Do. Default none.

@@ -15,9 +15,11 @@ import (
 // step down.
 const apiVersionsVersion = 3
 
-// Dial connects to a broker, negotiates API versions and runs
-// opts.Authenticate. The whole setup is bounded by ctx and by
-// opts.ConnectionSetupTimeout; every error it returns matches ErrDial.
+// Dial connects to a broker, runs the TLS handshake when opts.TLS is set,
+// negotiates API versions and runs opts.Authenticate. The whole setup is
+// bounded by ctx and by opts.ConnectionSetupTimeout; every error it returns
+// matches ErrDial, and an authentication failure (TLS certificates, the wrong
+// protocol for the listener) ErrAuthentication too.
 func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -34,11 +36,19 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		return nil, &dialError{addr: addr, cause: errors.New("dialer returned no connection")}
 	}
 	setSocketBuffers(nc, opts)
+	if opts.TLS != nil {
+		tc, err := handshake(ctx, nc, addr, opts.TLS)
+		if err != nil {
+			nc.Close()
+			return nil, dialFailure(addr, err)
+		}
+		nc = tc
+	}
 
 	c := newConn(addr, nc, opts)
 	if err := c.negotiate(ctx); err != nil {
 		c.Close()
-		return nil, &dialError{addr: addr, cause: err}
+		return nil, dialFailure(addr, afterHandshakeError(addr, opts.TLS != nil, err))
 	}
 	if opts.Features != nil {
 		opts.Features.Update(c.versions.featuresEpoch, c.versions.features)
@@ -50,6 +60,16 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		}
 	}
 	return c, nil
+}
+
+// dialFailure wraps a Dial failure so that it matches ErrDial; an
+// authentication failure does already.
+func dialFailure(addr string, err error) error {
+	var ae *authError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &dialError{addr: addr, cause: err}
 }
 
 // negotiate sends ApiVersions and records the broker's ranges. A broker that

@@ -40,6 +40,14 @@ var (
 	// too short or its size prefix disagrees with its length; it was not sent.
 	ErrInvalidFrame = errors.New("kprod: invalid request frame")
 
+	// ErrAuthentication means the broker could not be authenticated with, or
+	// refused this client: an untrusted or wrong-host certificate, a missing or
+	// refused client certificate, the wrong security protocol for the
+	// listener. It is in the chain of Dial's error (with ErrDial) and not
+	// retriable: the same settings fail the same way (Java's
+	// AuthenticationException).
+	ErrAuthentication = errors.New("kprod: authentication failed")
+
 	// ErrInFlightLimit is returned by TryProduce when max.in.flight requests
 	// are already outstanding on the connection; the request was not queued.
 	ErrInFlightLimit = errors.New("kprod: too many requests in flight on connection")

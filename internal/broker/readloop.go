@@ -149,6 +149,9 @@ func (fr *frameReader) next() ([]byte, error) {
 	}
 	size := int32(binary.BigEndian.Uint32(fr.hdr[:]))
 	if size < 4 || size > fr.max {
+		if looksLikeTLS(fr.hdr) {
+			return nil, fmt.Errorf("%w: %w", ErrMalformedResponse, errTLSRecord)
+		}
 		return nil, malformed("response size %d outside [4, %d]", size, fr.max)
 	}
 	n := int(size)

@@ -141,7 +141,8 @@ func (c *Cluster) Lookup(name string) (*Topic, bool) {
 
 // Wait returns the topic's state once the topic is known with at least minPartitions
 // partitions (so an explicit partition number exists), refreshing as needed, until ctx
-// ends. The last topic state seen (nil if never) comes back with ctx's error.
+// ends or a refresh fails to authenticate (broker.ErrAuthentication). The last topic
+// state seen (nil if never) comes back with the error.
 func (c *Cluster) Wait(ctx context.Context, name string, minPartitions int32) (*Topic, error) {
 	for {
 		c.mu.Lock()
@@ -160,6 +161,11 @@ func (c *Cluster) Wait(ctx context.Context, name string, minPartitions int32) (*
 		c.Refresh()
 		select {
 		case <-ch:
+			if err := c.LastError(); errors.Is(err, broker.ErrAuthentication) {
+				// Java's Metadata.maybeThrowAnyException: a waiter learns of an
+				// authentication failure at once rather than at its deadline.
+				return t, err
+			}
 		case <-ctx.Done():
 			return t, ctx.Err()
 		case <-c.ctx.Done():
@@ -365,7 +371,9 @@ func (c *Cluster) request(topics []string) (*kmsg.MetadataResponse, error) {
 			if c.conn == nil {
 				conn, err := broker.Dial(c.ctx, addr, c.cfg.Conn)
 				if err != nil {
-					lastErr = err
+					if !errors.Is(lastErr, broker.ErrAuthentication) {
+						lastErr = err // an authentication failure is the one to report
+					}
 					continue
 				}
 				c.conn = conn

@@ -9,7 +9,12 @@
 // importing kprod.
 package config
 
-import "time"
+import (
+	"crypto/tls"
+	"time"
+
+	"kprod/internal/tlsconf"
+)
 
 // Acks values as sent in ProduceRequest.Acks.
 const (
@@ -143,6 +148,19 @@ type Settings struct {
 	SendBufferBytes int
 	// ReceiveBufferBytes is SO_RCVBUF; -1 keeps the operating system's default.
 	ReceiveBufferBytes int
+
+	// SecurityProtocol is security.protocol by Java's name: PLAINTEXT, SSL,
+	// SASL_PLAINTEXT or SASL_SSL.
+	SecurityProtocol string
+	// SSL holds the ssl.* settings with Java's defaults filled in (what Properties
+	// prints); they are used only when TLS was built from them.
+	SSL tlsconf.Settings
+	// TLS is the client TLS configuration for SSL and SASL_SSL, nil otherwise: the
+	// one given in code, or the one built from SSL. Connections clone it per broker.
+	TLS *tls.Config
+	// TLSNotes say which listed protocols and cipher suites are ignored (as Java
+	// ignores them); the producer logs them.
+	TLSNotes []string
 
 	// KeySerializer and ValueSerializer are the Java class names given in a
 	// properties file (key.serializer / value.serializer), empty when unset; the

@@ -1,0 +1,171 @@
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod/internal/testpki"
+)
+
+// tlsCluster is a kfake cluster whose listener speaks TLS with cert.
+func tlsCluster(t *testing.T, cert tls.Certificate, server func(*tls.Config)) *kfake.Cluster {
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	if server != nil {
+		server(cfg)
+	}
+	return newCluster(t, kfake.TLS(cfg))
+}
+
+// TestKfakeTLSDial: a TLS broker is dialed, ServerName taken per connection from
+// the address dialed (so one config serves every broker, IBM/sarama#1701), the
+// config given left untouched, and requests run over TLS.
+func TestKfakeTLSDial(t *testing.T) {
+	checkLeaks(t)
+	ca := testpki.NewCA(t, "broker test CA")
+	cl := tlsCluster(t, ca.Issue(t, testpki.Leaf{Names: []string{"localhost", "127.0.0.1"}}), nil)
+	addr := cl.ListenAddrs()[0]
+	_, port, _ := net.SplitHostPort(addr)
+	cfg := &tls.Config{RootCAs: ca.Pool()}
+	for _, a := range []string{addr, net.JoinHostPort("localhost", port)} {
+		c := mustDial(t, a, Options{TLS: cfg})
+		if _, ok := c.nc.(*tls.Conn); !ok {
+			t.Fatalf("%s: connection is %T, not TLS", a, c.nc)
+		}
+		st := c.nc.(*tls.Conn).ConnectionState()
+		host, _, _ := net.SplitHostPort(a)
+		if want := host; net.ParseIP(host) == nil && st.ServerName != want {
+			t.Errorf("%s: ServerName %q, want %q", a, st.ServerName, want)
+		}
+		if _, err := c.Do(context.Background(), kmsg.NewPtrMetadataRequest()); err != nil {
+			t.Fatalf("%s: Metadata over TLS: %v", a, err)
+		}
+	}
+	if cfg.ServerName != "" {
+		t.Fatalf("Dial changed the caller's config: ServerName %q", cfg.ServerName)
+	}
+}
+
+// TestKfakeTLSFailures: certificate problems fail Dial at once with
+// ErrAuthentication (and ErrDial), naming the broker and what to check.
+func TestKfakeTLSFailures(t *testing.T) {
+	checkLeaks(t)
+	ca, other := testpki.NewCA(t, "broker test CA"), testpki.NewCA(t, "broker test CA")
+	requireClient := func(c *tls.Config) { c.ClientAuth = tls.RequireAndVerifyClientCert; c.ClientCAs = ca.Pool() }
+	for _, c := range []struct {
+		name   string
+		cert   tls.Certificate
+		server func(*tls.Config)
+		client *tls.Config
+		want   string
+	}{
+		{"untrusted CA", other.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), nil, &tls.Config{RootCAs: ca.Pool()}, "ssl.truststore"},
+		{"wrong host", ca.Issue(t, testpki.Leaf{Names: []string{"elsewhere.test"}}), nil, &tls.Config{RootCAs: ca.Pool()}, "not valid for this host"},
+		{"no client certificate TLS 1.3", ca.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), requireClient, &tls.Config{RootCAs: ca.Pool()}, "ssl.keystore"},
+		{"no client certificate TLS 1.2", ca.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), requireClient,
+			&tls.Config{RootCAs: ca.Pool(), MaxVersion: tls.VersionTLS12}, "ssl.keystore"},
+		{"untrusted client certificate", ca.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), requireClient,
+			&tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{other.Issue(t, testpki.Leaf{Client: true})}}, "ssl.keystore"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cl := tlsCluster(t, c.cert, c.server)
+			addr := cl.ListenAddrs()[0]
+			start := time.Now()
+			_, err := Dial(context.Background(), addr, Options{TLS: c.client, ConnectionSetupTimeout: 5 * time.Second})
+			if !errors.Is(err, ErrAuthentication) || !errors.Is(err, ErrDial) {
+				t.Fatalf("error %v, want ErrAuthentication and ErrDial", err)
+			}
+			if !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not name %s and %q", err, addr, c.want)
+			}
+			if d := time.Since(start); d > 4*time.Second {
+				t.Errorf("took %v: the failure waited for the setup timeout", d)
+			}
+		})
+	}
+	// With the right client certificate the same broker accepts the connection.
+	cl := tlsCluster(t, ca.Issue(t, testpki.Leaf{Names: []string{"127.0.0.1"}}), requireClient)
+	mustDial(t, cl.ListenAddrs()[0], Options{TLS: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{ca.Issue(t, testpki.Leaf{Client: true})}}})
+}
+
+// TestWrongProtocolForListener: TLS to a PLAINTEXT listener and PLAINTEXT to a
+// TLS one are authentication errors, not retriable connection failures to wait
+// out. The listeners behave as Kafka's do (checked on Kafka 4.4): a PLAINTEXT
+// one reads the ClientHello's first bytes as a size beyond
+// socket.request.max.bytes and closes the connection; an SSL one answers a Kafka
+// request with a fatal TLS alert.
+func TestWrongProtocolForListener(t *testing.T) {
+	checkLeaks(t)
+	for _, c := range []struct {
+		name   string
+		answer []byte // written after reading 4 bytes, then the connection closes
+		tls    *tls.Config
+		want   string
+	}{
+		{"TLS to PLAINTEXT", nil, &tls.Config{}, "PLAINTEXT"},
+		{"PLAINTEXT to TLS", []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a}, nil, "security.protocol=SSL"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan struct{})
+			go func() {
+				defer close(served)
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer nc.Close()
+				buf := make([]byte, 4)
+				if _, err := nc.Read(buf); err == nil && c.answer != nil {
+					_, _ = nc.Write(c.answer)
+				}
+			}()
+			_, err = Dial(context.Background(), ln.Addr().String(), Options{TLS: c.tls, ConnectionSetupTimeout: 5 * time.Second})
+			ln.Close()
+			<-served
+			if !errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want ErrAuthentication mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestTLSHandshakeBounded: a peer that accepts the connection and never answers
+// the ClientHello costs socket.connection.setup.timeout.ms, not forever
+// (IBM/sarama#2656), and is a timeout, not an authentication failure.
+func TestTLSHandshakeBounded(t *testing.T) {
+	checkLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err == nil {
+			accepted <- nc
+		}
+	}()
+	start := time.Now()
+	_, err = Dial(context.Background(), ln.Addr().String(), Options{TLS: &tls.Config{}, ConnectionSetupTimeout: 200 * time.Millisecond})
+	if nc := <-accepted; nc != nil {
+		nc.Close()
+	}
+	if err == nil || errors.Is(err, ErrAuthentication) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want a setup timeout", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("handshake took %v with a 200ms setup timeout", d)
+	}
+}

@@ -1,0 +1,78 @@
+package tlsconf
+
+import (
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+func readFixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(fixture(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestEncryptedKeys decrypts the key OpenSSL encrypted with each PBES1 and PBES2
+// scheme (testdata/gen.sh) and compares it with the plain key: PBES1 is what Java
+// accepts, PBES2 OpenSSL 3's default, and kprod reads both.
+func TestEncryptedKeys(t *testing.T) {
+	plain, err := pemKey(readFixture(t, "client.key"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := plain
+	for _, scheme := range []string{"pbes1-sha1-3des", "pbes1-sha1-2des", "pbes1-md5-des", "pbes1-sha1-des",
+		"pbes2-aes256-sha256", "pbes2-aes128-sha1", "pbes2-des3-sha1"} {
+		t.Run(scheme, func(t *testing.T) {
+			text := readFixture(t, "client."+scheme+".key")
+			k, err := pemKey(text, fixtureKeyPassword)
+			if err != nil {
+				t.Fatalf("decrypt: %v", err)
+			}
+			if !sameKey(want, k) {
+				t.Fatal("decrypted key differs from client.key")
+			}
+			if _, err := pemKey(text, "wrong-password"); !errors.Is(err, errWrongPassword) {
+				t.Errorf("wrong password: %v, want errWrongPassword", err)
+			}
+			if _, err := pemKey(text, ""); err == nil || !strings.Contains(err.Error(), "set ssl.key.password") {
+				t.Errorf("no password: %v, want a request for ssl.key.password", err)
+			}
+		})
+	}
+}
+
+// TestEncryptedKeysRefused: schemes without a stdlib cipher are refused by name,
+// with what to do instead, and never with the password.
+func TestEncryptedKeysRefused(t *testing.T) {
+	for scheme, want := range map[string]string{"pbes1-sha1-rc2-40": "PBE-SHA1-RC2-40", "scrypt": "scrypt"} {
+		_, err := pemKey(readFixture(t, "client."+scheme+".key"), fixtureKeyPassword)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "openssl pkcs8") {
+			t.Errorf("%s: %v, want a refusal naming %s", scheme, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), fixtureKeyPassword) {
+			t.Errorf("%s: error shows the password: %v", scheme, err)
+		}
+	}
+}
+
+// TestPKCS12KDF checks the RFC 7292 appendix B derivation against the classic
+// vector of OpenSSL's and Bouncy Castle's PKCS#12 tests (password "smeg", salt
+// 0A58CF64530D823F, one iteration).
+func TestPKCS12KDF(t *testing.T) {
+	salt := []byte{0x0A, 0x58, 0xCF, 0x64, 0x53, 0x0D, 0x82, 0x3F}
+	got := pkcs12KDF(bmpString("smeg"), salt, 1, 1, 24)
+	const want = "8aaae6297b6cb04642ab5b077851284eb7128f1a2a7fbca3"
+	if h := hex.EncodeToString(got); h != want {
+		t.Fatalf("key = %s, want %s", h, want)
+	}
+	iv := pkcs12KDF(bmpString("smeg"), salt, 1, 2, 8)
+	if h := hex.EncodeToString(iv); h != "79993dfe048d3b76" {
+		t.Fatalf("iv = %s", h)
+	}
+}
