@@ -15,9 +15,10 @@ import (
 // step down.
 const apiVersionsVersion = 3
 
-// Dial connects to a broker, negotiates API versions and runs
-// opts.Authenticate. The whole setup is bounded by ctx and by
-// opts.ConnectionSetupTimeout; every error it returns matches ErrDial.
+// Dial connects to a broker, negotiates API versions, authenticates with
+// opts.SASL and runs opts.Authenticate. The whole setup is bounded by ctx and by
+// opts.ConnectionSetupTimeout; every error it returns matches ErrDial, and a
+// refused authentication also ErrAuthentication.
 func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -42,6 +43,12 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	}
 	if opts.Features != nil {
 		opts.Features.Update(c.versions.featuresEpoch, c.versions.features)
+	}
+	if opts.SASL != nil {
+		if err := c.dialAuthenticate(ctx); err != nil {
+			c.Close()
+			return nil, &dialError{addr: addr, cause: err}
+		}
 	}
 	if opts.Authenticate != nil {
 		if err := opts.Authenticate(ctx, c); err != nil {
