@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kprod/internal/config"
+	"kprod/sasl"
 )
 
 // Sentinels for values Kafka allows but Go's zero value cannot express, because zero
@@ -165,6 +166,18 @@ type Config struct {
 	// 32768; OSDefaultBuffer keeps the operating system's size.
 	ReceiveBufferBytes int
 
+	// SecurityProtocol is security.protocol: SecurityPlaintext, or
+	// SecuritySASLPlaintext to authenticate with SASL. Default SecurityPlaintext.
+	// SecuritySSL and SecuritySASLSSL are not supported yet.
+	SecurityProtocol SecurityProtocol
+	// SASL is the SASL mechanism (package kprod/sasl) authenticating every connection
+	// when SecurityProtocol is SecuritySASLPlaintext, and required then; an error with
+	// another protocol. Properties build it from sasl.mechanism and sasl.jaas.config
+	// (and the sasl.login.* and sasl.oauthbearer.* properties for OAUTHBEARER).
+	// Connections re-authenticate before the broker's session lifetime ends
+	// (KIP-368). Default none: Java's default mechanism, GSSAPI, is not supported.
+	SASL sasl.Mechanism
+
 	// KeySerializer is key.serializer: the Java class name of a built-in Kafka
 	// serializer (e.g. org.apache.kafka.common.serialization.StringSerializer),
 	// recorded from properties for the typed layer. Default none.
@@ -302,6 +315,7 @@ func (c *Config) settings() (config.Settings, error) {
 		bad("transactional.id", c.TransactionalID, "must not be blank")
 	}
 
+	checkSecurity(c, d, &s, bad)
 	errs = checkTimeouts(c, &s, invalid, errs)
 	errs = checkIdempotence(c, d, &s, invalid, errs)
 	return s, errors.Join(errs...)

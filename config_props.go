@@ -41,9 +41,10 @@ func LoadProperties(path string) (map[string]string, error) {
 // as a Java producer would read them: values are trimmed, numbers and booleans use
 // Java's syntax and each property's range is checked. An unknown property or an
 // invalid value is a *ConfigError naming it; all problems are joined into one error.
-// Properties named ssl.* or sasl.* are ignored, as Java ignores them under
-// security.protocol=PLAINTEXT, the only protocol supported yet. ConfigTable lists
-// the rest. Cross-field rules (and the required bootstrap.servers) are checked by
+// Properties named ssl.* are ignored, as TLS is not supported yet. The sasl.*
+// properties build Config.SASL on security.protocol=SASL_PLAINTEXT and are otherwise
+// checked and ignored, as in Java; a secret's value (sasl.jaas.config) never appears
+// in an error. ConfigTable lists them all. Cross-field rules (and the required bootstrap.servers) are checked by
 // Validate and when the producer is created, so that a file and command-line
 // overrides can be combined first.
 func ConfigFromProperties(props map[string]string) (Config, error) {
@@ -51,7 +52,7 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		v := config.Trim(props[k])
-		if strings.HasPrefix(k, "ssl.") || strings.HasPrefix(k, "sasl.") {
+		if strings.HasPrefix(k, "ssl.") {
 			continue
 		}
 		p, ok := propertyIndex[k]
@@ -60,8 +61,15 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 			continue
 		}
 		if err := p.parse(&c, v); err != nil {
-			errs = append(errs, &ConfigError{Property: k, Value: v, Reason: err.Error()})
+			errs = append(errs, &ConfigError{Property: k, Value: shownValue(k, v), Reason: err.Error()})
 		}
+	}
+	if c.SecurityProtocol.sasl() {
+		mech, serrs := saslFromProperties(props)
+		errs = append(errs, serrs...)
+		c.SASL = mech
+	} else {
+		c.SASL = nil // Java ignores the sasl.* properties then
 	}
 	if config.Trim(props["partitioner.class"]) == uniformStickyPartitioner {
 		// KIP-794 replaced UniformStickyPartitioner by the built-in partitioner with
@@ -310,17 +318,6 @@ func setInterceptors(_ *Config, v string) error {
 		return nil
 	}
 	return errors.New("Java interceptor classes cannot run in Go; remove the property and pass Go interceptors with kprod.WithInterceptors")
-}
-
-// setSecurityProtocol accepts PLAINTEXT, in any case as Java does.
-func setSecurityProtocol(_ *Config, v string) error {
-	switch strings.ToUpper(v) {
-	case "PLAINTEXT":
-		return nil
-	case "SSL", "SASL_PLAINTEXT", "SASL_SSL":
-		return errors.New("not supported yet: only PLAINTEXT is")
-	}
-	return errors.New("must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
 }
 
 // setEmptyList accepts a LIST property only when it is empty.

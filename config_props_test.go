@@ -50,6 +50,8 @@ var sampleValues = map[string]string{
 	"receive.buffer.bytes":                     "65536",
 	"key.serializer":                           "org.apache.kafka.common.serialization.StringSerializer",
 	"value.serializer":                         "org.apache.kafka.common.serialization.UUIDSerializer",
+	"security.protocol":                        "SASL_PLAINTEXT",
+	"sasl.mechanism":                           "PLAIN",
 }
 
 func TestConfigFromPropertiesValues(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"kprod/internal/broker"
 	"kprod/internal/sender"
 	"kprod/serde"
 )
@@ -37,6 +38,14 @@ var (
 	// ErrNilContext: a call was given a nil context.Context; the error names the call.
 	// Pass context.Background() for no deadline.
 	ErrNilContext = errors.New("kprod: nil context.Context")
+	// ErrAuthentication: a broker refused the SASL credentials (a wrong password, an
+	// expired or refused token, a mechanism the user or broker lacks), or the mechanism
+	// itself failed. The error names the broker and mechanism and keeps the broker's
+	// message, never a secret. Send returns it, not retriable, as soon as the metadata
+	// it waits for failed that way, rather than after max.block.ms (Java's
+	// AuthenticationException). A failed re-authentication (KIP-368) closes the
+	// connection: its in-flight records are retried as after any lost connection.
+	ErrAuthentication = broker.ErrAuthentication
 )
 
 // nilContext is the error of a call given a nil ctx. Go's convention makes that a
@@ -155,8 +164,8 @@ func MaybeWritten(err error) bool {
 // RetriableException hierarchy says: a retriable broker error, a timeout
 // (ErrMetadataTimeout, ErrBufferExhausted, ErrDeliveryTimeout, a context deadline), a
 // lost connection. It is false for misuse and for what a retry cannot change: a closed
-// producer, an invalid config, topic, partition or record, a record too large, a
-// serialization error, any transaction state error (*FatalError, *AbortableError,
+// producer, an invalid config, topic, partition or record, a record too large, an
+// authentication failure (ErrAuthentication), a serialization error, any transaction state error (*FatalError, *AbortableError,
 // ErrNotTransactional, ErrInvalidTxnState, ErrProducerFenced, ErrTransactionAborted)
 // and a broker error Kafka does not mark retriable, such as an authorization failure.
 func IsRetriable(err error) bool {
@@ -187,6 +196,6 @@ func IsRetriable(err error) bool {
 }
 
 // notRetriable lists the sentinels of misuse and of outcomes a retry cannot change.
-var notRetriable = []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition,
+var notRetriable = []error{ErrClosed, ErrAuthentication, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition,
 	ErrInvalidConfig, ErrNilRecord, ErrNilContext, ErrNotTransactional, ErrInvalidTxnState,
 	ErrProducerFenced, ErrTransactionAborted}

@@ -76,6 +76,9 @@ func TestErrorClassification(t *testing.T) {
 		{"ErrProducerFenced", ErrProducerFenced, false, true},
 		{"ErrTransactionAborted", ErrTransactionAborted, false, true},
 		{"ErrTransactionTimeout", ErrTransactionTimeout, true, true},
+		// Not retriable: the same credentials fail again. Send refuses records with it
+		// (never written); in a delivery error the connection it closed decides.
+		{"ErrAuthentication", ErrAuthentication, false, true},
 	}
 	var covered []string
 	for _, s := range sentinels {

@@ -70,6 +70,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		SendBufferBytes:        set.SendBufferBytes,
 		ReceiveBufferBytes:     set.ReceiveBufferBytes,
 		Dialer:                 o.dialer,
+		SASL:                   set.SASL,
 		Features:               &broker.Features{}, // every connection's view: decides transactions v2
 	}
 	var snd *sender.Sender

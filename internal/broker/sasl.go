@@ -31,11 +31,11 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	what := "authentication"
+	what := ""
 	if e.Reauth {
-		what = "re-authentication"
+		what = " re-authentication"
 	}
-	return fmt.Sprintf("kprod: authentication failed: SASL %s %s with broker %s: %s",
+	return fmt.Sprintf("kprod: authentication failed: SASL %s%s with broker %s: %s",
 		e.Mechanism, what, e.Addr, strings.TrimPrefix(errString(e.Err), "kprod: "))
 }
 

@@ -141,7 +141,8 @@ func (c *Cluster) Lookup(name string) (*Topic, bool) {
 
 // Wait returns the topic's state once the topic is known with at least minPartitions
 // partitions (so an explicit partition number exists), refreshing as needed, until ctx
-// ends. The last topic state seen (nil if never) comes back with ctx's error.
+// ends or a refresh fails to authenticate (broker.ErrAuthentication). The last topic
+// state seen (nil if never) comes back with the error.
 func (c *Cluster) Wait(ctx context.Context, name string, minPartitions int32) (*Topic, error) {
 	for {
 		c.mu.Lock()
@@ -160,6 +161,11 @@ func (c *Cluster) Wait(ctx context.Context, name string, minPartitions int32) (*
 		c.Refresh()
 		select {
 		case <-ch:
+			// Java's Metadata.fatalError: an authentication failure ends the
+			// wait at once; waiting longer cannot cure it.
+			if err := c.LastError(); errors.Is(err, broker.ErrAuthentication) {
+				return t, err
+			}
 		case <-ctx.Done():
 			return t, ctx.Err()
 		case <-c.ctx.Done():
@@ -352,7 +358,7 @@ func (c *Cluster) request(topics []string) (*kmsg.MetadataResponse, error) {
 		rt.Topic = kmsg.StringPtr(name)
 		req.Topics = append(req.Topics, rt)
 	}
-	var lastErr error
+	var lastErr, authErr error
 	for _, addr := range c.candidates() {
 		if c.conn == nil || c.conn.Addr() != addr {
 			if c.conn != nil {
@@ -366,6 +372,9 @@ func (c *Cluster) request(topics []string) (*kmsg.MetadataResponse, error) {
 				conn, err := broker.Dial(c.ctx, addr, c.cfg.Conn)
 				if err != nil {
 					lastErr = err
+					if errors.Is(err, broker.ErrAuthentication) {
+						authErr = err
+					}
 					continue
 				}
 				c.conn = conn
@@ -379,6 +388,9 @@ func (c *Cluster) request(topics []string) (*kmsg.MetadataResponse, error) {
 			continue
 		}
 		return resp.(*kmsg.MetadataResponse), nil
+	}
+	if authErr != nil {
+		return nil, authErr // the cause to report, whatever else failed
 	}
 	if lastErr == nil {
 		lastErr = errors.New("kprod: no broker to ask for metadata")

@@ -9,7 +9,19 @@
 // importing kprod.
 package config
 
-import "time"
+import (
+	"time"
+
+	"kprod/sasl"
+)
+
+// Security protocols, numbered as kprod.SecurityProtocol (security.protocol).
+const (
+	SecurityPlaintext     int8 = 0
+	SecuritySSL           int8 = 1
+	SecuritySASLPlaintext int8 = 2
+	SecuritySASLSSL       int8 = 3
+)
 
 // Acks values as sent in ProduceRequest.Acks.
 const (
@@ -143,6 +155,12 @@ type Settings struct {
 	SendBufferBytes int
 	// ReceiveBufferBytes is SO_RCVBUF; -1 keeps the operating system's default.
 	ReceiveBufferBytes int
+
+	// SecurityProtocol is one of the Security constants.
+	SecurityProtocol int8
+	// SASL authenticates every connection when SecurityProtocol is a SASL one; nil
+	// otherwise.
+	SASL sasl.Mechanism
 
 	// KeySerializer and ValueSerializer are the Java class names given in a
 	// properties file (key.serializer / value.serializer), empty when unset; the
