@@ -197,6 +197,9 @@ func oauthError(body []byte) string {
 		Description any `json:"error_description"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Error != nil {
+		if e.Description == nil {
+			return fmt.Sprintf("{%v}", e.Error)
+		}
 		return fmt.Sprintf("{%v - %v}", e.Error, e.Description)
 	}
 	s := strings.TrimSpace(string(body))

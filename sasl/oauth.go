@@ -77,7 +77,7 @@ func (m *oauthBearer) Authenticate(ctx context.Context, _ string) (Session, []by
 	}
 	t, err := m.src.Token(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kprod: sasl OAUTHBEARER: getting a token: %w", err)
+		return nil, nil, tokenError{err}
 	}
 	if t.Value == "" {
 		return nil, nil, errors.New("kprod: sasl OAUTHBEARER: the token source returned an empty token")
@@ -97,6 +97,15 @@ func (m *oauthBearer) Authenticate(ctx context.Context, _ string) (Session, []by
 	b.WriteString("\x01\x01")
 	return &oauthSession{}, []byte(b.String()), nil
 }
+
+// tokenError is a token source's failure, said once.
+type tokenError struct{ err error }
+
+func (e tokenError) Error() string {
+	return "kprod: sasl OAUTHBEARER: getting a token: " + strings.TrimPrefix(e.err.Error(), "kprod: sasl OAUTHBEARER: ")
+}
+
+func (e tokenError) Unwrap() error { return e.err }
 
 // checkToken applies Java's pattern for the token in auth=Bearer: RFC 6750's b64token.
 func checkToken(v string) error {
