@@ -44,13 +44,15 @@ func (d *dialCounter) dial(ctx context.Context, network, addr string) (net.Conn,
 }
 
 // pacedRun sends records to topic for at least d, a few every millisecond, keyed over
-// 30 keys with the value the key's own sequence number, and returns how many each key
-// got. Every delivery must succeed.
-func pacedRun(t *testing.T, p *kprod.Producer, topic string, d time.Duration) map[string]int {
+// 30 keys with the value the key's own sequence number (continuing sent, which it
+// updates), and returns sent. Every delivery must succeed.
+func pacedRun(t *testing.T, p *kprod.Producer, topic string, d time.Duration, sent map[string]int) map[string]int {
 	t.Helper()
 	var mu sync.Mutex
 	var errs []error
-	sent := map[string]int{}
+	if sent == nil {
+		sent = map[string]int{}
+	}
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	i := 0
@@ -128,7 +130,7 @@ func TestSASLReauthUnderLoadEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	sent := pacedRun(t, p, topic, 4*time.Second)
+	sent := pacedRun(t, p, topic, 4*time.Second, nil)
 	elapsed := time.Since(start)
 	reauths, dials := mech.auths.Load()-dc.dials.Load(), dc.dials.Load()
 	closeWithin(t, p, context.Background(), 30*time.Second)

@@ -150,7 +150,9 @@ func TestRealSASLReauthUnderLoad(t *testing.T) {
 	}
 	lifetime := time.Duration(s.ReauthMs) * time.Millisecond
 	start := time.Now()
-	sent := pacedRun(t, p, topic, 3*lifetime+5*time.Second)
+	sent := pacedRun(t, p, topic, 2*time.Second, nil) // every connection is up
+	setupDials := dc.dials.Load()
+	sent = pacedRun(t, p, topic, 3*lifetime+3*time.Second, sent)
 	elapsed := time.Since(start)
 	reauths, dials := mech.auths.Load()-dc.dials.Load(), dc.dials.Load()
 	closeWithin(t, p, context.Background(), 30*time.Second)
@@ -162,6 +164,9 @@ func TestRealSASLReauthUnderLoad(t *testing.T) {
 	// The sender's connection lived through the whole run: it re-authenticated at
 	// least once per elapsed 95% of a session; no connection did more than once per
 	// 85% of one (and dials count every connection, re-dialed ones included).
+	if dials != setupDials {
+		t.Errorf("%d connections were opened again after the first %d: the broker closed expired sessions", dials-setupDials, setupDials)
+	}
 	perSession := float64(elapsed) / float64(lifetime)
 	if float64(reauths) < perSession/0.95-1 || float64(reauths) > float64(dials)*(perSession/0.85+1) {
 		t.Errorf("%d re-authentications on %d connections in %v with %v sessions", reauths, dials, elapsed, lifetime)

@@ -125,12 +125,16 @@ func TestKfakeReauthShortLifetime(t *testing.T) {
 	checkLeaks(t)
 	cl := saslCluster(t, kfake.BrokerConfigs(map[string]string{"connections.max.reauth.ms": "100"}))
 	tr := traceKeys(cl)
+	expired := enforceExpiry(cl, 100*time.Millisecond)
 	c := mustDial(t, cl.ListenAddrs()[0], Options{SASL: sasl.Plain("admin", "admin-secret")})
 	p := newProducer(t, c)
 	start := time.Now()
 	p.until(func() bool { return c.Reauthentications() >= 2 })
 	elapsed := time.Since(start)
 	p.check()
+	if n := expired.Load(); n > 0 {
+		t.Errorf("%d requests reached the broker on an expired session", n)
+	}
 	reauths := c.Reauthentications()
 	if max := int64(elapsed/time.Second) + 1; reauths > max {
 		t.Errorf("%d re-authentications in %v: more than one a second", reauths, elapsed)
@@ -138,6 +142,31 @@ func TestKfakeReauthShortLifetime(t *testing.T) {
 	if got := tr.exchanges(t, 1); got != int(reauths)+1 {
 		t.Errorf("%d SASL exchanges for %d re-authentications", got, reauths)
 	}
+}
+
+// enforceExpiry counts the requests a real broker would close the connection for: any
+// but ApiVersions and SASL ones arriving after the session of the last SaslAuthenticate
+// expired (KIP-368; kfake does not enforce it). The cluster must have one connection.
+// The allowance of 200ms above the lifetime absorbs scheduling delays between the
+// client's write and kfake's handling, far less than the 900ms a client that ignored
+// expiry would write into.
+func enforceExpiry(cl *kfake.Cluster, lifetime time.Duration) *atomic.Int64 {
+	var expired atomic.Int64
+	var authAt atomic.Int64
+	cl.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
+		now := time.Now().UnixNano()
+		switch req.Key() {
+		case int16(kmsg.SASLAuthenticate):
+			authAt.Store(now)
+		case int16(kmsg.ApiVersions), int16(kmsg.SASLHandshake):
+		default:
+			if at := authAt.Load(); at != 0 && time.Duration(now-at) > lifetime+200*time.Millisecond {
+				expired.Add(1)
+			}
+		}
+		return nil, nil, false
+	})
+	return &expired
 }
 
 // TestKfakeReauthHoldsNewRequests: while the broker sits on a re-authentication's
