@@ -88,14 +88,7 @@ func (s *clientCredentials) Token(ctx context.Context) (Token, error) {
 	if err := CheckExtensions(c.Extensions); err != nil {
 		return Token{}, err
 	}
-	backoff, backoffMax := c.RetryBackoff, c.RetryBackoffMax
-	if backoff == 0 {
-		backoff = 100 * time.Millisecond
-	}
-	if backoffMax == 0 {
-		backoffMax = 10 * time.Second
-	}
-	backoff, backoffMax = max(backoff, 0), max(backoffMax, 0)
+	backoff, backoffMax := orDefault(c.RetryBackoff, 100*time.Millisecond), orDefault(c.RetryBackoffMax, 10*time.Second)
 
 	// Java's Retry: attempts until RetryBackoffMax has passed since the first, waiting
 	// RetryBackoff * 2^(n-1) (but never past that end) after the n-th failure.

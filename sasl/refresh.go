@@ -38,26 +38,20 @@ const (
 const retryAfterFailure = 10 * time.Second
 
 func (r Refresh) resolved() Refresh {
-	f := func(v, def float64) float64 {
-		switch {
-		case v == 0:
-			return def
-		case v < 0:
-			return 0
-		}
-		return v
+	return Refresh{WindowFactor: orDefault(r.WindowFactor, DefaultRefreshWindowFactor),
+		WindowJitter: orDefault(r.WindowJitter, DefaultRefreshWindowJitter),
+		MinPeriod:    orDefault(r.MinPeriod, DefaultRefreshMinPeriod), Buffer: orDefault(r.Buffer, DefaultRefreshBuffer)}
+}
+
+// orDefault resolves a setting whose zero means the default and negative means 0.
+func orDefault[T float64 | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
 	}
-	d := func(v, def time.Duration) time.Duration {
-		switch {
-		case v == 0:
-			return def
-		case v < 0:
-			return 0
-		}
-		return v
-	}
-	return Refresh{WindowFactor: f(r.WindowFactor, DefaultRefreshWindowFactor), WindowJitter: f(r.WindowJitter, DefaultRefreshWindowJitter),
-		MinPeriod: d(r.MinPeriod, DefaultRefreshMinPeriod), Buffer: d(r.Buffer, DefaultRefreshBuffer)}
+	return v
 }
 
 // refreshAt is ExpiringCredentialRefreshingLogin.refreshMs for a token got at now that

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ func authenticate(ctx context.Context, addr string, v Versions, mech sasl.Mechan
 		return 0, fail(err)
 	}
 	var lifetime int64
-	for {
+	for last := false; ; {
 		req := kmsg.NewPtrSASLAuthenticateRequest()
 		req.Version = authVersion
 		req.SASLAuthBytes = msg
@@ -113,27 +114,18 @@ func authenticate(ctx context.Context, addr string, v Versions, mech sasl.Mechan
 			return 0, fail(brokerSASLError(resp.ErrorCode, resp.ErrorMessage))
 		}
 		lifetime = resp.SessionLifetimeMillis
-		done, next, err := session.Challenge(resp.SASLAuthBytes)
+		if last {
+			break
+		}
+		// The bytes alias the connection's read buffer: a Session may keep its copy.
+		done, next, err := session.Challenge(bytes.Clone(resp.SASLAuthBytes))
 		if err != nil {
 			return 0, fail(err)
 		}
-		if next == nil && done {
+		if done && next == nil {
 			break
 		}
-		msg = next
-		if done {
-			// A last message whose answer ends the exchange.
-			req.SASLAuthBytes = msg
-			if kresp, err = rt(ctx, Pin(req)); err != nil {
-				return 0, err
-			}
-			resp := kresp.(*kmsg.SASLAuthenticateResponse)
-			if resp.ErrorCode != 0 {
-				return 0, fail(brokerSASLError(resp.ErrorCode, resp.ErrorMessage))
-			}
-			lifetime = resp.SessionLifetimeMillis
-			break
-		}
+		msg, last = next, done // a response given with done is a last message
 	}
 	if lifetime <= 0 {
 		return 0, nil

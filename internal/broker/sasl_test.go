@@ -1,8 +1,12 @@
 package broker
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -158,4 +162,83 @@ func (tr *saslTrace) exchanges(t *testing.T, authsPerExchange int) int {
 		}
 	}
 	return n
+}
+
+// lastMessageMech answers the broker's first challenge with a last message (done with
+// a response), which the broker's answer must end.
+type lastMessageMech struct{ challenges [][]byte }
+
+func (*lastMessageMech) Name() string { return "TEST" }
+
+func (m *lastMessageMech) Authenticate(context.Context, string) (sasl.Session, []byte, error) {
+	return m, []byte("first"), nil
+}
+
+func (m *lastMessageMech) Challenge(msg []byte) (bool, []byte, error) {
+	m.challenges = append(m.challenges, msg)
+	return true, []byte("last"), nil
+}
+
+// TestSASLLastMessage: a response given with done is sent, its answer ends the exchange
+// (its session lifetime counts), and Challenge is not called again.
+func TestSASLLastMessage(t *testing.T) {
+	checkLeaks(t)
+	var got []string
+	client, server := net.Pipe()
+	go func() {
+		defer server.Close()
+		fc := &fakeConn{t: t, nc: server, br: bufio.NewReader(server)}
+		req, err := fc.read() // ApiVersions
+		if err != nil {
+			return
+		}
+		av := kmsg.ApiVersionsResponse{Version: req.version}
+		for _, k := range []struct{ key, min, max int16 }{{18, 0, 3}, {17, 1, 1}, {36, 0, 2}} {
+			av.ApiKeys = append(av.ApiKeys, kmsg.ApiVersionsResponseApiKey{ApiKey: k.key, MinVersion: k.min, MaxVersion: k.max})
+		}
+		fc.respond(req.corr, false, av.AppendTo(nil))
+		if req, err = fc.read(); err != nil || req.key != 17 {
+			return
+		}
+		hs := kmsg.SASLHandshakeResponse{Version: req.version}
+		fc.respond(req.corr, false, hs.AppendTo(nil))
+		for i, challenge := range []string{"challenge", ""} {
+			if req, err = fc.read(); err != nil || req.key != 36 {
+				return
+			}
+			auth := kmsg.SASLAuthenticateRequest{Version: req.version}
+			auth.ReadFrom(req.body)
+			got = append(got, string(auth.SASLAuthBytes))
+			resp := kmsg.SASLAuthenticateResponse{Version: req.version, SASLAuthBytes: []byte(challenge)}
+			if i == 1 {
+				resp.SessionLifetimeMillis = 60_000
+			}
+			fc.respond(req.corr, responseHeaderFlexible(req.key, req.version), resp.AppendTo(nil))
+		}
+		io.Copy(io.Discard, server)
+	}()
+	mech := &lastMessageMech{}
+	c, err := Dial(context.Background(), "fake:1", Options{SASL: mech,
+		Dialer: func(context.Context, string, string) (net.Conn, error) { return client, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if fmt.Sprint(got) != "[first last]" || len(mech.challenges) != 1 || string(mech.challenges[0]) != "challenge" {
+		t.Errorf("broker got %q, mechanism got %q", got, mech.challenges)
+	}
+	if c.reauth.due.Load() == 0 {
+		t.Error("the last answer's session lifetime was not scheduled")
+	}
+}
+
+// TestSASLNeedsHandshakeV1: a broker without SaslHandshake v1 (KIP-152) is refused with
+// an authentication error, not a hang.
+func TestSASLNeedsHandshakeV1(t *testing.T) {
+	checkLeaks(t)
+	fb := newFakeBroker(t, func(fc *fakeConn) { fc.answerAll(nil) })
+	_, err := Dial(context.Background(), fb.addr(), Options{SASL: sasl.Plain("u", "p")})
+	if !errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), "SaslHandshake v1") {
+		t.Fatalf("err %v", err)
+	}
 }
