@@ -86,7 +86,9 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 // Properties returns c's resolved values under Java's property names: defaults
 // filled in, durations in milliseconds. Unset values without a default
 // (transactional.id, serializers, an empty client.id) are left out. Values are
-// printed even when c is invalid; Validate reports the problems.
+// printed even when c is invalid; Validate reports the problems. Secrets are never
+// printed: a SASL mechanism shows as its sasl.mechanism only, without the
+// sasl.jaas.config that holds its credentials.
 func (c Config) Properties() map[string]string {
 	s, _ := c.settings()
 	out := make(map[string]string, len(configTable))
