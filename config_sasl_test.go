@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -244,6 +245,47 @@ func TestSASLClientCredentialsFromProperties(t *testing.T) {
 	}
 }
 
+// javaSASLProperties are the sasl.* names of Kafka 4.4's ProducerConfig, sorted.
+var javaSASLProperties = strings.Fields(`sasl.client.callback.handler.class sasl.jaas.config
+	sasl.kerberos.kinit.cmd sasl.kerberos.min.time.before.relogin sasl.kerberos.service.name
+	sasl.kerberos.ticket.renew.jitter sasl.kerberos.ticket.renew.window.factor
+	sasl.login.callback.handler.class sasl.login.class sasl.login.connect.timeout.ms
+	sasl.login.read.timeout.ms sasl.login.refresh.buffer.seconds sasl.login.refresh.min.period.seconds
+	sasl.login.refresh.window.factor sasl.login.refresh.window.jitter sasl.login.retry.backoff.max.ms
+	sasl.login.retry.backoff.ms sasl.mechanism sasl.oauthbearer.allow.unverified.audience
+	sasl.oauthbearer.allow.unverified.issuer sasl.oauthbearer.assertion.algorithm
+	sasl.oauthbearer.assertion.claim.aud sasl.oauthbearer.assertion.claim.exp.seconds
+	sasl.oauthbearer.assertion.claim.iss sasl.oauthbearer.assertion.claim.jti.include
+	sasl.oauthbearer.assertion.claim.nbf.seconds sasl.oauthbearer.assertion.claim.sub
+	sasl.oauthbearer.assertion.file sasl.oauthbearer.assertion.private.key.file
+	sasl.oauthbearer.assertion.private.key.passphrase sasl.oauthbearer.assertion.template.file
+	sasl.oauthbearer.client.credentials.client.id sasl.oauthbearer.client.credentials.client.secret
+	sasl.oauthbearer.clock.skew.seconds sasl.oauthbearer.expected.audience
+	sasl.oauthbearer.expected.issuer sasl.oauthbearer.header.urlencode
+	sasl.oauthbearer.jwks.endpoint.refresh.ms sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms
+	sasl.oauthbearer.jwks.endpoint.retry.backoff.ms sasl.oauthbearer.jwks.endpoint.url
+	sasl.oauthbearer.jwt.retriever.class sasl.oauthbearer.jwt.validator.class sasl.oauthbearer.scope
+	sasl.oauthbearer.scope.claim.name sasl.oauthbearer.sub.claim.name sasl.oauthbearer.token.endpoint.url`)
+
+// javaSASLDefaults are the non-null defaults Java 4.4's ConfigDef prints (a LIST's []
+// written as "", a CLASS without Java's "class " prefix).
+var javaSASLDefaults = map[string]string{
+	"sasl.kerberos.kinit.cmd": "/usr/bin/kinit", "sasl.kerberos.min.time.before.relogin": "60000",
+	"sasl.kerberos.ticket.renew.jitter": "0.05", "sasl.kerberos.ticket.renew.window.factor": "0.8",
+	"sasl.login.refresh.buffer.seconds": "300", "sasl.login.refresh.min.period.seconds": "60",
+	"sasl.login.refresh.window.factor": "0.8", "sasl.login.refresh.window.jitter": "0.05",
+	"sasl.login.retry.backoff.max.ms": "10000", "sasl.login.retry.backoff.ms": "100", "sasl.mechanism": "GSSAPI",
+	"sasl.oauthbearer.allow.unverified.audience": "false", "sasl.oauthbearer.allow.unverified.issuer": "false",
+	"sasl.oauthbearer.assertion.algorithm": "RS256", "sasl.oauthbearer.assertion.claim.exp.seconds": "300",
+	"sasl.oauthbearer.assertion.claim.jti.include": "false", "sasl.oauthbearer.assertion.claim.nbf.seconds": "60",
+	"sasl.oauthbearer.clock.skew.seconds": "30", "sasl.oauthbearer.expected.audience": "",
+	"sasl.oauthbearer.header.urlencode": "false", "sasl.oauthbearer.jwks.endpoint.refresh.ms": "3600000",
+	"sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms": "10000", "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms": "100",
+	"sasl.oauthbearer.jwt.retriever.class": "org.apache.kafka.common.security.oauthbearer.DefaultJwtRetriever",
+	"sasl.oauthbearer.jwt.validator.class": "org.apache.kafka.common.security.oauthbearer.DefaultJwtValidator",
+	"sasl.oauthbearer.scope.claim.name":    "scope", "sasl.oauthbearer.sub.claim.name": "sub",
+}
+
 func TestJAASList(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "[]", ",": "[]", ",a,b": "[a b]", "|a|b|": "[a b ]", ",a,,b": "[a  b ]", ",,a": "[ a ]", ".a.b": "[a b]",
@@ -252,4 +294,40 @@ func TestJAASList(t *testing.T) {
 			t.Errorf("jaasList(%q) = %s, want %s", in, got, want)
 		}
 	}
+}
+
+// TestSASLRowsAcceptTheirDefaults: every sasl.* row takes Java's default as a value (a
+// properties file may spell the default out), which TestConfigTableRowsAreComplete
+// checks only for rows with a field.
+func TestSASLRowsAcceptTheirDefaults(t *testing.T) {
+	n := 0
+	for _, p := range configTable {
+		if !strings.HasPrefix(p.Property, "sasl.") || p.Default == "null" {
+			continue
+		}
+		n++
+		var c Config
+		if err := p.parse(&c, p.Default); err != nil {
+			t.Errorf("%s=%s: %v", p.Property, p.Default, err)
+		}
+	}
+	// Every sasl.* property of Java 4.4's producer (ProducerConfig.configDef(), printed
+	// by Java), no more.
+	var rows []string
+	for _, p := range configTable {
+		if strings.HasPrefix(p.Property, "sasl.") {
+			rows = append(rows, p.Property)
+		}
+	}
+	slices.Sort(rows)
+	if !slices.Equal(rows, javaSASLProperties) {
+		t.Errorf("sasl.* rows\n%v\nJava 4.4's\n%v", rows, javaSASLProperties)
+	}
+	total := len(rows)
+	for _, e := range ConfigTable() {
+		if want, ok := javaSASLDefaults[e.Property]; ok && e.Default != want {
+			t.Errorf("%s default %q, Java's %q", e.Property, e.Default, want)
+		}
+	}
+	t.Logf("%d of %d sasl.* rows have a default", n, total)
 }
