@@ -57,7 +57,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	if opts.SASL != nil {
 		if err := c.dialAuthenticate(ctx); err != nil {
 			c.Close()
-			return nil, &dialError{addr: addr, cause: err}
+			return nil, dialFailure(addr, err)
 		}
 	}
 	if opts.Authenticate != nil {

@@ -5,39 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"kprod/sasl"
 )
-
-// AuthError is a SASL authentication failure on one connection. It matches
-// ErrAuthentication and unwraps to its cause.
-type AuthError struct {
-	// Addr is the broker; Mechanism the SASL mechanism's name.
-	Addr, Mechanism string
-	// Reauth is true when the failure ended a re-authentication (KIP-368).
-	Reauth bool
-	// Err is the cause: the broker's error and message, or the mechanism's error.
-	Err error
-}
-
-func (e *AuthError) Error() string {
-	what := ""
-	if e.Reauth {
-		what = " re-authentication"
-	}
-	return fmt.Sprintf("kprod: authentication failed: SASL %s%s with broker %s: %s",
-		e.Mechanism, what, e.Addr, strings.TrimPrefix(errString(e.Err), "kprod: "))
-}
-
-// Is reports whether target is ErrAuthentication.
-func (e *AuthError) Is(target error) bool { return target == ErrAuthentication }
-
-// Unwrap returns the cause.
-func (e *AuthError) Unwrap() error { return e.Err }
 
 // SASL API keys and error codes.
 const (
@@ -59,11 +32,16 @@ type roundTrip func(ctx context.Context, req kmsg.Request) (kmsg.Response, error
 
 // authenticate runs SaslHandshake v1 and SaslAuthenticate (KIP-152) with mech over rt
 // and returns the session lifetime the broker gave (0 if none: no re-authentication).
-// Every failure is an *AuthError, except a failed round trip (the connection broke),
+// Every failure is an *authError (step "SASL <mechanism>"), except a failed round
+// trip (the connection broke),
 // which is returned as it is.
 func authenticate(ctx context.Context, addr string, v Versions, mech sasl.Mechanism, reauth bool, rt roundTrip) (time.Duration, error) {
 	name := mech.Name()
-	fail := func(err error) error { return &AuthError{Addr: addr, Mechanism: name, Reauth: reauth, Err: err} }
+	step := "SASL " + name
+	if reauth {
+		step += " re-authentication"
+	}
+	fail := func(err error) error { return &authError{addr: addr, step: step, cause: err} }
 	if !v.Supports(saslHandshakeKey, saslHandshakeVersion) {
 		return 0, fail(errors.New("the broker does not support SaslHandshake v1 (KIP-152, Kafka 1.0): is this a SASL listener of a supported Kafka?"))
 	}
