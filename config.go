@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kprod/internal/config"
+	"kprod/sasl"
 )
 
 // Sentinels for values Kafka allows but Go's zero value cannot express, because zero
@@ -176,6 +177,13 @@ type Config struct {
 	// SSL holds the ssl.* properties, used for SecuritySSL and SecuritySASLSSL when TLS
 	// is nil. See SSLConfig.
 	SSL SSLConfig
+	// SASL is the SASL mechanism (package kprod/sasl) authenticating every connection
+	// when SecurityProtocol is SecuritySASLPlaintext or SecuritySASLSSL, and required
+	// then; an error with another protocol. Properties build it from sasl.mechanism and
+	// sasl.jaas.config (and the sasl.login.* and sasl.oauthbearer.* properties for
+	// OAUTHBEARER). Connections re-authenticate before the broker's session lifetime
+	// ends (KIP-368). Default none: Java's default mechanism, GSSAPI, is not supported.
+	SASL sasl.Mechanism
 
 	// KeySerializer is key.serializer: the Java class name of a built-in Kafka
 	// serializer (e.g. org.apache.kafka.common.serialization.StringSerializer),

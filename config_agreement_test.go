@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kprod"
+	"kprod/sasl"
 )
 
 // The agreement test: a Config and a properties file are two spellings of the same
@@ -56,6 +57,14 @@ const bigInt32 = "2147483648"
 
 // unset is agreeCase.want for a value that Properties leaves out.
 const unset = "(unset)"
+
+// SASL settings: a property whose field is nil has no Config field of its own (it
+// builds SASL with sasl.mechanism) and is set in the properties only.
+var (
+	saslPlaintext  = agreeSetting{"security.protocol", "SASL_PLAINTEXT", kprod.SecuritySASLPlaintext}
+	plainMechanism = agreeSetting{"sasl.mechanism", "PLAIN", sasl.Plain("u", "p")}
+	plainJAAS      = agreeSetting{"sasl.jaas.config", `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`, nil}
+)
 
 // msProps are the millisecond properties of LONG type with Java's atLeast(0).
 var msProps = []string{"retry.backoff.ms", "retry.backoff.max.ms", "linger.ms", "max.block.ms",
@@ -118,6 +127,10 @@ func invalidCases() []agreeCase {
 		agree("receive.buffer.bytes", "-5", -5),
 		agree("key.serializer", "com.example.Ser", "com.example.Ser"),
 		agree("value.serializer", "StringSerializer", "StringSerializer"),
+		// SASL without a mechanism is Java's default, GSSAPI: Kerberos, refused.
+		agree("sasl.mechanism", "GSSAPI", nil, saslPlaintext),
+		agree("sasl.mechanism", "GSSAPI", nil, agreeSetting{"security.protocol", "SASL_SSL", kprod.SecuritySASLSSL}),
+		agree("sasl.mechanism", "AWS_MSK_IAM", nil, saslPlaintext),
 	}
 	cases = append(cases, securityInvalidCases()...)
 	for _, prop := range append(append([]string{}, msProps...), msIntProps...) {
@@ -134,6 +147,14 @@ func validCases() []agreeCase {
 	off := agreeSetting{"enable.idempotence", "false", kprod.ToggleOff}
 	withWant := func(c agreeCase, want string) agreeCase { c.want = want; return c }
 	cases := []agreeCase{
+		agree("security.protocol", "SASL_PLAINTEXT", kprod.SecuritySASLPlaintext, plainMechanism, plainJAAS),
+		agree("security.protocol", "SASL_SSL", kprod.SecuritySASLSSL, plainMechanism, plainJAAS),
+		withWant(agree("security.protocol", "sasl_plaintext", kprod.SecuritySASLPlaintext, plainMechanism, plainJAAS), "SASL_PLAINTEXT"),
+		agree("sasl.mechanism", "PLAIN", sasl.Plain("u", "p"), saslPlaintext, plainJAAS),
+		agree("sasl.mechanism", "SCRAM-SHA-512", sasl.ScramSHA512("u", "p"), saslPlaintext,
+			agreeSetting{"sasl.jaas.config", `org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";`, nil}),
+		agree("sasl.mechanism", "OAUTHBEARER", sasl.OAuthBearer(sasl.UnsecuredToken(sasl.UnsecuredTokenConfig{StringClaims: map[string]string{"sub": "u"}})),
+			saslPlaintext, agreeSetting{"sasl.jaas.config", `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="u";`, nil}),
 		agree("bootstrap.servers", "a:1", []string{"a:1"}),
 		withWant(agree("bootstrap.servers", "a:65535, PLAINTEXT://b:2", []string{"a:65535", "PLAINTEXT://b:2"}), "a:65535,b:2"),
 		agree("client.id", "x", "x"),
@@ -220,6 +241,9 @@ func (c agreeCase) both(t *testing.T, fields map[string]string) (props map[strin
 	cfg = kprod.Config{}
 	for _, s := range append([]agreeSetting{c.agreeSetting}, c.also...) {
 		props[s.prop] = s.value
+		if s.field == nil {
+			continue // properties only, or the field's zero value
+		}
 		f := reflect.ValueOf(&cfg).Elem()
 		for _, name := range strings.Split(fields[s.prop], ".") { // "SSL.KeyPassword"
 			if f.IsValid() {

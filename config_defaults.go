@@ -13,8 +13,9 @@ import (
 type ConfigEntry struct {
 	// Property is the Java property name, e.g. "linger.ms".
 	Property string
-	// Field is the Config field the property sets, or "" when the property is
-	// accepted for compatibility and ignored.
+	// Field is the Config field the property sets, or "" when it sets none of its
+	// own: it is accepted for compatibility and ignored, or (Doc says "Builds SASL")
+	// read with sasl.mechanism to build SASL.
 	Field string
 	// Default is Kafka 4.x's default as Java's documentation prints it: "" for a
 	// required or empty value, "null" for none.
@@ -25,8 +26,7 @@ type ConfigEntry struct {
 
 // ConfigTable returns every producer property kprod accepts, in documentation
 // order, with its Config field and default (a field of Config.SSL is written
-// "SSL.Name"). Properties named sasl.* are accepted and ignored too while SASL is not
-// supported.
+// "SSL.Name").
 func ConfigTable() []ConfigEntry {
 	out := make([]ConfigEntry, len(configTable))
 	for i, p := range configTable {
@@ -140,7 +140,7 @@ var configTable = []property{
 	{ConfigEntry{"value.serializer", "ValueSerializer", "", "Java class name of a built-in Kafka serializer for values, mapped to a Go serializer."},
 		setSerializer(func(c *Config) *string { return &c.ValueSerializer }), func(s *config.Settings) string { return s.ValueSerializer }, nil},
 
-	{ConfigEntry{"security.protocol", "SecurityProtocol", "PLAINTEXT", "PLAINTEXT or SSL (TLS, with a client certificate for mTLS); SASL_PLAINTEXT and SASL_SSL are not supported yet."},
+	{ConfigEntry{"security.protocol", "SecurityProtocol", "PLAINTEXT", "PLAINTEXT, SSL (TLS, with a client certificate for mTLS), SASL_PLAINTEXT or SASL_SSL (SASL authentication)."},
 		setSecurityProtocol, func(s *config.Settings) string { return s.SecurityProtocol }, nil},
 	{ConfigEntry{"ssl.protocol", "SSL.Protocol", "TLSv1.3", "TLSv1.3 or TLS allow TLS 1.2 and 1.3; TLSv1.2 caps at TLS 1.2."},
 		setString(func(c *Config) *string { return &c.SSL.Protocol }), func(s *config.Settings) string { return s.SSL.Protocol }, nil},
@@ -208,6 +208,105 @@ var configTable = []property{
 		setEmptyList("Java config providers are not supported; resolve ${...} values before loading"), nil, nil},
 	{ConfigEntry{"transaction.two.phase.commit.enable", "", "false", "Must be false: two-phase commit (KIP-939) is not supported yet."},
 		setFalse("two-phase commit (KIP-939) is not supported yet"), nil, nil},
+
+	// SASL (config_sasl.go): with security.protocol SASL_*, sasl.mechanism and
+	// sasl.jaas.config build SASL; the rest tune OAUTHBEARER or are Kerberos's or the
+	// broker's. Ignored on other protocols, as in Java.
+	{ConfigEntry{"sasl.mechanism", "SASL", "GSSAPI", "SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER, with sasl.jaas.config; GSSAPI (Kerberos) is not supported."},
+		setSASLMechanism, getSASLMechanism, nil},
+	{ConfigEntry{"sasl.jaas.config", "", "null", "Builds SASL: one login module (PlainLoginModule, ScramLoginModule or OAuthBearerLoginModule) and its options, parsed as Java does; secret, never printed."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.client.callback.handler.class", "", "null", "Must be empty: give a sasl.Mechanism in Config.SASL instead."},
+		setEmpty("Java callback handlers cannot run in Go; give a sasl.Mechanism in Config.SASL"), nil, nil},
+	{ConfigEntry{"sasl.login.callback.handler.class", "", "null", "Builds SASL: empty, or OAuthBearerLoginCallbackHandler for tokens from sasl.oauthbearer.token.endpoint.url (KIP-768)."},
+		setClass("kprod maps only "+oauthLoginHandler+" (KIP-768 client credentials); give a sasl.Mechanism or sasl.TokenSource in Config.SASL", oauthLoginHandler, oauthLoginHandler3), nil, nil},
+	{ConfigEntry{"sasl.login.class", "", "null", "Must be empty: give a sasl.Mechanism in Config.SASL instead."},
+		setEmpty("Java login classes cannot run in Go; give a sasl.Mechanism in Config.SASL"), nil, nil},
+	{ConfigEntry{"sasl.login.connect.timeout.ms", "", "null", "Builds SASL: connect timeout of token endpoint requests (KIP-768); null: none."},
+		ignoreInt(32, 0), nil, nil},
+	{ConfigEntry{"sasl.login.read.timeout.ms", "", "null", "Builds SASL: read timeout of token endpoint requests (KIP-768); null: none."},
+		ignoreInt(32, 0), nil, nil},
+	{ConfigEntry{"sasl.login.retry.backoff.ms", "", "100", "Builds SASL: first wait before retrying a token endpoint request."},
+		ignoreInt(64, 0), nil, nil},
+	{ConfigEntry{"sasl.login.retry.backoff.max.ms", "", "10000", "Builds SASL: how long token endpoint requests are retried, the backoff doubling."},
+		ignoreInt(64, 0), nil, nil},
+	{ConfigEntry{"sasl.login.refresh.window.factor", "", "0.8", "Builds SASL: refresh an OAuth token after this fraction of its lifetime, 0.5 to 1.0."},
+		ignoreDouble(0.5, 1.0), nil, nil},
+	{ConfigEntry{"sasl.login.refresh.window.jitter", "", "0.05", "Builds SASL: random fraction of the lifetime, up to this, added to the window, 0 to 0.25."},
+		ignoreDouble(0, 0.25), nil, nil},
+	{ConfigEntry{"sasl.login.refresh.min.period.seconds", "", "60", "Builds SASL: least time between OAuth token refreshes, 0 to 900."},
+		ignoreIntRange(16, 0, 900), nil, nil},
+	{ConfigEntry{"sasl.login.refresh.buffer.seconds", "", "300", "Builds SASL: refresh an OAuth token at least this long before it expires, 0 to 3600."},
+		ignoreIntRange(16, 0, 3600), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.token.endpoint.url", "", "null", "Builds SASL: the OAuth token endpoint for the client credentials grant (KIP-768)."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.client.credentials.client.id", "", "null", "Builds SASL: OAuth client id; wins over the JAAS option clientId."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.client.credentials.client.secret", "", "null", "Builds SASL: OAuth client secret; wins over the JAAS option clientSecret; never printed."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.scope", "", "null", "Builds SASL: scope asked of the token endpoint; wins over the JAAS option scope."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.scope.claim.name", "", "scope", "Builds SASL: the token's scope claim."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.sub.claim.name", "", "sub", "Builds SASL: the token's subject claim, which must be present."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.header.urlencode", "", "false", "Builds SASL: URL-encode the client id and secret in the token request (KIP-1025)."},
+		ignoreBool, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.jwt.retriever.class", "", oauthPackage + "DefaultJwtRetriever", "Must be DefaultJwtRetriever or ClientCredentialsJwtRetriever: tokens come from the token endpoint."},
+		setClass("kprod maps only DefaultJwtRetriever and ClientCredentialsJwtRetriever; give a sasl.TokenSource in Config.SASL",
+			oauthPackage+"DefaultJwtRetriever", oauthPackage+"ClientCredentialsJwtRetriever"), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.jwt.validator.class", "", oauthPackage + "DefaultJwtValidator", "Must be DefaultJwtValidator or ClientJwtValidator: the client reads the token's exp and subject."},
+		setClass("kprod maps only DefaultJwtValidator and ClientJwtValidator", oauthPackage+"DefaultJwtValidator", oauthPackage+"ClientJwtValidator"), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.file", "", "null", "Must be empty: the jwt-bearer grant (KIP-1139) is not supported."},
+		setEmpty("the jwt-bearer grant (KIP-1139) is not supported; give a sasl.TokenSource in Config.SASL"), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.private.key.file", "", "null", "Must be empty: the jwt-bearer grant (KIP-1139) is not supported."},
+		setEmpty("the jwt-bearer grant (KIP-1139) is not supported; give a sasl.TokenSource in Config.SASL"), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.template.file", "", "null", "Must be empty: the jwt-bearer grant (KIP-1139) is not supported."},
+		setEmpty("the jwt-bearer grant (KIP-1139) is not supported; give a sasl.TokenSource in Config.SASL"), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.private.key.passphrase", "", "null", "Ignored: jwt-bearer grant (KIP-1139) setting."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.algorithm", "", "RS256", "Ignored: jwt-bearer grant (KIP-1139) setting, ES256 or RS256."},
+		setOneOf(true, "ES256", "RS256"), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.claim.aud", "", "null", "Ignored: jwt-bearer grant (KIP-1139) setting."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.claim.iss", "", "null", "Ignored: jwt-bearer grant (KIP-1139) setting."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.claim.sub", "", "null", "Ignored: jwt-bearer grant (KIP-1139) setting."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.claim.exp.seconds", "", "300", "Ignored: jwt-bearer grant (KIP-1139) setting, 0 to 86400."},
+		ignoreIntRange(32, 0, 86400), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.claim.nbf.seconds", "", "60", "Ignored: jwt-bearer grant (KIP-1139) setting, 0 to 3600."},
+		ignoreIntRange(32, 0, 3600), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.assertion.claim.jti.include", "", "false", "Ignored: jwt-bearer grant (KIP-1139) setting."},
+		ignoreBool, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.expected.audience", "", "", "Ignored: the broker validates tokens."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.expected.issuer", "", "null", "Ignored: the broker validates tokens."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.allow.unverified.audience", "", "false", "Ignored: the broker validates tokens."},
+		ignoreBool, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.allow.unverified.issuer", "", "false", "Ignored: the broker validates tokens."},
+		ignoreBool, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.clock.skew.seconds", "", "30", "Ignored: the broker validates tokens."},
+		ignoreInt(32, math.MinInt32), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.jwks.endpoint.url", "", "null", "Ignored: the broker validates tokens."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.jwks.endpoint.refresh.ms", "", "3600000", "Ignored: the broker validates tokens."},
+		ignoreInt(64, math.MinInt64), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", "", "100", "Ignored: the broker validates tokens."},
+		ignoreInt(64, math.MinInt64), nil, nil},
+	{ConfigEntry{"sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms", "", "10000", "Ignored: the broker validates tokens."},
+		ignoreInt(64, math.MinInt64), nil, nil},
+	{ConfigEntry{"sasl.kerberos.service.name", "", "null", "Ignored: Kerberos (GSSAPI) is not supported."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.kerberos.kinit.cmd", "", "/usr/bin/kinit", "Ignored: Kerberos (GSSAPI) is not supported."},
+		ignoreString, nil, nil},
+	{ConfigEntry{"sasl.kerberos.min.time.before.relogin", "", "60000", "Ignored: Kerberos (GSSAPI) is not supported."},
+		ignoreInt(64, math.MinInt64), nil, nil},
+	{ConfigEntry{"sasl.kerberos.ticket.renew.jitter", "", "0.05", "Ignored: Kerberos (GSSAPI) is not supported."},
+		ignoreDouble(math.Inf(-1), math.Inf(1)), nil, nil},
+	{ConfigEntry{"sasl.kerberos.ticket.renew.window.factor", "", "0.8", "Ignored: Kerberos (GSSAPI) is not supported."},
+		ignoreDouble(math.Inf(-1), math.Inf(1)), nil, nil},
 }
 
 // propertyIndex finds a configTable row by property name.

@@ -41,10 +41,11 @@ func LoadProperties(path string) (map[string]string, error) {
 // as a Java producer would read them: values are trimmed, numbers and booleans use
 // Java's syntax and each property's range is checked. An unknown property or an
 // invalid value is a *ConfigError naming it; all problems are joined into one error.
-// Properties named sasl.* are ignored, as Java ignores them under security.protocol
-// PLAINTEXT and SSL, the only protocols supported yet. ssl.* properties are read
-// always but used, as in Java, only for SSL (their stores are read when the producer
-// is created or Validate runs). ConfigTable lists them all. Cross-field rules (and the required bootstrap.servers) are checked by
+// ssl.* properties are read always but used, as in Java, only for SSL and SASL_SSL
+// (their stores are read when the producer is created or Validate runs). The sasl.*
+// properties build Config.SASL on SASL_PLAINTEXT and SASL_SSL and are otherwise
+// checked and ignored, as in Java. A secret's value never appears in an error.
+// ConfigTable lists them all. Cross-field rules (and the required bootstrap.servers) are checked by
 // Validate and when the producer is created, so that a file and command-line
 // overrides can be combined first.
 func ConfigFromProperties(props map[string]string) (Config, error) {
@@ -52,17 +53,21 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		v := config.Trim(props[k])
-		if strings.HasPrefix(k, "sasl.") {
-			continue
-		}
 		p, ok := propertyIndex[k]
 		if !ok {
 			errs = append(errs, &ConfigError{Property: k, Value: v, Reason: unknownReason(k)})
 			continue
 		}
 		if err := p.parse(&c, v); err != nil {
-			errs = append(errs, &ConfigError{Property: k, Value: v, Reason: err.Error()})
+			errs = append(errs, &ConfigError{Property: k, Value: shownValue(k, v), Reason: err.Error()})
 		}
+	}
+	if c.SecurityProtocol.sasl() {
+		mech, serrs := saslFromProperties(props)
+		errs = append(errs, serrs...)
+		c.SASL = mech
+	} else {
+		c.SASL = nil // Java ignores the sasl.* properties then
 	}
 	if config.Trim(props["partitioner.class"]) == uniformStickyPartitioner {
 		// KIP-794 replaced UniformStickyPartitioner by the built-in partitioner with
@@ -80,8 +85,9 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 // filled in, durations in milliseconds. Unset values without a default
 // (transactional.id, serializers, an empty client.id) are left out. Secrets
 // (Password fields) print as "[hidden]", as Java logs them, so they do not round-trip;
-// a Config.TLS has no properties to print. Values are printed even when c is invalid;
-// Validate reports the problems.
+// a Config.TLS has no properties to print, a SASL mechanism its sasl.mechanism only,
+// without the sasl.jaas.config that holds its credentials. Values are printed even
+// when c is invalid; Validate reports the problems.
 func (c Config) Properties() map[string]string {
 	s, _ := c.check(false)
 	out := make(map[string]string, len(configTable))

@@ -65,6 +65,7 @@ var sampleValues = map[string]string{
 	"ssl.keystore.key":                         "-----BEGIN PRIVATE KEY-----",
 	"ssl.keystore.certificate.chain":           "-----BEGIN CERTIFICATE-----",
 	"ssl.key.password":                         "secret",
+	"sasl.mechanism":                           "PLAIN",
 }
 
 func TestConfigFromPropertiesValues(t *testing.T) {

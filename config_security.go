@@ -21,9 +21,10 @@ const (
 	// SecuritySSL uses TLS (Config.TLS, or Config.SSL's ssl.* settings), with a client
 	// certificate when the keystore has one (mTLS).
 	SecuritySSL
-	// SecuritySASLPlaintext authenticates with SASL over a plain connection.
+	// SecuritySASLPlaintext authenticates with SASL (Config.SASL) over a plain
+	// connection.
 	SecuritySASLPlaintext
-	// SecuritySASLSSL authenticates with SASL over TLS.
+	// SecuritySASLSSL authenticates with SASL (Config.SASL) over TLS.
 	SecuritySASLSSL
 )
 
@@ -41,6 +42,9 @@ func (p SecurityProtocol) valid() bool { return p >= 0 && int(p) < len(securityP
 
 // usesTLS reports SSL and SASL_SSL.
 func (p SecurityProtocol) usesTLS() bool { return p == SecuritySSL || p == SecuritySASLSSL }
+
+// sasl reports SASL_PLAINTEXT and SASL_SSL.
+func (p SecurityProtocol) sasl() bool { return p == SecuritySASLPlaintext || p == SecuritySASLSSL }
 
 // Password is a secret property value (Java's Password type): it prints as
 // "[hidden]" with fmt (every verb), in JSON and as text, so logging a Config never
@@ -178,10 +182,10 @@ func (s *SSLConfig) resolve() tlsconf.Settings {
 	return out
 }
 
-// checkSecurity resolves security.protocol and, when the protocol uses TLS and
-// loadTLS is set, builds the TLS configuration (reading the stores the ssl.*
-// settings name). Like Java, ssl.* settings are not looked at for a protocol
-// without TLS.
+// checkSecurity resolves security.protocol, the SASL mechanism for SASL protocols
+// (checkSASL) and, when the protocol uses TLS and loadTLS is set, builds the TLS
+// configuration (reading the stores the ssl.* settings name). Like Java, ssl.*
+// settings are not looked at for a protocol without TLS.
 func checkSecurity(c *Config, s *config.Settings, loadTLS bool, errs []error) []error {
 	bad := func(prop, value, reason string) {
 		errs = append(errs, &ConfigError{Property: prop, Value: value, Reason: reason})
@@ -193,13 +197,13 @@ func checkSecurity(c *Config, s *config.Settings, loadTLS bool, errs []error) []
 			"must be EndpointIdentificationHTTPS or EndpointIdentificationNone")
 		return errs
 	}
-	switch p := c.SecurityProtocol; {
-	case !p.valid():
+	p := c.SecurityProtocol
+	if !p.valid() {
 		bad("security.protocol", p.String(), "must be SecurityPlaintext, SecuritySSL, SecuritySASLPlaintext or SecuritySASLSSL")
 		return errs
-	case p == SecuritySASLPlaintext || p == SecuritySASLSSL:
-		bad("security.protocol", p.String(), "not supported yet: SASL is not implemented")
-		return errs
+	}
+	errs = checkSASL(c, s, errs)
+	switch {
 	case !p.usesTLS():
 		if c.TLS != nil {
 			bad("security.protocol", p.String(), "Config.TLS is set, but this protocol does not use TLS; set SecurityProtocol to SecuritySSL or SecuritySASLSSL")

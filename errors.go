@@ -48,10 +48,14 @@ func nilContext(call string) error {
 
 // ErrAuthentication: a broker could not be authenticated with, or refused this
 // producer: an untrusted or wrong-host broker certificate, a missing or refused
-// client certificate, the wrong security.protocol for the listener. The error names
-// the broker and the cause. A Send waiting for metadata returns it as soon as a
-// metadata request fails this way, as Java's send() throws AuthenticationException;
-// it is not retriable: the same settings fail the same way.
+// client certificate, the wrong security.protocol for the listener, refused SASL
+// credentials (a wrong password, an expired or refused token, a mechanism the user or
+// broker lacks) or a SASL mechanism that failed. The error names the broker and the
+// cause (for SASL the mechanism and the broker's message), never a secret. A Send
+// waiting for metadata returns it as soon as a metadata request fails this way, as
+// Java's send() throws AuthenticationException; it is not retriable: the same
+// settings fail the same way. A failed SASL re-authentication (KIP-368) closes the
+// connection: its in-flight records are retried as after any lost connection.
 var ErrAuthentication = broker.ErrAuthentication
 
 // Errors a record's delivery can end in, inside a *DeliveryError.

@@ -72,6 +72,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		ReceiveBufferBytes:     set.ReceiveBufferBytes,
 		Dialer:                 o.dialer,
 		TLS:                    set.TLS,
+		SASL:                   set.SASL,
 		Features:               &broker.Features{}, // every connection's view: decides transactions v2
 	}
 	for _, note := range set.TLSNotes {

@@ -19,7 +19,10 @@ func configTableMarkdown() string {
 	b.WriteString("| property | Config field | default | meaning |\n|---|---|---|---|\n")
 	for _, e := range kprod.ConfigTable() {
 		field := e.Field
-		if field == "" {
+		switch {
+		case field == "" && strings.HasPrefix(e.Doc, "Builds SASL"):
+			field = "(builds SASL)"
+		case field == "":
 			field = "(accepted, ignored)"
 		}
 		def := e.Default

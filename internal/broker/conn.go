@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod/sasl"
 )
 
 // Defaults applied to zero Options fields; they are Kafka's producer defaults.
@@ -87,8 +89,13 @@ type Options struct {
 	// none (PLAINTEXT).
 	TLS *tls.Config
 
-	// Authenticate runs after ApiVersions negotiation and before Dial
-	// returns (SASL, KIP-43/KIP-152). It may call c.Do. Default none.
+	// SASL, when set, authenticates the connection after ApiVersions
+	// (SaslHandshake v1 and SaslAuthenticate, KIP-152) and again before the
+	// session the broker granted expires (KIP-368). Default none.
+	SASL sasl.Mechanism
+
+	// Authenticate runs after ApiVersions negotiation and SASL, before Dial
+	// returns. It may call c.Do. Default none.
 	Authenticate func(ctx context.Context, c *Conn) error
 
 	// Features, when set, learns the finalized features of every connection
@@ -148,6 +155,7 @@ type request struct {
 	expectResponse bool
 	flexHeader     bool
 	pooled         bool
+	slotless       bool // a re-authentication request: it holds no in-flight slot
 	state          atomic.Int32
 
 	corr      int32
@@ -184,6 +192,8 @@ type Conn struct {
 	readDone  chan struct{} // closed when the read loop has failed everything
 
 	pool sync.Pool // *request for Produce
+
+	reauth reauthState // KIP-368 schedule, when opts.SASL is set
 
 	w writeLoop // owned by the write loop goroutine
 }
@@ -309,12 +319,14 @@ func (c *Conn) enqueue(r *request) error {
 // callback so that a callback may queue the next request (with TryProduce)
 // without waiting for itself.
 func (c *Conn) finish(r *request, resp []byte, err error) {
-	done := r.done
+	done, slotless := r.done, r.slotless
 	if r.pooled {
 		*r = request{pooled: true}
 		c.pool.Put(r)
 	}
-	<-c.slots
+	if !slotless {
+		<-c.slots
+	}
 	if done != nil {
 		done(resp, err)
 	}
@@ -452,21 +464,49 @@ func (c *Conn) Do(ctx context.Context, req kmsg.Request) (kmsg.Response, error) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	r, ch, err := c.prepare(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	key := r.key
+	if err := c.acquire(ctx); err != nil {
+		return nil, c.requestError(key, false, err)
+	}
+	if err := c.enqueue(r); err != nil {
+		return nil, c.requestError(key, false, err)
+	}
+	select {
+	case res := <-ch:
+		return res.resp, res.err
+	case <-ctx.Done():
+	}
+	select {
+	case res := <-ch:
+		return res.resp, res.err
+	default:
+	}
+	written := !r.state.CompareAndSwap(stateQueued, stateAbandoned)
+	return nil, c.requestError(key, written, ctx.Err())
+}
+
+// prepare encodes req for Do (choosing its version unless pinned) into a request
+// whose completion delivers the decoded response on the returned channel.
+func (c *Conn) prepare(ctx context.Context, req kmsg.Request) (*request, chan doResult, error) {
 	p, isPinned := req.(pinned)
 	if isPinned {
 		req = p.Request
 	}
 	if req == nil {
-		return nil, c.requestError(-1, false, errors.New("nil request"))
+		return nil, nil, c.requestError(-1, false, errors.New("nil request"))
 	}
 	if isPinned {
 		if req.Key() != apiVersionsKey && !c.versions.Supports(req.Key(), req.GetVersion()) {
-			return nil, c.requestError(req.Key(), false, ErrUnsupportedVersion)
+			return nil, nil, c.requestError(req.Key(), false, ErrUnsupportedVersion)
 		}
 	} else {
 		v, err := c.versions.Pick(req.Key(), 0, req.MaxVersion())
 		if err != nil {
-			return nil, c.requestError(req.Key(), false, err)
+			return nil, nil, c.requestError(req.Key(), false, err)
 		}
 		req.SetVersion(v)
 	}
@@ -513,24 +553,7 @@ func (c *Conn) Do(ctx context.Context, req kmsg.Request) (kmsg.Response, error) 
 		}
 		ch <- doResult{resp: resp}
 	}
-	if err := c.acquire(ctx); err != nil {
-		return nil, c.requestError(key, false, err)
-	}
-	if err := c.enqueue(r); err != nil {
-		return nil, c.requestError(key, false, err)
-	}
-	select {
-	case res := <-ch:
-		return res.resp, res.err
-	case <-ctx.Done():
-	}
-	select {
-	case res := <-ch:
-		return res.resp, res.err
-	default:
-	}
-	written := !r.state.CompareAndSwap(stateQueued, stateAbandoned)
-	return nil, c.requestError(key, written, ctx.Err())
+	return r, ch, nil
 }
 
 const (

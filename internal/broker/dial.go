@@ -16,10 +16,11 @@ import (
 const apiVersionsVersion = 3
 
 // Dial connects to a broker, runs the TLS handshake when opts.TLS is set,
-// negotiates API versions and runs opts.Authenticate. The whole setup is
-// bounded by ctx and by opts.ConnectionSetupTimeout; every error it returns
-// matches ErrDial, and an authentication failure (TLS certificates, the wrong
-// protocol for the listener) ErrAuthentication too.
+// negotiates API versions, authenticates with opts.SASL and runs
+// opts.Authenticate. The whole setup is bounded by ctx and by
+// opts.ConnectionSetupTimeout; every error it returns matches ErrDial, and an
+// authentication failure (TLS certificates, the wrong protocol for the
+// listener, refused SASL credentials) ErrAuthentication too.
 func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -52,6 +53,12 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	}
 	if opts.Features != nil {
 		opts.Features.Update(c.versions.featuresEpoch, c.versions.features)
+	}
+	if opts.SASL != nil {
+		if err := c.dialAuthenticate(ctx); err != nil {
+			c.Close()
+			return nil, dialFailure(addr, err)
+		}
 	}
 	if opts.Authenticate != nil {
 		if err := opts.Authenticate(ctx, c); err != nil {

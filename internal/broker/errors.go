@@ -43,9 +43,9 @@ var (
 	// ErrAuthentication means the broker could not be authenticated with, or
 	// refused this client: an untrusted or wrong-host certificate, a missing or
 	// refused client certificate, the wrong security protocol for the
-	// listener. It is in the chain of Dial's error (with ErrDial) and not
-	// retriable: the same settings fail the same way (Java's
-	// AuthenticationException).
+	// listener, refused SASL credentials or a failed SASL mechanism.
+	// It is in the chain of Dial's error (with ErrDial) and not retriable: the
+	// same settings fail the same way (Java's AuthenticationException).
 	ErrAuthentication = errors.New("kprod: authentication failed")
 
 	// ErrInFlightLimit is returned by TryProduce when max.in.flight requests

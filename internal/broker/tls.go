@@ -92,13 +92,13 @@ func afterHandshakeError(addr string, usedTLS bool, err error) error {
 }
 
 // authError is an authentication failure on one broker: TLS (untrusted or
-// wrong-host certificate, a refused client certificate) or a wrong protocol for
-// the listener. Retrying the same connection cannot help, so it is not
+// wrong-host certificate, a refused client certificate), a wrong protocol for
+// the listener, or SASL (refused credentials, a mechanism that failed). Retrying the same connection cannot help, so it is not
 // retriable (Java's AuthenticationException). It matches ErrAuthentication and,
 // like every Dial error, ErrDial.
 type authError struct {
 	addr  string
-	step  string // "TLS handshake", "TLS", "PLAINTEXT"
+	step  string // "TLS handshake", "TLS", "PLAINTEXT", "SASL PLAIN", "SASL PLAIN re-authentication"
 	cause error
 	hint  string
 }

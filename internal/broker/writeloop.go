@@ -45,12 +45,20 @@ func (w *writeLoop) init(c *Conn) {
 // batch, so several pipelined requests cost one syscall.
 func (c *Conn) writeLoop() {
 	defer close(c.writeDone)
+	defer c.reauth.stop()
 	w := &c.w
 	for {
 		select {
 		case <-c.wake:
+		case <-c.reauth.timerC(): // nil unless a SASL session has a lifetime
 		case <-c.dying:
 			return
+		}
+		if c.opts.SASL != nil {
+			if err := c.maybeReauthenticate(); err != nil {
+				c.shutdown(err)
+				return
+			}
 		}
 		c.mu.Lock()
 		w.batch, c.queue = c.queue, w.batch[:0]

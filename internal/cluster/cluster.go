@@ -161,9 +161,9 @@ func (c *Cluster) Wait(ctx context.Context, name string, minPartitions int32) (*
 		c.Refresh()
 		select {
 		case <-ch:
+			// Java's Metadata.fatalError: an authentication failure ends the
+			// wait at once; waiting longer cannot cure it.
 			if err := c.LastError(); errors.Is(err, broker.ErrAuthentication) {
-				// Java's Metadata.maybeThrowAnyException: a waiter learns of an
-				// authentication failure at once rather than at its deadline.
 				return t, err
 			}
 		case <-ctx.Done():

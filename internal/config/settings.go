@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kprod/internal/tlsconf"
+	"kprod/sasl"
 )
 
 // Acks values as sent in ProduceRequest.Acks.
@@ -161,6 +162,9 @@ type Settings struct {
 	// TLSNotes say which listed protocols and cipher suites are ignored (as Java
 	// ignores them); the producer logs them.
 	TLSNotes []string
+	// SASL authenticates every connection on SASL_PLAINTEXT and SASL_SSL; nil
+	// otherwise.
+	SASL sasl.Mechanism
 
 	// KeySerializer and ValueSerializer are the Java class names given in a
 	// properties file (key.serializer / value.serializer), empty when unset; the

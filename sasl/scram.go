@@ -1,0 +1,203 @@
+package sasl
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"fmt"
+	"hash"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// scramMinIterations is the least PBKDF2 iteration count accepted from a broker, as
+// Java's ScramMechanism.minIterations (4096 for both hashes, RFC 7677's minimum).
+const scramMinIterations = 4096
+
+// scram is SCRAM-SHA-256 or SCRAM-SHA-512 (RFC 5802, RFC 7677) as Kafka does it
+// (KIP-84): no SASLprep of the user or password, no channel binding ("n,,"), the user
+// name escaped with =3D and =2C only.
+type scram struct {
+	name      string
+	hash      func() hash.Hash
+	user      string
+	pass      secret
+	tokenAuth bool // ScramLoginModule's tokenauth=true: the extension tokenauth=true (KIP-48)
+	nonce     func() (string, error)
+}
+
+// ScramSHA256 returns the SCRAM-SHA-256 mechanism with a user name and password, as
+// Java's ScramLoginModule.
+func ScramSHA256(user, password string) Mechanism {
+	return &scram{name: "SCRAM-SHA-256", hash: sha256.New, user: user, pass: newSecret(password), nonce: scramNonce}
+}
+
+// ScramSHA512 returns the SCRAM-SHA-512 mechanism with a user name and password, as
+// Java's ScramLoginModule.
+func ScramSHA512(user, password string) Mechanism {
+	return &scram{name: "SCRAM-SHA-512", hash: sha512.New, user: user, pass: newSecret(password), nonce: scramNonce}
+}
+
+// ScramSHA256Token returns SCRAM-SHA-256 authenticating with a delegation token
+// (KIP-48): tokenID and tokenHMAC are the token's id and HMAC, as ScramLoginModule's
+// username, password and tokenauth=true.
+func ScramSHA256Token(tokenID, tokenHMAC string) Mechanism {
+	m := ScramSHA256(tokenID, tokenHMAC).(*scram)
+	m.tokenAuth = true
+	return m
+}
+
+// ScramSHA512Token is ScramSHA256Token with SCRAM-SHA-512.
+func ScramSHA512Token(tokenID, tokenHMAC string) Mechanism {
+	m := ScramSHA512(tokenID, tokenHMAC).(*scram)
+	m.tokenAuth = true
+	return m
+}
+
+func (m *scram) Name() string { return m.name }
+
+func (m *scram) String() string {
+	if m.tokenAuth {
+		return m.name + "(token=" + m.user + ")"
+	}
+	return m.name + "(user=" + m.user + ")"
+}
+func (m *scram) GoString() string              { return m.String() }
+func (m *scram) Format(f fmt.State, verb rune) { hidden(m.String()).Format(f, verb) }
+
+// scramNonce is Java's ScramFormatter.secureRandomString: 130 random bits in base 36.
+func scramNonce() (string, error) {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 130))
+	if err != nil {
+		return "", err
+	}
+	return n.Text(36), nil
+}
+
+// scramSaslName escapes a user name for the n= attribute: '=' as =3D, ',' as =2C, and
+// nothing else (Java's ScramFormatter.saslName; no SASLprep).
+func scramSaslName(user string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(user, "=", "=3D"), ",", "=2C")
+}
+
+// Authenticate returns the client-first message "n,,n=<user>,r=<nonce>".
+func (m *scram) Authenticate(context.Context, string) (Session, []byte, error) {
+	nonce, err := m.nonce()
+	if err != nil {
+		return nil, nil, fmt.Errorf("kprod: sasl %s: nonce: %w", m.name, err)
+	}
+	bare := "n=" + scramSaslName(m.user) + ",r=" + nonce
+	if m.tokenAuth {
+		bare += ",tokenauth=true"
+	}
+	s := &scramSession{m: m, nonce: nonce, clientFirstBare: bare}
+	return s, []byte("n,," + bare), nil
+}
+
+// scramSession walks client-first, server-first, client-final, server-final.
+type scramSession struct {
+	m               *scram
+	nonce           string
+	clientFirstBare string
+	authMessage     string
+	saltedPassword  []byte
+	step            int
+}
+
+func (s *scramSession) fail(format string, args ...any) error {
+	return fmt.Errorf("kprod: sasl %s: "+format, append([]any{s.m.name}, args...)...)
+}
+
+// Challenge answers the server-first message with the client proof, then checks the
+// server-final message's signature.
+func (s *scramSession) Challenge(msg []byte) (bool, []byte, error) {
+	s.step++
+	switch s.step {
+	case 1:
+		final, err := s.clientFinal(string(msg))
+		return false, final, err
+	case 2:
+		return true, nil, s.verifyServer(string(msg))
+	}
+	return true, nil, errDone
+}
+
+// scramAttrs splits "k=v,k=v" into attributes; a value may contain '='.
+func scramAttrs(msg string) map[byte]string {
+	attrs := map[byte]string{}
+	for _, part := range strings.Split(msg, ",") {
+		if len(part) >= 2 && part[1] == '=' {
+			if _, dup := attrs[part[0]]; !dup {
+				attrs[part[0]] = part[2:]
+			}
+		}
+	}
+	return attrs
+}
+
+func (s *scramSession) clientFinal(serverFirst string) ([]byte, error) {
+	attrs := scramAttrs(serverFirst) // a reserved m= and extensions are ignored, as in Java
+	nonce, salt64, iter := attrs['r'], attrs['s'], attrs['i']
+	if nonce == "" || salt64 == "" || iter == "" {
+		return nil, s.fail("malformed server-first message")
+	}
+	// The server's nonce must extend ours (RFC 5802 5.1): otherwise this is not the
+	// answer to our message.
+	if !strings.HasPrefix(nonce, s.nonce) || len(nonce) == len(s.nonce) {
+		return nil, s.fail("invalid server nonce: does not extend the client nonce")
+	}
+	salt, err := base64.StdEncoding.DecodeString(salt64)
+	if err != nil {
+		return nil, s.fail("malformed salt in server-first message")
+	}
+	iterations, err := strconv.Atoi(iter)
+	if err != nil || iterations <= 0 {
+		return nil, s.fail("malformed iteration count in server-first message")
+	}
+	if iterations < scramMinIterations {
+		return nil, s.fail("requested iterations %d is less than the minimum %d", iterations, scramMinIterations)
+	}
+	s.saltedPassword, err = pbkdf2.Key(s.m.hash, s.m.pass(), salt, iterations, s.m.hash().Size())
+	if err != nil {
+		return nil, s.fail("%v", err)
+	}
+	finalNoProof := "c=biws,r=" + nonce // biws = base64("n,,")
+	s.authMessage = s.clientFirstBare + "," + serverFirst + "," + finalNoProof
+
+	clientKey := s.hmac(s.saltedPassword, "Client Key")
+	h := s.m.hash()
+	h.Write(clientKey)
+	storedKey := h.Sum(nil)
+	proof := s.hmac(storedKey, s.authMessage)
+	for i := range proof {
+		proof[i] ^= clientKey[i]
+	}
+	return []byte(finalNoProof + ",p=" + base64.StdEncoding.EncodeToString(proof)), nil
+}
+
+func (s *scramSession) verifyServer(serverFinal string) error {
+	attrs := scramAttrs(serverFinal)
+	if e, ok := attrs['e']; ok {
+		return s.fail("server error: %s", e)
+	}
+	got, err := base64.StdEncoding.DecodeString(attrs['v'])
+	if err != nil || len(got) == 0 {
+		return s.fail("malformed server-final message")
+	}
+	want := s.hmac(s.hmac(s.saltedPassword, "Server Key"), s.authMessage)
+	if !hmac.Equal(got, want) {
+		return s.fail("invalid server signature in server-final message: the broker does not know the password")
+	}
+	return nil
+}
+
+func (s *scramSession) hmac(key []byte, msg string) []byte {
+	mac := hmac.New(s.m.hash, key)
+	mac.Write([]byte(msg))
+	return mac.Sum(nil)
+}

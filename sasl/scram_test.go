@@ -1,0 +1,160 @@
+package sasl
+
+import (
+	"context"
+	"crypto/sha1"
+	"strings"
+	"testing"
+)
+
+// scramVector is an example exchange from an RFC.
+type scramVector struct {
+	name, user, password, nonce string
+	clientFirst, serverFirst    string
+	clientFinal, serverFinal    string
+	mechanism                   func(user, password string) Mechanism
+}
+
+var scramVectors = []scramVector{
+	{
+		// RFC 7677 section 3.
+		name: "RFC 7677 SCRAM-SHA-256", user: "user", password: "pencil", nonce: "rOprNGfwEbeRWgbNEkqO",
+		clientFirst: "n,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+		serverFirst: "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+		clientFinal: "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+		serverFinal: "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+		mechanism:   ScramSHA256,
+	},
+	{
+		// RFC 5802 section 5, with SHA-1: the same code as SHA-256 and SHA-512, another hash.
+		name: "RFC 5802 SCRAM-SHA-1", user: "user", password: "pencil", nonce: "fyko+d2lbbFgONRv9qkxdawL",
+		clientFirst: "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
+		serverFirst: "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
+		clientFinal: "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
+		serverFinal: "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=",
+		mechanism: func(user, password string) Mechanism {
+			return &scram{name: "SCRAM-SHA-1", hash: sha1.New, user: user, pass: newSecret(password)}
+		},
+	},
+}
+
+func fixedNonce(n string) func() (string, error) { return func() (string, error) { return n, nil } }
+
+// scramWith returns the vector's mechanism with its nonce.
+func (v scramVector) scramWith(password string) *scram {
+	m := v.mechanism(v.user, password).(*scram)
+	m.nonce = fixedNonce(v.nonce)
+	return m
+}
+
+func TestScramRFCVectors(t *testing.T) {
+	for _, v := range scramVectors {
+		t.Run(v.name, func(t *testing.T) {
+			s, first, err := v.scramWith(v.password).Authenticate(context.Background(), "b:1")
+			if err != nil || string(first) != v.clientFirst {
+				t.Fatalf("client-first %q, %v; want %q", first, err, v.clientFirst)
+			}
+			done, final, err := s.Challenge([]byte(v.serverFirst))
+			if err != nil || done || string(final) != v.clientFinal {
+				t.Fatalf("client-final %q done=%v %v; want %q", final, done, err, v.clientFinal)
+			}
+			done, last, err := s.Challenge([]byte(v.serverFinal))
+			if err != nil || !done || last != nil {
+				t.Fatalf("server-final: done=%v %q %v", done, last, err)
+			}
+		})
+	}
+}
+
+// TestScramVerifiesServer: a broker that does not know the password (a wrong server
+// signature), a server nonce that does not extend ours, too few iterations or a server
+// error all fail the exchange (redpanda-data/redpanda#3015).
+func TestScramVerifiesServer(t *testing.T) {
+	v := scramVectors[0]
+	run := func(serverFirst, serverFinal string) error {
+		s, _, _ := v.scramWith(v.password).Authenticate(context.Background(), "b:1")
+		if _, _, err := s.Challenge([]byte(serverFirst)); err != nil {
+			return err
+		}
+		_, _, err := s.Challenge([]byte(serverFinal))
+		return err
+	}
+	if err := run(v.serverFirst, v.serverFinal); err != nil {
+		t.Fatalf("the vector itself fails: %v", err)
+	}
+	cases := []struct{ name, first, final, want string }{
+		{"wrong signature", v.serverFirst, "v=" + strings.Repeat("A", 43) + "=", "invalid server signature"},
+		{"signature of another password", v.serverFirst, "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=", "invalid server signature"},
+		{"server error", v.serverFirst, "e=invalid-proof", "server error: invalid-proof"},
+		{"no signature", v.serverFirst, "x=1", "malformed server-final"},
+		{"foreign nonce", strings.Replace(v.serverFirst, "r=rOpr", "r=XXpr", 1), v.serverFinal, "does not extend the client nonce"},
+		{"same nonce", "r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", v.serverFinal, "does not extend the client nonce"},
+		{"few iterations", strings.Replace(v.serverFirst, "i=4096", "i=4095", 1), v.serverFinal, "less than the minimum 4096"},
+		{"no salt", "r=rOprNGfwEbeRWgbNEkqOx,i=4096", v.serverFinal, "malformed server-first"},
+		{"bad salt", "r=rOprNGfwEbeRWgbNEkqOx,s=!!,i=4096", v.serverFinal, "malformed salt"},
+		{"bad iterations", "r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=x", v.serverFinal, "malformed iteration"},
+	}
+	for _, c := range cases {
+		err := run(c.first, c.final)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), v.password) {
+			t.Errorf("%s: error shows the password: %v", c.name, err)
+		}
+	}
+	// A wrong password makes a proof the vector's server would refuse, and its own
+	// signature check fails.
+	s, _, _ := v.scramWith("wrong").Authenticate(context.Background(), "b:1")
+	if _, final, _ := s.Challenge([]byte(v.serverFirst)); string(final) == v.clientFinal {
+		t.Error("a wrong password made the right proof")
+	}
+	if _, _, err := s.Challenge([]byte(v.serverFinal)); err == nil {
+		t.Error("a wrong password accepted the server's signature")
+	}
+}
+
+// TestScramUserName: only '=' and ',' are escaped (no SASLprep, as Java;
+// tulios/kafkajs#506), and delegation tokens add tokenauth=true.
+func TestScramUserName(t *testing.T) {
+	cases := []struct {
+		m    Mechanism
+		want string
+	}{
+		{ScramSHA512("a=b,c", "p"), "n,,n=a=3Db=2Cc,r=N"},
+		{ScramSHA256("=,=", "p"), "n,,n==3D=2C=3D,r=N"},
+		{ScramSHA256("Ａlice ü\u00a0", "p"), "n,,n=Ａlice ü\u00a0,r=N"}, // no normalisation
+		{ScramSHA256Token("tokenid", "hmac"), "n,,n=tokenid,r=N,tokenauth=true"},
+		{ScramSHA512Token("tok=1", "hmac"), "n,,n=tok=3D1,r=N,tokenauth=true"},
+	}
+	for _, c := range cases {
+		m := c.m.(*scram)
+		m.nonce = fixedNonce("N")
+		_, first, err := m.Authenticate(context.Background(), "b:1")
+		if err != nil || string(first) != c.want {
+			t.Errorf("%v: %q %v, want %q", m, first, err, c.want)
+		}
+	}
+}
+
+// TestScramNonce: Java's form, 130 random bits in base 36, different every time.
+func TestScramNonce(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		n, err := scramNonce()
+		if err != nil || len(n) < 20 || len(n) > 26 || strings.Trim(n, "0123456789abcdefghijklmnopqrstuvwxyz") != "" || seen[n] {
+			t.Fatalf("nonce %q %v", n, err)
+		}
+		seen[n] = true
+	}
+}
+
+func TestScramSessionEnds(t *testing.T) {
+	v := scramVectors[0]
+	s, _, _ := v.scramWith(v.password).Authenticate(context.Background(), "b:1")
+	s.Challenge([]byte(v.serverFirst))
+	s.Challenge([]byte(v.serverFinal))
+	if done, _, err := s.Challenge(nil); !done || err == nil {
+		t.Errorf("a fourth message: done=%v %v", done, err)
+	}
+}
