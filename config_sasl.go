@@ -34,7 +34,7 @@ const (
 var secretProperties = map[string]bool{
 	"sasl.jaas.config": true, "sasl.oauthbearer.client.credentials.client.secret": true,
 	"sasl.oauthbearer.assertion.private.key.passphrase": true,
-	"ssl.truststore.password": true, "ssl.keystore.password": true, "ssl.keystore.key": true, "ssl.key.password": true,
+	"ssl.truststore.password":                           true, "ssl.keystore.password": true, "ssl.keystore.key": true, "ssl.key.password": true,
 }
 
 // shownValue is a property's value as an error may print it.

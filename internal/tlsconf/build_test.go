@@ -2,9 +2,9 @@ package tlsconf
 
 import (
 	"crypto/tls"
-	"fmt"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
