@@ -32,9 +32,13 @@ const (
 
 // secretProperties are Java's PASSWORD properties: their values are never printed.
 var secretProperties = map[string]bool{
-	"sasl.jaas.config": true, "sasl.oauthbearer.client.credentials.client.secret": true,
+	"sasl.jaas.config":                                  true,
+	"sasl.oauthbearer.client.credentials.client.secret": true,
 	"sasl.oauthbearer.assertion.private.key.passphrase": true,
-	"ssl.truststore.password":                           true, "ssl.keystore.password": true, "ssl.keystore.key": true, "ssl.key.password": true,
+	"ssl.truststore.password":                           true,
+	"ssl.keystore.password":                             true,
+	"ssl.keystore.key":                                  true,
+	"ssl.key.password":                                  true,
 }
 
 // shownValue is a property's value as an error may print it.
