@@ -32,7 +32,7 @@ const (
 
 // secretProperties are Java's PASSWORD properties: their values are never printed.
 var secretProperties = map[string]bool{
-	"sasl.jaas.config":                                  true,
+	"sasl.jaas.config": true,
 	"sasl.oauthbearer.client.credentials.client.secret": true,
 	"sasl.oauthbearer.assertion.private.key.passphrase": true,
 	"ssl.truststore.password":                           true,
