@@ -195,7 +195,10 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 
 // AbortTransaction fails the transaction's unsent records with ErrTransactionAborted,
 // waits for those in flight, and aborts it: read_committed consumers never see its
-// records. After a ctx timeout it may be called again.
+// records. When the transaction failed in a way that needs a new epoch (KIP-360), the
+// abort also takes one. After a timeout (ctx or max.block.ms) call it again: it resumes
+// where it stopped, its epoch bump included, and until it completes the other transaction
+// calls are refused with ErrInvalidTxnState, as in Java.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
 	m, err := p.txnManagerCtx(ctx, "AbortTransaction")
 	if err != nil {

@@ -2,11 +2,15 @@ package kprod_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -131,4 +135,58 @@ func values(rs []*kgo.Record) []string {
 		out[i] = string(r.Value)
 	}
 	return out
+}
+
+// TestTxnAbortResumesEpochBump: a transactions v1 abort that needs a new epoch (a record
+// failed INVALID_RECORD, KIP-360) and whose InitProducerId runs into max.block.ms returns
+// ErrTransactionTimeout; calling AbortTransaction again resumes the bump and succeeds,
+// as Java hands the timed-out abortTransaction's pending result back
+// (TransactionManager.handleCachedTransactionRequestResult). Until then the other calls
+// are refused, naming AbortTransaction. It used to stay INITIALIZING for good: "cannot go
+// from INITIALIZING to ABORTING_TRANSACTION". The next transaction commits under the new
+// epoch and read_committed sees only its record.
+func TestTxnAbortResumesEpochBump(t *testing.T) {
+	const topic, maxBlock = "abort-bump", time.Second
+	c := mxTxnCluster(t, false, kafkatest.Topic(topic, 1))
+	fake := c.Fake()
+	p := mxTxnProducer(t, c, "abort-bump", false, func(cfg *kprod.Config) { cfg.MaxBlock = maxBlock })
+	commitOne(t, p, topic, "first")
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.InvalidRecord, Count: 1})
+	if _, err := p.SendSync(mxCtx(t, waitLong), &kprod.Record{Topic: topic, Value: []byte("doomed")}); err == nil {
+		t.Fatal("the record refused INVALID_RECORD was acknowledged")
+	}
+	inits := mxCount(fake, kmsg.InitProducerID)
+	stall := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.InitProducerID}, Err: kerr.CoordinatorLoadInProgress, Count: -1})
+	txWantTimeout(t, "AbortTransaction with InitProducerId stalled", p.AbortTransaction(context.Background()), maxBlock)
+	if inits.Load() == 0 {
+		t.Fatal("the abort sent no InitProducerId: no new epoch was asked for")
+	}
+	for name, err := range map[string]error{
+		"BeginTransaction":  p.BeginTransaction(),
+		"CommitTransaction": p.CommitTransaction(mxCtx(t, waitLong)),
+		"InitTransactions":  p.InitTransactions(mxCtx(t, waitLong)),
+	} {
+		if !errors.Is(err, kprod.ErrInvalidTxnState) || !strings.Contains(err.Error(), "call AbortTransaction again") {
+			t.Errorf("%s while the abort's epoch bump is pending: %v; want ErrInvalidTxnState naming AbortTransaction", name, err)
+		}
+	}
+	stall.Remove()
+	before := inits.Load()
+	if err := p.AbortTransaction(mxCtx(t, waitLong)); err != nil {
+		t.Fatalf("AbortTransaction again: %v", err)
+	}
+	if inits.Load() == before {
+		t.Error("the resumed abort sent no InitProducerId")
+	}
+	commitOne(t, p, topic, "last")
+	recs := mxRead(t, c.Bootstrap(), topic, true, 2)
+	if got := values(recs); !slices.Equal(got, []string{"first", "last"}) {
+		t.Fatalf("read_committed: %v; want [first last]", got)
+	}
+	if a, b := recs[0], recs[1]; a.ProducerID == b.ProducerID && b.ProducerEpoch <= a.ProducerEpoch {
+		t.Errorf("after the abort the producer wrote as %d/%d, before as %d/%d; want a new epoch", b.ProducerID, b.ProducerEpoch, a.ProducerID, a.ProducerEpoch)
+	}
 }

@@ -66,6 +66,10 @@ type Manager struct {
 	// bumpNeeded: the transaction failed in a way that needs a new epoch once aborted
 	// (KIP-360), or the idempotent producer must bump before sending more.
 	bumpNeeded bool
+	// abortBump: an abort reached its epoch bump (state Initializing) and the bump has not
+	// completed: only AbortTransaction may resume it, as Java hands a timed-out
+	// abortTransaction's pending result back (handleCachedTransactionRequestResult).
+	abortBump bool
 	// tv2: transactions v2 (KIP-890), partitions added implicitly, EndTxn bumps the epoch.
 	// Written under mu between transactions; read by the sender without it.
 	tv2           atomic.Bool
@@ -166,6 +170,17 @@ func (m *Manager) enterLocked(to State) error {
 		return nil
 	}
 	return m.transition(to)
+}
+
+// abortPendingLocked refuses op while an abort's epoch bump is pending (abortBump): Java
+// refuses every other operation until a timed-out abortTransaction is called again.
+func (m *Manager) abortPendingLocked(op string) error {
+	if !m.abortBump {
+		return nil
+	}
+	return &StateError{Kind: Retriable, Err: fmt.Errorf(
+		"%w: cannot %s: the previous AbortTransaction did not finish taking a new epoch: call AbortTransaction again to finish it",
+		ErrWrongState, op)}
 }
 
 // fail moves to AbortableError or FatalError with cause err (a fatal state is final).
@@ -353,6 +368,10 @@ func (m *Manager) Init(ctx context.Context) error {
 	}
 	defer done()
 	m.mu.Lock()
+	if err := m.abortPendingLocked("InitTransactions"); err != nil {
+		m.mu.Unlock()
+		return err
+	}
 	if err := m.enterLocked(Initializing); err != nil {
 		m.mu.Unlock()
 		return err
@@ -416,6 +435,7 @@ func (m *Manager) decideTV2Locked(atInit bool) {
 }
 
 func (m *Manager) clearTxnLocked() {
+	m.abortBump = false
 	clear(m.added)
 	clear(m.pending)
 	m.offsets = false
@@ -427,6 +447,9 @@ func (m *Manager) Begin() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.errLocked(); err != nil {
+		return err
+	}
+	if err := m.abortPendingLocked("BeginTransaction"); err != nil {
 		return err
 	}
 	if err := m.transition(InTransaction); err != nil {

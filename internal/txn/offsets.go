@@ -53,6 +53,10 @@ func (m *Manager) SendOffsets(ctx context.Context, offsets []Offset, g Group) er
 		m.mu.Unlock()
 		return err
 	}
+	if err := m.abortPendingLocked("SendOffsetsToTransaction"); err != nil {
+		m.mu.Unlock()
+		return err
+	}
 	if m.state != InTransaction {
 		m.mu.Unlock()
 		return &StateError{Kind: Retriable, Err: fmt.Errorf("%w: cannot send offsets in state %s", ErrWrongState, m.state)}

@@ -47,6 +47,10 @@ func (m *Manager) Commit(ctx context.Context, flush func(context.Context) error)
 	}
 	defer done()
 	m.mu.Lock()
+	if err := m.abortPendingLocked("CommitTransaction"); err != nil {
+		m.mu.Unlock()
+		return err
+	}
 	if err := m.enterLocked(Committing); err != nil {
 		m.mu.Unlock()
 		return err
@@ -74,7 +78,8 @@ func (m *Manager) Commit(ctx context.Context, flush func(context.Context) error)
 // Abort is AbortTransaction. failQueued fails every record not yet sent with
 // ErrTransactionAborted; await waits for records in flight. Offsets not yet committed are
 // dropped. Then EndTxn(abort) and, when the transaction failed with sequence or epoch
-// trouble, a new epoch (KIP-360).
+// trouble, a new epoch (KIP-360). An abort that timed out is resumed by calling Abort
+// again, also once it reached its new epoch.
 func (m *Manager) Abort(ctx context.Context, failQueued func(), await func(context.Context) error) error {
 	ctx, done, err := m.call(ctx, "AbortTransaction")
 	if err != nil {
@@ -86,6 +91,12 @@ func (m *Manager) Abort(ctx context.Context, failQueued func(), await func(conte
 		err := m.errLocked()
 		m.mu.Unlock()
 		return err
+	}
+	if m.abortBump {
+		// The transaction ended (or needed no EndTxn); its new epoch is still missing.
+		pid, epoch := m.pid, m.epoch
+		m.mu.Unlock()
+		return m.reinit(ctx, pid, epoch)
 	}
 	if m.state == Committing {
 		m.mu.Unlock()
@@ -158,7 +169,7 @@ func (m *Manager) endTxn(ctx context.Context, commit bool) error {
 				// transaction the coordinator already timed out): what matters is a
 				// fresh epoch, which also ends whatever the coordinator still holds.
 				m.mu.Lock()
-				m.state = Initializing
+				m.state, m.abortBump = Initializing, true
 				pid, epoch = m.pid, m.epoch
 				m.mu.Unlock()
 				return m.reinit(ctx, pid, epoch)
@@ -182,7 +193,7 @@ func (m *Manager) endTxn(ctx context.Context, commit bool) error {
 		m.cfg.Wake()
 		return nil
 	}
-	m.state = Initializing
+	m.state, m.abortBump = Initializing, true
 	pid, epoch = m.pid, m.epoch
 	m.mu.Unlock()
 	return m.reinit(ctx, pid, epoch)
