@@ -29,6 +29,10 @@ func mxEpochFault(fake *kfake.Cluster, key kmsg.Key, topic string, code *kerr.Er
 		switch r := kreq.(type) {
 		case *kmsg.EndTxnRequest:
 			return int32(r.ProducerEpoch)
+		case *kmsg.AddPartitionsToTxnRequest:
+			return int32(r.ProducerEpoch)
+		case *kmsg.AddOffsetsToTxnRequest:
+			return int32(r.ProducerEpoch)
 		case *kmsg.ProduceRequest:
 			for _, rt := range r.Topics {
 				for _, rp := range rt.Partitions {
@@ -54,12 +58,16 @@ func mxEpochFault(fake *kfake.Cluster, key kmsg.Key, topic string, code *kerr.Er
 	return fake.Fault(f)
 }
 
-// TestMatrixTxnReinit: INVALID_PRODUCER_ID_MAPPING on Produce or EndTxn, and a
-// transaction the coordinator timed out (transaction.timeout.ms): the transaction is
-// abortable; AbortTransaction re-initialises the producer (a new epoch, KIP-360; Java
-// skips the EndTxn the coordinator would refuse and sends InitProducerId); the next
-// transaction commits under the new epoch. The coordinator keeps refusing the old epoch,
-// as a real one does once the mapping is gone.
+// TestMatrixTxnReinit: INVALID_PRODUCER_ID_MAPPING on Produce, EndTxn, AddPartitionsToTxn
+// or AddOffsetsToTxn, UNKNOWN_PRODUCER_ID on AddPartitionsToTxn, and a transaction the
+// coordinator timed out (transaction.timeout.ms): the transaction is abortable;
+// AbortTransaction re-initialises the producer (a new epoch, KIP-360: Java's handlers call
+// abortableErrorIfPossible, which requires the bump; after INVALID_PRODUCER_ID_MAPPING
+// Java skips the EndTxn the coordinator would refuse and sends InitProducerId at once);
+// the next transaction commits under the new epoch. The coordinator keeps refusing the
+// old epoch, as a real one does once the mapping is gone. After a refused
+// AddPartitionsToTxn the abort used to send nothing at all (no partition was registered),
+// and every later transaction failed the same way.
 func TestMatrixTxnReinit(t *testing.T) {
 	type row struct {
 		name string
@@ -71,6 +79,10 @@ func TestMatrixTxnReinit(t *testing.T) {
 			rows = append(rows, row{where + "/" + v.name, v.v2})
 		}
 	}
+	// AddPartitionsToTxn and AddOffsetsToTxn are transactions v1 requests.
+	rows = append(rows, row{"INVALID_PRODUCER_ID_MAPPING on AddPartitionsToTxn/v1", false},
+		row{"UNKNOWN_PRODUCER_ID on AddPartitionsToTxn/v1", false},
+		row{"INVALID_PRODUCER_ID_MAPPING on AddOffsetsToTxn/v1", false})
 	rows = append(rows, row{"transaction timed out/v2", true})
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -91,7 +103,34 @@ func TestMatrixTxnReinit(t *testing.T) {
 			}
 			var failed []string
 			var fault *kfake.FaultHandle
+			var ends *atomic.Int32 // EndTxn requests of the abort, where none may be sent
+			code := kerr.InvalidProducerIDMapping
+			if strings.HasPrefix(r.name, "UNKNOWN_PRODUCER_ID") {
+				code = kerr.UnknownProducerID
+			}
 			switch {
+			case strings.Contains(r.name, "on AddPartitionsToTxn"):
+				fault = mxEpochFault(fake, kmsg.AddPartitionsToTxn, topic, code)
+				tr.send(t, p, 0, "doomed-0")
+				mxFlushWait(t, p, tr)
+				failed = append(failed, "doomed-0")
+				mxDeliveryErr(t, "the record of the refused partition", tr.errOf("doomed-0"), code.Code, false)
+				mxWantAbortable(t, "the record of the refused partition", tr.errOf("doomed-0"))
+				err := p.CommitTransaction(mxCtx(t, waitLong))
+				mxWantAbortable(t, "CommitTransaction", err)
+				mxWantKafkaCode(t, "CommitTransaction", err, code.Code)
+				ends = mxCount(fake, kmsg.EndTxn) // nothing registered: nothing to end
+			case strings.Contains(r.name, "on AddOffsetsToTxn"):
+				tr.send(t, p, 1, "sent-1")
+				mxFlushWait(t, p, tr) // the partition is in the transaction
+				fault = mxEpochFault(fake, kmsg.AddOffsetsToTxn, topic, code)
+				err := p.SendOffsetsToTransaction(mxCtx(t, waitLong), map[kprod.TopicPartition]kprod.OffsetAndMetadata{
+					{Topic: topic, Partition: 0}: {Offset: 1, LeaderEpoch: -1}}, kprod.ConsumerGroupMetadata{GroupID: "reinit-group"})
+				mxWantAbortable(t, "SendOffsetsToTransaction", err)
+				mxWantKafkaCode(t, "SendOffsetsToTransaction", err, code.Code)
+				mxWantAbortable(t, "CommitTransaction", p.CommitTransaction(mxCtx(t, waitLong)))
+				ends = mxCount(fake, kmsg.EndTxn) // the coordinator would refuse it: Java skips it
+
 			case strings.Contains(r.name, "on Produce"):
 				tr.send(t, p, 1, "ok-1")
 				mxFlushWait(t, p, tr)
@@ -144,6 +183,9 @@ func TestMatrixTxnReinit(t *testing.T) {
 			tr.wait(t, waitLong)
 			if !r.v2 && inits.Load() == 0 {
 				t.Errorf("no InitProducerId after the abort: the producer kept its epoch (transactions v1 bumps only by re-initialising)")
+			}
+			if ends != nil && ends.Load() != 1 { // the next transaction's commit only
+				t.Errorf("%d EndTxn requests from the abort on; want only the next transaction's commit", ends.Load())
 			}
 			if t.Failed() {
 				return

@@ -70,6 +70,10 @@ type Manager struct {
 	// completed: only AbortTransaction may resume it, as Java hands a timed-out
 	// abortTransaction's pending result back (handleCachedTransactionRequestResult).
 	abortBump bool
+	// unmapped: the transaction's last error was INVALID_PRODUCER_ID_MAPPING, so the
+	// coordinator would refuse an EndTxn: the abort goes straight to InitProducerId
+	// (Java's beginCompletingTransaction).
+	unmapped bool
 	// tv2: transactions v2 (KIP-890), partitions added implicitly, EndTxn bumps the epoch.
 	// Written under mu between transactions; read by the sender without it.
 	tv2           atomic.Bool
@@ -189,6 +193,8 @@ func (m *Manager) failLocked(kind Kind, err error) {
 		return
 	}
 	m.lastErr = err
+	var ce *CodeError
+	m.unmapped = errors.As(err, &ce) && ce.Code == codeInvalidProducerIDMapping
 	if kind == Fatal {
 		m.state = FatalError
 		return
@@ -435,7 +441,7 @@ func (m *Manager) decideTV2Locked(atInit bool) {
 }
 
 func (m *Manager) clearTxnLocked() {
-	m.abortBump = false
+	m.abortBump, m.unmapped = false, false
 	clear(m.added)
 	clear(m.pending)
 	m.offsets = false
@@ -543,6 +549,7 @@ func (m *Manager) OnProduceError(code int16, err error) Kind {
 	// a new epoch (KIP-360; transactions v2 get one from every EndTxn anyway).
 	m.bumpNeeded = true
 	m.failLocked(kind, err)
+	m.unmapped = code == codeInvalidProducerIDMapping
 	return kind
 }
 
@@ -585,6 +592,12 @@ func (m *Manager) addLoop() {
 					return
 				}
 				m.mu.Lock()
+				if ce != nil && (ce.Code == codeUnknownProducerID || ce.Code == codeInvalidProducerIDMapping) {
+					// The coordinator does not know the producer id (any more): the
+					// abort must take a new epoch, or every later transaction fails the
+					// same way (Java's AddPartitionsToTxnHandler: abortableErrorIfPossible).
+					m.bumpNeeded = true
+				}
 				m.failLocked(kind, fmt.Errorf("kprod: AddPartitionsToTxn: %w", err))
 				clear(m.pending)
 				m.mu.Unlock()

@@ -143,6 +143,12 @@ func (m *Manager) endTxn(ctx context.Context, commit bool) error {
 	pid, epoch, tv2 := m.pid, m.epoch, m.tv2.Load()
 	// Java's transactionStarted: EndTxn only for a transaction the coordinator knows of.
 	started := len(m.added) > 0 || m.offsets || (commit && len(m.pending) > 0)
+	if !commit && m.unmapped {
+		// The coordinator no longer maps the producer id and would refuse the EndTxn: a
+		// new epoch ends whatever it still holds (Java's beginCompletingTransaction skips
+		// EndTxn after an InvalidPidMappingException).
+		started, m.bumpNeeded = false, true
+	}
 	m.mu.Unlock()
 	if started {
 		var resp *kmsg.EndTxnResponse
