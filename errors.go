@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"kprod/internal/sender"
+	"kprod/internal/txn"
 	"kprod/serde"
 )
 
@@ -129,7 +130,9 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 // written. It is false for nil, for every error Send returns before accepting a record
 // (serialization errors included),
 // and for a *DeliveryError that proves the record absent; true for any other error,
-// since nothing proves the record absent.
+// since nothing proves the record absent. For a transaction call it says whether the
+// transaction may have committed: true for a CommitTransaction that ended (Close, ctx,
+// max.block.ms) after its EndTxn(commit) was sent, even when the error wraps ErrClosed.
 func MaybeWritten(err error) bool {
 	if err == nil {
 		return false
@@ -137,6 +140,10 @@ func MaybeWritten(err error) bool {
 	var de *DeliveryError
 	if errors.As(err, &de) {
 		return de.MaybeWritten
+	}
+	var ou *txn.OutcomeUnknownError
+	if errors.As(err, &ou) {
+		return true // the coordinator may have committed: ErrClosed inside proves nothing
 	}
 	var se *serde.SerializationError
 	var re *refusedError

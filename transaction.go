@@ -184,7 +184,9 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 // never commits without them. If a record or an offset commit failed, it returns an
 // *AbortableError and the transaction must be aborted instead. If ctx (or max.block.ms)
 // ends before the outcome is known, call CommitTransaction again: it resumes the same
-// commit (it never turns into an abort, KAFKA-17754).
+// commit (it never turns into an abort, KAFKA-17754). When the call ends after its
+// EndTxn(commit) was sent, MaybeWritten(err) is true: the transaction may have committed,
+// also when Close interrupted the call and the error wraps ErrClosed.
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	m, err := p.txnManagerCtx(ctx, "CommitTransaction")
 	if err != nil {

@@ -235,6 +235,10 @@ func TestTxnCloseDuringCall(t *testing.T) {
 					if !errors.Is(err, kprod.ErrClosed) {
 						t.Errorf("%s interrupted by Close: %v; want ErrClosed", call.name, err)
 					}
+					// A commit interrupted after its EndTxn was sent may have committed.
+					if want := call.name == "CommitTransaction"; kprod.MaybeWritten(err) != want {
+						t.Errorf("%s interrupted by Close: MaybeWritten(%v) = %v, want %v", call.name, err, !want, want)
+					}
 				case <-time.After(5 * time.Second):
 					t.Errorf("%s still blocked 5 s after Close returned", call.name)
 				}
@@ -254,5 +258,49 @@ func TestTxnCloseDuringCall(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTxnCommitClosedAfterEndTxn: Close interrupts a CommitTransaction whose EndTxn reached
+// the coordinator and is held there; once released, the coordinator commits. The
+// commit's error wraps ErrClosed, yet MaybeWritten must say true: read_committed sees the
+// transaction's record. It used to say false (ErrClosed alone means "not written").
+func TestTxnCommitClosedAfterEndTxn(t *testing.T) {
+	const topic = "commit-closed"
+	c := mxTxnCluster(t, true, kafkatest.Topic(topic, 1))
+	p := mxTxnProducer(t, c, "commit-closed", true, nil)
+	fake := c.Fake()
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SendSync(mxCtx(t, waitLong), &kprod.Record{Topic: topic, Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var held atomic.Bool
+	fake.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if held.CompareAndSwap(false, true) { // kfake runs the control again after the sleep
+			close(arrived)
+			fake.SleepControl(func() { <-release })
+		}
+		return nil, nil, false // then handled normally: the transaction commits
+	})
+	res := make(chan error, 1)
+	go func() { res <- p.CommitTransaction(context.Background()) }()
+	txWait(t, arrived, "EndTxn(commit) at the coordinator")
+	expired, cancel := context.WithCancel(context.Background())
+	cancel() // interrupt the commit at once
+	_ = p.Close(expired)
+	err := <-res
+	close(release)
+	if !errors.Is(err, kprod.ErrClosed) {
+		t.Errorf("CommitTransaction interrupted by Close: %v; want ErrClosed", err)
+	}
+	recs := mxRead(t, c.Bootstrap(), topic, true, 1)
+	if len(recs) != 1 {
+		t.Fatalf("read_committed sees %d records; the held EndTxn(commit) should have committed one", len(recs))
+	}
+	if !kprod.MaybeWritten(err) {
+		t.Errorf("MaybeWritten(%v) = false, but the transaction committed its record", err)
 	}
 }

@@ -118,3 +118,13 @@ func (e *StateError) Unwrap() error { return e.Err }
 
 // ErrWrongState is wrapped by calls made in a state that does not allow them.
 var ErrWrongState = errors.New("kprod: invalid transaction state")
+
+// OutcomeUnknownError wraps the error of a CommitTransaction that ended (Close, ctx,
+// max.block.ms) after its EndTxn(commit) was sent and before the answer arrived: the
+// coordinator may have committed the transaction, whatever Err says.
+type OutcomeUnknownError struct{ Err error }
+
+func (e *OutcomeUnknownError) Error() string {
+	return e.Err.Error() + " (EndTxn(commit) was sent: the transaction may have committed)"
+}
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }

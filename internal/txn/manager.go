@@ -70,6 +70,10 @@ type Manager struct {
 	// completed: only AbortTransaction may resume it, as Java hands a timed-out
 	// abortTransaction's pending result back (handleCachedTransactionRequestResult).
 	abortBump bool
+	// commitSent: Commit reached its EndTxn(commit), so the coordinator may commit the
+	// transaction from now on: a commit call that ends without the answer has an unknown
+	// outcome.
+	commitSent bool
 	// unmapped: the transaction's last error was INVALID_PRODUCER_ID_MAPPING, so the
 	// coordinator would refuse an EndTxn: the abort goes straight to InitProducerId
 	// (Java's beginCompletingTransaction).
@@ -441,7 +445,7 @@ func (m *Manager) decideTV2Locked(atInit bool) {
 }
 
 func (m *Manager) clearTxnLocked() {
-	m.abortBump, m.unmapped = false, false
+	m.abortBump, m.unmapped, m.commitSent = false, false, false
 	clear(m.added)
 	clear(m.pending)
 	m.offsets = false

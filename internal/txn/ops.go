@@ -37,15 +37,25 @@ func (m *Manager) opFailed(op string, err error) error {
 // them. Then the transaction's pending consumer offsets are committed to their groups, and
 // only when every one is confirmed is EndTxn(commit) sent: a transaction never commits
 // without its offsets (Java sends the pending TxnOffsetCommit before EndTxn and completes
-// the commit only after it). If the call ends (ctx, max.block.ms) first, the state stays
-// Committing and a later Commit resumes: it sends what is still pending, or retries the
-// same EndTxn; a commit never turns into an abort (KAFKA-17754).
-func (m *Manager) Commit(ctx context.Context, flush func(context.Context) error) error {
+// the commit only after it). If the call ends (ctx, max.block.ms, Close) first, the state
+// stays Committing and a later Commit resumes: it sends what is still pending, or retries
+// the same EndTxn. Once EndTxn(commit) was sent the commit never turns into an abort
+// (KAFKA-17754), and a call that ends without its answer returns an
+// *OutcomeUnknownError.
+func (m *Manager) Commit(ctx context.Context, flush func(context.Context) error) (err error) {
 	ctx, done, err := m.call(ctx, "CommitTransaction")
 	if err != nil {
 		return err
 	}
 	defer done()
+	defer func() {
+		m.mu.Lock()
+		unknown := err != nil && m.state == Committing && m.commitSent
+		m.mu.Unlock()
+		if unknown {
+			err = &OutcomeUnknownError{Err: err}
+		}
+	}()
 	m.mu.Lock()
 	if err := m.abortPendingLocked("CommitTransaction"); err != nil {
 		m.mu.Unlock()
@@ -148,6 +158,9 @@ func (m *Manager) endTxn(ctx context.Context, commit bool) error {
 		// new epoch ends whatever it still holds (Java's beginCompletingTransaction skips
 		// EndTxn after an InvalidPidMappingException).
 		started, m.bumpNeeded = false, true
+	}
+	if commit && started {
+		m.commitSent = true
 	}
 	m.mu.Unlock()
 	if started {
