@@ -184,7 +184,8 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 // never commits without them. If a record or an offset commit failed, it returns an
 // *AbortableError and the transaction must be aborted instead. If ctx (or max.block.ms)
 // ends before the outcome is known, call CommitTransaction again: it resumes the same
-// commit (it never turns into an abort, KAFKA-17754). When the call ends after its
+// commit (it never turns into an abort by itself; AbortTransaction may abandon it only
+// before its EndTxn was sent, KAFKA-17754). When the call ends after its
 // EndTxn(commit) was sent, MaybeWritten(err) is true: the transaction may have committed,
 // also when Close interrupted the call and the error wraps ErrClosed.
 func (p *Producer) CommitTransaction(ctx context.Context) error {
@@ -201,6 +202,12 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 // abort also takes one. After a timeout (ctx or max.block.ms) call it again: it resumes
 // where it stopped, its epoch bump included, and until it completes the other transaction
 // calls are refused with ErrInvalidTxnState, as in Java.
+//
+// After a CommitTransaction that timed out, AbortTransaction is allowed while the commit
+// had not sent its EndTxn (it was still flushing records or committing offsets): a
+// deliberate difference from Java, which refuses it, so that a commit whose offsets can
+// never be accepted is not a dead end. Once EndTxn(commit) was sent it returns
+// ErrInvalidTxnState: call CommitTransaction again (KAFKA-17754).
 func (p *Producer) AbortTransaction(ctx context.Context) error {
 	m, err := p.txnManagerCtx(ctx, "AbortTransaction")
 	if err != nil {

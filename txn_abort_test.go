@@ -190,3 +190,87 @@ func TestTxnAbortResumesEpochBump(t *testing.T) {
 		t.Errorf("after the abort the producer wrote as %d/%d, before as %d/%d; want a new epoch", b.ProducerID, b.ProducerEpoch, a.ProducerID, a.ProducerEpoch)
 	}
 }
+
+// TestTxnAbortPendingCommit: AbortTransaction after a CommitTransaction that timed out.
+// While the commit has not sent its EndTxn (here: its offsets name a topic the broker
+// never learns of, so TxnOffsetCommit keeps answering UNKNOWN_TOPIC_OR_PARTITION), the
+// abort is allowed, a deliberate difference from Java, which refuses any abort once
+// commitTransaction was called: no EndTxn(commit) is ever sent, the offsets are dropped,
+// and the next transaction commits. It used to be refused, leaving the producer stuck
+// until Close. Once EndTxn(commit) was sent (here answered CONCURRENT_TRANSACTIONS until
+// max.block.ms), the abort stays refused (KAFKA-17754) and the commit, resumed, commits.
+func TestTxnAbortPendingCommit(t *testing.T) {
+	for _, v := range mxTxnVersions {
+		t.Run("offsets never accepted/"+v.name, func(t *testing.T) {
+			const out, group, maxBlock = "pend-out", "pend-group", time.Second
+			c := mxTxnCluster(t, v.v2, kafkatest.Topic(out, 1))
+			p := mxTxnProducer(t, c, "pend", v.v2, func(cfg *kprod.Config) { cfg.MaxBlock = maxBlock })
+			ends := txWatchEndTxn(c.Fake())
+			tr := newMXTracker(out)
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			tr.send(t, p, 0, "aborted-0")
+			gm := kprod.ConsumerGroupMetadata{GroupID: group}
+			never := map[kprod.TopicPartition]kprod.OffsetAndMetadata{{Topic: "pend-never", Partition: 0}: {Offset: 7, LeaderEpoch: -1}}
+			txWantTimeout(t, "SendOffsetsToTransaction", p.SendOffsetsToTransaction(context.Background(), never, gm), maxBlock)
+			txWantTimeout(t, "CommitTransaction", p.CommitTransaction(context.Background()), maxBlock)
+			if err := p.AbortTransaction(mxCtx(t, waitLong)); err != nil {
+				t.Fatalf("AbortTransaction of a commit that sent no EndTxn: %v", err)
+			}
+			if err := p.CommitTransaction(mxCtx(t, waitLong)); !errors.Is(err, kprod.ErrInvalidTxnState) {
+				t.Errorf("CommitTransaction after the abort: %v; want ErrInvalidTxnState", err)
+			}
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatalf("BeginTransaction after the abort: %v", err)
+			}
+			tr.send(t, p, 0, "next-0")
+			next := map[kprod.TopicPartition]kprod.OffsetAndMetadata{{Topic: out, Partition: 0}: {Offset: 3, LeaderEpoch: -1}}
+			if err := p.SendOffsetsToTransaction(mxCtx(t, waitLong), next, gm); err != nil {
+				t.Fatalf("SendOffsetsToTransaction of the next transaction: %v", err)
+			}
+			if err := p.CommitTransaction(mxCtx(t, waitLong)); err != nil {
+				t.Fatalf("CommitTransaction of the next transaction: %v", err)
+			}
+			ends.mu.Lock()
+			if got := ends.ends; !slices.Equal(got, []bool{false, true}) {
+				t.Errorf("EndTxn requests (commit?) %v; want one abort, then the next transaction's commit", got)
+			}
+			ends.mu.Unlock()
+			if got := txStableOffset(t, c.Bootstrap(), group, out, 0); got != 3 {
+				t.Errorf("the group's committed offset is %d, want 3 (the next transaction's)", got)
+			}
+			tr.wait(t, waitLong)
+			mxExpectLog(t, c.Bootstrap(), out, true, map[int32][]string{0: {"next-0"}}, tr.metadata())
+		})
+		t.Run("EndTxn sent/"+v.name, func(t *testing.T) {
+			const out, maxBlock = "sent-out", time.Second
+			c := mxTxnCluster(t, v.v2, kafkatest.Topic(out, 1))
+			fake := c.Fake()
+			p := mxTxnProducer(t, c, "sent", v.v2, func(cfg *kprod.Config) { cfg.MaxBlock = maxBlock })
+			tr := newMXTracker(out)
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			tr.send(t, p, 0, "committed-0")
+			mxFlushWait(t, p, tr)
+			h := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, Err: kerr.ConcurrentTransactions, Count: -1})
+			err := p.CommitTransaction(context.Background())
+			txWantTimeout(t, "CommitTransaction with EndTxn refused", err, maxBlock)
+			if h.Hits() == 0 {
+				t.Fatal("no EndTxn(commit) reached the coordinator")
+			}
+			if !kprod.MaybeWritten(err) {
+				t.Errorf("MaybeWritten(%v) = false after EndTxn(commit) was sent", err)
+			}
+			if err := p.AbortTransaction(mxCtx(t, waitLong)); !errors.Is(err, kprod.ErrInvalidTxnState) {
+				t.Errorf("AbortTransaction once EndTxn(commit) was sent: %v; want ErrInvalidTxnState (KAFKA-17754)", err)
+			}
+			h.Remove()
+			if err := p.CommitTransaction(mxCtx(t, waitLong)); err != nil {
+				t.Fatalf("CommitTransaction resumed: %v", err)
+			}
+			mxExpectLog(t, c.Bootstrap(), out, true, map[int32][]string{0: {"committed-0"}}, tr.metadata())
+		})
+	}
+}

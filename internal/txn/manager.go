@@ -71,8 +71,8 @@ type Manager struct {
 	// abortTransaction's pending result back (handleCachedTransactionRequestResult).
 	abortBump bool
 	// commitSent: Commit reached its EndTxn(commit), so the coordinator may commit the
-	// transaction from now on: a commit call that ends without the answer has an unknown
-	// outcome.
+	// transaction from now on: AbortTransaction is refused (KAFKA-17754), and a commit call
+	// that ends without the answer has an unknown outcome.
 	commitSent bool
 	// unmapped: the transaction's last error was INVALID_PRODUCER_ID_MAPPING, so the
 	// coordinator would refuse an EndTxn: the abort goes straight to InitProducerId

@@ -108,10 +108,16 @@ func (m *Manager) Abort(ctx context.Context, failQueued func(), await func(conte
 		m.mu.Unlock()
 		return m.reinit(ctx, pid, epoch)
 	}
-	if m.state == Committing {
+	if m.state == Committing && m.commitSent {
 		m.mu.Unlock()
-		return &StateError{Kind: Retriable, Err: fmt.Errorf("%w: a commit is in progress: call CommitTransaction again to finish it", ErrWrongState)}
+		return &StateError{Kind: Retriable, Err: fmt.Errorf(
+			"%w: the commit was sent to the coordinator: call CommitTransaction again to finish it", ErrWrongState)}
 	}
+	// A commit that has not sent its EndTxn (still flushing records or committing offsets,
+	// say offsets the coordinator never accepts) may be aborted: a deliberate difference
+	// from Java, which refuses any abort once commitTransaction was called. KAFKA-17754
+	// only requires that a commit the coordinator may have seen is never turned into an
+	// abort, and this is the only way out of such a commit short of Close.
 	if m.state != Aborting {
 		if err := m.transition(Aborting); err != nil {
 			m.mu.Unlock()
@@ -119,6 +125,7 @@ func (m *Manager) Abort(ctx context.Context, failQueued func(), await func(conte
 		}
 	}
 	m.offsetCommits = nil
+	m.commitSent = false
 	// Partitions not yet sent to the coordinator need no registering now (Java's beginAbort
 	// clears newPartitionsInTransaction); one already under way is awaited in endTxn.
 	clear(m.pending)
@@ -160,6 +167,10 @@ func (m *Manager) endTxn(ctx context.Context, commit bool) error {
 		started, m.bumpNeeded = false, true
 	}
 	if commit && started {
+		if m.state != Committing { // aborted meanwhile by a call on another goroutine
+			m.mu.Unlock()
+			return &StateError{Kind: Retriable, Err: fmt.Errorf("%w: the transaction is %s, not committing", ErrWrongState, m.state)}
+		}
 		m.commitSent = true
 	}
 	m.mu.Unlock()
