@@ -154,7 +154,9 @@ func (p *Producer) BeginTransaction() error {
 // times out, the offsets stay pending with the transaction, as in Java: calling it again
 // (or CommitTransaction) sends them first, and CommitTransaction never commits the
 // transaction without them. A group error (not authorized, a fenced or outdated member)
-// returns an *AbortableError: abort the transaction. Empty offsets do nothing, as in Java.
+// returns an *AbortableError: abort the transaction. Fencing, or an error code Java's
+// TxnOffsetCommitHandler does not expect, returns a *FatalError. Empty offsets do nothing,
+// as in Java.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata, group ConsumerGroupMetadata) error {
 	m, err := p.txnManagerCtx(ctx, "SendOffsetsToTransaction")
 	if err != nil {

@@ -246,14 +246,16 @@ func TestTxnSendOffsetsResumes(t *testing.T) {
 	}
 }
 
-// TestTxnOffsetsGroupErrors: the group coordinator's errors on TxnOffsetCommit, as Java's
-// TxnOffsetCommitHandler classifies them. GROUP_AUTHORIZATION_FAILED, a fenced or outdated
-// member (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID) and
+// TestTxnOffsetsGroupErrors: the group coordinator's errors on TxnOffsetCommit, as Java
+// 4.x's TxnOffsetCommitHandler classifies them. GROUP_AUTHORIZATION_FAILED, a fenced or
+// outdated member (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID) and
 // TRANSACTION_ABORTABLE make the transaction abortable: CommitTransaction refuses with an
 // *AbortableError and sends no EndTxn(commit), the abort drops the offsets, and the next
-// transaction commits its own. PRODUCER_FENCED and TRANSACTIONAL_ID_AUTHORIZATION_FAILED are
-// fatal. The error arrives on the commit that resumed a timed-out offset commit, or at
-// once.
+// transaction commits its own. PRODUCER_FENCED, INVALID_PRODUCER_EPOCH,
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, UNSUPPORTED_FOR_MESSAGE_FORMAT and a code the
+// handler does not expect (REBALANCE_IN_PROGRESS: "Unexpected error in
+// TxnOffsetCommitResponse") are fatal; the last two used to be abortable. The error
+// arrives on the commit that resumed a timed-out offset commit, or at once.
 func TestTxnOffsetsGroupErrors(t *testing.T) {
 	type row struct {
 		code  *kerr.Error
@@ -262,7 +264,8 @@ func TestTxnOffsetsGroupErrors(t *testing.T) {
 	rows := []row{
 		{kerr.GroupAuthorizationFailed, false}, {kerr.UnknownMemberID, false}, {kerr.IllegalGeneration, false},
 		{kerr.FencedInstanceID, false}, {kerr.TransactionAbortable, false},
-		{kerr.ProducerFenced, true}, {kerr.TransactionalIDAuthorizationFailed, true},
+		{kerr.ProducerFenced, true}, {kerr.InvalidProducerEpoch, true}, {kerr.TransactionalIDAuthorizationFailed, true},
+		{kerr.UnsupportedForMessageFormat, true}, {kerr.RebalanceInProgress, true},
 	}
 	for _, r := range rows {
 		for _, when := range []string{"on SendOffsets", "on the resumed commit"} {

@@ -162,7 +162,7 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 			}
 			last = err
 			var ce *CodeError
-			if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) != Retriable {
+			if errors.As(err, &ce) && ce.kind() != Retriable {
 				return err
 			}
 			continue
@@ -205,7 +205,7 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 		case codeNotCoordinator, codeCoordinatorNotAvailable:
 			m.forgetCoordinator(typ, key)
 		}
-		if coordinatorErrorKind(ce.Code) != Retriable {
+		if ce.kind() != Retriable {
 			return err
 		}
 	}

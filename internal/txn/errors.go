@@ -57,6 +57,29 @@ func ProduceErrorKind(code int16) Kind {
 	return Abortable
 }
 
+// txnOffsetCommitKind classifies a partition's error code in a TxnOffsetCommit answer as
+// Java 4.x's TxnOffsetCommitHandler does: every retriable code is retried (after looking
+// the coordinator up again for NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE and
+// REQUEST_TIMED_OUT); group authorization, a fenced or outdated member and
+// TRANSACTION_ABORTABLE doom the transaction; fencing (PRODUCER_FENCED,
+// INVALID_PRODUCER_EPOCH), the transactional id's authorization,
+// UNSUPPORTED_FOR_MESSAGE_FORMAT and any other code are fatal ("Unexpected error in
+// TxnOffsetCommitResponse").
+func txnOffsetCommitKind(code int16) Kind {
+	if isRetriable(code) {
+		return Retriable
+	}
+	switch code {
+	case codeGroupAuthorization, codeFencedInstanceID, codeTransactionAbortable, codeUnknownMemberID, codeIllegalGeneration:
+		return Abortable
+	}
+	return Fatal
+}
+
+// opTxnOffsetCommit is the Op of a TxnOffsetCommit's *CodeError, classified by
+// txnOffsetCommitKind rather than coordinatorErrorKind.
+const opTxnOffsetCommit = "TxnOffsetCommit"
+
 // coordinatorErrorKind classifies an error code from the transaction coordinator.
 func coordinatorErrorKind(code int16) Kind {
 	switch code {
@@ -93,6 +116,14 @@ type CodeError struct {
 
 func (e *CodeError) Error() string {
 	return fmt.Sprintf("kprod: %s: %v", e.Op, kerr.ErrorForCode(e.Code))
+}
+
+// kind classifies the code as Java's handler of the request does.
+func (e *CodeError) kind() Kind {
+	if e.Op == opTxnOffsetCommit {
+		return txnOffsetCommitKind(e.Code)
+	}
+	return coordinatorErrorKind(e.Code)
 }
 
 // KafkaCode returns the Kafka error code.

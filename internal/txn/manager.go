@@ -290,7 +290,7 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 		return
 	}
 	var ce *CodeError
-	if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) == Fatal {
+	if errors.As(err, &ce) && ce.kind() == Fatal {
 		// Not authorised, or the broker lacks a needed version: retrying cannot help.
 		// Every record fails with this error, as Java's fatal errors do.
 		m.failLocked(Fatal, fmt.Errorf("kprod: InitProducerId: %w", err))
@@ -401,7 +401,7 @@ func (m *Manager) reinit(ctx context.Context, pid int64, epoch int16) error {
 	defer m.mu.Unlock()
 	if err != nil {
 		var ce *CodeError
-		if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) == Fatal {
+		if errors.As(err, &ce) && ce.kind() == Fatal {
 			m.failLocked(Fatal, err)
 			return m.errLocked()
 		}
@@ -590,7 +590,7 @@ func (m *Manager) addLoop() {
 				var ce *CodeError
 				kind := Abortable
 				if errors.As(err, &ce) {
-					kind = coordinatorErrorKind(ce.Code)
+					kind = ce.kind()
 				}
 				if m.ctx.Err() != nil {
 					return

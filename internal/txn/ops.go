@@ -21,7 +21,7 @@ func (m *Manager) opFailed(op string, err error) error {
 		}
 		return err
 	}
-	kind := coordinatorErrorKind(ce.Code)
+	kind := ce.kind()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.bumpNeeded = true
@@ -194,7 +194,7 @@ func (m *Manager) endTxn(ctx context.Context, commit bool) error {
 			if !errors.As(err, &ce) {
 				return err // outcome unknown: stay Committing/Aborting and retry the same EndTxn
 			}
-			if kind := coordinatorErrorKind(ce.Code); kind == Abortable && !commit {
+			if kind := ce.kind(); kind == Abortable && !commit {
 				// The abort itself was refused (INVALID_PRODUCER_ID_MAPPING, a
 				// transaction the coordinator already timed out): what matters is a
 				// fresh epoch, which also ends whatever the coordinator still holds.
