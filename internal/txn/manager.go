@@ -128,10 +128,12 @@ func New(cfg Config) *Manager {
 	return m
 }
 
-// Close ends the transactional calls still running (StopCalls), stops background work and
-// closes the manager's connections; none is dialed afterwards.
+// Close ends the transactional calls still running at once (StopCalls), stops background
+// work and closes the manager's connections; none is dialed afterwards.
 func (m *Manager) Close() {
-	m.StopCalls()
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	m.StopCalls(now)
 	m.cancel()
 	m.wg.Wait()
 	m.closeConns()

@@ -96,6 +96,34 @@ func (m *Manager) Abort(ctx context.Context, failQueued func(), await func(conte
 		return err
 	}
 	defer done()
+	return m.abort(ctx, failQueued, await)
+}
+
+// AbortOpen aborts, within ctx, the transaction the producer's Close finds open: begun
+// (InTransaction), doomed (AbortableError), or an abort a timed-out AbortTransaction left
+// (Aborting, or its epoch bump). Java's Sender does so when the producer closes
+// gracefully ("Aborting incomplete transaction due to shutdown"), so read_committed
+// consumers are not held at the transaction's first offset until transaction.timeout.ms.
+// A commit a timed-out CommitTransaction left is not touched: turning it into an abort is
+// the caller's choice, and finishing it means waiting for the coordinator; the coordinator
+// ends it. Close calls AbortOpen after StopCalls, when no call runs; an ended ctx aborts
+// nothing.
+func (m *Manager) AbortOpen(ctx context.Context, failQueued func(), await func(context.Context) error) error {
+	if !m.Transactional() || ctx.Err() != nil {
+		return nil
+	}
+	m.mu.Lock()
+	open := m.state == InTransaction || m.state == AbortableError || m.state == Aborting ||
+		(m.state == Initializing && m.abortBump)
+	m.mu.Unlock()
+	if !open {
+		return nil
+	}
+	return m.abort(ctx, failQueued, await)
+}
+
+// abort is Abort once the call started.
+func (m *Manager) abort(ctx context.Context, failQueued func(), await func(context.Context) error) error {
 	m.mu.Lock()
 	if m.state == FatalError {
 		err := m.errLocked()
