@@ -124,10 +124,11 @@ func (p *Producer) txnManager() (*txn.Manager, error) {
 }
 
 // Timeouts of the transaction calls: each blocks up to max.block.ms or until ctx ends,
-// whichever comes first, as Java bounds them by max.block.ms. When max.block.ms ends the
-// call, its error wraps ErrTransactionTimeout (retriable: call again to resume); when ctx
-// ends it, context.DeadlineExceeded or context.Canceled; when Close's ctx ends while the
-// call runs (Close lets it finish until then), ErrClosed.
+// whichever comes first, as Java bounds them by max.block.ms; with max.block.ms=0
+// (MaxBlock: ZeroDuration) only ctx bounds them (see Config.MaxBlock). When max.block.ms
+// ends the call, its error wraps ErrTransactionTimeout (retriable: call again to resume);
+// when ctx ends it, context.DeadlineExceeded or context.Canceled; when Close's ctx ends
+// while the call runs (Close lets it finish until then), ErrClosed.
 
 // InitTransactions registers the transactional.id with its coordinator, fences older
 // producers with the same id and completes or aborts any transaction they left open. Call

@@ -173,3 +173,62 @@ func TestTxnCallTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// TestTxnMaxBlockZero: with max.block.ms=0 (MaxBlock: ZeroDuration) the transaction calls
+// are bounded by their ctx only, a documented difference from Java: Java's await(0)
+// times out at once while its background sender carries on with the request, whereas
+// kprod does the work on the caller's goroutine, where timing out at once would never
+// let a call complete. On a healthy cluster the calls complete; against an unresponsive
+// coordinator the caller's deadline ends the call (context.DeadlineExceeded, not
+// ErrTransactionTimeout).
+func TestTxnMaxBlockZero(t *testing.T) {
+	zero := func(cfg *kprod.Config) { cfg.MaxBlock = kprod.ZeroDuration }
+	t.Run("healthy", func(t *testing.T) {
+		// Offsets only: a Send would need the topic's metadata, which max.block.ms=0 does
+		// not wait for (Send's own rule, as in Java).
+		const topic, group = "zero-ok", "zero-group"
+		c := mxTxnCluster(t, true, kafkatest.Topic(topic, 1))
+		p := mxTxnProducer(t, c, "zero-ok", true, zero) // InitTransactions completes
+		gm := kprod.ConsumerGroupMetadata{GroupID: group}
+		for _, commit := range []bool{true, false} {
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			offset := int64(1)
+			if !commit {
+				offset = 2
+			}
+			if err := p.SendOffsetsToTransaction(context.Background(), map[kprod.TopicPartition]kprod.OffsetAndMetadata{
+				{Topic: topic, Partition: 0}: {Offset: offset, LeaderEpoch: -1}}, gm); err != nil {
+				t.Fatalf("SendOffsetsToTransaction: %v", err)
+			}
+			end := p.AbortTransaction
+			if commit {
+				end = p.CommitTransaction
+			}
+			if err := end(context.Background()); err != nil {
+				t.Fatalf("ending the transaction (commit %v): %v", commit, err)
+			}
+		}
+		if got := txStableOffset(t, c.Bootstrap(), group, topic, 0); got != 1 {
+			t.Errorf("the group's committed offset is %d, want 1 (the committed transaction's)", got)
+		}
+	})
+	t.Run("unresponsive coordinator", func(t *testing.T) {
+		p, seen := txStarted(t, txCalls[0], true, zero) // InitTransactions, InitProducerId unanswered
+		const deadline = 300 * time.Millisecond
+		start := time.Now()
+		err := p.InitTransactions(mxCtx(t, deadline))
+		took := time.Since(start)
+		txWait(t, seen, "InitProducerId")
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kprod.ErrTransactionTimeout) {
+			t.Errorf("InitTransactions: %v; want the caller's context.DeadlineExceeded, not ErrTransactionTimeout", err)
+		}
+		if took < deadline {
+			t.Errorf("InitTransactions returned after %v, before the caller's deadline (%v)", took, deadline)
+		}
+		now, cancel := context.WithCancel(context.Background())
+		cancel()
+		p.Close(now)
+	})
+}

@@ -33,7 +33,9 @@ type Config struct {
 	Meta Meta
 	// RetryBackoff and RetryBackoffMax pace retried coordinator requests.
 	RetryBackoff, RetryBackoffMax time.Duration
-	// MaxBlock is max.block.ms: it bounds each transactional call (0: only ctx does).
+	// MaxBlock is max.block.ms: it bounds each transactional call. 0 (max.block.ms=0):
+	// only ctx does, since the call's work runs on the caller's goroutine (Config.MaxBlock
+	// of package kprod says why).
 	MaxBlock time.Duration
 	// ErrClosed is the error transactional calls return once the producer closes.
 	ErrClosed error
