@@ -341,10 +341,10 @@ func TestTxnOffsetsGroupErrors(t *testing.T) {
 }
 
 // TestTxnConsumeTransformProduceReal: the consume-transform-produce loop on real Kafka
-// (4.x with transactions v2, 3.9 with v1): a franz-go consumer in a group reads input,
-// kprod writes the transformed records and commits the consumed offsets in the same
-// transaction, with the consumer's group metadata (KIP-447). One transaction is aborted on
-// purpose. read_committed sees each input transformed exactly once, and the group's
+// (4.x with transaction.version 2: transactions v2; 3.9: v1): a franz-go consumer in a
+// group reads input, kprod writes the transformed records and commits the consumed offsets
+// in the same transaction, with the consumer's group metadata (KIP-447). One transaction
+// is aborted on purpose. read_committed sees each input transformed exactly once, and the group's
 // committed offsets (require_stable) are the end of the input.
 func TestTxnConsumeTransformProduceReal(t *testing.T) {
 	for _, v := range []string{"4.", "3.9."} {
