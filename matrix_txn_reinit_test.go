@@ -8,7 +8,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"kprod"
@@ -205,21 +204,8 @@ func TestMatrixTxnReinit(t *testing.T) {
 // DescribeTransactions (KIP-664) rather than sleeping past the timeout.
 func mxCoordinatorAbort(t *testing.T, bootstrap []string, txnID string) func() {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	describe := func() (string, int16) {
-		req := kmsg.NewPtrDescribeTransactionsRequest()
-		req.TransactionalIDs = []string{txnID}
-		resp, err := req.RequestWith(mxCtx(t, waitLong), cl)
-		if err != nil || len(resp.TransactionStates) != 1 || resp.TransactionStates[0].ErrorCode != 0 {
-			t.Fatalf("DescribeTransactions(%s): %v %+v", txnID, err, resp)
-		}
-		st := resp.TransactionStates[0]
-		return st.State, st.ProducerEpoch
-	}
+	states := txnStates(t, bootstrap)
+	describe := func() (string, int16) { return states(txnID) }
 	state, epoch := describe()
 	if state == "Ongoing" {
 		t.Fatalf("transaction %s is already ongoing", txnID)

@@ -160,23 +160,27 @@ func TestTxnCommitClosedAfterEndTxn(t *testing.T) {
 	}
 }
 
-// txnState returns the coordinator's state of transactional id txnID
-// (DescribeTransactions, KIP-664) and its producer epoch.
-func txnState(t *testing.T, bootstrap []string, txnID string) (string, int16) {
+// txnStates returns a function that asks the coordinator for the state of a
+// transactional id (DescribeTransactions, KIP-664) and its producer epoch, over one
+// client that the test's cleanup closes.
+func txnStates(t *testing.T, bootstrap []string) func(txnID string) (string, int16) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	req := kmsg.NewPtrDescribeTransactionsRequest()
-	req.TransactionalIDs = []string{txnID}
-	resp, err := req.RequestWith(mxCtx(t, waitLong), cl)
-	if err != nil || len(resp.TransactionStates) != 1 || resp.TransactionStates[0].ErrorCode != 0 {
-		t.Fatalf("DescribeTransactions(%s): %v %+v", txnID, err, resp)
+	t.Cleanup(cl.Close)
+	return func(txnID string) (string, int16) {
+		t.Helper()
+		req := kmsg.NewPtrDescribeTransactionsRequest()
+		req.TransactionalIDs = []string{txnID}
+		resp, err := req.RequestWith(mxCtx(t, waitLong), cl)
+		if err != nil || len(resp.TransactionStates) != 1 || resp.TransactionStates[0].ErrorCode != 0 {
+			t.Fatalf("DescribeTransactions(%s): %v %+v", txnID, err, resp)
+		}
+		st := resp.TransactionStates[0]
+		return st.State, st.ProducerEpoch
 	}
-	st := resp.TransactionStates[0]
-	return st.State, st.ProducerEpoch
 }
 
 // TestTxnCloseAbortsOpen: Close(Background) with a transaction open, begun or doomed by a
@@ -217,7 +221,7 @@ func TestTxnCloseAbortsOpen(t *testing.T) {
 					t.Errorf("Close: %v", err)
 				}
 				checkNoLeak(t, before)
-				state, _ := txnState(t, c.Bootstrap(), txnID)
+				state, _ := txnStates(t, c.Bootstrap())(txnID)
 				ends.mu.Lock()
 				got := ends.ends
 				ends.mu.Unlock()
