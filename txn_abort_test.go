@@ -61,15 +61,7 @@ func TestTxnAbortWaitsForAddPartitions(t *testing.T) {
 	c := mxTxnCluster(t, false, kafkatest.Topic(topic, 1))
 	p := mxTxnProducer(t, c, "abort-adding", false, nil)
 	fake := c.Fake()
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var held atomic.Bool
-	fake.ControlKey(int16(kmsg.AddPartitionsToTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
-		if held.CompareAndSwap(false, true) { // kfake runs the control again after the sleep
-			close(arrived)
-			fake.SleepControl(func() { <-release })
-		}
-		return nil, nil, false // then handled normally: the partition is registered
-	})
+	arrived, release := txHold(t, fake, kmsg.AddPartitionsToTxn) // then handled: the partition is registered
 	var endTxns atomic.Int32
 	fake.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
 		fake.KeepControl()
@@ -103,7 +95,7 @@ func TestTxnAbortWaitsForAddPartitions(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("AbortTransaction did not fail the queued record")
 	}
-	close(release)
+	release()
 	if err := <-aborted; err != nil {
 		t.Fatalf("AbortTransaction: %v", err)
 	}

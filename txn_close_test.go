@@ -131,15 +131,7 @@ func TestTxnCommitClosedAfterEndTxn(t *testing.T) {
 	if _, err := p.SendSync(mxCtx(t, waitLong), &kprod.Record{Topic: topic, Value: []byte("v")}); err != nil {
 		t.Fatal(err)
 	}
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var held atomic.Bool
-	fake.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
-		if held.CompareAndSwap(false, true) { // kfake runs the control again after the sleep
-			close(arrived)
-			fake.SleepControl(func() { <-release })
-		}
-		return nil, nil, false // then handled normally: the transaction commits
-	})
+	arrived, release := txHold(t, fake, kmsg.EndTxn) // then handled normally: the transaction commits
 	res := make(chan error, 1)
 	go func() { res <- p.CommitTransaction(context.Background()) }()
 	txWait(t, arrived, "EndTxn(commit) at the coordinator")
@@ -147,7 +139,7 @@ func TestTxnCommitClosedAfterEndTxn(t *testing.T) {
 	cancel() // interrupt the commit at once
 	_ = p.Close(expired)
 	err := <-res
-	close(release)
+	release()
 	if !errors.Is(err, kprod.ErrClosed) {
 		t.Errorf("CommitTransaction interrupted by Close: %v; want ErrClosed", err)
 	}
@@ -261,22 +253,14 @@ func TestTxnCloseLetsCommitFinish(t *testing.T) {
 				t.Fatal(err)
 			}
 			tr.send(t, p, 0, "committed-0")
-			arrived, release := make(chan struct{}), make(chan struct{})
-			var held atomic.Bool
-			fake.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
-				if held.CompareAndSwap(false, true) { // kfake runs the control again after the sleep
-					close(arrived)
-					fake.SleepControl(func() { <-release })
-				}
-				return nil, nil, false // then handled normally
-			})
+			arrived, release := txHold(t, fake, kmsg.EndTxn)
 			committed := make(chan error, 1)
 			go func() { committed <- p.CommitTransaction(context.Background()) }()
 			txWait(t, arrived, "EndTxn(commit) at the coordinator")
 			closed := make(chan error, 1)
 			go func() { closed <- p.Close(context.Background()) }()
 			waitUntil(t, "Close waits for the commit", func() bool { return parkedIn("kprod/internal/txn.(*Manager).StopCalls") })
-			close(release)
+			release()
 			if err := <-committed; err != nil {
 				t.Errorf("CommitTransaction during Close: %v; want it to finish", err)
 			}
@@ -288,4 +272,22 @@ func TestTxnCloseLetsCommitFinish(t *testing.T) {
 			mxExpectLog(t, c.Bootstrap(), topic, true, map[int32][]string{0: {"committed-0"}}, tr.metadata())
 		})
 	}
+}
+
+// txHold holds the first request of key at the cluster until release is called (or the
+// test ends), then lets the cluster handle it normally; arrived is closed when it is held.
+func txHold(t *testing.T, fake *kfake.Cluster, key kmsg.Key) (arrived <-chan struct{}, release func()) {
+	in, out := make(chan struct{}), make(chan struct{})
+	var held atomic.Bool
+	fake.ControlKey(int16(key), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if held.CompareAndSwap(false, true) { // kfake runs the control again after the sleep
+			close(in)
+			fake.SleepControl(func() { <-out })
+		}
+		return nil, nil, false
+	})
+	var once sync.Once
+	release = func() { once.Do(func() { close(out) }) }
+	t.Cleanup(release)
+	return in, release
 }
