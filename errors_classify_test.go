@@ -113,6 +113,9 @@ func TestErrorClassification(t *testing.T) {
 		{"commit closed after EndTxn", &txn.OutcomeUnknownError{Err: fmt.Errorf("%w during CommitTransaction", ErrClosed)}, false, true},
 		{"commit timed out after EndTxn", &txn.OutcomeUnknownError{Err: fmt.Errorf("%w: max.block.ms", ErrTransactionTimeout)}, true, true},
 		{"commit closed before EndTxn", fmt.Errorf("%w during CommitTransaction", ErrClosed), false, false},
+		// txnError maps what is inside and keeps the outcome unknown.
+		{"commit failed fatally after EndTxn", txnError(&txn.OutcomeUnknownError{Err: &txn.StateError{Kind: txn.Fatal,
+			Err: fmt.Errorf("%w: EndTxn", ErrClosed)}}), false, true},
 	} {
 		if got := IsRetriable(tc.err); got != tc.retriable {
 			t.Errorf("IsRetriable(%s: %v) = %v, want %v", tc.name, tc.err, got, tc.retriable)

@@ -81,6 +81,9 @@ func txnError(err error) error {
 	if err == nil {
 		return nil
 	}
+	if ou, ok := err.(*txn.OutcomeUnknownError); ok { // keep it outermost: MaybeWritten reads it
+		return &txn.OutcomeUnknownError{Err: txnError(ou.Err)}
+	}
 	var se *txn.StateError
 	if !errors.As(err, &se) {
 		var ce *txn.CodeError
