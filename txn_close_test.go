@@ -3,6 +3,7 @@ package kprod_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"kprod"
+	"kprod/internal/testcluster"
 	"kprod/kafkatest"
 )
 
@@ -290,4 +292,46 @@ func txHold(t *testing.T, fake *kfake.Cluster, key kmsg.Key) (arrived <-chan str
 	release = func() { once.Do(func() { close(out) }) }
 	t.Cleanup(release)
 	return in, release
+}
+
+// TestTxnCloseAbortsOpenReal: on real Kafka (4.x with transactions v2, 3.9 with v1),
+// Close(Background) with a transaction open aborts it: the coordinator shows
+// CompleteAbort (DescribeTransactions), and a read_committed consumer reads the record
+// another producer commits after it, with nothing of the aborted transaction.
+func TestTxnCloseAbortsOpenReal(t *testing.T) {
+	for _, v := range []string{"4.", "3.9."} {
+		t.Run(v[:len(v)-1], func(t *testing.T) {
+			c := testcluster.RealVersion(t, 1, v)
+			topic := fmt.Sprintf("close-open-%d", time.Now().UnixNano())
+			testcluster.CreateTopic(t, rtClient(t, c.Bootstrap), topic, 1, 1, nil)
+			txnID := topic + "-id"
+			p := newProducer(t, c.Bootstrap, func(cfg *kprod.Config) { cfg.TransactionalID = txnID })
+			if err := p.InitTransactions(mxCtx(t, waitLong)); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.SendSync(mxCtx(t, waitLong), &kprod.Record{Topic: topic, Value: []byte("aborted")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Close(context.Background()); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			states := txnStates(t, c.Bootstrap)
+			// The coordinator completes the abort once its markers are written.
+			waitUntil(t, "the coordinator completes the abort", func() bool {
+				s, _ := states(txnID)
+				return s == "CompleteAbort"
+			})
+			next := newProducer(t, c.Bootstrap, func(cfg *kprod.Config) { cfg.TransactionalID = txnID + "-next" })
+			if err := next.InitTransactions(mxCtx(t, waitLong)); err != nil {
+				t.Fatal(err)
+			}
+			commitOne(t, next, topic, "next")
+			if got := values(mxRead(t, c.Bootstrap, topic, true, 1)); len(got) != 1 || got[0] != "next" {
+				t.Errorf("read_committed: %v; want only the next producer's committed record", got)
+			}
+		})
+	}
 }
