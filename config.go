@@ -18,8 +18,8 @@ import (
 // other negative value is invalid, as the same number is in a properties file.
 const (
 	// ZeroDuration sets a duration field to Kafka's 0: Linger: ZeroDuration is
-	// linger.ms=0, MaxBlock: ZeroDuration never blocks, RetryBackoff: ZeroDuration
-	// retries at once.
+	// linger.ms=0, MaxBlock: ZeroDuration makes Send never block (see MaxBlock for the
+	// transaction calls), RetryBackoff: ZeroDuration retries at once.
 	ZeroDuration time.Duration = -1
 	// NoRetries sets Retries to Kafka's retries=0.
 	NoRetries = -1
@@ -98,8 +98,14 @@ type Config struct {
 	// BufferMemory is buffer.memory: bytes of records the producer may hold
 	// unsent before Send blocks. Default 33554432 (32 MiB).
 	BufferMemory int64
-	// MaxBlock is max.block.ms: how long Send (and the transaction calls) may block
-	// for metadata or buffer space. Default 60s.
+	// MaxBlock is max.block.ms: how long Send may block for metadata or buffer space,
+	// and how long each transaction call (InitTransactions, SendOffsetsToTransaction,
+	// CommitTransaction, AbortTransaction) may block. Default 60s. ZeroDuration
+	// (max.block.ms=0): Send never blocks, and the transaction calls are bounded by their
+	// ctx only. That is a deliberate difference from Java, whose calls then time out at
+	// once while its background sender carries on with the request for a later call to
+	// pick up; kprod runs a transaction call's requests on the caller's goroutine, so a
+	// call that timed out at once would never make progress.
 	MaxBlock time.Duration
 	// MaxRequestSize is max.request.size: the largest request, and so the largest
 	// uncompressed record, in bytes. Default 1048576 (1 MiB).

@@ -8,6 +8,7 @@ import (
 
 	"kprod/internal/broker"
 	"kprod/internal/sender"
+	"kprod/internal/txn"
 	"kprod/serde"
 )
 
@@ -142,7 +143,9 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 // written. It is false for nil, for every error Send returns before accepting a record
 // (serialization errors included),
 // and for a *DeliveryError that proves the record absent; true for any other error,
-// since nothing proves the record absent.
+// since nothing proves the record absent. For a transaction call it says whether the
+// transaction may have committed: true for a CommitTransaction that ended (Close, ctx,
+// max.block.ms) after its EndTxn(commit) was sent, even when the error wraps ErrClosed.
 func MaybeWritten(err error) bool {
 	if err == nil {
 		return false
@@ -150,6 +153,10 @@ func MaybeWritten(err error) bool {
 	var de *DeliveryError
 	if errors.As(err, &de) {
 		return de.MaybeWritten
+	}
+	var ou *txn.OutcomeUnknownError
+	if errors.As(err, &ou) {
+		return true // the coordinator may have committed: ErrClosed inside proves nothing
 	}
 	var se *serde.SerializationError
 	var re *refusedError

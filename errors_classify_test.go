@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"kprod/internal/txn"
 	"kprod/serde"
 )
 
@@ -102,6 +103,32 @@ func TestErrorClassification(t *testing.T) {
 	slices.Sort(covered)
 	if all := exportedSentinels(t); !slices.Equal(all, covered) {
 		t.Errorf("exported sentinels %v; the table covers %v", all, covered)
+	}
+
+	// Transaction calls whose outcome the error alone does not decide.
+	for _, tc := range []struct {
+		name               string
+		err                error
+		retriable, written bool
+	}{
+		// Close interrupted the commit after its EndTxn was sent: the coordinator may
+		// have committed, although the error wraps ErrClosed (not written by itself).
+		{"commit closed after EndTxn", &txn.OutcomeUnknownError{Err: fmt.Errorf("%w during CommitTransaction", ErrClosed)}, false, true},
+		{"commit timed out after EndTxn", &txn.OutcomeUnknownError{Err: fmt.Errorf("%w: max.block.ms", ErrTransactionTimeout)}, true, true},
+		{"commit closed before EndTxn", fmt.Errorf("%w during CommitTransaction", ErrClosed), false, false},
+		// txnError maps what is inside and keeps the outcome unknown.
+		{"commit failed fatally after EndTxn", txnError(&txn.OutcomeUnknownError{Err: &txn.StateError{Kind: txn.Fatal,
+			Err: fmt.Errorf("%w: EndTxn", ErrClosed)}}), false, true},
+	} {
+		if got := IsRetriable(tc.err); got != tc.retriable {
+			t.Errorf("IsRetriable(%s: %v) = %v, want %v", tc.name, tc.err, got, tc.retriable)
+		}
+		if got := MaybeWritten(tc.err); got != tc.written {
+			t.Errorf("MaybeWritten(%s: %v) = %v, want %v", tc.name, tc.err, got, tc.written)
+		}
+		if !errors.Is(tc.err, ErrClosed) && !errors.Is(tc.err, ErrTransactionTimeout) {
+			t.Errorf("%s: %v lost its cause", tc.name, tc.err)
+		}
 	}
 
 	retriableKafka := kafkaError(19, "") // NOT_ENOUGH_REPLICAS, a RetriableException

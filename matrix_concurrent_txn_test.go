@@ -17,14 +17,14 @@ import (
 	"kprod/kafkatest"
 )
 
-// The CONCURRENT_TRANSACTIONS rows of the fault matrix. With transactions v2 (KIP-890) a
-// Kafka 4.x broker checks every transactional Produce with the coordinator and answers
-// CONCURRENT_TRANSACTIONS while the coordinator still writes the markers of the
-// producer's previous transaction (ReplicaManager.handleProduceAppend keeps the code for
-// v2 clients: "very common during the transaction commit phase"). Java retries it as any
-// RetriableException (ConcurrentTransactionsException), up to delivery.timeout.ms; past
-// that the batch fails and the transaction is abortable (Sender.failBatch ->
-// TransactionManager.handleFailedBatch).
+// The CONCURRENT_TRANSACTIONS rows of the fault matrix. With transactions v2 (KIP-890,
+// transaction.version 2 finalized) a broker checks every transactional Produce with the
+// coordinator and answers CONCURRENT_TRANSACTIONS while the coordinator still writes the
+// markers of the producer's previous transaction (ReplicaManager.handleProduceAppend keeps
+// the code for v2 clients: "very common during the transaction commit phase"). Java
+// retries it as any RetriableException (ConcurrentTransactionsException), up to
+// delivery.timeout.ms; past that the batch fails and the transaction is abortable
+// (Sender.failBatch -> TransactionManager.handleFailedBatch).
 
 // TestMatrixConcurrentTransactionsProduce: the first Produce requests of a transaction
 // answered CONCURRENT_TRANSACTIONS, as they are right after the previous commit: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -683,7 +684,8 @@ func mxTwoLeaders(t *testing.T, topic string) (*kafkatest.Cluster, int32, int32)
 func mxHeadBump(t *testing.T, topic string, code *kerr.Error) {
 	c, _, l1 := mxTwoLeaders(t, topic)
 	fake := c.Fake()
-	p := mxProducer(t, c.Bootstrap(), nil)
+	retried := &mxRetryLog{partition: 0, seen: make(chan struct{})}
+	p := mxProducer(t, c.Bootstrap(), nil, kprod.WithLogger(slog.New(retried)))
 	bs := mxBumpControl(fake)
 	tr := newMXTracker(topic)
 	mxWarmup(t, p, tr, 2)
@@ -698,9 +700,20 @@ func mxHeadBump(t *testing.T, topic string, code *kerr.Error) {
 	if err := h.Wait(mxCtx(t, waitLong), 1); err != nil {
 		t.Fatalf("%s was never answered: %v", code.Message, err)
 	}
-	// Time for a wrong implementation to bump the epoch while "other" is in flight; a
-	// right one waits whatever the delay, so this cannot fail a correct producer.
-	time.Sleep(100 * time.Millisecond)
+	// Give a wrong implementation its chance to bump the epoch while "other" is in
+	// flight: the sender handled the refusal (it requeued the victim, as its debug log
+	// says), the victim's retry came due (its backoff is at most retry.backoff.max.ms, 200
+	// ms here), and the sender went idle after that, having done whatever it would do. A
+	// right producer waits for "other" whatever happens, so this cannot fail it.
+	select {
+	case <-retried.seen:
+	case <-time.After(waitLong):
+		t.Fatalf("the sender never requeued the batch refused %s", code.Message)
+	}
+	due := time.Now().Add(200 * time.Millisecond)
+	waitUntil(t, "the sender idle once the victim's retry is due", func() bool {
+		return time.Now().After(due) && parkedIn(parkedSender)
+	})
 	var released atomic.Int64
 	released.Store(time.Now().UnixNano())
 	hold.release()

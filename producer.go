@@ -137,15 +137,22 @@ func (p *Producer) Flush(ctx context.Context) error {
 
 // Close delivers what it can of the buffered records until ctx ends, then fails the rest
 // with ErrClosed (in flight ones marked as possibly written), stops every goroutine and
-// closes every connection. Calls on a closed producer return ErrClosed. A transaction
-// call (InitTransactions, SendOffsetsToTransaction, CommitTransaction, AbortTransaction)
-// blocked when Close starts returns ErrClosed at once, and Close waits for it to return; an
-// open transaction is left to the coordinator, which aborts it after
+// closes every connection. Calls on a closed producer return ErrClosed. Close waits for the
+// callbacks of all records to have run. A ctx without deadline waits as long as delivery
+// takes (Java's close()); an expired ctx closes at once (close(Duration.ZERO)). It returns
+// ctx's error when records had to be failed. A nil ctx is an error (ErrNilContext) and
+// closes nothing.
+//
+// Transactions, as Java's graceful close: a transaction call (InitTransactions,
+// SendOffsetsToTransaction, CommitTransaction, AbortTransaction) blocked when Close
+// starts continues until it completes or ctx ends; then it returns ErrClosed, and Close
+// waits for it to return, so nothing of it outlives Close. Then, unless ctx ended, an open
+// transaction (begun, or doomed by an error, or an abort a timed-out AbortTransaction
+// left) is aborted within ctx: its unsent records fail with ErrTransactionAborted and
+// read_committed consumers are not held up by it; Close returns the abort's error if it
+// fails. A commit left by a timed-out CommitTransaction is left to the coordinator, as is
+// everything when ctx ended first: it aborts an open transaction after
 // transaction.timeout.ms or when a producer with the same transactional.id initializes.
-// Close waits for the callbacks of all records to have run. A ctx without deadline waits as long as
-// delivery takes (Java's close()); an expired ctx closes at once (close(Duration.ZERO)).
-// It returns ctx's error when records had to be failed. A nil ctx is an error
-// (ErrNilContext) and closes nothing.
 func (p *Producer) Close(ctx context.Context) error {
 	if ctx == nil {
 		return nilContext("Close")
@@ -162,15 +169,21 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		p.closeStart()
-		if p.txn != nil {
-			// A transactional call blocked on the coordinator returns ErrClosed now, and
-			// Close waits for it: none keeps retrying or dialing behind Close.
-			p.txn.StopCalls()
-		}
 		// Sends that passed their closed check either appended already, and are waited
 		// for below, or fail with ErrClosed: SetClosing is a barrier.
 		p.acc.SetClosing()
-		if err := p.acc.AwaitIncomplete(ctx); err != nil {
+		if p.txn != nil {
+			// A transactional call still running may finish until ctx ends; then it
+			// returns ErrClosed, and Close waits for it: none keeps retrying or dialing
+			// behind Close. Then an open transaction is aborted (Java's Sender.run on a
+			// graceful close), unless ctx ended.
+			p.txn.StopCalls(ctx)
+			failQueued := func() { p.snd.AbortQueued(ErrTransactionAborted) }
+			if err := p.txn.AbortOpen(ctx, failQueued, p.flushAll); err != nil {
+				p.closeErr = fmt.Errorf("kprod: close: aborting the open transaction: %w", txnError(err))
+			}
+		}
+		if err := p.acc.AwaitIncomplete(ctx); err != nil && p.closeErr == nil {
 			p.closeErr = fmt.Errorf("kprod: close: %w: undelivered records failed with ErrClosed", err)
 		}
 		p.stopSender()

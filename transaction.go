@@ -81,6 +81,9 @@ func txnError(err error) error {
 	if err == nil {
 		return nil
 	}
+	if ou, ok := err.(*txn.OutcomeUnknownError); ok { // keep it outermost: MaybeWritten reads it
+		return &txn.OutcomeUnknownError{Err: txnError(ou.Err)}
+	}
 	var se *txn.StateError
 	if !errors.As(err, &se) {
 		var ce *txn.CodeError
@@ -124,9 +127,11 @@ func (p *Producer) txnManager() (*txn.Manager, error) {
 }
 
 // Timeouts of the transaction calls: each blocks up to max.block.ms or until ctx ends,
-// whichever comes first, as Java bounds them by max.block.ms. When max.block.ms ends the
-// call, its error wraps ErrTransactionTimeout (retriable: call again to resume); when ctx
-// ends it, context.DeadlineExceeded or context.Canceled; when the producer closes, ErrClosed.
+// whichever comes first, as Java bounds them by max.block.ms; with max.block.ms=0
+// (MaxBlock: ZeroDuration) only ctx bounds them (see Config.MaxBlock). When max.block.ms
+// ends the call, its error wraps ErrTransactionTimeout (retriable: call again to resume);
+// when ctx ends it, context.DeadlineExceeded or context.Canceled; when Close's ctx ends
+// while the call runs (Close lets it finish until then), ErrClosed.
 
 // InitTransactions registers the transactional.id with its coordinator, fences older
 // producers with the same id and completes or aborts any transaction they left open. Call
@@ -154,7 +159,9 @@ func (p *Producer) BeginTransaction() error {
 // times out, the offsets stay pending with the transaction, as in Java: calling it again
 // (or CommitTransaction) sends them first, and CommitTransaction never commits the
 // transaction without them. A group error (not authorized, a fenced or outdated member)
-// returns an *AbortableError: abort the transaction. Empty offsets do nothing, as in Java.
+// returns an *AbortableError: abort the transaction. Fencing, or an error code Java's
+// TxnOffsetCommitHandler does not expect, returns a *FatalError. Empty offsets do nothing,
+// as in Java.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata, group ConsumerGroupMetadata) error {
 	m, err := p.txnManagerCtx(ctx, "SendOffsetsToTransaction")
 	if err != nil {
@@ -184,7 +191,10 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 // never commits without them. If a record or an offset commit failed, it returns an
 // *AbortableError and the transaction must be aborted instead. If ctx (or max.block.ms)
 // ends before the outcome is known, call CommitTransaction again: it resumes the same
-// commit (it never turns into an abort, KAFKA-17754).
+// commit (it never turns into an abort by itself; AbortTransaction may abandon it only
+// before its EndTxn was sent, KAFKA-17754). When the call ends after its
+// EndTxn(commit) was sent, MaybeWritten(err) is true: the transaction may have committed,
+// also when Close interrupted the call and the error wraps ErrClosed.
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	m, err := p.txnManagerCtx(ctx, "CommitTransaction")
 	if err != nil {
@@ -195,7 +205,16 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 
 // AbortTransaction fails the transaction's unsent records with ErrTransactionAborted,
 // waits for those in flight, and aborts it: read_committed consumers never see its
-// records. After a ctx timeout it may be called again.
+// records. When the transaction failed in a way that needs a new epoch (KIP-360), the
+// abort also takes one. After a timeout (ctx or max.block.ms) call it again: it resumes
+// where it stopped, its epoch bump included, and until it completes the other transaction
+// calls are refused with ErrInvalidTxnState, as in Java.
+//
+// After a CommitTransaction that timed out, AbortTransaction is allowed while the commit
+// had not sent its EndTxn (it was still flushing records or committing offsets): a
+// deliberate difference from Java, which refuses it, so that a commit whose offsets can
+// never be accepted is not a dead end. Once EndTxn(commit) was sent it returns
+// ErrInvalidTxnState: call CommitTransaction again (KAFKA-17754).
 func (p *Producer) AbortTransaction(ctx context.Context) error {
 	m, err := p.txnManagerCtx(ctx, "AbortTransaction")
 	if err != nil {

@@ -3,9 +3,6 @@ package kprod_test
 import (
 	"context"
 	"errors"
-	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,92 +164,71 @@ func TestTxnCallTimeouts(t *testing.T) {
 						t.Errorf("%s: %v; want context.Canceled, not ErrTransactionTimeout", call.name, err)
 					}
 				}
+				// The coordinator stays stalled: a graceful Close would try to abort the open
+				// transaction until its ctx ends. Close at once.
+				now, cancel := context.WithCancel(context.Background())
+				cancel()
+				p.Close(now)
 			})
 		}
 	}
 }
 
-// txConns counts the connections the producer has open, through its dialer.
-type txConns struct {
-	open, dialed atomic.Int32
-}
-
-func (cc *txConns) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	cc.open.Add(1)
-	cc.dialed.Add(1)
-	return &txConn{Conn: nc, cc: cc}, nil
-}
-
-type txConn struct {
-	net.Conn
-	cc   *txConns
-	once sync.Once
-}
-
-func (c *txConn) Close() error {
-	c.once.Do(func() { c.cc.open.Add(-1) })
-	return c.Conn.Close()
-}
-
-// TestTxnCloseDuringCall: Close while a transaction call is blocked on an unresponsive
-// coordinator, or one answering a retriable error: the call returns ErrClosed at once,
-// Close waits for its coordinator work to stop (and not for max.block.ms), and afterwards
-// no goroutine of the producer runs, no connection is open and none is dialed.
-func TestTxnCloseDuringCall(t *testing.T) {
-	for _, call := range txCalls {
-		for _, unresponsive := range []bool{true, false} {
-			how := "retriable error"
-			if unresponsive {
-				how = "unresponsive"
+// TestTxnMaxBlockZero: with max.block.ms=0 (MaxBlock: ZeroDuration) the transaction calls
+// are bounded by their ctx only, a documented difference from Java: Java's await(0)
+// times out at once while its background sender carries on with the request, whereas
+// kprod does the work on the caller's goroutine, where timing out at once would never
+// let a call complete. On a healthy cluster the calls complete; against an unresponsive
+// coordinator the caller's deadline ends the call (context.DeadlineExceeded, not
+// ErrTransactionTimeout).
+func TestTxnMaxBlockZero(t *testing.T) {
+	zero := func(cfg *kprod.Config) { cfg.MaxBlock = kprod.ZeroDuration }
+	t.Run("healthy", func(t *testing.T) {
+		// Offsets only: a Send would need the topic's metadata, which max.block.ms=0 does
+		// not wait for (Send's own rule, as in Java).
+		const topic, group = "zero-ok", "zero-group"
+		c := mxTxnCluster(t, true, kafkatest.Topic(topic, 1))
+		p := mxTxnProducer(t, c, "zero-ok", true, zero) // InitTransactions completes
+		gm := kprod.ConsumerGroupMetadata{GroupID: group}
+		for _, commit := range []bool{true, false} {
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
 			}
-			t.Run(call.name+"/"+how, func(t *testing.T) {
-				before := kprodGoroutines()
-				conns := &txConns{}
-				p, seen := txStarted(t, call, unresponsive, func(cfg *kprod.Config) { cfg.MaxBlock = time.Minute },
-					kprod.WithDialer(conns.dial))
-				res := make(chan error, 1)
-				go func() { res <- call.run(context.Background(), p) }()
-				txWait(t, seen, "the call's request")
-				if !unresponsive {
-					txWait(t, seen, "a retry of the call's request") // it is retrying
-				}
-				start := time.Now()
-				if err := p.Close(mxCtx(t, 10*time.Second)); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-				if took := time.Since(start); took > 5*time.Second { // vs max.block.ms, 1 min
-					t.Errorf("Close took %v", took)
-				}
-				// Close waited for the call's coordinator work; what is left of the call is
-				// turning the error into the public one, on the caller's goroutine.
-				select {
-				case err := <-res:
-					if !errors.Is(err, kprod.ErrClosed) {
-						t.Errorf("%s interrupted by Close: %v; want ErrClosed", call.name, err)
-					}
-				case <-time.After(5 * time.Second):
-					t.Errorf("%s still blocked 5 s after Close returned", call.name)
-				}
-				if n := conns.open.Load(); n != 0 {
-					t.Errorf("%d connections open after Close", n)
-				}
-				dialed := conns.dialed.Load()
-				checkNoLeak(t, before)
-				if n := conns.open.Load(); n != 0 {
-					t.Errorf("%d connections open after Close (and the goroutine check)", n)
-				}
-				if n := conns.dialed.Load(); n != dialed {
-					t.Errorf("%d connections dialed after Close", n-dialed)
-				}
-				if err := call.run(context.Background(), p); !errors.Is(err, kprod.ErrClosed) {
-					t.Errorf("%s after Close: %v; want ErrClosed", call.name, err)
-				}
-			})
+			offset := int64(1)
+			if !commit {
+				offset = 2
+			}
+			if err := p.SendOffsetsToTransaction(context.Background(), map[kprod.TopicPartition]kprod.OffsetAndMetadata{
+				{Topic: topic, Partition: 0}: {Offset: offset, LeaderEpoch: -1}}, gm); err != nil {
+				t.Fatalf("SendOffsetsToTransaction: %v", err)
+			}
+			end := p.AbortTransaction
+			if commit {
+				end = p.CommitTransaction
+			}
+			if err := end(context.Background()); err != nil {
+				t.Fatalf("ending the transaction (commit %v): %v", commit, err)
+			}
 		}
-	}
+		if got := txStableOffset(t, c.Bootstrap(), group, topic, 0); got != 1 {
+			t.Errorf("the group's committed offset is %d, want 1 (the committed transaction's)", got)
+		}
+	})
+	t.Run("unresponsive coordinator", func(t *testing.T) {
+		p, seen := txStarted(t, txCalls[0], true, zero) // InitTransactions, InitProducerId unanswered
+		const deadline = 300 * time.Millisecond
+		start := time.Now()
+		err := p.InitTransactions(mxCtx(t, deadline))
+		took := time.Since(start)
+		txWait(t, seen, "InitProducerId")
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kprod.ErrTransactionTimeout) {
+			t.Errorf("InitTransactions: %v; want the caller's context.DeadlineExceeded, not ErrTransactionTimeout", err)
+		}
+		if took < deadline {
+			t.Errorf("InitTransactions returned after %v, before the caller's deadline (%v)", took, deadline)
+		}
+		now, cancel := context.WithCancel(context.Background())
+		cancel()
+		p.Close(now)
+	})
 }

@@ -1,6 +1,8 @@
 package kprod_test
 
 import (
+	"context"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -169,4 +171,29 @@ func goroutineStacks() []string {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+}
+
+// mxRetryLog is a slog handler that closes seen when the sender logs that it requeued a
+// batch of partition (its debug record "kprod: retrying batch"): the sender has handled
+// the batch's refusal.
+type mxRetryLog struct {
+	partition int64
+	seen      chan struct{}
+	once      sync.Once
+}
+
+func (h *mxRetryLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *mxRetryLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *mxRetryLog) WithGroup(string) slog.Handler            { return h }
+func (h *mxRetryLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "kprod: retrying batch" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if v := a.Value.Resolve(); a.Key == "partition" && v.Kind() == slog.KindInt64 && v.Int64() == h.partition {
+			h.once.Do(func() { close(h.seen) })
+		}
+		return true
+	})
+	return nil
 }

@@ -11,7 +11,8 @@ import (
 	"kprod/internal/wire"
 )
 
-// errDeliveryTimeout is wrapped by the producer into its exported ErrDeliveryTimeout.
+// ErrDeliveryTimeout is delivery.timeout.ms expiring; the producer exports it as
+// kprod.ErrDeliveryTimeout.
 var ErrDeliveryTimeout = errors.New("kprod: delivery.timeout.ms expired")
 
 // produceTxnV1MaxVersion is the newest Produce version of transactions v1: Java's

@@ -47,14 +47,26 @@ func (m *Manager) call(ctx context.Context, op string) (context.Context, func(),
 	}, nil
 }
 
-// StopCalls makes every running and later transactional call return the closed error and
-// waits until the running ones have returned. The producer calls it as Close starts.
-func (m *Manager) StopCalls() {
+// StopCalls makes every later transactional call return the closed error and waits for
+// the running ones to return: until ctx ends, then it interrupts them (they return the
+// closed error) and waits until they have. The producer's Close calls it, so a call
+// blocked when Close starts finishes within Close's deadline, as Java's close lets the
+// sender finish pending transactional requests, and none outlives Close.
+func (m *Manager) StopCalls(ctx context.Context) {
 	m.mu.Lock()
-	m.callsClosed = true
+	m.callsClosed = true // no call starts (calls.Add) from now on
 	m.mu.Unlock()
+	returned := make(chan struct{})
+	go func() {
+		m.calls.Wait()
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-ctx.Done():
+	}
 	m.stopCalls()
-	m.calls.Wait()
+	<-returned
 }
 
 func (m *Manager) closedErr() error {

@@ -142,7 +142,8 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 	for {
 		if attempt > 0 {
 			wait := m.backoff(attempt)
-			if errors.As(last, new(*CodeError)) && last.(*CodeError).Code == codeConcurrentTransactions && attempt < 4 {
+			var ce *CodeError
+			if errors.As(last, &ce) && ce.Code == codeConcurrentTransactions && attempt < 4 {
 				wait = 20 * time.Millisecond // Java retries CONCURRENT_TRANSACTIONS quickly at first
 			}
 			t := time.NewTimer(wait)
@@ -161,7 +162,7 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 			}
 			last = err
 			var ce *CodeError
-			if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) != Retriable {
+			if errors.As(err, &ce) && ce.kind() != Retriable {
 				return err
 			}
 			continue
@@ -204,7 +205,7 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 		case codeNotCoordinator, codeCoordinatorNotAvailable:
 			m.forgetCoordinator(typ, key)
 		}
-		if coordinatorErrorKind(ce.Code) != Retriable {
+		if ce.kind() != Retriable {
 			return err
 		}
 	}

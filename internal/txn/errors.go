@@ -57,6 +57,29 @@ func ProduceErrorKind(code int16) Kind {
 	return Abortable
 }
 
+// txnOffsetCommitKind classifies a partition's error code in a TxnOffsetCommit answer as
+// Java 4.x's TxnOffsetCommitHandler does: every retriable code is retried (after looking
+// the coordinator up again for NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE and
+// REQUEST_TIMED_OUT); group authorization, a fenced or outdated member and
+// TRANSACTION_ABORTABLE doom the transaction; fencing (PRODUCER_FENCED,
+// INVALID_PRODUCER_EPOCH), the transactional id's authorization,
+// UNSUPPORTED_FOR_MESSAGE_FORMAT and any other code are fatal ("Unexpected error in
+// TxnOffsetCommitResponse").
+func txnOffsetCommitKind(code int16) Kind {
+	if isRetriable(code) {
+		return Retriable
+	}
+	switch code {
+	case codeGroupAuthorization, codeFencedInstanceID, codeTransactionAbortable, codeUnknownMemberID, codeIllegalGeneration:
+		return Abortable
+	}
+	return Fatal
+}
+
+// opTxnOffsetCommit is the Op of a TxnOffsetCommit's *CodeError, classified by
+// txnOffsetCommitKind rather than coordinatorErrorKind.
+const opTxnOffsetCommit = "TxnOffsetCommit"
+
 // coordinatorErrorKind classifies an error code from the transaction coordinator.
 func coordinatorErrorKind(code int16) Kind {
 	switch code {
@@ -95,6 +118,14 @@ func (e *CodeError) Error() string {
 	return fmt.Sprintf("kprod: %s: %v", e.Op, kerr.ErrorForCode(e.Code))
 }
 
+// kind classifies the code as Java's handler of the request does.
+func (e *CodeError) kind() Kind {
+	if e.Op == opTxnOffsetCommit {
+		return txnOffsetCommitKind(e.Code)
+	}
+	return coordinatorErrorKind(e.Code)
+}
+
 // KafkaCode returns the Kafka error code.
 func (e *CodeError) KafkaCode() int16 { return e.Code }
 
@@ -118,3 +149,13 @@ func (e *StateError) Unwrap() error { return e.Err }
 
 // ErrWrongState is wrapped by calls made in a state that does not allow them.
 var ErrWrongState = errors.New("kprod: invalid transaction state")
+
+// OutcomeUnknownError wraps the error of a CommitTransaction that ended (Close, ctx,
+// max.block.ms) after its EndTxn(commit) was sent and before the answer arrived: the
+// coordinator may have committed the transaction, whatever Err says.
+type OutcomeUnknownError struct{ Err error }
+
+func (e *OutcomeUnknownError) Error() string {
+	return e.Err.Error() + " (EndTxn(commit) was sent: the transaction may have committed)"
+}
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }

@@ -44,11 +44,11 @@ func TestProduceErrorKind(t *testing.T) {
 	}
 }
 
-// TestCoordinatorErrorKind: how a transaction or group coordinator's error code is
-// classified (Java's InitProducerIdHandler, AddPartitionsToTxnHandler, EndTxnHandler,
-// TxnOffsetCommitHandler): coordinator moves and loads and concurrent transactions are
-// retried; fencing, authorization of the transactional id or cluster, unsupported
-// versions and an invalid transaction state are fatal; the rest are abortable.
+// TestCoordinatorErrorKind: how a transaction coordinator's error code is classified
+// (Java's InitProducerIdHandler, AddPartitionsToTxnHandler, AddOffsetsToTxnHandler,
+// EndTxnHandler): coordinator moves and loads and concurrent transactions are retried;
+// fencing, authorization of the transactional id or cluster, unsupported versions and an
+// invalid transaction state are fatal; the rest are abortable.
 func TestCoordinatorErrorKind(t *testing.T) {
 	for _, tc := range []struct {
 		err  *kerr.Error
@@ -79,6 +79,51 @@ func TestCoordinatorErrorKind(t *testing.T) {
 	} {
 		if got := coordinatorErrorKind(tc.err.Code); got != tc.want {
 			t.Errorf("coordinatorErrorKind(%s) = %s, want %s", tc.err.Message, kindName(got), kindName(tc.want))
+		}
+	}
+}
+
+// TestTxnOffsetCommitKind: how a TxnOffsetCommit partition error from the group
+// coordinator is classified, as Java 4.x's TxnOffsetCommitHandler.handleResponse: every
+// retriable code is retried; GROUP_AUTHORIZATION_FAILED, FENCED_INSTANCE_ID,
+// TRANSACTION_ABORTABLE, UNKNOWN_MEMBER_ID and ILLEGAL_GENERATION are abortable;
+// fencing, TRANSACTIONAL_ID_AUTHORIZATION_FAILED, UNSUPPORTED_FOR_MESSAGE_FORMAT and
+// every code the handler does not expect are fatal. The CodeError of a TxnOffsetCommit
+// answer is classified the same way.
+func TestTxnOffsetCommitKind(t *testing.T) {
+	for _, tc := range []struct {
+		err  *kerr.Error
+		want Kind
+	}{
+		{kerr.NotCoordinator, Retriable},
+		{kerr.CoordinatorNotAvailable, Retriable},
+		{kerr.RequestTimedOut, Retriable},
+		{kerr.UnknownTopicOrPartition, Retriable},
+		{kerr.CoordinatorLoadInProgress, Retriable},
+		{kerr.ConcurrentTransactions, Retriable},
+		{kerr.NotEnoughReplicas, Retriable},
+		{kerr.UnstableOffsetCommit, Retriable},
+		{kerr.GroupAuthorizationFailed, Abortable},
+		{kerr.FencedInstanceID, Abortable},
+		{kerr.TransactionAbortable, Abortable},
+		{kerr.UnknownMemberID, Abortable},
+		{kerr.IllegalGeneration, Abortable},
+		{kerr.ProducerFenced, Fatal},
+		{kerr.InvalidProducerEpoch, Fatal},
+		{kerr.TransactionalIDAuthorizationFailed, Fatal},
+		{kerr.UnsupportedForMessageFormat, Fatal},
+		// Unexpected in a TxnOffsetCommit answer: Java fails the producer.
+		{kerr.RebalanceInProgress, Fatal},
+		{kerr.TopicAuthorizationFailed, Fatal},
+		{kerr.InvalidProducerIDMapping, Fatal},
+		{kerr.InvalidTxnState, Fatal},
+		{kerr.UnknownServerError, Fatal},
+	} {
+		if got := txnOffsetCommitKind(tc.err.Code); got != tc.want {
+			t.Errorf("txnOffsetCommitKind(%s) = %s, want %s", tc.err.Message, kindName(got), kindName(tc.want))
+		}
+		if got := (&CodeError{Op: opTxnOffsetCommit, Code: tc.err.Code}).kind(); got != tc.want {
+			t.Errorf("a TxnOffsetCommit CodeError %s is %s, want %s", tc.err.Message, kindName(got), kindName(tc.want))
 		}
 	}
 }

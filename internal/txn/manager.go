@@ -33,7 +33,9 @@ type Config struct {
 	Meta Meta
 	// RetryBackoff and RetryBackoffMax pace retried coordinator requests.
 	RetryBackoff, RetryBackoffMax time.Duration
-	// MaxBlock is max.block.ms: it bounds each transactional call (0: only ctx does).
+	// MaxBlock is max.block.ms: it bounds each transactional call. 0 (max.block.ms=0):
+	// only ctx does, since the call's work runs on the caller's goroutine (Config.MaxBlock
+	// of package kprod says why).
 	MaxBlock time.Duration
 	// ErrClosed is the error transactional calls return once the producer closes.
 	ErrClosed error
@@ -66,6 +68,18 @@ type Manager struct {
 	// bumpNeeded: the transaction failed in a way that needs a new epoch once aborted
 	// (KIP-360), or the idempotent producer must bump before sending more.
 	bumpNeeded bool
+	// abortBump: an abort reached its epoch bump (state Initializing) and the bump has not
+	// completed: only AbortTransaction may resume it, as Java hands a timed-out
+	// abortTransaction's pending result back (handleCachedTransactionRequestResult).
+	abortBump bool
+	// commitSent: Commit reached its EndTxn(commit), so the coordinator may commit the
+	// transaction from now on: AbortTransaction is refused (KAFKA-17754), and a commit call
+	// that ends without the answer has an unknown outcome.
+	commitSent bool
+	// unmapped: the transaction's last error was INVALID_PRODUCER_ID_MAPPING, so the
+	// coordinator would refuse an EndTxn: the abort goes straight to InitProducerId
+	// (Java's beginCompletingTransaction).
+	unmapped bool
 	// tv2: transactions v2 (KIP-890), partitions added implicitly, EndTxn bumps the epoch.
 	// Written under mu between transactions; read by the sender without it.
 	tv2           atomic.Bool
@@ -116,10 +130,12 @@ func New(cfg Config) *Manager {
 	return m
 }
 
-// Close ends the transactional calls still running (StopCalls), stops background work and
-// closes the manager's connections; none is dialed afterwards.
+// Close ends the transactional calls still running at once (StopCalls), stops background
+// work and closes the manager's connections; none is dialed afterwards.
 func (m *Manager) Close() {
-	m.StopCalls()
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	m.StopCalls(now)
 	m.cancel()
 	m.wg.Wait()
 	m.closeConns()
@@ -168,12 +184,25 @@ func (m *Manager) enterLocked(to State) error {
 	return m.transition(to)
 }
 
+// abortPendingLocked refuses op while an abort's epoch bump is pending (abortBump): Java
+// refuses every other operation until a timed-out abortTransaction is called again.
+func (m *Manager) abortPendingLocked(op string) error {
+	if !m.abortBump {
+		return nil
+	}
+	return &StateError{Kind: Retriable, Err: fmt.Errorf(
+		"%w: cannot %s: the previous AbortTransaction did not finish taking a new epoch: call AbortTransaction again to finish it",
+		ErrWrongState, op)}
+}
+
 // fail moves to AbortableError or FatalError with cause err (a fatal state is final).
 func (m *Manager) failLocked(kind Kind, err error) {
 	if m.state == FatalError {
 		return
 	}
 	m.lastErr = err
+	var ce *CodeError
+	m.unmapped = errors.As(err, &ce) && ce.Code == codeInvalidProducerIDMapping
 	if kind == Fatal {
 		m.state = FatalError
 		return
@@ -265,7 +294,7 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 		return
 	}
 	var ce *CodeError
-	if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) == Fatal {
+	if errors.As(err, &ce) && ce.kind() == Fatal {
 		// Not authorised, or the broker lacks a needed version: retrying cannot help.
 		// Every record fails with this error, as Java's fatal errors do.
 		m.failLocked(Fatal, fmt.Errorf("kprod: InitProducerId: %w", err))
@@ -353,6 +382,10 @@ func (m *Manager) Init(ctx context.Context) error {
 	}
 	defer done()
 	m.mu.Lock()
+	if err := m.abortPendingLocked("InitTransactions"); err != nil {
+		m.mu.Unlock()
+		return err
+	}
 	if err := m.enterLocked(Initializing); err != nil {
 		m.mu.Unlock()
 		return err
@@ -372,7 +405,7 @@ func (m *Manager) reinit(ctx context.Context, pid int64, epoch int16) error {
 	defer m.mu.Unlock()
 	if err != nil {
 		var ce *CodeError
-		if errors.As(err, &ce) && coordinatorErrorKind(ce.Code) == Fatal {
+		if errors.As(err, &ce) && ce.kind() == Fatal {
 			m.failLocked(Fatal, err)
 			return m.errLocked()
 		}
@@ -416,6 +449,7 @@ func (m *Manager) decideTV2Locked(atInit bool) {
 }
 
 func (m *Manager) clearTxnLocked() {
+	m.abortBump, m.unmapped, m.commitSent = false, false, false
 	clear(m.added)
 	clear(m.pending)
 	m.offsets = false
@@ -427,6 +461,9 @@ func (m *Manager) Begin() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.errLocked(); err != nil {
+		return err
+	}
+	if err := m.abortPendingLocked("BeginTransaction"); err != nil {
 		return err
 	}
 	if err := m.transition(InTransaction); err != nil {
@@ -520,6 +557,7 @@ func (m *Manager) OnProduceError(code int16, err error) Kind {
 	// a new epoch (KIP-360; transactions v2 get one from every EndTxn anyway).
 	m.bumpNeeded = true
 	m.failLocked(kind, err)
+	m.unmapped = code == codeInvalidProducerIDMapping
 	return kind
 }
 
@@ -556,12 +594,18 @@ func (m *Manager) addLoop() {
 				var ce *CodeError
 				kind := Abortable
 				if errors.As(err, &ce) {
-					kind = coordinatorErrorKind(ce.Code)
+					kind = ce.kind()
 				}
 				if m.ctx.Err() != nil {
 					return
 				}
 				m.mu.Lock()
+				if ce != nil && (ce.Code == codeUnknownProducerID || ce.Code == codeInvalidProducerIDMapping) {
+					// The coordinator does not know the producer id (any more): the
+					// abort must take a new epoch, or every later transaction fails the
+					// same way (Java's AddPartitionsToTxnHandler: abortableErrorIfPossible).
+					m.bumpNeeded = true
+				}
 				m.failLocked(kind, fmt.Errorf("kprod: AddPartitionsToTxn: %w", err))
 				clear(m.pending)
 				m.mu.Unlock()

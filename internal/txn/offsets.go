@@ -41,7 +41,8 @@ type offsetCommit struct {
 // the coordinator has not confirmed when the call ends (ctx, max.block.ms) stay pending,
 // as in Java: calling SendOffsets again, or Commit, sends them first, and Commit never ends
 // the transaction without them. A group error (fenced member, wrong generation, not
-// authorized) makes the transaction abortable; fencing makes the producer fail.
+// authorized) makes the transaction abortable; fencing, or a code Java's
+// TxnOffsetCommitHandler does not expect, makes the producer fail (txnOffsetCommitKind).
 func (m *Manager) SendOffsets(ctx context.Context, offsets []Offset, g Group) error {
 	ctx, done, err := m.call(ctx, "SendOffsetsToTransaction")
 	if err != nil {
@@ -50,6 +51,10 @@ func (m *Manager) SendOffsets(ctx context.Context, offsets []Offset, g Group) er
 	defer done()
 	m.mu.Lock()
 	if err := m.errLocked(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	if err := m.abortPendingLocked("SendOffsetsToTransaction"); err != nil {
 		m.mu.Unlock()
 		return err
 	}
@@ -174,18 +179,18 @@ func (m *Manager) commitGroupOffsets(ctx context.Context, oc *offsetCommit) erro
 	if tv2 {
 		maxV = 5 // v5: the coordinator adds the group to the transaction itself (KIP-890)
 	}
-	if err := m.coordinated(ctx, "TxnOffsetCommit", keyGroup, g.ID, maxV, build, handle); err != nil {
-		return m.opFailed("TxnOffsetCommit", err)
+	if err := m.coordinated(ctx, opTxnOffsetCommit, keyGroup, g.ID, maxV, build, handle); err != nil {
+		return m.opFailed(opTxnOffsetCommit, err)
 	}
 	return nil
 }
 
 // txnOffsetCommitAnswer takes the partitions the group coordinator accepted off oc and
 // says what to do about the rest, as Java's TxnOffsetCommitHandler: the first error that
-// is not retriable ends the commit (abortable for group errors, fatal for fencing); a
-// retriable one, or a partition the answer left out, has the rest sent again after a
-// backoff, after looking the coordinator up again for NOT_COORDINATOR,
-// COORDINATOR_NOT_AVAILABLE and REQUEST_TIMED_OUT.
+// is not retriable ends the commit (txnOffsetCommitKind: abortable for group errors,
+// fatal for fencing and unexpected codes); a retriable one, or a partition the answer
+// left out, has the rest sent again after a backoff, after looking the coordinator up
+// again for NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE and REQUEST_TIMED_OUT.
 func (m *Manager) txnOffsetCommitAnswer(oc *offsetCommit, r *kmsg.TxnOffsetCommitResponse) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -205,8 +210,8 @@ func (m *Manager) txnOffsetCommitAnswer(oc *offsetCommit, r *kmsg.TxnOffsetCommi
 			case codeNotCoordinator, codeCoordinatorNotAvailable, codeRequestTimedOut:
 				reload = true
 			}
-			if coordinatorErrorKind(p.ErrorCode) != Retriable {
-				return codeErr("TxnOffsetCommit", p.ErrorCode)
+			if txnOffsetCommitKind(p.ErrorCode) != Retriable {
+				return codeErr(opTxnOffsetCommit, p.ErrorCode)
 			}
 			if retry == 0 {
 				retry = p.ErrorCode
@@ -217,7 +222,7 @@ func (m *Manager) txnOffsetCommitAnswer(oc *offsetCommit, r *kmsg.TxnOffsetCommi
 		m.forgetCoordinator(keyGroup, oc.group.ID)
 	}
 	if retry != 0 {
-		return codeErr("TxnOffsetCommit", retry)
+		return codeErr(opTxnOffsetCommit, retry)
 	}
 	if len(oc.offsets) > 0 {
 		return fmt.Errorf("%w: TxnOffsetCommit left out %d of %d partitions", errIncomplete, len(oc.offsets), asked)

@@ -33,11 +33,13 @@ func (s State) String() string {
 // transitions is the table of valid transitions: transitions[to] lists the states it
 // may be entered from (Java's isTransitionValid). FatalError is reachable from anywhere.
 var transitions = map[State][]State{
-	Initializing:   {Uninitialized, Aborting}, // first init; new epoch after a failed transaction's abort
-	Ready:          {Initializing, Committing, Aborting},
-	InTransaction:  {Ready},
-	Committing:     {InTransaction},
-	Aborting:       {InTransaction, AbortableError},
+	Initializing:  {Uninitialized, Aborting}, // first init; new epoch after a failed transaction's abort
+	Ready:         {Initializing, Committing, Aborting},
+	InTransaction: {Ready},
+	Committing:    {InTransaction},
+	// From Committing only while the commit has not sent its EndTxn (Manager.Abort): a
+	// deliberate difference from Java, which never allows it.
+	Aborting:       {InTransaction, AbortableError, Committing},
 	AbortableError: {InTransaction, Committing, AbortableError, Initializing},
 }
 

@@ -23,13 +23,20 @@ var javaTransitions = map[State][]State{
 	AbortableError: {InTransaction, Committing, AbortableError, Initializing},
 }
 
+// deliberateTransitions are the transitions kprod allows and Java does not, each for a
+// reason RELIABILITY.md states: COMMITTING -> ABORTING while the commit has not sent its
+// EndTxn (Manager.Abort checks that), so a commit whose offsets are never accepted can be
+// abandoned.
+var deliberateTransitions = map[State][]State{Aborting: {Committing}}
+
 // TestTransitionTable checks every (from, to) pair of the state machine against Java's
-// table: 64 pairs, each valid or invalid for a stated reason.
+// table and the deliberate differences: 64 pairs, each valid or invalid for a stated
+// reason.
 func TestTransitionTable(t *testing.T) {
 	for _, from := range allStates {
 		for _, to := range allStates {
 			want := to == FatalError
-			for _, s := range javaTransitions[to] {
+			for _, s := range append(javaTransitions[to], deliberateTransitions[to]...) {
 				want = want || s == from
 			}
 			if got := validTransition(from, to); got != want {
@@ -204,7 +211,7 @@ func TestCallsPerState(t *testing.T) {
 		t.Fatalf("Abort of an empty transaction: %v, state %s, queued records failed: %v", err, m.State(), failed)
 	}
 
-	// A commit whose flush ends with ctx stays COMMITTING: Abort is refused (KAFKA-17754).
+	// A commit whose flush ends with ctx stays COMMITTING: Commit again resumes it.
 	if err := m.Begin(); err != nil {
 		t.Fatal(err)
 	}
@@ -212,11 +219,35 @@ func TestCallsPerState(t *testing.T) {
 	if err := m.Commit(ctx, stuck); !errors.Is(err, context.DeadlineExceeded) || m.State() != Committing {
 		t.Fatalf("Commit with its flush timing out: %v, state %s; want the ctx error in COMMITTING", err, m.State())
 	}
-	wrong("Abort during a commit", m.Abort(ctx, func() {}, ok))
 	wrong("Begin during a commit", m.Begin())
 	if err := m.Commit(ctx, ok); err != nil || m.State() != Ready {
 		t.Fatalf("Commit again: %v, state %s", err, m.State())
 	}
+	// A commit that has not sent its EndTxn may be aborted instead (a deliberate
+	// difference from Java); once EndTxn(commit) was sent, Abort is refused (KAFKA-17754).
+	if err := m.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Commit(ctx, stuck); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Commit with its flush timing out: %v", err)
+	}
+	if err := m.Abort(ctx, func() {}, ok); err != nil || m.State() != Ready {
+		t.Fatalf("Abort of a commit that sent no EndTxn: %v, state %s; want READY", err, m.State())
+	}
+	wrong("Commit after the abort", m.Commit(ctx, ok))
+	if err := m.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	m.state, m.commitSent = Committing, true // as after an EndTxn(commit) whose answer was lost
+	m.mu.Unlock()
+	wrong("Abort once EndTxn(commit) was sent", m.Abort(ctx, func() {}, ok))
+	if m.State() != Committing {
+		t.Fatalf("the refused Abort left state %s", m.State())
+	}
+	m.mu.Lock()
+	m.state, m.commitSent = Ready, false
+	m.mu.Unlock()
 
 	// A failed record makes the transaction abortable: Commit reports it, Abort recovers.
 	if err := m.Begin(); err != nil {
