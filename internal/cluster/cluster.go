@@ -279,6 +279,9 @@ func (c *Cluster) run() {
 		close(c.updated)
 		c.updated = make(chan struct{})
 		c.mu.Unlock()
+		if err != nil && c.ctx.Err() != nil {
+			return // Close interrupted the refresh: a normal Close logs nothing
+		}
 		next := c.cfg.MaxAge
 		if err != nil {
 			failures++
