@@ -11,4 +11,7 @@ require (
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
-require golang.org/x/crypto v0.51.0 // indirect
+require (
+	github.com/twmb/franz-go/pkg/sr v1.8.0 // indirect
+	golang.org/x/crypto v0.51.0 // indirect
+)
