@@ -133,7 +133,12 @@ func TestResolverConcurrentFirstUseMakesOneRequest(t *testing.T) {
 			errs <- err
 		})
 	}
+	deadline := time.Now().Add(10 * time.Second)
 	for entered.Load() != 1 || r.Waiting() != n-1 {
+		if time.Now().After(deadline) || entered.Load() > 1 {
+			close(release)
+			t.Fatalf("%d requests in flight, %d callers waiting; want 1 and %d", entered.Load(), r.Waiting(), n-1)
+		}
 		time.Sleep(time.Millisecond) // polls observable state: one request in flight, the rest waiting
 	}
 	close(release)
