@@ -332,3 +332,25 @@ func TestAppendHeader(t *testing.T) {
 		t.Fatalf("% x", got)
 	}
 }
+
+func TestNormalizeQuery(t *testing.T) {
+	for _, normalize := range []bool{false, true} {
+		for _, auto := range []bool{false, true} {
+			f := newFake(t)
+			f.SeedSchema("orders-value", 1, 11, sr.Schema{Schema: orderSchema})
+			var query atomic.Value
+			f.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
+				query.Store(r.URL.RawQuery)
+				return false
+			})
+			r := registry.NewResolver(client(t, registry.Config{URLs: []string{f.URL()}}),
+				registry.SerdeConfig{NormalizeSchemas: normalize, AutoRegisterSchemas: &auto}, false)
+			if _, _, err := r.ID(context.Background(), "orders", "", registry.Schema{Text: orderSchema}); err != nil {
+				t.Fatal(err)
+			}
+			if got := query.Load().(string) == "normalize=true"; got != normalize {
+				t.Fatalf("normalize %v auto %v: query %q", normalize, auto, query.Load())
+			}
+		}
+	}
+}
