@@ -354,3 +354,52 @@ func TestNormalizeQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestResolverLeaderCancelled: when the caller whose request others wait on gives up
+// (its ctx ends), the waiters do not inherit its cancellation: one of them asks again.
+func TestResolverLeaderCancelled(t *testing.T) {
+	f := newFake(t)
+	release := make(chan struct{})
+	var posts atomic.Int32
+	f.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost && posts.Add(1) == 1 {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		return false
+	})
+	defer close(release)
+	r := registry.NewResolver(client(t, registry.Config{URLs: []string{f.URL()}}), registry.SerdeConfig{}, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	leaderErr := make(chan error, 1)
+	go func() {
+		_, _, err := r.ID(ctx, "orders", "", registry.Schema{Text: orderSchema})
+		leaderErr <- err
+	}()
+	for posts.Load() != 1 {
+		time.Sleep(time.Millisecond) // polls: the leader's request is in flight
+	}
+	waiter := make(chan error, 1)
+	go func() {
+		id, _, err := r.ID(context.Background(), "orders", "", registry.Schema{Text: orderSchema})
+		if err == nil && id == 0 {
+			err = errors.New("id 0")
+		}
+		waiter <- err
+	}()
+	for r.Waiting() != 1 {
+		time.Sleep(time.Millisecond) // polls: the second caller waits on the first
+	}
+	cancel()
+	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("leader: %v", err)
+	}
+	if err := <-waiter; err != nil {
+		t.Fatalf("waiter: %v", err)
+	}
+	if n := posts.Load(); n != 2 {
+		t.Fatalf("%d register requests, want 2", n)
+	}
+}
