@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
@@ -261,5 +263,33 @@ func TestContextCancelled(t *testing.T) {
 	}
 	if n := f.requests("GET /schemas/ids/1"); n != 0 {
 		t.Fatalf("%d requests after cancel", n)
+	}
+}
+
+// TestCloseLeavesNoGoroutine: the client starts none of its own, and Close ends the
+// transport's connection goroutines.
+func TestCloseLeavesNoGoroutine(t *testing.T) {
+	f := newFake(t)
+	f.SeedSchema("s", 1, 1, sr.Schema{Schema: `"int"`})
+	before := runtime.NumGoroutine()
+	c, err := registry.New(registry.Config{URLs: []string{f.URL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := c.SchemaByID(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runtime.NumGoroutine() <= before {
+		t.Fatal("no connection goroutine to check")
+	}
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond) // polls: connection goroutines end asynchronously
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // defaultMaxSchemasPerSubject is Java's max.schemas.per.subject default.
@@ -33,9 +34,9 @@ type Resolver struct {
 
 	check atomic.Pointer[func(reader, writer Schema) error]
 
-	// entries is copied on write so that the per-record lookup takes no lock and
+	// tables is copied on write so that the per-record lookup takes no lock and
 	// allocates nothing (a sync.Map would box the key); new schemas are rare.
-	entries atomic.Pointer[map[idKey]*entry]
+	tables atomic.Pointer[tables]
 
 	mu         sync.Mutex     // serializes writers of entries; guards perSubject
 	perSubject map[string]int // schemas cached per subject, bounded by max.schemas.per.subject
@@ -46,6 +47,36 @@ type Resolver struct {
 // (see entry.refs).
 type idKey struct {
 	topic, record, typ, text, refs string
+}
+
+// tables holds the cached resolutions, by schema text and, for the per-record fast
+// path, by the address of the text a caller passes: hashing and comparing a schema
+// of a few KB on every record costs ~200 ns, its address nothing.
+type tables struct {
+	byText map[idKey]*entry
+	byPtr  map[ptrKey]ptrVal
+}
+
+// ptrKey is idKey with the text's address and length in place of its bytes.
+type ptrKey struct {
+	topic, record, typ string
+	text               *byte
+	n                  int
+}
+
+// ptrVal keeps the text it was keyed by alive, so that its address cannot be reused
+// by another text while the alias exists.
+type ptrVal struct {
+	text string
+	e    *entry
+}
+
+// maxAliases bounds byPtr: a caller building a new string for every record would
+// otherwise grow it without end; past the bound such callers take the slow path.
+const maxAliases = 4096
+
+func (k idKey) ptr() ptrKey {
+	return ptrKey{topic: k.topic, record: k.record, typ: k.typ, text: unsafe.StringData(k.text), n: len(k.text)}
 }
 
 // entry is one resolution, pending until done is closed. Its fields other than
@@ -63,7 +94,7 @@ type entry struct {
 func NewResolver(c *Client, cfg SerdeConfig, isKey bool) *Resolver {
 	r := &Resolver{c: c, cfg: cfg, isKey: isKey, auto: true, strict: true, idStrict: true,
 		maxPer: defaultMaxSchemasPerSubject, now: time.Now, perSubject: map[string]int{}}
-	r.entries.Store(&map[idKey]*entry{})
+	r.tables.Store(&tables{byText: map[idKey]*entry{}, byPtr: map[ptrKey]ptrVal{}})
 	r.strategy = cfg.ValueSubjectNameStrategy
 	if isKey {
 		r.strategy = cfg.KeySubjectNameStrategy
@@ -136,8 +167,25 @@ func (r *Resolver) ID(ctx context.Context, topic, recordName string, s Schema) (
 	default:
 		k.topic, k.record = topic, recordName
 	}
+	fast := true
 	for {
-		e, ok := (*r.entries.Load())[k]
+		t := r.tables.Load()
+		var e *entry
+		var ok bool
+		if fast {
+			var v ptrVal
+			v, ok = t.byPtr[k.ptr()]
+			e = v.e
+			if !ok || !slices.Equal(e.refs, s.References) {
+				fast, ok = false, false
+			}
+		}
+		if !ok {
+			e, ok = t.byText[k]
+			if ok && k.refs == "" && slices.Equal(e.refs, s.References) && len(t.byPtr) < maxAliases {
+				r.alias(k, e)
+			}
+		}
 		if ok && k.refs == "" && !slices.Equal(e.refs, s.References) {
 			// Same text, other references: rare, so only this case pays for a
 			// key naming them.
@@ -180,22 +228,45 @@ func (r *Resolver) ID(ctx context.Context, topic, recordName string, s Schema) (
 }
 
 // swap replaces k's entry old (nil: none) with n (nil: delete), reporting whether
-// old was still there.
+// old was still there. The aliases of old go with it.
 func (r *Resolver) swap(k idKey, old, n *entry) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := *r.entries.Load()
-	if m[k] != old {
+	t := r.tables.Load()
+	if t.byText[k] != old {
 		return false
 	}
-	c := maps.Clone(m)
+	c := &tables{byText: maps.Clone(t.byText), byPtr: t.byPtr}
 	if n == nil {
-		delete(c, k)
+		delete(c.byText, k)
 	} else {
-		c[k] = n
+		c.byText[k] = n
 	}
-	r.entries.Store(&c)
+	if old != nil {
+		c.byPtr = maps.Clone(t.byPtr)
+		maps.DeleteFunc(c.byPtr, func(_ ptrKey, v ptrVal) bool { return v.e == old })
+	}
+	if n != nil && k.refs == "" && len(c.byPtr) < maxAliases {
+		if old == nil {
+			c.byPtr = maps.Clone(t.byPtr)
+		}
+		c.byPtr[k.ptr()] = ptrVal{text: k.text, e: n}
+	}
+	r.tables.Store(c)
 	return true
+}
+
+// alias adds k's text address as a key of e, if e is still k's entry.
+func (r *Resolver) alias(k idKey, e *entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.tables.Load()
+	if t.byText[k] != e || len(t.byPtr) >= maxAliases {
+		return
+	}
+	c := &tables{byText: t.byText, byPtr: maps.Clone(t.byPtr)}
+	c.byPtr[k.ptr()] = ptrVal{text: k.text, e: e}
+	r.tables.Store(c)
 }
 
 func isCancel(err error) bool {

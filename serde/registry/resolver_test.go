@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -400,6 +401,71 @@ func TestResolverLeaderCancelled(t *testing.T) {
 		t.Fatalf("waiter: %v", err)
 	}
 	if n := posts.Load(); n != 2 {
+		t.Fatalf("%d register requests, want 2", n)
+	}
+}
+
+func BenchmarkResolverCachedID(b *testing.B) {
+	for _, size := range []int{1, 40} {
+		fields := make([]string, size)
+		for i := range fields {
+			fields[i] = fmt.Sprintf(`{"name":"field%d","type":["null","string"],"default":null}`, i)
+		}
+		text := `{"type":"record","name":"Order","namespace":"com.example","fields":[` + strings.Join(fields, ",") + `]}`
+		b.Run(fmt.Sprintf("schema=%dB", len(text)), func(b *testing.B) { benchCachedID(b, text) })
+	}
+}
+
+func benchCachedID(b *testing.B, text string) {
+	f := srfake.New()
+	defer f.Close()
+	c, _ := registry.New(registry.Config{URLs: []string{f.URL()}})
+	defer c.Close()
+	r := registry.NewResolver(c, registry.SerdeConfig{}, false)
+	s := registry.Schema{Text: text}
+	ctx := context.Background()
+	if _, _, err := r.ID(ctx, "orders", "com.example.Order", s); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := r.ID(ctx, "orders", "com.example.Order", s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestResolverEqualTextsShareAnEntry: the cache is by text, whatever string holds it
+// (the fast path keys by address, and must neither miss nor confuse texts).
+func TestResolverEqualTextsShareAnEntry(t *testing.T) {
+	f := newFake(t)
+	r := registry.NewResolver(client(t, registry.Config{URLs: []string{f.URL()}}), registry.SerdeConfig{}, false)
+	ctx := context.Background()
+	want, _, err := r.ID(ctx, "orders", "", registry.Schema{Text: orderSchema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := r.ID(ctx, "orders", "", registry.Schema{Text: `"string"`})
+	if err != nil || other == want {
+		t.Fatalf("second schema: %d %v", other, err)
+	}
+	for i := range 5000 { // past the alias bound
+		text := orderSchema
+		if i%2 == 1 {
+			text = `"string"`
+		}
+		id, used, err := r.ID(ctx, "orders", "", registry.Schema{Text: strings.Clone(text)})
+		exp := want
+		if i%2 == 1 {
+			exp = other
+		}
+		if err != nil || id != exp || used.Text != text {
+			t.Fatalf("copy %d: id %d (%q) %v, want %d", i, id, used.Text, err, exp)
+		}
+	}
+	if n := f.requests("POST /subjects/orders-value/versions"); n != 2 {
 		t.Fatalf("%d register requests, want 2", n)
 	}
 }
