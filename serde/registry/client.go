@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -40,6 +41,9 @@ type Client struct {
 
 	next   atomic.Int32 // index of the URL to try first: the last that answered
 	closed atomic.Bool
+
+	byIDMu sync.RWMutex
+	byID   map[int]Schema // guarded by byIDMu; an id's schema never changes
 }
 
 // baseURL is one schema.registry.url entry.
@@ -325,9 +329,31 @@ func (b *schemaBody) schema() Schema {
 	return s
 }
 
-// SchemaByID returns the schema registered under id (GET /schemas/ids/{id}).
+// maxByID bounds the by-id cache; past it, answers are no longer remembered.
+const maxByID = 10000
+
+// SchemaByID returns the schema registered under id (GET /schemas/ids/{id}). An id
+// always names the same schema, so answers are cached.
 func (c *Client) SchemaByID(ctx context.Context, id int) (Schema, error) {
-	return c.schemaByID(ctx, id, "")
+	c.byIDMu.RLock()
+	s, ok := c.byID[id]
+	c.byIDMu.RUnlock()
+	if ok {
+		return s, nil
+	}
+	s, err := c.schemaByID(ctx, id, "")
+	if err != nil {
+		return Schema{}, err
+	}
+	c.byIDMu.Lock()
+	if c.byID == nil {
+		c.byID = map[int]Schema{}
+	}
+	if len(c.byID) < maxByID {
+		c.byID[id] = s
+	}
+	c.byIDMu.Unlock()
+	return s, nil
 }
 
 func (c *Client) schemaByID(ctx context.Context, id int, subject string) (Schema, error) {
