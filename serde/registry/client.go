@@ -2,12 +2,14 @@ package registry
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,10 +18,11 @@ import (
 	"time"
 )
 
-// defaultTimeout bounds one request to one URL, as Java's
-// schema.registry.request.timeout.ms... is unset there; 30 s keeps a stuck
-// registry from hanging a Send for ever while ctx still bounds the whole call.
-const defaultTimeout = 30 * time.Second
+// Java's RestService defaults: http.connect.timeout.ms and http.read.timeout.ms.
+const (
+	defaultConnectTimeout = 60 * time.Second
+	defaultReadTimeout    = 60 * time.Second
+)
 
 // contentType is the registry's v1 media type, which Confluent's and Apicurio's
 // ccompat API both accept.
@@ -108,24 +111,28 @@ func New(cfg Config) (*Client, error) {
 		c.headers.Set(k, v)
 	}
 	if cfg.Timeout < 0 {
-		return nil, configErr("schema.registry.request.timeout", cfg.Timeout.String(), "must not be negative")
+		return nil, configErr("http.read.timeout.ms", cfg.Timeout.String(), "must not be negative")
+	}
+	if cfg.ConnectTimeout < 0 {
+		return nil, configErr("http.connect.timeout.ms", cfg.ConnectTimeout.String(), "must not be negative")
 	}
 	c.http = cfg.HTTPClient
 	if c.http == nil {
-		timeout := cfg.Timeout
-		if timeout == 0 {
-			timeout = defaultTimeout
-		}
+		read, connect := cmp.Or(cfg.Timeout, defaultReadTimeout), cmp.Or(cfg.ConnectTimeout, defaultConnectTimeout)
 		t := &http.Transport{
 			// Java's RestService uses no proxy unless one is configured; neither do we.
-			ForceAttemptHTTP2:   true,
-			MaxIdleConnsPerHost: 4,
-			IdleConnTimeout:     90 * time.Second,
+			DialContext:           (&net.Dialer{Timeout: connect}).DialContext,
+			TLSHandshakeTimeout:   connect,
+			ResponseHeaderTimeout: read,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
 		}
 		if cfg.TLS != nil {
 			t.TLSClientConfig = cfg.TLS.Clone()
 		}
-		c.http = &http.Client{Transport: t, Timeout: timeout}
+		// The whole exchange, a slowly dripped body included, is bounded too.
+		c.http = &http.Client{Transport: t, Timeout: connect + read}
 		c.ownHTTP = true
 	}
 	return c, nil

@@ -299,3 +299,32 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		time.Sleep(time.Millisecond) // polls: connection goroutines end asynchronously
 	}
 }
+
+// TestReadTimeoutFailsOver: a URL that does not answer within http.read.timeout.ms
+// is a retriable timeout, and the next URL is tried.
+func TestReadTimeoutFailsOver(t *testing.T) {
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(hang) })
+	cfg, _, err := registry.ParseProperties(map[string]string{"schema.registry.url": slow.URL, "http.read.timeout.ms": "50"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client(t, cfg).SchemaByID(context.Background(), 1)
+	var re *registry.Error
+	if !errors.Is(err, registry.ErrTimeout) || !errors.As(err, &re) || !re.Retriable() {
+		t.Fatalf("slow registry: %v", err)
+	}
+	f := newFake(t)
+	f.SeedSchema("s", 1, 1, sr.Schema{Schema: `"int"`})
+	cfg.URLs = append(cfg.URLs, f.URL())
+	if _, err := client(t, cfg).SchemaByID(context.Background(), 1); err != nil {
+		t.Fatalf("failover after a timeout: %v", err)
+	}
+}

@@ -29,9 +29,13 @@ type Config struct {
 	TLS *tls.Config
 	// RequestHeaders are added to every request (request.header.*).
 	RequestHeaders map[string]string
-	// Timeout bounds one request to one URL; zero means 30 s.
+	// Timeout is http.read.timeout.ms: how long one URL may take to answer before
+	// the next is tried. Zero means Java's 60 s.
 	Timeout time.Duration
-	// HTTPClient, when set, carries the requests; TLS and Timeout are then ignored.
+	// ConnectTimeout is http.connect.timeout.ms: how long connecting (TLS included)
+	// to one URL may take. Zero means Java's 60 s.
+	ConnectTimeout time.Duration
+	// HTTPClient, when set, carries the requests; TLS and the timeouts are then ignored.
 	HTTPClient *http.Client
 }
 

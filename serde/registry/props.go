@@ -19,7 +19,8 @@ const sslPrefix = "schema.registry.ssl."
 // auto.register.schemas, use.schema.id, use.latest.version,
 // latest.compatibility.strict, id.compatibility.strict, normalize.schemas,
 // key.subject.name.strategy, value.subject.name.strategy, latest.cache.ttl.sec,
-// max.schemas.per.subject, request.header.*, schema.registry.ssl.*). Properties it
+// max.schemas.per.subject, http.connect.timeout.ms, http.read.timeout.ms,
+// request.header.*, schema.registry.ssl.*). Properties it
 // does not know are left alone, as Java ignores them; a known property with a
 // value it cannot use fails, naming the property. schema.registry.ssl.* settings
 // build Config.TLS (reading the stores they name); without them https URLs use
@@ -117,8 +118,11 @@ func ParseProperties(props map[string]string) (Config, SerdeConfig, error) {
 			cfg.RequestHeaders[h] = v
 		}
 	}
-	if n, ok := intProp("schema.registry.request.timeout.ms", 0); ok {
+	if n, ok := intProp("http.read.timeout.ms", 1); ok {
 		cfg.Timeout = time.Duration(n) * time.Millisecond
+	}
+	if n, ok := intProp("http.connect.timeout.ms", 1); ok {
+		cfg.ConnectTimeout = time.Duration(n) * time.Millisecond
 	}
 
 	sc.AutoRegisterSchemas = boolProp("auto.register.schemas")
