@@ -25,8 +25,8 @@ var (
 	ErrUnavailable = errors.New("kprod: schema registry: unavailable")
 	// ErrUnknownSubject: error code 40401, the subject (or its version) is not registered.
 	ErrUnknownSubject = errors.New("kprod: schema registry: subject not found")
-	// ErrUnknownSchema: error code 40403 (id not found) or 40403-like lookups of a
-	// schema not registered under the subject.
+	// ErrUnknownSchema: error code 40403, the id is unknown or the schema looked up
+	// is not registered under the subject.
 	ErrUnknownSchema = errors.New("kprod: schema registry: schema not found")
 	// ErrInvalidSchema: error code 42201, the registry could not parse the schema.
 	ErrInvalidSchema = errors.New("kprod: schema registry: invalid schema")
