@@ -3,6 +3,7 @@ package registry
 import (
 	"crypto/tls"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -48,6 +49,22 @@ const (
 	TopicRecordNameStrategy
 )
 
+// String returns the strategy's Java class name.
+func (s Strategy) String() string {
+	switch s {
+	case TopicNameStrategy:
+		return strategyPackage + "TopicNameStrategy"
+	case RecordNameStrategy:
+		return strategyPackage + "RecordNameStrategy"
+	case TopicRecordNameStrategy:
+		return strategyPackage + "TopicRecordNameStrategy"
+	}
+	return "Strategy(" + strconv.Itoa(int(s)) + ")"
+}
+
+// strategyPackage is where Confluent's Java strategies live.
+const strategyPackage = "io.confluent.kafka.serializers.subject."
+
 // SerdeConfig is the part of a serializer's configuration that decides which schema
 // id a record is written with. Its zero value is Java's defaults.
 type SerdeConfig struct {
@@ -69,4 +86,8 @@ type SerdeConfig struct {
 	// LatestCacheTTL is latest.cache.ttl.sec: how long the latest version of a
 	// subject is cached; zero means for ever (Java's -1).
 	LatestCacheTTL time.Duration
+	// IDCompatibilityStrict is id.compatibility.strict; nil means true.
+	IDCompatibilityStrict *bool
+	// MaxSchemasPerSubject is max.schemas.per.subject; zero means 1000.
+	MaxSchemasPerSubject int
 }

@@ -1,8 +1,10 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 )
 
 // Sentinels for errors.Is. A registry answer maps to them by HTTP status and, for
@@ -10,24 +12,27 @@ import (
 // them to Kafka exceptions.
 var (
 	// ErrAuthentication: the registry answered 401.
-	ErrAuthentication = errors.New("schema registry: authentication failed")
+	ErrAuthentication = errors.New("kprod: schema registry: authentication failed")
 	// ErrAuthorization: the registry answered 403.
-	ErrAuthorization = errors.New("schema registry: not authorized")
+	ErrAuthorization = errors.New("kprod: schema registry: not authorized")
 	// ErrThrottled: the registry answered 429; retriable.
-	ErrThrottled = errors.New("schema registry: throttled")
+	ErrThrottled = errors.New("kprod: schema registry: throttled")
 	// ErrTimeout: the registry answered 408, 500, 503 or 504, or did not answer in
 	// time; retriable.
-	ErrTimeout = errors.New("schema registry: timed out or unavailable")
+	ErrTimeout = errors.New("kprod: schema registry: timed out")
+	// ErrUnavailable: no registry URL could be reached, or one answered 502 (Java's
+	// disconnect); retriable.
+	ErrUnavailable = errors.New("kprod: schema registry: unavailable")
 	// ErrUnknownSubject: error code 40401, the subject (or its version) is not registered.
-	ErrUnknownSubject = errors.New("schema registry: subject not found")
+	ErrUnknownSubject = errors.New("kprod: schema registry: subject not found")
 	// ErrUnknownSchema: error code 40403 (id not found) or 40403-like lookups of a
 	// schema not registered under the subject.
-	ErrUnknownSchema = errors.New("schema registry: schema not found")
+	ErrUnknownSchema = errors.New("kprod: schema registry: schema not found")
 	// ErrInvalidSchema: error code 42201, the registry could not parse the schema.
-	ErrInvalidSchema = errors.New("schema registry: invalid schema")
+	ErrInvalidSchema = errors.New("kprod: schema registry: invalid schema")
 	// ErrIncompatible: the registry answered 409, the schema breaks the subject's
 	// compatibility rule.
-	ErrIncompatible = errors.New("schema registry: schema incompatible with the subject")
+	ErrIncompatible = errors.New("kprod: schema registry: schema incompatible with the subject")
 )
 
 // Error is a failed registry request: the HTTP status and the registry's error code
@@ -49,9 +54,12 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Status == 0 {
-		return fmt.Sprintf("schema registry: %s: %v", e.Op, e.Err)
+		return fmt.Sprintf("kprod: schema registry: %s at %s: %v", e.Op, e.URL, e.Err)
 	}
-	return fmt.Sprintf("schema registry: %s at %s: HTTP %d, error code %d: %s", e.Op, e.URL, e.Status, e.Code, e.Message)
+	if e.Err != nil {
+		return fmt.Sprintf("kprod: schema registry: %s at %s: HTTP %d: %s: %v", e.Op, e.URL, e.Status, e.Message, e.Err)
+	}
+	return fmt.Sprintf("kprod: schema registry: %s at %s: HTTP %d, error code %d: %s", e.Op, e.URL, e.Status, e.Code, e.Message)
 }
 
 // Unwrap returns the transport error, if any.
@@ -66,10 +74,10 @@ func (e *Error) Is(target error) bool {
 // timeouts and 5xx answers, and no registry answering at all.
 func (e *Error) Retriable() bool {
 	switch e.sentinel() {
-	case ErrThrottled, ErrTimeout:
+	case ErrThrottled, ErrTimeout, ErrUnavailable:
 		return true
 	}
-	return e.Status == 0 || e.Status >= 500
+	return e.Status >= 500
 }
 
 // sentinel maps the answer as Java's serializers do (401, 403, 429, and 408, 500,
@@ -77,7 +85,7 @@ func (e *Error) Retriable() bool {
 func (e *Error) sentinel() error {
 	switch e.Status {
 	case 0:
-		return ErrTimeout
+		return transportSentinel(e.Err)
 	case 401:
 		return ErrAuthentication
 	case 403:
@@ -86,6 +94,8 @@ func (e *Error) sentinel() error {
 		return ErrThrottled
 	case 408, 500, 503, 504:
 		return ErrTimeout
+	case 502:
+		return ErrUnavailable
 	case 409:
 		return ErrIncompatible
 	}
@@ -100,4 +110,18 @@ func (e *Error) sentinel() error {
 		return ErrIncompatible
 	}
 	return nil
+}
+
+// transportSentinel classifies a request no registry answered: the caller's own
+// cancellation is no registry fault and not retriable; a deadline is a timeout;
+// anything else (refused, reset, DNS, TLS) means unavailable.
+func transportSentinel(err error) error {
+	var ne net.Error
+	switch {
+	case err == nil, errors.Is(err, context.Canceled):
+		return nil
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return ErrTimeout
+	}
+	return ErrUnavailable
 }
