@@ -47,6 +47,8 @@ type Serializer[T any] struct {
 	refs     []Reference
 	nilable  bool // T can be nil: a nil value is a tombstone
 
+	client *registry.Client // made by FromProperties, closed by Close; nil otherwise
+
 	others sync.Map // registry.Schema.Text -> *js.Schema: schemas the resolver chose instead (use.latest.version)
 }
 
@@ -139,6 +141,16 @@ func (s *Serializer[T]) AppendSerialize(dst []byte, topic string, v T) ([]byte, 
 		}
 	}
 	return dst, nil
+}
+
+// Close releases the registry client FromProperties made; a serializer made with
+// NewSerializer leaves its resolver's client to the caller. Serializing after Close
+// may fail.
+func (s *Serializer[T]) Close() error {
+	if s.client == nil {
+		return nil
+	}
+	return s.client.Close()
 }
 
 // compiledFor returns the compiled form of the schema the resolver chose: the
