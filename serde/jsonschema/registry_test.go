@@ -20,7 +20,7 @@ type httpRegistry struct {
 	bodies   []map[string]any
 }
 
-func newHTTPRegistry(t *testing.T) (*httpRegistry, string) {
+func newHTTPRegistry(t testing.TB) (*httpRegistry, string) {
 	reg := &httpRegistry{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any

@@ -185,16 +185,33 @@ func fail(topic string, err error) error {
 }
 
 // appendJSON appends v's JSON to dst without HTML escaping, as Jackson writes it
-// (encoding/json's Marshal would turn "<" into "\u003c").
+// (encoding/json's Marshal would turn "<" into "\u003c"). Encoders are pooled, so the
+// only allocation left is encoding/json's boxing of v.
 func appendJSON(dst []byte, v any) ([]byte, error) {
-	w := appendWriter{b: dst}
-	enc := json.NewEncoder(&w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	e := encoders.Get().(*encoder)
+	e.w.b = dst
+	err := e.enc.Encode(v)
+	out := e.w.b
+	e.w.b = nil
+	encoders.Put(e)
+	if err != nil {
 		return nil, err
 	}
-	return w.b[:len(w.b)-1], nil // Encode ends the value with a newline
+	return out[:len(out)-1], nil // Encode ends the value with a newline
 }
+
+// encoder is a json.Encoder writing onto a caller's slice.
+type encoder struct {
+	w   appendWriter
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.w)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
 
 type appendWriter struct{ b []byte }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -337,6 +338,24 @@ func TestTitle(t *testing.T) {
 		}
 		if got := title(doc); got != want {
 			t.Errorf("title(%s) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+// A value encoding/json cannot write fails as a SerializationError, and the pooled
+// encoder it used still works for the next value.
+func TestEncodingErrorThenValid(t *testing.T) {
+	s := newTest[map[string]any](t, &fakeResolver{id: 2}, customerSchema, Options{})
+	for range 3 {
+		_, err := s.Serialize("t", map[string]any{"age": math.NaN()})
+		var se *serde.SerializationError
+		var uv *json.UnsupportedValueError
+		if !errors.As(err, &se) || !errors.As(err, &uv) {
+			t.Fatalf("err = %v, want a SerializationError wrapping json's UnsupportedValueError", err)
+		}
+		b, err := s.Serialize("t", map[string]any{"age": 1})
+		if want := append(header(2), `{"age":1}`...); err != nil || !bytes.Equal(b, want) {
+			t.Fatalf("after an error: %q, %v", b, err)
 		}
 	}
 }
