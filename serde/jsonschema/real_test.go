@@ -21,6 +21,7 @@ import (
 
 	"kprod"
 	"kprod/internal/testcluster"
+	"kprod/serde"
 	"kprod/serde/jsonschema"
 )
 
@@ -254,4 +255,44 @@ func consume(t *testing.T, bootstrap []string, topic string, n int) []*kgo.Recor
 		recs = append(recs, fs.Records()...)
 	}
 	return recs
+}
+
+// With Java's default json.fail.invalid.schema=false the serializer writes a value
+// the schema refuses, unchecked, as KafkaJsonSchemaSerializer does; Confluent's
+// validating Python deserializer then refuses to read it. This is why the check
+// exists, and it proves the Python reader validates what the round trip test reads.
+func TestRealRegistryDefaultWritesUnchecked(t *testing.T) {
+	cluster := testcluster.Real(t, 1)
+	registryURL := realRegistry(t)
+	python := filepath.Join(registryCache(), "venv", "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		absent(t, "Confluent's Python client", err.Error(), "the registry venv (confluent-kafka[schemaregistry])")
+	}
+	topic := fmt.Sprintf("kprod-jsonschema-unchecked-%d", time.Now().UnixNano())
+	values, err := jsonschema.FromProperties[*Customer](map[string]string{"schema.registry.url": registryURL}, false, customerSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer values.Close()
+	admin, err := kgo.NewClient(kgo.SeedBrokers(cluster.Bootstrap...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	testcluster.CreateTopic(t, admin, topic, 1, 1, nil)
+	testcluster.WaitTopicKnown(t, admin, topic)
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: cluster.Bootstrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	typed := kprod.NewTyped[[]byte, *Customer](p, serde.Bytes(), values) // a null key
+	if _, err := typed.SendSync(context.Background(), &kprod.TypedRecord[[]byte, *Customer]{Topic: topic, Value: &Customer{Email: "x", Age: -5}}); err != nil {
+		t.Fatalf("unchecked by default, as in Java: %v", err)
+	}
+	cmd := exec.Command(python, filepath.Join("testdata", "read_jsonschema.py"), cluster.BootstrapServers(), topic, registryURL, "1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "less than the minimum") {
+		t.Fatalf("Confluent's deserializer read an invalid value: err %v\n%s", err, out)
+	}
 }

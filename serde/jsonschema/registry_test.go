@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"kprod/serde"
 	"kprod/serde/registry"
 )
 
@@ -140,5 +141,27 @@ func TestFromPropertiesTombstoneAsksNothing(t *testing.T) {
 	}
 	if reqs, _ := reg.seen(); len(reqs) != 0 {
 		t.Fatalf("requests %q for a tombstone", reqs)
+	}
+}
+
+// As Confluent's RecordNameStrategy with a JsonSchema whose name() (its "title") is
+// null, a schema without a title cannot be named: Serialize fails and asks nothing.
+func TestRecordNameStrategyNeedsTitle(t *testing.T) {
+	reg, url := newHTTPRegistry(t)
+	s, err := FromProperties[map[string]any](map[string]string{
+		"schema.registry.url":         url,
+		"value.subject.name.strategy": "io.confluent.kafka.serializers.subject.RecordNameStrategy",
+	}, false, `{"type":"object"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.Serialize("orders", map[string]any{})
+	var se *serde.SerializationError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "title") {
+		t.Fatalf("err = %v, want a SerializationError asking for a title", err)
+	}
+	if reqs, _ := reg.seen(); len(reqs) != 0 {
+		t.Fatalf("requests %q", reqs)
 	}
 }
