@@ -174,9 +174,22 @@ func (s *Serializer[T]) compiledFor(used registry.Schema) (*js.Schema, error) {
 	return actual.(*js.Schema), nil
 }
 
-// isNil reports whether v is Java's null.
+// isNil reports whether v is Java's null: a nil pointer, map, slice or interface, or
+// an interface holding one of those nil.
 func (s *Serializer[T]) isNil(v T) bool {
-	return s.nilable && reflect.ValueOf(&v).Elem().IsNil()
+	if !s.nilable {
+		return false
+	}
+	rv := reflect.ValueOf(&v).Elem()
+	if rv.Kind() == reflect.Interface && !rv.IsNil() {
+		rv = rv.Elem()
+		switch rv.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice:
+		default:
+			return false
+		}
+	}
+	return rv.IsNil()
 }
 
 // fail wraps err as the producer reports serializer failures: the record was not sent.

@@ -153,8 +153,13 @@ func TestNilIsTombstone(t *testing.T) {
 	check("nil raw", b, err)
 	b, err = newTest[any](t, r, customerSchema, Options{}).Serialize("t", nil)
 	check("nil interface", b, err)
+	b, err = newTest[any](t, r, customerSchema, Options{}).Serialize("t", (*Customer)(nil))
+	check("interface holding a nil pointer", b, err)
 	if r.calls != 0 {
 		t.Fatalf("registry asked %d times for null values, want 0", r.calls)
+	}
+	if b, err := newTest[any](t, r, customerSchema, Options{}).Serialize("t", Customer{Age: 1}); b == nil || err != nil {
+		t.Fatalf("interface holding a struct: %q, %v", b, err)
 	}
 }
 
