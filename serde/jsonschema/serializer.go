@@ -78,12 +78,12 @@ func newSerializer[T any](r resolver, schemaText string, opts Options) (*Seriali
 	if err != nil {
 		return nil, fmt.Errorf("jsonschema: %w", err)
 	}
-	refs := make([]registry.Reference, len(opts.References))
+	var refs []registry.Reference
 	for i, ref := range opts.References {
 		if ref.Name == "" || ref.Subject == "" {
 			return nil, fmt.Errorf("jsonschema: reference %d needs a name and a subject", i)
 		}
-		refs[i] = registry.Reference{Name: ref.Name, Subject: ref.Subject, Version: ref.Version}
+		refs = append(refs, registry.Reference{Name: ref.Name, Subject: ref.Subject, Version: ref.Version})
 	}
 	compiled, err := compile(doc, opts.References)
 	if err != nil {
@@ -123,7 +123,7 @@ func (s *Serializer[T]) AppendSerialize(dst []byte, topic string, v T) ([]byte, 
 	}
 	id, used, err := s.r.ID(context.Background(), topic, s.title, s.schema)
 	if err != nil {
-		return nil, fail(topic, fmt.Errorf("jsonschema: schema id for topic %q: %w", topic, err))
+		return nil, fail(topic, fmt.Errorf("jsonschema: schema id: %w", err))
 	}
 	dst = registry.AppendHeader(dst, id)
 	body := len(dst)
@@ -154,7 +154,8 @@ func (s *Serializer[T]) Close() error {
 }
 
 // compiledFor returns the compiled form of the schema the resolver chose: the
-// serializer's own, or (use.latest.version) the subject's latest, compiled once.
+// serializer's own, or (use.latest.version, use.schema.id) the registry's, compiled
+// once. The registry's schema may import only the references given in Options.
 func (s *Serializer[T]) compiledFor(used registry.Schema) (*js.Schema, error) {
 	if used.Text == "" || used.Text == s.schema.Text {
 		return s.compiled, nil
