@@ -48,13 +48,20 @@ func compile(doc any, refs []Reference) (*js.Schema, error) {
 	c := js.NewCompiler()
 	c.DefaultDraft(js.Draft7)
 	c.UseLoader(noLoader{})
+	id := schemaID(doc)
 	for _, r := range refs {
 		rdoc, err := parseSchema(r.Text)
 		if err != nil {
 			return nil, fmt.Errorf("reference %q: %w", r.Name, err)
 		}
-		if err := c.AddResource(refURL(r.Name), rdoc); err != nil {
-			return nil, fmt.Errorf("reference %q: %w", r.Name, err)
+		for _, u := range refURLs(id, r.Name) {
+			if err := c.AddResource(u, rdoc); err != nil {
+				var exists *js.ResourceExistsError
+				if errors.As(err, &exists) {
+					continue // the same name twice, or a name equal to its resolved form
+				}
+				return nil, fmt.Errorf("reference %q: %w", r.Name, err)
+			}
 		}
 	}
 	if err := c.AddResource(rootURL, doc); err != nil {
@@ -67,12 +74,39 @@ func compile(doc any, refs []Reference) (*js.Schema, error) {
 	return sch, nil
 }
 
-// refURL places a reference name under baseURL unless it is an absolute URL already.
-func refURL(name string) string {
-	if u, err := url.Parse(name); err == nil && u.IsAbs() {
-		return name
+// refURLs gives the locations a reference name is known by, as in Confluent's
+// provider: the name resolved against the schema's "$id" when it has one (Everit, drafts
+// 4 to 7), and against the default base (json-sKema, 2019-09 and 2020-12), or the name
+// itself when it is an absolute URL.
+func refURLs(id *url.URL, name string) []string {
+	u, err := url.Parse(name)
+	if err != nil {
+		return []string{baseURL + strings.TrimPrefix(name, "/")}
 	}
-	return baseURL + strings.TrimPrefix(name, "/")
+	if u.IsAbs() {
+		return []string{name}
+	}
+	urls := []string{baseURL + strings.TrimPrefix(name, "/")}
+	if id != nil {
+		urls = append(urls, id.ResolveReference(u).String())
+	}
+	return urls
+}
+
+// schemaID returns the root's "$id" (draft 4: "id") when it is an absolute URL.
+func schemaID(doc any) *url.URL {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return nil
+	}
+	for _, kw := range []string{"$id", "id"} {
+		if s, ok := m[kw].(string); ok {
+			if u, err := url.Parse(s); err == nil && u.IsAbs() {
+				return u
+			}
+		}
+	}
+	return nil
 }
 
 // title returns the schema's "title" as Jackson's asText gives it, which is the record

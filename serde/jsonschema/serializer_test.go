@@ -364,3 +364,18 @@ func TestEncodingErrorThenValid(t *testing.T) {
 		}
 	}
 }
+
+// A reference name resolves against the root's "$id", as Everit does in Confluent's
+// provider for drafts 4 to 7.
+func TestReferencesUnderID(t *testing.T) {
+	addr := `{"type":"object","required":["zip"]}`
+	s := newTest[json.RawMessage](t, &fakeResolver{id: 8}, `{"$id":"https://example.com/schemas/order.json","type":"object","properties":{"ship":{"$ref":"address.json"}}}`, Options{
+		FailInvalidSchema: true,
+		References:        []Reference{{Name: "address.json", Subject: "address", Version: 1, Text: addr}},
+	})
+	_, err := s.Serialize("t", json.RawMessage(`{"ship":{}}`))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Pointer != "/ship/zip" {
+		t.Fatalf("err = %v, want a failure at /ship/zip", err)
+	}
+}
