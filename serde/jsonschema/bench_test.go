@@ -52,6 +52,16 @@ func BenchmarkSerialize(b *testing.B) {
 			}
 		})
 	}
+	b.Run("pointer/validate=false", func(b *testing.B) {
+		s := benchSerializer[*Customer](b, false)
+		dst := make([]byte, 0, 256)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.AppendSerialize(dst[:0], "orders", &cust); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("struct/Serialize", func(b *testing.B) {
 		s := benchSerializer[Customer](b, false)
 		b.ReportAllocs()

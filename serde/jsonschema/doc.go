@@ -15,6 +15,12 @@
 // buffers anything, with a *serde.SerializationError wrapping a *ValidationError that
 // names the JSON pointer of the failing field.
 //
+// The registry is asked once per schema and subject (registry.Resolver caches the
+// id); the schema is compiled once. Without validation, serializing a pointer value
+// (T = *Customer) into the producer's reused buffer allocates nothing; a struct value
+// costs one allocation, encoding/json's boxing of it. Validation decodes the JSON
+// again and walks the schema, about 20 times the cost of encoding.
+//
 // Schemas are read as draft 7 unless they name another draft in "$schema", as
 // Confluent's JSON Schema provider does, and the record name that RecordNameStrategy
 // and TopicRecordNameStrategy use is the schema's "title".
