@@ -23,6 +23,7 @@ import (
 	"kprod/internal/testcluster"
 	"kprod/serde"
 	"kprod/serde/jsonschema"
+	"kprod/serde/registry"
 )
 
 // realRegistry returns the URL of the Apicurio registry scripts/registry runs
@@ -294,5 +295,76 @@ func TestRealRegistryDefaultWritesUnchecked(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "less than the minimum") {
 		t.Fatalf("Confluent's deserializer read an invalid value: err %v\n%s", err, out)
+	}
+}
+
+// A schema importing another through a registry reference: registered with its
+// reference, validated against both, and decoded by Confluent's Python deserializer,
+// which resolves the reference through the registry itself.
+func TestRealRegistryReferences(t *testing.T) {
+	cluster := testcluster.Real(t, 1)
+	registryURL := realRegistry(t)
+	python := filepath.Join(registryCache(), "venv", "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		absent(t, "Confluent's Python client", err.Error(), "the registry venv (confluent-kafka[schemaregistry])")
+	}
+	run := time.Now().UnixNano()
+	topic := fmt.Sprintf("kprod-jsonschema-refs-%d", run)
+	addrSubject := fmt.Sprintf("kprod-test-address-%d", run)
+	addr := `{"type":"object","properties":{"zip":{"type":"string","pattern":"^[0-9]{5}$"}},"required":["zip"]}`
+	body, _ := json.Marshal(map[string]string{"schema": addr, "schemaType": "JSON"})
+	resp, err := http.Post(registryURL+"/subjects/"+addrSubject+"/versions", "application/vnd.schemaregistry.v1+json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("registering the referenced schema: HTTP %d", resp.StatusCode)
+	}
+	order := `{"title":"Order","type":"object","properties":{"ship":{"$ref":"address.json"}},"required":["ship"]}`
+
+	c, err := registry.New(registry.Config{URLs: []string{registryURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	values, err := jsonschema.NewSerializer[map[string]any](registry.NewResolver(c, registry.SerdeConfig{}, false), order, jsonschema.Options{
+		FailInvalidSchema: true,
+		References:        []jsonschema.Reference{{Name: "address.json", Subject: addrSubject, Version: 1, Text: addr}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := kgo.NewClient(kgo.SeedBrokers(cluster.Bootstrap...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	testcluster.CreateTopic(t, admin, topic, 1, 1, nil)
+	testcluster.WaitTopicKnown(t, admin, topic)
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: cluster.Bootstrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	typed := kprod.NewTyped[[]byte, map[string]any](p, serde.Bytes(), values)
+	ctx := context.Background()
+	err = typed.Send(ctx, &kprod.TypedRecord[[]byte, map[string]any]{Topic: topic, Value: map[string]any{"ship": map[string]any{"zip": "12"}}}, nil)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) || ve.Pointer != "/ship/zip" {
+		t.Fatalf("err = %v, want a failure at /ship/zip from the referenced schema", err)
+	}
+	if _, err := typed.SendSync(ctx, &kprod.TypedRecord[[]byte, map[string]any]{Topic: topic, Value: map[string]any{"ship": map[string]any{"zip": "12345"}}}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, filepath.Join("testdata", "read_jsonschema.py"), cluster.BootstrapServers(), topic, registryURL, "1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python reader: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(string(out), `"value": {"ship": {"zip": "12345"}}`) {
+		t.Fatalf("python read %s", out)
 	}
 }
