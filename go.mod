@@ -11,4 +11,9 @@ require (
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
-require golang.org/x/crypto v0.51.0 // indirect
+require (
+	github.com/golang/snappy v0.0.1 // indirect
+	github.com/linkedin/goavro/v2 v2.15.0 // indirect
+	github.com/twmb/avro v1.9.1 // indirect
+	golang.org/x/crypto v0.51.0 // indirect
+)
