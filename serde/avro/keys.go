@@ -159,14 +159,14 @@ func (s *shape) walk(v any, depth int) error {
 				return &ValueError{Schema: s.name, Field: k, Err: errNotField}
 			}
 			if err := f.walk(fv, depth+1); err != nil {
-				return prefix(err, k, ".")
+				return prefix(err, k)
 			}
 		}
 	case s.elem != nil && s.isMap:
 		if m, ok := v.(map[string]any); ok {
 			for k, ev := range m {
 				if err := s.elem.walk(ev, depth+1); err != nil {
-					return prefix(err, "["+strconv.Quote(k)+"]", "")
+					return prefix(err, "["+strconv.Quote(k)+"]")
 				}
 			}
 		}
@@ -174,7 +174,7 @@ func (s *shape) walk(v any, depth int) error {
 		if a, ok := v.([]any); ok {
 			for i, ev := range a {
 				if err := s.elem.walk(ev, depth+1); err != nil {
-					return prefix(err, "["+strconv.Itoa(i)+"]", "")
+					return prefix(err, "["+strconv.Itoa(i)+"]")
 				}
 			}
 		}
@@ -208,16 +208,17 @@ func (s *shape) walk(v any, depth int) error {
 	return nil
 }
 
-// prefix puts the path element el (joined by sep) before the error's field path.
-func prefix(err error, el, sep string) error {
+// prefix puts the path element el before the error's field path.
+func prefix(err error, el string) error {
 	ve, ok := err.(*ValueError)
 	if !ok {
 		return err
 	}
-	if ve.Field == "" || ve.Field[0] == '[' {
+	switch {
+	case ve.Field == "" || ve.Field[0] == '[':
 		ve.Field = el + ve.Field
-	} else {
-		ve.Field = el + sep + ve.Field
+	default:
+		ve.Field = el + "." + ve.Field
 	}
 	return ve
 }
