@@ -58,3 +58,21 @@ func TestTypedSerializerErrorIsSynchronous(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A serializer that returns its own *serde.SerializationError (as the schema
+// registry serializers do, like Java's that throw SerializationException) reaches
+// the caller as is, not wrapped in a second one that repeats the topic.
+func TestTypedPassesSerializationErrorThrough(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("typed", 1))
+	p := newProducer(t, c.Bootstrap(), nil)
+	own := &serde.SerializationError{Side: serde.SideValue, Topic: "typed", Err: errors.New("field \"email\": not a string")}
+	s := serde.SerializerFunc[string](func(string, string) ([]byte, error) { return nil, own })
+	ty := kprod.NewTyped(p, serde.String(), s)
+	err := ty.Send(context.Background(), &kprod.TypedRecord[string, string]{Topic: "typed", Value: "v"}, nil)
+	if err != error(own) {
+		t.Fatalf("err = %v (%T), want the serializer's own error", err, err)
+	}
+	if want := `kprod: serializing value for topic "typed": field "email": not a string`; err.Error() != want {
+		t.Fatalf("message %q, want %q", err, want)
+	}
+}
