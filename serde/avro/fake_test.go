@@ -26,9 +26,15 @@ type fakeRegistry struct {
 
 func newFakeRegistry(t *testing.T) *fakeRegistry {
 	t.Helper()
+	f := startFakeRegistry()
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// startFakeRegistry starts a fake registry; close f.srv when done.
+func startFakeRegistry() *fakeRegistry {
 	f := &fakeRegistry{ids: map[string]int{}, texts: map[int]string{}, subjects: map[string][]int{}, requests: map[string]int{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
 	return f
 }
 
