@@ -38,13 +38,15 @@ func startFakeRegistry() *fakeRegistry {
 	return f
 }
 
+// client returns a client of f; t may be nil (benchmarks, examples).
 func (f *fakeRegistry) client(t *testing.T) *registry.Client {
-	t.Helper()
 	c, err := registry.New(registry.Config{URLs: []string{f.srv.URL}})
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	if t != nil {
+		t.Cleanup(func() { c.Close() })
+	}
 	return c
 }
 

@@ -55,6 +55,12 @@ type Serializer[T any] struct {
 	others  atomic.Pointer[map[string]*avro.Schema]
 	othersM sync.Mutex
 
+	// ids caches, by topic, the id the resolver gave in the modes whose answer
+	// never changes (registering, looking up): one short-string map lookup per
+	// record instead of the resolver's, which hashes the whole schema text.
+	ids  atomic.Pointer[map[string]int]
+	idsM sync.Mutex
+
 	nilable bool      // T is a pointer, map or interface: nil is null
 	boxed   bool      // T is not pointer-shaped: encode through a pooled *T, not an allocating any(v)
 	pool    sync.Pool // *T, for boxed
@@ -117,6 +123,7 @@ func newSerializer[T any](text string, cfg Config) (*Serializer[T], error) {
 	s.resolveFirst = !auto && (cfg.Serde.UseSchemaID > 0 || cfg.Serde.UseLatestVersion)
 	s.resolver.SetCompatibilityCheck(compatible)
 	s.others.Store(&map[string]*avro.Schema{})
+	s.ids.Store(&map[string]int{})
 
 	t := reflect.TypeFor[T]()
 	switch t.Kind() {
@@ -228,12 +235,30 @@ func (s *Serializer[T]) AppendSerialize(dst []byte, topic string, v T) ([]byte, 
 	if err != nil {
 		return nil, s.valueError(topic, err)
 	}
-	id, _, err := s.resolver.ID(context.Background(), topic, s.name, s.reg)
-	if err != nil {
-		return nil, s.registryError(topic, err)
+	id, ok := (*s.ids.Load())[topic]
+	if !ok {
+		if id, _, err = s.resolver.ID(context.Background(), topic, s.name, s.reg); err != nil {
+			return nil, s.registryError(topic, err)
+		}
+		s.remember(topic, id)
 	}
 	registry.AppendHeader(out[:start], id)
 	return out, nil
+}
+
+// maxTopicIDs bounds the ids cache; topics past it go through the resolver's cache.
+const maxTopicIDs = 4096
+
+func (s *Serializer[T]) remember(topic string, id int) {
+	s.idsM.Lock()
+	defer s.idsM.Unlock()
+	old := *s.ids.Load()
+	if len(old) >= maxTopicIDs {
+		return
+	}
+	m := maps.Clone(old)
+	m[topic] = id
+	s.ids.Store(&m)
 }
 
 // isNil reports whether a pointer or map in x is nil. reflect.ValueOf does not

@@ -472,9 +472,15 @@ func TestNewSerializerFor(t *testing.T) {
 func TestConstructionErrors(t *testing.T) {
 	f := newFakeRegistry(t)
 	for name, run := range map[string]func() error{
-		"no-client":  func() error { _, err := avroserde.NewSerializer[any](customerSchema, avroserde.Config{}); return err },
-		"empty":      func() error { _, err := avroserde.NewSerializer[any]("", avroserde.Config{Client: f.client(t)}); return err },
-		"bad-schema": func() error { _, err := avroserde.NewSerializer[any](`{"type":"record"}`, avroserde.Config{Client: f.client(t)}); return err },
+		"no-client": func() error { _, err := avroserde.NewSerializer[any](customerSchema, avroserde.Config{}); return err },
+		"empty": func() error {
+			_, err := avroserde.NewSerializer[any]("", avroserde.Config{Client: f.client(t)})
+			return err
+		},
+		"bad-schema": func() error {
+			_, err := avroserde.NewSerializer[any](`{"type":"record"}`, avroserde.Config{Client: f.client(t)})
+			return err
+		},
 	} {
 		if err := run(); err == nil {
 			t.Errorf("%s: no error", name)
