@@ -17,6 +17,12 @@ type shape struct {
 	name     string            // full name, for tagged union branches
 	short    string            // name without namespace
 	fields   map[string]*shape // record fields; a nil value: no records below
+	// badDefault lists the record's union fields whose default is not of the
+	// union's first branch (the seeds' ["null","string"] with "default":"null").
+	// The spec says a union default is of the first branch; the encoder would
+	// fill an absent key from a later one, where Java's GenericRecordBuilder
+	// fails, so an absent key for such a field is an error.
+	badDefault []string
 	elem     *shape            // array items or map values
 	isMap    bool
 	branches []*shape // union branches
@@ -47,7 +53,12 @@ func (ss shapes) build(n *avro.SchemaNode, ns string) *shape {
 		s := &shape{record: true, name: full, short: n.Name, fields: map[string]*shape{}}
 		ss[full] = s
 		for i := range n.Fields {
-			s.fields[n.Fields[i].Name] = ss.build(&n.Fields[i].Type, n.Namespace)
+			f := &n.Fields[i]
+			s.fields[f.Name] = ss.build(&f.Type, n.Namespace)
+			if f.HasDefault && f.Type.Type == "union" && len(f.Type.Branches) > 0 &&
+				(f.Type.Branches[0].Type == "null") != (f.Default == nil) {
+				s.badDefault = append(s.badDefault, f.Name)
+			}
 		}
 		return s
 	case "array":
@@ -130,6 +141,10 @@ func canHold(t reflect.Type, seen map[reflect.Type]bool) bool {
 	return false
 }
 
+// errBadDefault is the cause of a ValueError for an absent key whose default the
+// schema gives in a branch other than the union's first.
+var errBadDefault = errors.New("absent, and its default is not of the union's first branch, as the Avro specification requires (Java would not use it either): set the field")
+
 // errNotField is the cause of a ValueError for a map key the record lacks.
 var errNotField = errors.New("not a field of the record (the encoder would drop it)")
 
@@ -152,6 +167,11 @@ func (s *shape) walk(v any, depth int) error {
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil
+		}
+		for _, name := range s.badDefault {
+			if _, ok := m[name]; !ok {
+				return &ValueError{Schema: s.name, Field: name, Err: errBadDefault}
+			}
 		}
 		for k, fv := range m {
 			f, ok := s.fields[k]
