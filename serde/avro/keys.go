@@ -13,20 +13,20 @@ import (
 // so a misspelt key ("emial") would silently send the default instead; Java's
 // GenericRecord.put refuses an unknown field, and so does the serializer.
 type shape struct {
-	record   bool
-	name     string            // full name, for tagged union branches
-	short    string            // name without namespace
-	fields   map[string]*shape // record fields; a nil value: no records below
+	record bool
+	name   string            // full name, for tagged union branches
+	short  string            // name without namespace
+	fields map[string]*shape // record fields; a nil value: no records below
 	// badDefault lists the record's union fields whose default is not of the
 	// union's first branch (the seeds' ["null","string"] with "default":"null").
 	// The spec says a union default is of the first branch; the encoder would
 	// fill an absent key from a later one, where Java's GenericRecordBuilder
 	// fails, so an absent key for such a field is an error.
 	badDefault []string
-	elem     *shape            // array items or map values
-	isMap    bool
-	branches []*shape // union branches
-	branchNm []string // union branch names as a tagged union map spells them
+	elem       *shape // array items or map values
+	isMap      bool
+	branches   []*shape // union branches
+	branchNm   []string // union branch names as a tagged union map spells them
 }
 
 // shapes builds shapes, sharing one per named type so that recursive schemas end.
