@@ -27,6 +27,7 @@ type shape struct {
 	isMap      bool
 	branches   []*shape // union branches
 	branchNm   []string // union branch names as a tagged union map spells them
+	branchLT   []string // or, goavro's way, with the logical type: "long.timestamp-millis"
 }
 
 // shapes builds shapes, sharing one per named type so that recursive schemas end.
@@ -80,7 +81,11 @@ func (ss shapes) build(n *avro.SchemaNode, ns string) *shape {
 			if full := fullName(b); full != "" {
 				name = full
 			}
-			s.branchNm = append(s.branchNm, name)
+			lt := ""
+			if b.LogicalType != "" {
+				lt = b.Type + "." + b.LogicalType
+			}
+			s.branchNm, s.branchLT = append(s.branchNm, name), append(s.branchLT, lt)
 		}
 		return s
 	}
@@ -206,7 +211,7 @@ func (s *shape) walk(v any, depth int) error {
 		if len(m) == 1 { // a tagged union value {"branch": value}?
 			for k, bv := range m {
 				for i, b := range s.branches {
-					if s.branchNm[i] == k || (b.record && b.short == k) {
+					if s.branchNm[i] == k || s.branchLT[i] == k || (b.record && (b.short == k || b.name == k)) {
 						return b.walk(bv, depth+1)
 					}
 				}

@@ -55,3 +55,32 @@ func TestSeedSchemaAsWritten(t *testing.T) {
 		t.Fatalf("absent a: %v", err)
 	}
 }
+
+// A tagged union value names its branch, goavro's way too ("long.timestamp-millis"):
+// the key check must not read the tag as a misspelt field of the record branch.
+func TestTaggedUnionBranchNames(t *testing.T) {
+	const schema = `{"type":"record","name":"T","namespace":"n","fields":[{"name":"u","type":["null",
+	  {"type":"long","logicalType":"timestamp-millis"},
+	  {"type":"record","name":"In","fields":[{"name":"x","type":"int"}]}]}]}`
+	f := newFakeRegistry(t)
+	s, err := avroserde.NewSerializer[map[string]any](schema, avroserde.Config{Client: f.client(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []any{
+		nil,
+		map[string]any{"long.timestamp-millis": int64(5)},
+		map[string]any{"long": int64(5)},
+		map[string]any{"n.In": map[string]any{"x": 1}},
+		map[string]any{"In": map[string]any{"x": 1}},
+		map[string]any{"x": 1},
+	} {
+		if _, err := s.Serialize("t", map[string]any{"u": u}); err != nil {
+			t.Errorf("u=%v: %v", u, err)
+		}
+	}
+	var ve *avroserde.ValueError
+	if _, err := s.Serialize("t", map[string]any{"u": map[string]any{"n.In": map[string]any{"y": 1}}}); !errors.As(err, &ve) || ve.Field != "u.y" {
+		t.Fatalf("misspelt field in a tagged branch: %v", err)
+	}
+}
