@@ -4,7 +4,9 @@ go 1.26.0
 
 require (
 	github.com/klauspost/compress v1.20.3
+	github.com/linkedin/goavro/v2 v2.15.0
 	github.com/pierrec/lz4/v4 v4.1.33
+	github.com/twmb/avro v1.9.1
 	github.com/twmb/franz-go v1.22.2
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1
@@ -13,7 +15,5 @@ require (
 
 require (
 	github.com/golang/snappy v0.0.1 // indirect
-	github.com/linkedin/goavro/v2 v2.15.0 // indirect
-	github.com/twmb/avro v1.9.1 // indirect
 	golang.org/x/crypto v0.51.0 // indirect
 )
