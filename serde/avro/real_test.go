@@ -65,16 +65,27 @@ func realRegistry(t *testing.T) string {
 	return url
 }
 
-// confluentPython returns the Python of the venv with confluent-kafka[avro,schemaregistry].
+// confluentPython returns the Python of the venv with confluent-kafka[avro,schemaregistry]:
+// KPROD_REGISTRY_PYTHON, else what `scripts/registry python` gives (it makes the venv
+// in the registry's cache when missing).
 func confluentPython(t *testing.T) string {
 	t.Helper()
 	py := os.Getenv("KPROD_REGISTRY_PYTHON")
+	var why error
 	if py == "" {
-		home, _ := os.UserHomeDir()
-		py = filepath.Join(home, ".cache", "kprod", "registry", "venv", "bin", "python")
+		root, err := testcluster.RepoRoot()
+		if err == nil {
+			var out []byte
+			out, err = exec.Command(filepath.Join(root, "scripts", "registry"), "python").Output()
+			py = strings.TrimSpace(string(out))
+		}
+		why = err
 	}
-	if err := exec.Command(py, "-c", "import confluent_kafka.schema_registry.avro").Run(); err != nil {
-		msg := fmt.Sprintf("Confluent's Python client is absent (%s: %v); see the schema-registry reference for the venv", py, err)
+	if why == nil {
+		why = exec.Command(py, "-c", "import confluent_kafka.schema_registry.avro").Run()
+	}
+	if why != nil {
+		msg := fmt.Sprintf("Confluent's Python client is absent (%q: %v); `scripts/registry python` makes it", py, why)
 		if os.Getenv("KPROD_REQUIRE_REGISTRY") == "1" || testcluster.Required() {
 			t.Fatal(msg)
 		}
