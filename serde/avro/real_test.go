@@ -33,12 +33,7 @@ func realRegistry(t *testing.T) string {
 	t.Helper()
 	url := os.Getenv("KPROD_REGISTRY_URL")
 	if url == "" {
-		cache := os.Getenv("KPROD_REGISTRY_CACHE")
-		if cache == "" {
-			home, _ := os.UserHomeDir()
-			cache = filepath.Join(home, ".cache", "kprod", "registry")
-		}
-		b, _ := os.ReadFile(filepath.Join(cache, "run", "url"))
+		b, _ := os.ReadFile(filepath.Join(registryCache(), "run", "url"))
 		url = strings.TrimSpace(string(b))
 	}
 	why := "no registry URL (KPROD_REGISTRY_URL, or scripts/registry's run/url)"
@@ -66,32 +61,41 @@ func realRegistry(t *testing.T) string {
 }
 
 // confluentPython returns the Python of the venv with confluent-kafka[avro,schemaregistry]:
-// KPROD_REGISTRY_PYTHON, else what `scripts/registry python` gives (it makes the venv
-// in the registry's cache when missing).
+// KPROD_REGISTRY_PYTHON, else the registry cache's venv, else what `scripts/registry
+// python` gives (it makes the venv when missing, under the script's lock).
 func confluentPython(t *testing.T) string {
 	t.Helper()
+	works := func(py string) error {
+		return exec.Command(py, "-c", "import confluent_kafka.schema_registry.avro").Run()
+	}
 	py := os.Getenv("KPROD_REGISTRY_PYTHON")
-	var why error
 	if py == "" {
-		root, err := testcluster.RepoRoot()
-		if err == nil {
-			var out []byte
-			out, err = exec.Command(filepath.Join(root, "scripts", "registry"), "python").Output()
+		py = filepath.Join(registryCache(), "venv", "bin", "python")
+		if works(py) != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			root, _ := testcluster.RepoRoot()
+			out, _ := exec.CommandContext(ctx, filepath.Join(root, "scripts", "registry"), "python").Output()
 			py = strings.TrimSpace(string(out))
 		}
-		why = err
 	}
-	if why == nil {
-		why = exec.Command(py, "-c", "import confluent_kafka.schema_registry.avro").Run()
-	}
-	if why != nil {
-		msg := fmt.Sprintf("Confluent's Python client is absent (%q: %v); `scripts/registry python` makes it", py, why)
+	if err := works(py); err != nil {
+		msg := fmt.Sprintf("Confluent's Python client is absent (%q: %v); `scripts/registry python` makes it", py, err)
 		if os.Getenv("KPROD_REQUIRE_REGISTRY") == "1" || testcluster.Required() {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
 	return py
+}
+
+// registryCache is scripts/registry's cache folder.
+func registryCache() string {
+	if c := os.Getenv("KPROD_REGISTRY_CACHE"); c != "" {
+		return c
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "kprod", "registry")
 }
 
 type readBack struct {
