@@ -37,6 +37,11 @@ type Config struct {
 //
 // The registry is asked once per schema, on the first record of a topic (once per
 // subject); afterwards AppendSerialize allocates nothing beyond the bytes it appends.
+// That first record waits for the registry, bounded by registry.Config.Timeout per
+// URL tried; a failure is returned (and not cached) so a later record asks again.
+//
+// For a map, a key the record lacks is filled from the field's default, as Java's
+// GenericRecordBuilder fills it; for a struct, a field tagged `avro:",omitzero"` is.
 type Serializer[T any] struct {
 	reg      registry.Schema // the schema as registered: the user's text, verbatim
 	schema   *avro.Schema    // reg compiled
