@@ -53,9 +53,13 @@ func New(cfg Config) (*Client, error) {
 	if len(cfg.URLs) == 0 {
 		return nil, configErr("schema.registry.url", "", "must list at least one URL")
 	}
+	// Java's default source is URL: credentials come from a URL's user info when it
+	// has one. An empty source with basic.auth.user.info set means USER_INFO (Java
+	// would silently ignore the credentials and meet a 401).
 	src := strings.ToUpper(cfg.BasicAuthCredentialsSource)
 	switch src {
 	case "":
+		src = "URL"
 		if cfg.BasicAuthUserInfo != "" {
 			src = "USER_INFO"
 		}
@@ -77,9 +81,6 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.auth = basic(cfg.BasicAuthUserInfo)
 	case cfg.BearerAuthToken != "":
-		if src == "URL" {
-			return nil, configErr("bearer.auth.token", "[hidden]", "cannot be used with basic authentication")
-		}
 		c.auth = "Bearer " + cfg.BearerAuthToken
 	}
 	for _, raw := range cfg.URLs {
@@ -88,14 +89,12 @@ func New(cfg Config) (*Client, error) {
 			return nil, configErr("schema.registry.url", redact(raw), "must be http://host:port or https://host:port, with an optional path")
 		}
 		b := baseURL{}
-		if src == "URL" {
-			if u.User == nil {
-				return nil, configErr("schema.registry.url", redact(raw), "has no user:password@ although basic.auth.credentials.source=URL")
+		if src == "URL" && u.User != nil {
+			if c.auth != "" {
+				return nil, configErr("bearer.auth.token", "[hidden]", "cannot be used with basic authentication from the URL "+redact(raw))
 			}
-			b.auth = basic(u.User.String())
-			if p, ok := u.User.Password(); ok {
-				b.auth = basic(u.User.Username() + ":" + p)
-			}
+			p, _ := u.User.Password()
+			b.auth = basic(u.User.Username() + ":" + p)
 		}
 		u.User = nil
 		b.base = strings.TrimRight(u.String(), "/")

@@ -29,6 +29,7 @@ type Resolver struct {
 	idStrict bool // id.compatibility.strict
 	maxPer   int
 	now      func() time.Time // time.Now; tests replace it
+	waiting  atomic.Int32     // callers blocked on another's request, for tests to wait on
 
 	check atomic.Pointer[func(reader, writer Schema) error]
 
@@ -154,9 +155,12 @@ func (r *Resolver) ID(ctx context.Context, topic, recordName string, s Schema) (
 		select {
 		case <-e.done:
 		default:
+			r.waiting.Add(1)
 			select {
 			case <-e.done:
+				r.waiting.Add(-1)
 			case <-ctx.Done():
+				r.waiting.Add(-1)
 				return 0, Schema{}, &Error{Op: "waiting for another caller's request", Err: ctx.Err()}
 			}
 		}
