@@ -9,9 +9,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,82 +19,11 @@ import (
 
 	"kprod"
 	"kprod/internal/testcluster"
+	"kprod/internal/testregistry"
 	"kprod/serde"
 	avroserde "kprod/serde/avro"
 	"kprod/serde/registry"
 )
-
-// realRegistry returns the schema.registry.url of the Apicurio registry that
-// scripts/registry started (or KPROD_REGISTRY_URL). Absent, the test skips, or
-// fails under KPROD_REQUIRE_REGISTRY=1 or KPROD_REQUIRE_KAFKA=1.
-func realRegistry(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("KPROD_REGISTRY_URL")
-	if url == "" {
-		b, _ := os.ReadFile(filepath.Join(registryCache(), "run", "url"))
-		url = strings.TrimSpace(string(b))
-	}
-	why := "no registry URL (KPROD_REGISTRY_URL, or scripts/registry's run/url)"
-	if url != "" {
-		why = ""
-		c := http.Client{Timeout: 5 * time.Second}
-		resp, err := c.Get(url + "/subjects")
-		if err != nil {
-			why = err.Error()
-		} else {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				why = fmt.Sprintf("GET %s/subjects: %s", url, resp.Status)
-			}
-		}
-	}
-	if why != "" {
-		msg := "a real schema registry is absent: " + why + "; start one with `scripts/registry up`"
-		if os.Getenv("KPROD_REQUIRE_REGISTRY") == "1" || testcluster.Required() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return url
-}
-
-// confluentPython returns the Python of the venv with confluent-kafka[avro,schemaregistry]:
-// KPROD_REGISTRY_PYTHON, else the registry cache's venv, else what `scripts/registry
-// python` gives (it makes the venv when missing, under the script's lock).
-func confluentPython(t *testing.T) string {
-	t.Helper()
-	works := func(py string) error {
-		return exec.Command(py, "-c", "import confluent_kafka.schema_registry.avro").Run()
-	}
-	py := os.Getenv("KPROD_REGISTRY_PYTHON")
-	if py == "" {
-		py = filepath.Join(registryCache(), "venv", "bin", "python")
-		if works(py) != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			root, _ := testcluster.RepoRoot()
-			out, _ := exec.CommandContext(ctx, filepath.Join(root, "scripts", "registry"), "python").Output()
-			py = strings.TrimSpace(string(out))
-		}
-	}
-	if err := works(py); err != nil {
-		msg := fmt.Sprintf("Confluent's Python client is absent (%q: %v); `scripts/registry python` makes it", py, err)
-		if os.Getenv("KPROD_REQUIRE_REGISTRY") == "1" || testcluster.Required() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
-}
-
-// registryCache is scripts/registry's cache folder.
-func registryCache() string {
-	if c := os.Getenv("KPROD_REGISTRY_CACHE"); c != "" {
-		return c
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "kprod", "registry")
-}
 
 type readBack struct {
 	Key     any            `json:"key"`
@@ -152,8 +79,8 @@ type CustomerKey struct {
 // decodes them, logical types included; and the registry holds the schema text
 // exactly as given.
 func TestRealRegistryConfluentPythonReadsBack(t *testing.T) {
-	url := realRegistry(t)
-	py := confluentPython(t)
+	url := testregistry.URL(t)
+	py := testregistry.Python(t)
 	cluster := testcluster.Real(t, 1)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.Bootstrap...))
 	if err != nil {
@@ -166,7 +93,6 @@ func TestRealRegistryConfluentPythonReadsBack(t *testing.T) {
 	}
 	defer p.Close(context.Background())
 	ctx := context.Background()
-	run := fmt.Sprint(time.Now().UnixNano())
 	rc, err := registry.New(registry.Config{URLs: []string{url}})
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +153,7 @@ func TestRealRegistryConfluentPythonReadsBack(t *testing.T) {
 	}
 
 	t.Run("Customer/TopicNameStrategy/string-key", func(t *testing.T) {
-		topic := "avro-customer-" + run
+		topic := testregistry.Name(t, "avro-customer")
 		testcluster.CreateTopic(t, cl, topic, 1, 1, nil)
 		values, err := avroserde.NewSerializerFromProperties[*Customer](customerSchema, props("TopicNameStrategy"), false)
 		if err != nil {
@@ -264,7 +190,7 @@ func TestRealRegistryConfluentPythonReadsBack(t *testing.T) {
 	})
 
 	t.Run("Customer/RecordNameStrategy/avro-key", func(t *testing.T) {
-		topic := "avro-customer-keyed-" + run
+		topic := testregistry.Name(t, "avro-customer-keyed")
 		testcluster.CreateTopic(t, cl, topic, 1, 1, nil)
 		keys, err := avroserde.NewSerializerFromProperties[CustomerKey](customerKeySchema, props("RecordNameStrategy"), true)
 		if err != nil {
@@ -294,7 +220,7 @@ func TestRealRegistryConfluentPythonReadsBack(t *testing.T) {
 	})
 
 	t.Run("Order/TopicRecordNameStrategy/logical-types", func(t *testing.T) {
-		topic := "avro-order-" + run
+		topic := testregistry.Name(t, "avro-order")
 		testcluster.CreateTopic(t, cl, topic, 1, 1, nil)
 		type Order struct {
 			ID           string    `avro:"id"`
