@@ -89,7 +89,7 @@ func authenticate(ctx context.Context, addr string, v Versions, mech sasl.Mechan
 			break
 		}
 		// The bytes alias the connection's read buffer: a Session may keep its copy.
-		done, next, err := session.Challenge(bytes.Clone(resp.SASLAuthBytes))
+		done, next, err := session.Challenge(ctx, bytes.Clone(resp.SASLAuthBytes))
 		if err != nil {
 			return 0, fail(err)
 		}
