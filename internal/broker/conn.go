@@ -209,6 +209,7 @@ func newConn(addr string, nc net.Conn, opts Options) *Conn {
 		writeDone: make(chan struct{}),
 		readDone:  make(chan struct{}),
 	}
+	c.reauth.ack = make(chan struct{}, 1)
 	c.inflight.init(opts.MaxInFlight)
 	c.clientID = binary.BigEndian.AppendUint16(nil, uint16(len(opts.ClientID)))
 	c.clientID = append(c.clientID, opts.ClientID...)
