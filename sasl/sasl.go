@@ -8,8 +8,9 @@
 // SaslHandshake (v1) naming Mechanism.Name and then SaslAuthenticate requests carrying
 // the messages of a Session. When the broker limits the session's lifetime
 // (connections.max.reauth.ms, or an OAuth token's expiry; KIP-368), the connection
-// authenticates again on its own before the session ends, with a new Session from the
-// same Mechanism.
+// authenticates again, with a new Session from the same Mechanism, when it is about to
+// write a request after 85-95% of the session (lazily, as Java: an idle connection does
+// not re-authenticate, and at most once a second).
 //
 // Secrets never appear in what this package prints: every Mechanism formats as its
 // name and user only, with any fmt verb.
