@@ -237,14 +237,17 @@ func TestKfakeReauthHoldsNewRequests(t *testing.T) {
 	}
 
 	// A second connection: Close while its re-authentication is held.
-	held2, release2 := make(chan struct{}), make(chan struct{})
-	defer close(release2)
+	held2, release2, resumed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	release2Now := func() { releaseOnce.Do(func() { close(release2) }) }
+	defer release2Now()
 	c2 := mustDial(t, cl.ListenAddrs()[0], Options{SASL: sasl.Plain("admin", "admin-secret")})
 	var once sync.Once
 	cl.ControlKey(int16(kmsg.SASLHandshake), func(kmsg.Request) (kmsg.Response, error, bool) {
 		once.Do(func() {
 			close(held2)
 			cl.SleepControl(func() { <-release2 })
+			close(resumed)
 		})
 		return nil, nil, false
 	})
@@ -257,6 +260,14 @@ func TestKfakeReauthHoldsNewRequests(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close hangs during a re-authentication")
+	}
+	// Let kfake finish the slept control before the cluster closes (kfake can wedge
+	// when it closes with a control asleep), and prove it serves again.
+	release2Now()
+	<-resumed
+	c3 := mustDial(t, cl.ListenAddrs()[0], Options{SASL: sasl.Plain("admin", "admin-secret")})
+	if _, err := c3.Do(context.Background(), kmsg.NewPtrMetadataRequest()); err != nil {
+		t.Fatal(err)
 	}
 }
 
