@@ -164,7 +164,10 @@ func (c *Conn) reauthenticate() error {
 func (w *writeLoop) release() {
 	if w.held {
 		w.held = false
-		w.c.reauth.ack <- struct{}{}
+		select {
+		case w.c.reauth.ack <- struct{}{}:
+		default: // the read loop went on because the connection is dying
+		}
 	}
 }
 
