@@ -80,6 +80,12 @@ func TestErrorClassification(t *testing.T) {
 		// Java's AuthenticationException is not retriable; Send's is a refusal (never
 		// written), elsewhere nothing proves a record absent.
 		{"ErrAuthentication", ErrAuthentication, false, true},
+		// Java's AuthorizationException subclasses are not retriable; a request refused
+		// for authorization wrote nothing.
+		{"ErrTopicAuthorization", ErrTopicAuthorization, false, false},
+		{"ErrGroupAuthorization", ErrGroupAuthorization, false, false},
+		{"ErrClusterAuthorization", ErrClusterAuthorization, false, false},
+		{"ErrTransactionalIDAuthorization", ErrTransactionalIDAuthorization, false, false},
 	}
 	var covered []string
 	for _, s := range sentinels {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,16 +46,123 @@ func TransactionalACL(principal, transactionalID string) ACL {
 
 // Grant adds the ACLs with Java's AclCommand over PLAINTEXT, then waits until every broker's
 // authorizer shows all of them: ACLs travel through the metadata log, so a test that
-// produced right after AclCommand returned could still be denied.
+// produced right after AclCommand returned could still be denied. Grants are counted per
+// (principal, resource, pattern, operation): an ACL two running tests granted stays until
+// both released it. Whatever t still holds is revoked in t.Cleanup.
 func (s *SecureCluster) Grant(t testing.TB, acls ...ACL) {
 	t.Helper()
-	s.changeACLs(t, "--add", acls)
+	aclHolds.Lock()
+	if aclHolds.byTest[t] == nil {
+		t.Cleanup(func() { s.release(t, nil) })
+		aclHolds.held(t)
+	}
+	var add []ACL
+	for _, a := range acls {
+		for _, op := range a.Operations {
+			k := aclKeyOf(a, op)
+			aclHolds.count[k]++
+			aclHolds.held(t)[k]++
+			if aclHolds.count[k] == 1 {
+				add = append(add, a.with(op))
+			}
+		}
+	}
+	aclHolds.Unlock()
+	// Added or not, every ACL asked for must be visible before the test goes on: another
+	// test's grant of the same ACL may still be propagating.
+	s.changeACLs(t, "--add", add)
+	s.waitACLs(t, acls, true)
 }
 
-// Revoke removes the ACLs with AclCommand and waits until no broker shows any of them.
+// Revoke releases t's grants of the ACLs and removes those no running test holds any more
+// with AclCommand, waiting until no broker shows them. An ACL t did not grant is removed
+// unless another test holds it.
 func (s *SecureCluster) Revoke(t testing.TB, acls ...ACL) {
 	t.Helper()
-	s.changeACLs(t, "--remove", acls)
+	s.release(t, acls)
+}
+
+// aclHolds counts the grants of running tests in this process.
+var aclHolds = &grants{count: map[aclKey]int{}, byTest: map[testing.TB]map[aclKey]int{}}
+
+type grants struct {
+	sync.Mutex
+	count  map[aclKey]int                // grants per ACL over every running test
+	byTest map[testing.TB]map[aclKey]int // each test's share of count
+}
+
+type aclKey struct {
+	principal, resource, name, op string
+	prefixed, deny                bool
+}
+
+func aclKeyOf(a ACL, op string) aclKey {
+	return aclKey{a.Principal, a.Resource, a.Name, op, a.Prefixed, a.Deny}
+}
+
+func (k aclKey) acl() ACL {
+	return ACL{Principal: k.principal, Resource: k.resource, Name: k.name, Prefixed: k.prefixed,
+		Operations: []string{k.op}, Deny: k.deny}
+}
+
+func (a ACL) with(op string) ACL {
+	a.Operations = []string{op}
+	return a
+}
+
+// held returns t's grants; aclHolds must be locked.
+func (h *grants) held(t testing.TB) map[aclKey]int {
+	m := h.byTest[t]
+	if m == nil {
+		m = map[aclKey]int{}
+		h.byTest[t] = m
+	}
+	return m
+}
+
+// release drops t's grants of acls (all of them when acls is nil) and removes every ACL
+// no test holds any more.
+func (s *SecureCluster) release(t testing.TB, acls []ACL) {
+	t.Helper()
+	aclHolds.Lock()
+	mine := aclHolds.held(t)
+	var keys []aclKey
+	if acls == nil {
+		for k := range mine {
+			keys = append(keys, k)
+		}
+		delete(aclHolds.byTest, t)
+	} else {
+		for _, a := range acls {
+			for _, op := range a.Operations {
+				keys = append(keys, aclKeyOf(a, op))
+			}
+		}
+	}
+	var remove []ACL
+	for _, k := range keys {
+		n := mine[k]
+		if acls != nil {
+			n = min(n, 1)
+		}
+		if n > 0 {
+			mine[k] -= n
+			if mine[k] == 0 {
+				delete(mine, k)
+			}
+			aclHolds.count[k] -= n
+		}
+		if aclHolds.count[k] <= 0 {
+			delete(aclHolds.count, k)
+			remove = append(remove, k.acl())
+		}
+	}
+	aclHolds.Unlock()
+	if len(remove) == 0 {
+		return
+	}
+	s.changeACLs(t, "--remove", remove)
+	s.waitACLs(t, remove, false)
 }
 
 func (s *SecureCluster) changeACLs(t testing.TB, action string, acls []ACL) {
@@ -86,7 +194,6 @@ func (s *SecureCluster) changeACLs(t testing.TB, action string, acls []ACL) {
 			t.Fatalf("AclCommand %s: %v", strings.Join(args, " "), err)
 		}
 	}
-	s.waitACLs(t, acls, action == "--add")
 }
 
 // waitACLs polls DescribeAcls on every broker until each ACL's operations are all there
