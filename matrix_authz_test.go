@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -143,8 +144,81 @@ func TestMatrixTopicDenied(t *testing.T) {
 	if !errors.As(err, &ke) || ke.Denied() != "WRITE on TOPIC "+denied || !strings.Contains(err.Error(), "WRITE on TOPIC "+denied) {
 		t.Errorf("denied record: %v; want it to name WRITE on TOPIC %s", err, denied)
 	}
+	// A topic the principal may not even describe: metadata answers
+	// TOPIC_AUTHORIZATION_FAILED, and Send refuses the record at once (Java's send throws
+	// TopicAuthorizationException from waitOnMetadata), not after max.block.ms.
+	const hidden = "topic-hidden"
+	c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Metadata}, Topic: hidden, Err: kerr.TopicAuthorizationFailed, Count: -1})
+	start := time.Now()
+	err = p.Send(mxCtx(t, waitLong), &kprod.Record{Topic: hidden, Value: []byte("h")}, func(kprod.RecordMetadata, error) {
+		t.Error("the callback of a refused Send ran")
+	})
+	if !errors.Is(err, kprod.ErrTopicAuthorization) || kprod.MaybeWritten(err) || !errors.As(err, &ke) ||
+		ke.Denied() != "DESCRIBE (or WRITE, which implies it) on TOPIC "+hidden {
+		t.Errorf("Send to a topic without DESCRIBE: %v; want ErrTopicAuthorization naming DESCRIBE on TOPIC %s, not written", err, hidden)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Send to a topic without DESCRIBE took %v; want a refusal, not max.block.ms", d)
+	}
 	trO.send(t, p, 0, "o3")
 	trO.wait(t, waitLong)
 	trO.checkCallbacks(t)
 	mxExpectLog(t, c.Bootstrap(), open, false, map[int32][]string{0: {"o1", "o2", "o3"}}, trO.metadata())
+}
+
+// TestMatrixGroupDenied: GROUP_AUTHORIZATION_FAILED from the group coordinator's
+// TxnOffsetCommit or from FindCoordinator for the group makes the transaction abortable
+// (Java's GroupAuthorizationException), naming READ on the group; the abort works and
+// the next transaction commits.
+func TestMatrixGroupDenied(t *testing.T) {
+	for _, key := range []kmsg.Key{kmsg.TxnOffsetCommit, kmsg.FindCoordinator} {
+		for _, v := range mxTxnVersions {
+			t.Run(key.Name()+"/"+v.name, func(t *testing.T) {
+				const topic, group = "group-denied", "denied-group"
+				c := mxTxnCluster(t, v.v2, kafkatest.Topic(topic, 1))
+				p := mxTxnProducer(t, c, "group-denied", v.v2, nil)
+				c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{key}, Group: group, Err: kerr.GroupAuthorizationFailed, Count: -1})
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				err := p.SendOffsetsToTransaction(mxCtx(t, waitLong),
+					map[kprod.TopicPartition]kprod.OffsetAndMetadata{{Topic: topic}: {Offset: 1, LeaderEpoch: -1}},
+					kprod.ConsumerGroupMetadata{GroupID: group})
+				mxWantAbortable(t, "SendOffsetsToTransaction", err)
+				var ke *kprod.KafkaError
+				if !errors.Is(err, kprod.ErrGroupAuthorization) || !errors.As(err, &ke) || ke.Denied() != "READ on GROUP "+group {
+					t.Fatalf("SendOffsetsToTransaction: %v; want ErrGroupAuthorization naming READ on GROUP %s", err, group)
+				}
+				if err := p.AbortTransaction(mxCtx(t, waitLong)); err != nil {
+					t.Fatalf("AbortTransaction: %v", err)
+				}
+				tr := newMXTracker(topic)
+				mxCommitTxn(t, p, tr, 1, "after")
+				mxExpectLog(t, c.Bootstrap(), topic, true, map[int32][]string{0: {"after"}}, tr.metadata())
+			})
+		}
+	}
+}
+
+// TestMatrixTxnIDDeniedLater: TRANSACTIONAL_ID_AUTHORIZATION_FAILED on EndTxn (the ACL
+// was revoked after InitTransactions) stays fatal, as in Java's EndTxnHandler, and names
+// WRITE on the transactional id; only InitProducerId recovers from it (KAFKA-13668).
+func TestMatrixTxnIDDeniedLater(t *testing.T) {
+	const topic, txnID = "txnid-denied-later", "txnid-denied-later"
+	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
+	p := mxTxnProducer(t, c, txnID, true, nil)
+	c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, Err: kerr.TransactionalIDAuthorizationFailed, Count: -1})
+	tr := newMXTracker(topic)
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	tr.send(t, p, 0, "v")
+	tr.wait(t, waitLong)
+	err := p.CommitTransaction(mxCtx(t, waitLong))
+	mxWantFatal(t, "CommitTransaction", err)
+	var ke *kprod.KafkaError
+	if !errors.Is(err, kprod.ErrTransactionalIDAuthorization) || !errors.As(err, &ke) || ke.Denied() != "WRITE on TRANSACTIONAL_ID "+txnID {
+		t.Fatalf("CommitTransaction: %v; want ErrTransactionalIDAuthorization naming WRITE on TRANSACTIONAL_ID %s", err, txnID)
+	}
+	mxWantFatal(t, "InitTransactions after the fatal error", p.InitTransactions(mxCtx(t, waitLong)))
 }
