@@ -84,10 +84,35 @@ func TestMatrixIdempotentInitDenied(t *testing.T) {
 	const topic = "idem-denied"
 	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
 	fh := c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.InitProducerID}, Err: kerr.ClusterAuthorizationFailed, Count: -1})
-	p := mxProducer(t, c.Bootstrap(), nil)
+	inits := make(chan time.Time, 1000) // when each InitProducerId arrived
+	c.Fake().ControlKey(int16(kmsg.InitProducerID), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.Fake().KeepControl()
+		select {
+		case inits <- time.Now():
+		default:
+		}
+		return nil, nil, false
+	})
+	p := mxProducer(t, c.Bootstrap(), nil) // retry.backoff.ms 20
 	tr := newMXTracker(topic)
 	tr.send(t, p, 0, "denied")
 	tr.wait(t, waitLong)
+	// Denied InitProducerIds are asked again after retry.backoff.ms, doubling (20, 40, 80,
+	// 160 ms), not in a loop: the fifth comes 300 ms after the first at the earliest.
+	var first time.Time
+	for i := range 5 {
+		select {
+		case at := <-inits:
+			if i == 0 {
+				first = at
+			}
+			if i == 4 && at.Sub(first) < 300*time.Millisecond {
+				t.Errorf("5 InitProducerId requests within %v; want retry.backoff.ms between them", at.Sub(first))
+			}
+		case <-time.After(waitLong):
+			t.Fatalf("%d InitProducerId requests; want the producer to keep asking", i)
+		}
+	}
 	err := tr.errOf("denied")
 	if !errors.Is(err, kprod.ErrClusterAuthorization) || kprod.MaybeWritten(err) {
 		t.Fatalf("record while denied: %v (MaybeWritten %v); want ErrClusterAuthorization, not written", err, kprod.MaybeWritten(err))

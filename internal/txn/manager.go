@@ -63,6 +63,10 @@ type Manager struct {
 	epoch    int16
 	have     bool
 	fetching bool
+	// backingOff: an idempotent InitProducerId failed and the next waits out its backoff
+	// (retry.backoff.ms, growing): EnsureIdentity starts none meanwhile, however often the
+	// sender runs.
+	backingOff bool
 	failures int
 	lastErr  error // cause of AbortableError / FatalError
 	// denied is an idempotent InitProducerId's authorization error the sender has not yet
@@ -247,7 +251,7 @@ func (m *Manager) backoff(attempt int) time.Duration {
 func (m *Manager) EnsureIdentity() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.Transactional() || m.have || m.fetching || m.state == FatalError || m.ctx.Err() != nil {
+	if m.Transactional() || m.have || m.fetching || m.backingOff || m.state == FatalError || m.ctx.Err() != nil {
 		return
 	}
 	m.fetching = true
@@ -315,6 +319,7 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 	}
 	m.failures++
 	wait := m.backoff(m.failures)
+	m.backingOff = true
 	m.mu.Unlock()
 	if m.ctx.Err() != nil {
 		return
@@ -326,6 +331,9 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		m.mu.Lock()
+		m.backingOff = false
+		m.mu.Unlock()
 		m.cfg.Wake() // the sender calls EnsureIdentity again
 	case <-m.ctx.Done():
 	}
