@@ -67,8 +67,8 @@ type Manager struct {
 	// (retry.backoff.ms, growing): EnsureIdentity starts none meanwhile, however often the
 	// sender runs.
 	backingOff bool
-	failures int
-	lastErr  error // cause of AbortableError / FatalError
+	failures   int
+	lastErr    error // cause of AbortableError / FatalError
 	// denied is an idempotent InitProducerId's authorization error the sender has not yet
 	// failed the queued records with (KAFKA-13668; TakeDenied).
 	denied error
