@@ -319,7 +319,8 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 	}
 	m.failures++
 	wait := m.backoff(m.failures)
-	m.backingOff = true
+	// Without a known broker the next attempt waits for metadata (a wake), not a backoff.
+	m.backingOff = !errors.Is(err, errNoBroker)
 	m.mu.Unlock()
 	if m.ctx.Err() != nil {
 		return
