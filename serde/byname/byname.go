@@ -179,10 +179,10 @@ func goType(s any) string {
 	return m.Type.In(2).String()
 }
 
-// serdeProperty reports whether a property belongs to Confluent's serializers
+// SerializerProperty reports whether a property belongs to Confluent's serializers
 // (AbstractKafkaSchemaSerDeConfig and the Avro, JSON Schema and Protobuf
 // serializers' configs) rather than to the producer.
-func serdeProperty(k string) bool {
+func SerializerProperty(k string) bool {
 	switch k {
 	case "auto.register.schemas", "use.schema.id", "id.compatibility.strict", "use.latest.version",
 		"use.latest.with.metadata", "latest.compatibility.strict", "latest.cache.size", "latest.cache.ttl.sec",
@@ -219,7 +219,7 @@ func ProducerProperties(props map[string]string) map[string]string {
 	}
 	out := maps.Clone(props)
 	for k := range out {
-		if serdeProperty(k) {
+		if SerializerProperty(k) {
 			delete(out, k)
 		}
 	}
