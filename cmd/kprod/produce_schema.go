@@ -158,7 +158,7 @@ func (c *schemaConv) side(class string, props map[string]string, isKey bool) (sc
 		c.closers = append(c.closers, s.Close)
 		return func(topic, line string) ([]byte, error) {
 			if !json.Valid([]byte(line)) {
-				return nil, fmt.Errorf("%s is not JSON: %q", which, line)
+				return nil, fmt.Errorf("not JSON: %q", line)
 			}
 			return s.Serialize(topic, json.RawMessage(line))
 		}, nil

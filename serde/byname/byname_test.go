@@ -3,6 +3,7 @@ package byname_test
 import (
 	"bytes"
 	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -215,5 +216,19 @@ func TestJSONSchemaFromPropertiesRealRegistry(t *testing.T) {
 	}
 	if got := testregistry.Decode(t, "json", url, topic, true, b); got != `{"id": 7}` {
 		t.Fatalf("decoded %s", got)
+	}
+}
+
+// The registry serializers are optional: the core must not link them, nor this
+// package's, so a program that produces bytes or strings stays small.
+func TestCoreDoesNotImportTheRegistrySerializers(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "kprod").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "kprod/serde/") || strings.Contains(pkg, "twmb/avro") || strings.Contains(pkg, "jsonschema") || strings.Contains(pkg, "protobuf") {
+			t.Errorf("package kprod imports %s", pkg)
+		}
 	}
 }
