@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"strings"
+	"sync"
 
 	"kprod"
 	"kprod/serde"
@@ -72,6 +73,8 @@ type Serializer[T any] struct {
 	s      serde.Serializer[T]
 	class  string
 	closer io.Closer
+	once   sync.Once
+	err    error
 }
 
 // Serialize returns v's record bytes, nil for null.
@@ -87,14 +90,15 @@ func (s *Serializer[T]) AppendSerialize(dst []byte, topic string, v T) ([]byte, 
 // Class is the Java class name the serializer was built from.
 func (s *Serializer[T]) Class() string { return s.class }
 
-// Close releases what the serializer owns (a registry client); safe to call twice.
+// Close releases what the serializer owns (a registry client); later calls
+// return the first call's result.
 func (s *Serializer[T]) Close() error {
-	if s.closer == nil {
-		return nil
-	}
-	c := s.closer
-	s.closer = nil
-	return c.Close()
+	s.once.Do(func() {
+		if s.closer != nil {
+			s.err = s.closer.Close()
+		}
+	})
+	return s.err
 }
 
 // Key builds the serializer that props' key.serializer names, configured with
@@ -137,7 +141,7 @@ func build[T any](prop string, props map[string]string, isKey bool, opts []Optio
 	case AvroSerializer:
 		s, err := avro.NewSerializerFromProperties[T](o.schema, props, isKey)
 		if err != nil {
-			return nil, fail(err.Error())
+			return nil, fail(reason("KafkaAvroSerializer", err))
 		}
 		return &Serializer[T]{s: s, class: class, closer: s}, nil
 	case JSONSchemaSerializer:
@@ -146,7 +150,7 @@ func build[T any](prop string, props map[string]string, isKey bool, opts []Optio
 		}
 		s, err := jsonschema.FromProperties[T](props, isKey, o.schema)
 		if err != nil {
-			return nil, fail(err.Error())
+			return nil, fail(reason("KafkaJsonSchemaSerializer", err))
 		}
 		return &Serializer[T]{s: s, class: class, closer: s}, nil
 	case ProtobufSerializer:
@@ -161,6 +165,15 @@ func build[T any](prop string, props map[string]string, isKey bool, opts []Optio
 		}
 	}
 	return nil, fail("unknown serializer class")
+}
+
+// reason says why a registry serializer could not be built, without the
+// nested errors' own "kprod: invalid config" prefixes: the property it names is
+// the serializer's (schema.registry.url, ...).
+func reason(class string, err error) string {
+	msg := strings.ReplaceAll(err.Error(), "kprod: invalid config ", "")
+	msg = strings.ReplaceAll(msg, "\n", "; ")
+	return class + ": " + msg
 }
 
 func unwrapAll(err error) []error {
