@@ -154,21 +154,35 @@ func TestRealAvroKeySchemaAndSchemaID(t *testing.T) {
 }
 
 // TestRealJSONSchemaConsoleProducer: kafka-json-schema-console-producer's
-// properties; each line is checked against the schema, as its reader does.
+// properties, with a JSON Schema key; each line is checked against the schema, as
+// its reader does, and fails alone naming the field.
 func TestRealJSONSchemaConsoleProducer(t *testing.T) {
 	url := testregistry.URL(t)
 	c, topic := realTopic(t, "kprod-cli-json")
 	schema := `{"type": "object", "title": "Customer", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": ["null", "string"]}}, "required": ["id", "name"]}`
-	stdin := `{"id": 1, "name": "yifan", "email": null}` + "\n" + `{"id": "one", "name": "x"}` + "\n" + `not json` + "\n"
+	keySchema := `{"type": "object", "title": "CustomerKey", "properties": {"id": {"type": "integer"}}, "required": ["id"]}`
+	stdin := `{"id": 1}#{"id": 1, "name": "yifan", "email": null}` + "\n" +
+		`{"id": 2}#{"id": "one", "name": "x"}` + "\n" +
+		`{"id": 3}#not json` + "\n" +
+		`{"id": "k"}#{"id": 4, "name": "d"}` + "\n"
 	code, _, errOut := runCmd(t, stdin, "produce", "--bootstrap-server", c.BootstrapServers(), "--topic", topic,
 		"--line-reader", "io.confluent.kafka.formatter.json.JsonSchemaMessageReader",
-		"--property", "schema.registry.url="+url, "value.schema="+schema)
-	if code != 1 || !strings.Contains(errOut, "2 line(s) failed") || !strings.Contains(errOut, "/id") {
-		t.Fatalf("exit %d, want lines 2 and 3 failed, naming /id:\n%s", code, errOut)
+		"--property", "schema.registry.url="+url, "value.schema="+schema, "key.schema="+keySchema,
+		"parse.key=true", "key.separator=#")
+	for _, want := range []string{"3 line(s) failed", `line 2: value: `, `"/id"`, `line 3: value: not JSON: "not json"`, `line 4: key: `} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, errOut)
 	}
 	recs := consume(t, c.BootstrapServers(), topic, 1)
 	if got := testregistry.Decode(t, "json", url, topic, false, recs[0].Value); got != `{"email": null, "id": 1, "name": "yifan"}` {
-		t.Errorf("decoded %s", got)
+		t.Errorf("value decoded %s", got)
+	}
+	if got := testregistry.Decode(t, "json", url, topic, true, recs[0].Key); got != `{"id": 1}` {
+		t.Errorf("key decoded %s", got)
 	}
 }
 
