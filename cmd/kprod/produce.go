@@ -20,7 +20,6 @@ var produceFlags = []flagSpec{
 	{name: "topic", help: "topic to produce to (required)"},
 	{name: "property", multi: true, help: "reader properties: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error; with a schema registry, as Confluent's console producers: schema.registry.url, value.schema, value.schema.file, value.schema.id, key.schema, key.schema.file, key.schema.id, key.serializer and the serializer's properties (auto.register.schemas, ...)"},
 	{name: "line-reader", help: "the console producer's reader class: io.confluent.kafka.formatter.AvroMessageReader (the default when a schema property is given: lines in Avro's JSON encoding), io.confluent.kafka.formatter.json.JsonSchemaMessageReader (JSON lines) or io.confluent.kafka.formatter.protobuf.ProtobufMessageReader"},
-	{name: "reader", help: "alias of --line-reader (Kafka 4.x)"},
 	{name: "reader-property", multi: true, help: "alias of --property (Kafka 4.2+)"},
 	{name: "producer-property", multi: true, help: "producer properties as key=value ..."},
 	{name: "command-property", multi: true, help: "alias of --producer-property (Kafka 4.2+)"},
@@ -181,7 +180,7 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 	if err != nil {
 		return 0, err
 	}
-	if lr.conv, err = newSchemaConv(a.str("line-reader", a.str("reader", "")), readerProps, lr.parseKey); err != nil {
+	if lr.conv, err = newSchemaConv(a.str("line-reader", ""), readerProps, lr.parseKey); err != nil {
 		return 0, err
 	}
 	if lr.conv != nil {
