@@ -139,6 +139,9 @@ func build[T any](prop string, props map[string]string, isKey bool, opts []Optio
 	}
 	switch class {
 	case AvroSerializer:
+		if o.schema == "" {
+			o.schema = avroPrimitive(reflect.TypeFor[T]())
+		}
 		s, err := avro.NewSerializerFromProperties[T](o.schema, props, isKey)
 		if err != nil {
 			return nil, fail(reason("KafkaAvroSerializer", err))
@@ -165,6 +168,32 @@ func build[T any](prop string, props map[string]string, isKey bool, opts []Optio
 		}
 	}
 	return nil, fail("unknown serializer class")
+}
+
+// avroPrimitive is the schema Java's KafkaAvroSerializer uses for a primitive
+// value (AvroSchemaUtils.getSchema: String is "string", Long "long", ...), for
+// the Go type of the same values; "" for other types, whose schema is inferred
+// from the struct or given with Schema.
+func avroPrimitive(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[[]byte]():
+		return `"bytes"`
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return `"string"`
+	case reflect.Int32:
+		return `"int"`
+	case reflect.Int64:
+		return `"long"`
+	case reflect.Float32:
+		return `"float"`
+	case reflect.Float64:
+		return `"double"`
+	case reflect.Bool:
+		return `"boolean"`
+	}
+	return ""
 }
 
 // reason says why a registry serializer could not be built, without the

@@ -232,3 +232,22 @@ func TestCoreDoesNotImportTheRegistrySerializers(t *testing.T) {
 		}
 	}
 }
+
+// Java's KafkaAvroSerializer writes a String key with the schema "string"; so does
+// an Avro key serializer of Go strings built by name without a schema.
+func TestAvroPrimitiveKeyRealRegistry(t *testing.T) {
+	url := testregistry.URL(t)
+	topic := testregistry.Name(t, "byname")
+	s, err := byname.Key[string](map[string]string{"key.serializer": byname.AvroSerializer, "schema.registry.url": url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b, err := s.Serialize(topic, "cust-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testregistry.Decode(t, "avro", url, topic, true, b); got != `"cust-1"` {
+		t.Fatalf("decoded %s", got)
+	}
+}

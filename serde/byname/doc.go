@@ -32,5 +32,7 @@
 //
 // A Java Avro serializer takes its schema from the record object; a Go value carries
 // none, so the Avro serializer takes the schema text from Schema, or infers it from
-// the struct type T. The JSON Schema serializer needs Schema.
+// the struct type T; for string, int32, int64, float32, float64, bool and []byte it
+// uses the primitive schema Java's uses for String, Integer, Long, Float, Double,
+// Boolean and byte[] ("string", "int", ...). The JSON Schema serializer needs Schema.
 package byname
