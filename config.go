@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"kprod/internal/config"
 	"kprod/sasl"
@@ -192,8 +193,10 @@ type Config struct {
 	SASL sasl.Mechanism
 
 	// KeySerializer is key.serializer: the Java class name of a built-in Kafka
-	// serializer (e.g. org.apache.kafka.common.serialization.StringSerializer),
-	// recorded from properties for the typed layer. Default none.
+	// serializer (e.g. org.apache.kafka.common.serialization.StringSerializer) or
+	// of Confluent's registry serializers (io.confluent.kafka.serializers.KafkaAvroSerializer,
+	// ...). The producer itself sends bytes and only checks the name; package
+	// kprod/serde/byname builds the Go serializer it names. Default none.
 	KeySerializer string
 	// ValueSerializer is value.serializer, like KeySerializer. Default none.
 	ValueSerializer string
@@ -456,15 +459,40 @@ func pickInt(v, def int) int {
 	return v
 }
 
-// checkSerializer returns why class is not a built-in Java serializer, or "".
+// checkSerializer returns why class is not a serializer class kprod can map, or "".
+// The core only knows the names (Kafka's built-ins and Confluent's registry
+// serializers); package kprod/serde/byname maps them to Go serializers, so the
+// registry serializers stay out of the core's imports.
 func checkSerializer(class string) string {
-	if class == "" || builtinSerializers[class] {
+	if class == "" || builtinSerializers[class] || confluentSerializers[class] {
 		return ""
 	}
-	if strings.Contains(class, ".") {
-		return "kprod only maps Kafka's built-in serializers (org.apache.kafka.common.serialization.*Serializer); set a Go serializer in code"
+	if !javaClassName(class) {
+		return "must be a fully qualified Java class name, e.g. " + serializationPackage + "StringSerializer"
 	}
-	return "must be a fully qualified class name of a built-in Kafka serializer"
+	return "unknown serializer class: kprod maps Kafka's built-in serializers (" + serializationPackage +
+		"*Serializer) and Confluent's KafkaAvroSerializer, KafkaJsonSchemaSerializer and KafkaProtobufSerializer (package kprod/serde/byname); set a Go serializer in code"
+}
+
+// javaClassName reports whether s is a fully qualified Java class name: dotted
+// identifiers (with $ for nested classes), at least one package part.
+func javaClassName(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" {
+			return false
+		}
+		for i, r := range p {
+			ok := r == '_' || r == '$' || unicode.IsLetter(r) || (i > 0 && unicode.IsDigit(r))
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // millis prints a duration as Java's millisecond count.

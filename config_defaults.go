@@ -135,9 +135,9 @@ var configTable = []property{
 		nil, func(s *config.Settings) string { return formatInt(s.SendBufferBytes) }, intField(32, socketBuffer, false, func(c *Config) *int { return &c.SendBufferBytes })},
 	{ConfigEntry{"receive.buffer.bytes", "ReceiveBufferBytes", "32768", "Socket receive buffer (SO_RCVBUF); -1 keeps the operating system's size."},
 		nil, func(s *config.Settings) string { return formatInt(s.ReceiveBufferBytes) }, intField(32, socketBuffer, false, func(c *Config) *int { return &c.ReceiveBufferBytes })},
-	{ConfigEntry{"key.serializer", "KeySerializer", "", "Java class name of a built-in Kafka serializer for keys, mapped to a Go serializer."},
+	{ConfigEntry{"key.serializer", "KeySerializer", "", "Java class name of a Kafka built-in or Confluent registry serializer for keys; package kprod/serde/byname builds it."},
 		setSerializer(func(c *Config) *string { return &c.KeySerializer }), func(s *config.Settings) string { return s.KeySerializer }, nil},
-	{ConfigEntry{"value.serializer", "ValueSerializer", "", "Java class name of a built-in Kafka serializer for values, mapped to a Go serializer."},
+	{ConfigEntry{"value.serializer", "ValueSerializer", "", "Java class name of a Kafka built-in or Confluent registry serializer for values; package kprod/serde/byname builds it."},
 		setSerializer(func(c *Config) *string { return &c.ValueSerializer }), func(s *config.Settings) string { return s.ValueSerializer }, nil},
 
 	{ConfigEntry{"security.protocol", "SecurityProtocol", "PLAINTEXT", "PLAINTEXT, SSL (TLS, with a client certificate for mTLS), SASL_PLAINTEXT or SASL_SSL (SASL authentication)."},

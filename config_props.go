@@ -167,6 +167,18 @@ var builtinSerializers = func() map[string]bool {
 	return m
 }()
 
+// Confluent's schema registry serializers, by class name. The core knows only
+// their names; package kprod/serde/byname builds them.
+const (
+	confluentAvroSerializer       = "io.confluent.kafka.serializers.KafkaAvroSerializer"
+	confluentJSONSchemaSerializer = "io.confluent.kafka.serializers.json.KafkaJsonSchemaSerializer"
+	confluentProtobufSerializer   = "io.confluent.kafka.serializers.protobuf.KafkaProtobufSerializer"
+)
+
+var confluentSerializers = map[string]bool{
+	confluentAvroSerializer: true, confluentJSONSchemaSerializer: true, confluentProtobufSerializer: true,
+}
+
 // fromMillis converts a Java millisecond count to a Config duration: 0 becomes
 // ZeroDuration, and counts beyond time.Duration's range (about 292 years) saturate.
 func fromMillis(n int64) time.Duration {
@@ -304,8 +316,8 @@ func setTransactionalID(c *Config, v string) error {
 	return nil
 }
 
-// setSerializer stores key.serializer or value.serializer if it names a built-in
-// Java serializer.
+// setSerializer stores key.serializer or value.serializer if it names a serializer
+// class kprod maps (checkSerializer).
 func setSerializer(field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		if reason := checkSerializer(v); reason != "" {

@@ -219,7 +219,9 @@ func TestConfigFromPropertiesInvalid(t *testing.T) {
 		{"connections.max.idle.ms", "-1", "at least 0"},
 		{"send.buffer.bytes", "0", "-1 (operating system default) or positive"},
 		{"receive.buffer.bytes", "-2", "-1 (operating system default)"},
-		{"key.serializer", "io.confluent.kafka.serializers.KafkaAvroSerializer", "built-in serializers"},
+		{"key.serializer", "com.example.CustomSerializer", "unknown serializer class"},
+		{"key.serializer", "org.apache.kafka.common.serialization.ListSerializer", "unknown serializer class"},
+		{"value.serializer", "io.confluent..KafkaAvroSerializer", "fully qualified"},
 		{"value.serializer", "StringSerializer", "fully qualified"},
 		{"interceptor.classes", "com.example.Audit", "kprod.WithInterceptors"},
 		{"security.protocol", "TLS", "must be PLAINTEXT"},
@@ -411,5 +413,24 @@ func TestPropertiesOfInvalidConfig(t *testing.T) {
 	}
 	if !maps.EqualFunc(p, c.Properties(), func(a, b string) bool { return a == b }) {
 		t.Error("Properties is not deterministic")
+	}
+}
+
+// Confluent's registry serializers are names the core accepts (kprod/serde/byname
+// builds them), so a Java producer.properties naming them reads unchanged.
+func TestConfluentSerializerNamesAccepted(t *testing.T) {
+	for _, class := range []string{
+		"io.confluent.kafka.serializers.KafkaAvroSerializer",
+		"io.confluent.kafka.serializers.json.KafkaJsonSchemaSerializer",
+		"io.confluent.kafka.serializers.protobuf.KafkaProtobufSerializer",
+	} {
+		c, err := ConfigFromProperties(map[string]string{"value.serializer": class, "key.serializer": class})
+		if err != nil || c.ValueSerializer != class || c.KeySerializer != class {
+			t.Errorf("%s: %+v, %v", class, c.ValueSerializer, err)
+		}
+		c = Config{BootstrapServers: []string{"h:9092"}, ValueSerializer: class}
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate with %s: %v", class, err)
+		}
 	}
 }

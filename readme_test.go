@@ -1,8 +1,11 @@
 package kprod_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -58,4 +61,53 @@ func TestREADMEConfigTable(t *testing.T) {
 		return
 	}
 	t.Fatal("README.md's config table differs from kprod.ConfigTable; run KPROD_UPDATE_README=1 go test -run TestREADMEConfigTable .")
+}
+
+// TestREADMEProgramsCompile builds every complete Go program in README.md (a ```go
+// block that starts with "package main"), so that the examples stay true to the API.
+// The blocks are laid over a directory of the module that does not exist on disk
+// (go build -overlay), which lets them import kprod's packages.
+func TestREADMEProgramsCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds programs")
+	}
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace := map[string]string{}
+	var pkgs []string
+	tmp := t.TempDir()
+	for i, block := range strings.Split(string(raw), "```go\n")[1:] {
+		code, _, ok := strings.Cut(block, "\n```")
+		if !ok {
+			t.Fatalf("README Go block %d is not closed", i+1)
+		}
+		if !strings.HasPrefix(code, "package main\n") {
+			continue // an excerpt, not a program
+		}
+		src := filepath.Join(tmp, fmt.Sprintf("readme%d.go", len(pkgs)+1))
+		if err := os.WriteFile(src, []byte(code+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dir := fmt.Sprintf("internal/readme%d", len(pkgs)+1)
+		replace[filepath.Join(root, dir, "main.go")] = src
+		pkgs = append(pkgs, "./"+dir)
+	}
+	if len(pkgs) < 2 {
+		t.Fatalf("found %d README programs, want the Avro and JSON Schema ones at least", len(pkgs))
+	}
+	overlay, _ := json.Marshal(map[string]any{"Replace": replace})
+	ov := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(ov, overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"build", "-o", t.TempDir(), "-overlay=" + ov}, pkgs...)
+	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		t.Fatalf("README programs do not build: %v\n%s", err, out)
+	}
 }

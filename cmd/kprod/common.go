@@ -8,6 +8,7 @@ import (
 
 	"kprod"
 	"kprod/kafkatest"
+	"kprod/serde/byname"
 )
 
 // producerConfig merges, in increasing precedence, --producer.config FILE, the k=v
@@ -42,7 +43,10 @@ func producerConfig(configFile string, props []string, bootstrap string, partiti
 		fmt.Fprintf(stderr, "kprod: no --bootstrap-server given: using an embedded in-process Kafka cluster at %s (auto-created topics get %d partition(s))\n",
 			c.BootstrapServers(), partitions)
 	}
-	cfg, err := kprod.ConfigFromProperties(m)
+	// A Java producer.properties naming Confluent's serializers carries their
+	// properties too; the producer takes the rest (the command sends bytes, as
+	// Java's console producer does whatever the serializers say).
+	cfg, err := kprod.ConfigFromProperties(byname.ProducerProperties(m))
 	if err != nil {
 		closer()
 		return kprod.Config{}, nil, err

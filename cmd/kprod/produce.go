@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"kprod"
+	"kprod/serde/byname"
 )
 
 var produceFlags = []flagSpec{
 	{name: "bootstrap-server", help: "host:port,...; default: an embedded in-process cluster"},
 	{name: "topic", help: "topic to produce to (required)"},
-	{name: "property", multi: true, help: "reader properties: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error"},
+	{name: "property", multi: true, help: "reader properties: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error; with a schema registry, as Confluent's console producers: schema.registry.url, value.schema, value.schema.file, value.schema.id, key.schema, key.schema.file, key.schema.id, key.serializer and the serializer's properties (auto.register.schemas, ...)"},
+	{name: "line-reader", help: "the console producer's reader class: io.confluent.kafka.formatter.AvroMessageReader (the default when a schema property is given: lines in Avro's JSON encoding), io.confluent.kafka.formatter.json.JsonSchemaMessageReader (JSON lines) or io.confluent.kafka.formatter.protobuf.ProtobufMessageReader"},
 	{name: "reader-property", multi: true, help: "alias of --property (Kafka 4.2+)"},
 	{name: "producer-property", multi: true, help: "producer properties as key=value ..."},
 	{name: "command-property", multi: true, help: "alias of --producer-property (Kafka 4.2+)"},
@@ -61,6 +63,7 @@ type lineReader struct {
 	parseKey, parseHeaders, ignoreError            bool
 	keySep, headersDelim, headersSep, headerKeySep string
 	nullMarker                                     string
+	conv                                           *schemaConv // registry serialization, nil for plain lines
 }
 
 func newLineReader(props map[string]string) (*lineReader, error) {
@@ -84,6 +87,9 @@ func newLineReader(props map[string]string) (*lineReader, error) {
 		case "null.marker":
 			r.nullMarker = v
 		default:
+			if schemaProps[k] || byname.SerializerProperty(k) {
+				continue // newSchemaConv reads them
+			}
 			return nil, fmt.Errorf("unknown reader property %q", k)
 		}
 	}
@@ -138,6 +144,26 @@ func (r *lineReader) parse(topic, line string) (kprod.Record, error) {
 	if r.nullMarker == "" || rest != r.nullMarker {
 		rec.Value = []byte(rest)
 	}
+	if r.conv != nil {
+		return r.serialize(rec)
+	}
+	return rec, nil
+}
+
+// serialize replaces the key and value text with their registry serialization; a
+// null (null.marker) stays null, a tombstone that registers nothing.
+func (r *lineReader) serialize(rec kprod.Record) (kprod.Record, error) {
+	var err error
+	if rec.Key != nil && r.conv.key != nil {
+		if rec.Key, err = r.conv.key(rec.Topic, string(rec.Key)); err != nil {
+			return rec, fmt.Errorf("key: %w", err)
+		}
+	}
+	if rec.Value != nil {
+		if rec.Value, err = r.conv.value(rec.Topic, string(rec.Value)); err != nil {
+			return rec, fmt.Errorf("value: %w", err)
+		}
+	}
 	return rec, nil
 }
 
@@ -153,6 +179,12 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 	lr, err := newLineReader(readerProps)
 	if err != nil {
 		return 0, err
+	}
+	if lr.conv, err = newSchemaConv(a.str("line-reader", ""), readerProps, lr.parseKey); err != nil {
+		return 0, err
+	}
+	if lr.conv != nil {
+		defer lr.conv.close()
 	}
 	parts := 1
 	fmt.Sscan(a.str("partitions", "1"), &parts)
