@@ -234,7 +234,24 @@ func (r *report) write(path string) error {
 		}
 	}
 	r.problems(&b)
+	if old, err := os.ReadFile(path); err == nil {
+		b.WriteString(keptSection(string(old)))
+	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// serializersHeading starts the report's hand-kept section: the serializer
+// benchmarks (bench/serdes) are go test benchmarks, not runs of this matrix, so
+// a new report carries the section over from the file it replaces.
+const serializersHeading = "\n## Serializers\n"
+
+// keptSection returns old's hand-kept section, from its heading to the end, or "".
+func keptSection(old string) string {
+	i := strings.Index(old, serializersHeading)
+	if i < 0 {
+		return ""
+	}
+	return old[i:]
 }
 
 func (r *report) header(b *strings.Builder, jsonName string) {

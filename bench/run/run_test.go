@@ -127,4 +127,14 @@ func TestReportWrites(t *testing.T) {
 	if string(md2) != string(md) {
 		t.Fatalf("rendered from JSON differs:\n%s\n---\n%s", md2, md)
 	}
+	// A new report keeps the hand-kept Serializers section of the one it replaces.
+	kept := "\n## Serializers\n\nby hand\n"
+	os.WriteFile(again, append(md2, kept...), 0o644)
+	if err := back.write(again); err != nil {
+		t.Fatal(err)
+	}
+	md3, _ := os.ReadFile(again)
+	if string(md3) != string(md)+kept {
+		t.Fatalf("report did not keep the Serializers section:\n%s", md3)
+	}
 }

@@ -17,6 +17,11 @@ type shape struct {
 	name   string            // full name, for tagged union branches
 	short  string            // name without namespace
 	fields map[string]*shape // record fields; a nil value: no records below
+	// names and below are the record's fields in schema order with their
+	// shapes: the walk looks each up in the value instead of ranging over the
+	// map, which costs a third of the check for a small record.
+	names []string
+	below []*shape
 	// badDefault lists the record's union fields whose default is not of the
 	// union's first branch (the seeds' ["null","string"] with "default":"null").
 	// The spec says a union default is of the first branch; the encoder would
@@ -55,7 +60,9 @@ func (ss shapes) build(n *avro.SchemaNode, ns string) *shape {
 		ss[full] = s
 		for i := range n.Fields {
 			f := &n.Fields[i]
-			s.fields[f.Name] = ss.build(&f.Type, n.Namespace)
+			fs := ss.build(&f.Type, n.Namespace)
+			s.fields[f.Name] = fs
+			s.names, s.below = append(s.names, f.Name), append(s.below, fs)
 			if f.HasDefault && f.Type.Type == "union" && len(f.Type.Branches) > 0 &&
 				(f.Type.Branches[0].Type == "null") != (f.Default == nil) {
 				s.badDefault = append(s.badDefault, f.Name)
@@ -178,13 +185,22 @@ func (s *shape) walk(v any, depth int) error {
 				return &ValueError{Schema: s.name, Field: name, Err: errBadDefault}
 			}
 		}
-		for k, fv := range m {
-			f, ok := s.fields[k]
+		found := 0
+		for i, name := range s.names {
+			fv, ok := m[name]
 			if !ok {
-				return &ValueError{Schema: s.name, Field: k, Err: errNotField}
+				continue
 			}
-			if err := f.walk(fv, depth+1); err != nil {
-				return prefix(err, k)
+			found++
+			if err := s.below[i].walk(fv, depth+1); err != nil {
+				return prefix(err, name)
+			}
+		}
+		if found != len(m) { // a key that is not a field: find it for the error
+			for k := range m {
+				if _, ok := s.fields[k]; !ok {
+					return &ValueError{Schema: s.name, Field: k, Err: errNotField}
+				}
 			}
 		}
 	case s.elem != nil && s.isMap:

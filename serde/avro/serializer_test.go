@@ -268,6 +268,37 @@ func TestAppendAllocatesNothingAfterFirst(t *testing.T) {
 	}
 }
 
+// Serialize returns a fresh slice per record: with the id cached that slice is
+// its only allocation, made at the size of the previous record, not grown from
+// nothing by append's doublings (three allocations for this Customer).
+func TestSerializeAllocatesOnlyTheBytes(t *testing.T) {
+	f := newFakeRegistry(t)
+	cfg := avroserde.Config{Client: f.client(t)}
+	byPtr, _ := avroserde.NewSerializer[*Customer](customerSchema, cfg)
+	byMap, _ := avroserde.NewSerializer[map[string]any](customerSchema, cfg)
+	c := Customer{ID: 7, Name: "yifan", Email: ptr("y@example.com")}
+	m := map[string]any{"id": 7, "name": "yifan", "email": "y@example.com"}
+	var out []byte
+	var err error
+	for name, run := range map[string]func(){
+		"pointer":   func() { out, err = byPtr.Serialize("t", &c) },
+		"map":       func() { out, err = byMap.Serialize("t", m) },
+		"tombstone": func() { out, err = byPtr.Serialize("t", nil) },
+	} {
+		run()
+		want := 1.0
+		if name == "tombstone" {
+			want = 0
+		}
+		if a := testing.AllocsPerRun(200, run); a != want || err != nil {
+			t.Errorf("%s: %v allocations per Serialize (err %v), want %v", name, a, err, want)
+		}
+		if name != "tombstone" && (len(out) == 0 || cap(out) != len(out)) {
+			t.Errorf("%s: len %d cap %d, want a slice of exactly the bytes", name, len(out), cap(out))
+		}
+	}
+}
+
 func TestSubjectStrategies(t *testing.T) {
 	const dotted = `{"type":"record","name":"com.example.Order","namespace":"other","fields":[{"name":"id","type":"long"}]}`
 	f := newFakeRegistry(t)
