@@ -53,8 +53,8 @@ func TestRealAvroConsoleProducer(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "2 line(s) failed") {
 		t.Fatalf("exit %d, want 1 with two failed lines:\n%s", code, errOut)
 	}
-	for _, want := range []string{`line 2: value: avro: customerManagement.avro.Customer field "id": Avro int wants an integer, got the string "two"`,
-		`line 4: value: avro: customerManagement.avro.Customer field "email": a union value is null or an object naming its branch, as {"string": ...}`} {
+	for _, want := range []string{`line 2 (not written): value: avro: customerManagement.avro.Customer field "id": Avro int wants an integer, got the string "two"`,
+		`line 4 (not written): value: avro: customerManagement.avro.Customer field "email": a union value is null or an object naming its branch, as {"string": ...}`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
@@ -128,8 +128,8 @@ func TestRealAvroKeySchemaAndSchemaID(t *testing.T) {
 		"--line-reader", "io.confluent.kafka.formatter.AvroMessageReader",
 		"--property", "schema.registry.url="+url, fmt.Sprintf("value.schema.id=%d", reg.ID), "key.schema.file="+keyFile,
 		"parse.key=true", "key.separator=|", "null.marker=NULL")
-	if code != 1 || !strings.Contains(errOut, "line 2: key: avro: value: not JSON") ||
-		!strings.Contains(errOut, `line 3: key: avro: value: Avro int wants an integer, got the string "x"`) {
+	if code != 1 || !strings.Contains(errOut, "line 2 (not written): key: avro: value: not JSON") ||
+		!strings.Contains(errOut, `line 3 (not written): key: avro: value: Avro int wants an integer, got the string "x"`) {
 		t.Fatalf("exit %d, want lines 2 and 3 to fail on their keys:\n%s", code, errOut)
 	}
 	recs := consume(t, c.BootstrapServers(), topic, 2)
@@ -169,7 +169,7 @@ func TestRealJSONSchemaConsoleProducer(t *testing.T) {
 		"--line-reader", "io.confluent.kafka.formatter.json.JsonSchemaMessageReader",
 		"--property", "schema.registry.url="+url, "value.schema="+schema, "key.schema="+keySchema,
 		"parse.key=true", "key.separator=#")
-	for _, want := range []string{"3 line(s) failed", `line 2: value: `, `"/id"`, `line 3: value: not JSON: "not json"`, `line 4: key: `} {
+	for _, want := range []string{"3 line(s) failed", `line 2 (not written): value: `, `"/id"`, `line 3 (not written): value: not JSON: "not json"`, `line 4 (not written): key: `} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q", want)
 		}
