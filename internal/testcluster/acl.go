@@ -188,19 +188,7 @@ func (s *SecureCluster) release(t testing.TB, acls []ACL) {
 // lockACLs serialises ACL changes of every test process on this machine for this cluster.
 func (s *SecureCluster) lockACLs(t testing.TB) (unlock func()) {
 	t.Helper()
-	path := filepath.Join(os.TempDir(), "kprod-kafka-"+s.Name+"-acl.lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatalf("lock %s: %v", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("lock %s: %v", path, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}
+	return lockFile(t, filepath.Join(os.TempDir(), "kprod-kafka-"+s.Name+"-acl.lock"))
 }
 
 // holdDir is the directory of a single-operation ACL's hold files.

@@ -213,7 +213,13 @@ func (c *Cluster) Exclusive(t testing.TB) {
 	if c.Kind != "real" {
 		return
 	}
-	path := filepath.Join(os.TempDir(), "kprod-kafka-"+c.Name+".lock")
+	t.Cleanup(lockFile(t, filepath.Join(os.TempDir(), "kprod-kafka-"+c.Name+".lock")))
+}
+
+// lockFile takes an exclusive lock on path (created if need be), shared by every test
+// process on this machine, and returns its release.
+func lockFile(t testing.TB, path string) (unlock func()) {
+	t.Helper()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		t.Fatalf("lock %s: %v", path, err)
@@ -222,10 +228,10 @@ func (c *Cluster) Exclusive(t testing.TB) {
 		f.Close()
 		t.Fatalf("lock %s: %v", path, err)
 	}
-	t.Cleanup(func() {
+	return func() {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
-	})
+	}
 }
 
 // Script runs scripts/kafka on this real cluster (kill N, start N, pause N, resume N, java
