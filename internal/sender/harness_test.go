@@ -11,6 +11,7 @@ import (
 
 	"kprod/internal/accumulator"
 	"kprod/internal/config"
+	"kprod/internal/pool"
 	"kprod/internal/txn"
 )
 
@@ -72,7 +73,7 @@ func newHarness(t testing.TB, mod func(*config.Settings)) *testHarness {
 		mod(&set)
 	}
 	m := txn.New(txn.Config{})
-	s, err := New(Config{Settings: set, Acc: h.acc, Meta: testMeta{}, Txn: m, Now: h.clock.Now,
+	s, err := New(Config{Settings: set, Acc: h.acc, Meta: testMeta{}, Txn: m, Now: h.clock.Now, Pool: testPool(t),
 		Complete: func(b *accumulator.Batch, r Result) { h.done = append(h.done, testCompletion{b, r}) }})
 	if err != nil {
 		t.Fatal(err)
@@ -154,4 +155,11 @@ func produceResponse(version int16, codes map[*accumulator.Batch]int16, order ..
 		rt.Partitions = append(rt.Partitions, rp)
 	}
 	return resp.AppendTo(nil)
+}
+
+// testPool returns a connection pool that knows no broker, closed when the test ends.
+func testPool(t testing.TB) *pool.Pool {
+	p := pool.New(pool.Config{})
+	t.Cleanup(p.Close)
+	return p
 }
