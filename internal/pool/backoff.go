@@ -33,7 +33,10 @@ func (b expBackoff) at(attempts int, u float64) time.Duration {
 	if b.expMax == 0 {
 		return b.initial
 	}
-	term := float64(b.initial) * math.Pow(2, math.Min(float64(attempts), b.expMax))
+	term := float64(b.max) // at the top, exactly: 2^log2(max/initial) may fall a hair short
+	if float64(attempts) < b.expMax {
+		term = float64(b.initial) * math.Pow(2, float64(attempts))
+	}
 	d := time.Duration((1 - jitter + 2*jitter*u) * term)
 	return min(d, b.max)
 }

@@ -101,6 +101,8 @@ type call struct {
 	conn  *broker.Conn
 	err   error
 	async bool // TryGet waits for it: OnReady runs after a failure's backoff
+	// waiters counts the Gets that joined it (tests watch it to know the dial is shared).
+	waiters int
 }
 
 // Pool is the producer's set of broker connections. Its methods are safe for
@@ -279,6 +281,7 @@ func (p *Pool) Get(ctx context.Context, purpose Purpose, t Target) (*broker.Conn
 			}
 			c = p.dialLocked(k, e, n, addr)
 		}
+		c.waiters++
 		p.mu.Unlock()
 		select {
 		case <-c.done:
