@@ -23,7 +23,9 @@ import (
 //
 // Goroutines: the sender loop (sends batches), the completion goroutine (runs callbacks
 // and interceptors' OnAcknowledgement in per-partition order, off the network path), the
-// metadata refresher, and two per broker connection. Close stops them all.
+// metadata refresher, the connection pool's idle reaper and dials, and two per broker
+// connection (the pool keeps one per broker for Produce requests and one for metadata and
+// coordinator requests). Close stops them all.
 type Producer struct {
 	set          config.Settings
 	acc          *accumulator.Accumulator
