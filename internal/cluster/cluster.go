@@ -391,13 +391,16 @@ func (c *Cluster) request(topics []string) (*kmsg.MetadataResponse, error) {
 }
 
 // candidates lists brokers to try: the one that answered last first, then known
-// brokers, then the bootstrap servers, each group shuffled.
+// brokers, then the bootstrap servers, each group shuffled. A bootstrap server that
+// answered is not preferred once brokers are known: its connection is left to idle out
+// (connections.max.idle.ms) while metadata shares the brokers' connections with the
+// coordinator requests, as Java's producer moves to its least loaded known node.
 func (c *Cluster) candidates() []pool.Target {
 	var out []pool.Target
-	if c.asked {
+	s := c.snap.Load()
+	if c.asked && (c.last.Node >= 0 || len(s.brokers) == 0) {
 		out = append(out, c.last)
 	}
-	s := c.snap.Load()
 	known := make([]pool.Target, 0, len(s.brokers))
 	for id, a := range s.brokers {
 		known = append(known, pool.Target{Node: id, Addr: a})

@@ -23,9 +23,7 @@ import (
 type testMeta struct{}
 
 func (testMeta) Leader(string, int32) (int32, bool)     { return 1, true }
-func (testMeta) BrokerAddr(int32) (string, bool)        { return "", false }
 func (testMeta) PartitionCount(string) int32            { return 0 }
-func (testMeta) AnyBroker() (int32, string, bool)       { return 0, "", false }
 func (testMeta) Refresh()                               {}
 func (testMeta) HintLeader(string, int32, int32, int32) {}
 

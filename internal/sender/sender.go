@@ -27,12 +27,8 @@ import (
 type Metadata interface {
 	// Leader returns the node leading topic/partition.
 	Leader(topic string, partition int32) (node int32, ok bool)
-	// BrokerAddr returns a node's host:port.
-	BrokerAddr(node int32) (string, bool)
 	// PartitionCount returns the topic's partition count, 0 when unknown.
 	PartitionCount(topic string) int32
-	// AnyBroker returns some live node for requests any broker can answer.
-	AnyBroker() (node int32, addr string, ok bool)
 	// Refresh asks for fresh metadata soon; it must not block.
 	Refresh()
 	// HintLeader records a partition's new leader named by a Produce response (KIP-951),

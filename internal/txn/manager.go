@@ -19,7 +19,6 @@ import (
 // Meta is the cluster view the manager needs.
 type Meta interface {
 	AnyBroker() (node int32, addr string, ok bool)
-	BrokerAddr(node int32) (string, bool)
 	Refresh()
 }
 
