@@ -32,17 +32,19 @@ func (p *Pool) closeIdle(now time.Time) time.Duration {
 	next := p.cfg.MaxIdle
 	var cs []*broker.Conn
 	p.mu.Lock()
-	for _, e := range p.conns {
-		if e.conn == nil || e.conn.InFlight() > 0 {
-			continue // in use: it goes idle, and LastUsed moves, when its last answer comes
+	for _, conns := range p.conns {
+		for _, e := range conns {
+			if e.conn == nil || e.conn.InFlight() > 0 {
+				continue // in use: it goes idle, and LastUsed moves, when its last answer comes
+			}
+			idle := now.Sub(e.conn.LastUsed())
+			if idle > p.cfg.MaxIdle {
+				cs = append(cs, e.conn)
+				e.conn = nil
+				continue
+			}
+			next = min(next, p.cfg.MaxIdle-idle+time.Millisecond)
 		}
-		idle := now.Sub(e.conn.LastUsed())
-		if idle > p.cfg.MaxIdle {
-			cs = append(cs, e.conn)
-			e.conn = nil
-			continue
-		}
-		next = min(next, p.cfg.MaxIdle-idle+time.Millisecond)
 	}
 	p.mu.Unlock()
 	for _, c := range cs {

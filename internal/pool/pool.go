@@ -118,10 +118,10 @@ type Pool struct {
 
 	mu       sync.Mutex // guards every field below
 	nodes    map[int32]*node
-	boot     map[string]int32 // bootstrap address -> its id, -1, -2, ... as Java numbers them
-	conns    map[key]*entry
-	closed   [numPurposes]bool // CloseAll ran for that purpose: nothing more is dialed
-	shut     bool              // Close ran
+	boot     map[string]int32              // bootstrap address -> its id, -1, -2, ... as Java numbers them
+	conns    [numPurposes]map[int32]*entry // by purpose, then node id: TryGet's lookup stays a fast int32 map
+	closed   [numPurposes]bool             // CloseAll ran for that purpose: nothing more is dialed
+	shut     bool                          // Close ran
 	retiring [numPurposes]sync.WaitGroup
 	wg       sync.WaitGroup // dials, backoff wakes and the idle reaper
 }
@@ -161,7 +161,10 @@ func New(cfg Config) *Pool {
 	p := &Pool{cfg: cfg, rand: random,
 		reconnect: newExpBackoff(cfg.ReconnectBackoff, cfg.ReconnectBackoffMax),
 		setup:     newExpBackoff(cfg.Conn.ConnectionSetupTimeout, cfg.SetupTimeoutMax),
-		nodes:     map[int32]*node{}, boot: map[string]int32{}, conns: map[key]*entry{}}
+		nodes:     map[int32]*node{}, boot: map[string]int32{}}
+	for i := range p.conns {
+		p.conns[i] = map[int32]*entry{}
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if cfg.MaxIdle > 0 {
 		p.wg.Add(1)
@@ -175,7 +178,7 @@ func New(cfg Config) *Pool {
 // ends). It never blocks: the sender calls it for every Produce request.
 func (p *Pool) TryGet(purpose Purpose, node int32) *broker.Conn {
 	p.mu.Lock()
-	if e := p.conns[key{node, purpose}]; e != nil && e.conn != nil {
+	if e := p.conns[purpose][node]; e != nil && e.conn != nil {
 		select {
 		case <-e.conn.Done():
 		default:
@@ -309,10 +312,10 @@ func (p *Pool) sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (p *Pool) entryLocked(k key) *entry {
-	e := p.conns[k]
+	e := p.conns[k.p][k.id]
 	if e == nil {
 		e = &entry{}
-		p.conns[k] = e
+		p.conns[k.p][k.id] = e
 	}
 	return e
 }
@@ -384,8 +387,8 @@ func (p *Pool) CloseAll(purpose Purpose) {
 	p.mu.Lock()
 	p.closed[purpose] = true
 	var cs []*broker.Conn
-	for k, e := range p.conns {
-		if k.p == purpose && e.conn != nil {
+	for _, e := range p.conns[purpose] {
+		if e.conn != nil {
 			cs = append(cs, e.conn)
 			e.conn = nil
 		}

@@ -50,7 +50,7 @@ func TestOneDialPerNode(t *testing.T) {
 			waitFor(t, "every user waiting on the dial", func() bool {
 				p.mu.Lock()
 				defer p.mu.Unlock()
-				e := p.conns[key{1, Control}]
+				e := p.conns[Control][1]
 				return e != nil && e.call != nil && e.call.waiters == users
 			})
 			if p.TryGet(Control, 1) != nil {
