@@ -125,7 +125,7 @@ func (c *completer) complete(b *accumulator.Batch, r sender.Result) {
 	p := c.p
 	var err error
 	if r.Err != nil {
-		cause := publicError(r.Err)
+		cause := withResource(publicError(r.Err), b.Topic) // TOPIC_AUTHORIZATION_FAILED names it
 		switch r.TxnKind {
 		case txn.Abortable:
 			cause = &AbortableError{Err: cause}
@@ -182,7 +182,8 @@ func (c *completer) completeFrom(b *accumulator.Batch, r sender.Result, err erro
 // publicError turns the sender's internal errors into the public ones.
 func publicError(err error) error {
 	var se *txn.StateError
-	if errors.As(err, &se) { // unsent records of a doomed transaction
+	var ce *txn.CodeError
+	if errors.As(err, &se) || errors.As(err, &ce) { // unsent records of a doomed transaction; a refused InitProducerId
 		return txnError(err)
 	}
 	var be *sender.BrokerError

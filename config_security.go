@@ -46,27 +46,37 @@ func (p SecurityProtocol) usesTLS() bool { return p == SecuritySSL || p == Secur
 // sasl reports SASL_PLAINTEXT and SASL_SSL.
 func (p SecurityProtocol) sasl() bool { return p == SecuritySASLPlaintext || p == SecuritySASLSSL }
 
-// Password is a secret property value (Java's Password type): it prints as
-// "[hidden]" with fmt (every verb), in JSON and as text, so logging a Config never
-// shows a secret. string(p) is the value.
+// Password is a secret property value (Java's Password type): a set one prints as
+// "[hidden]" with fmt (every verb, a whole Config included), in JSON and as text, so
+// logging a Config never shows a secret; an unset one prints as empty (Java logs an
+// unset password as null), so a log shows which secrets are set. string(p) is the
+// value.
 type Password string
 
 const hiddenPassword = "[hidden]"
 
-// String returns "[hidden]".
-func (Password) String() string { return hiddenPassword }
+// shown is what p prints as: "" when unset, else "[hidden]".
+func (p Password) shown() string {
+	if p == "" {
+		return ""
+	}
+	return hiddenPassword
+}
 
-// GoString returns "[hidden]".
-func (Password) GoString() string { return hiddenPassword }
+// String returns "[hidden]", or "" when unset.
+func (p Password) String() string { return p.shown() }
 
-// Format writes "[hidden]" whatever the verb.
-func (Password) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, hiddenPassword) }
+// GoString returns "[hidden]", or "" when unset.
+func (p Password) GoString() string { return p.shown() }
 
-// MarshalJSON returns "[hidden]" as a JSON string.
-func (Password) MarshalJSON() ([]byte, error) { return []byte(`"` + hiddenPassword + `"`), nil }
+// Format writes "[hidden]", or nothing when unset, whatever the verb.
+func (p Password) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, p.shown()) }
 
-// MarshalText returns "[hidden]".
-func (Password) MarshalText() ([]byte, error) { return []byte(hiddenPassword), nil }
+// MarshalJSON returns "[hidden]" as a JSON string, or "" when unset.
+func (p Password) MarshalJSON() ([]byte, error) { return []byte(`"` + p.shown() + `"`), nil }
+
+// MarshalText returns "[hidden]", or nothing when unset.
+func (p Password) MarshalText() ([]byte, error) { return []byte(p.shown()), nil }
 
 // EndpointIdentification is ssl.endpoint.identification.algorithm. Its zero value
 // checks the broker's host name, Java's default "https".

@@ -46,6 +46,39 @@ func TestPasswordNeverPrints(t *testing.T) {
 	}
 }
 
+// TestPasswordUnsetPrintsEmpty: an unset Password prints as empty, not "[hidden]" (Java
+// logs an unset password as null), with every verb, alone or in a whole Config; a set
+// one beside it stays hidden.
+func TestPasswordUnsetPrintsEmpty(t *testing.T) {
+	var unset kprod.Password
+	for how, out := range map[string]string{
+		"String": unset.String(), "GoString": unset.GoString(), "%v": fmt.Sprintf("%v", unset),
+		"%s": fmt.Sprintf("%s", unset), "%q": fmt.Sprintf("%q", unset), "%#v": fmt.Sprintf("%#v", unset),
+	} {
+		if out != "" {
+			t.Errorf("%s of an unset Password: %q, want empty", how, out)
+		}
+	}
+	if js, _ := json.Marshal(unset); string(js) != `""` {
+		t.Errorf("JSON of an unset Password: %s", js)
+	}
+	if txt, _ := unset.MarshalText(); len(txt) != 0 {
+		t.Errorf("text of an unset Password: %q", txt)
+	}
+	const secret = "s3cr3t-value"
+	ssl := kprod.SSLConfig{KeyPassword: secret}
+	cfg := kprod.Config{BootstrapServers: []string{"a:1"}, SecurityProtocol: kprod.SecuritySSL, SSL: ssl}
+	for how, out := range map[string]string{"%v": fmt.Sprintf("%v", cfg), "%+v": fmt.Sprintf("%+v", cfg),
+		"%#v": fmt.Sprintf("%#v", cfg), "ssl %+v": fmt.Sprintf("%+v", ssl)} {
+		if strings.Contains(out, secret) || strings.Count(out, "[hidden]") != 1 {
+			t.Errorf("%s: want the one set password hidden, the unset ones empty: %s", how, out)
+		}
+	}
+	if !strings.Contains(fmt.Sprintf("%+v", ssl), "KeystorePassword: ") || !strings.Contains(fmt.Sprintf("%+v", ssl), "KeyPassword:[hidden]") {
+		t.Errorf("%%+v: %+v", ssl)
+	}
+}
+
 // TestSSLIgnoredWithoutTLS: as in Java, ssl.* settings are not looked at for a
 // protocol without TLS, so a PLAINTEXT config with stale ones still works; with SSL
 // the same settings are errors.

@@ -83,20 +83,101 @@ type KafkaError struct {
 	Retriable bool
 	// Description is Kafka's explanation of the code.
 	Description string
+	// Resource names what an authorization error concerns, when kprod knows it: the
+	// topic, transactional.id or consumer group. Denied reads it.
+	Resource string
+	// metadata marks a TOPIC_AUTHORIZATION_FAILED from a metadata request, which needs
+	// DESCRIBE (WRITE implies it), rather than from a Produce request.
+	metadata bool
 }
 
 func (e *KafkaError) Error() string {
-	if e.Message != "" {
-		return fmt.Sprintf("kprod: broker error %s (%d): %s", e.Name, e.Code, e.Message)
+	text := e.Message
+	if text == "" {
+		text = e.Description
 	}
-	return fmt.Sprintf("kprod: broker error %s (%d): %s", e.Name, e.Code, e.Description)
+	if d := e.Denied(); d != "" {
+		return fmt.Sprintf("kprod: broker error %s (%d): %s (the principal lacks %s)", e.Name, e.Code, text, d)
+	}
+	return fmt.Sprintf("kprod: broker error %s (%d): %s", e.Name, e.Code, text)
 }
 
 // Is matches another *KafkaError with the same code, so errors.Is(err,
-// &KafkaError{Code: 10}) finds a MESSAGE_TOO_LARGE anywhere in a chain.
+// &KafkaError{Code: 10}) finds a MESSAGE_TOO_LARGE anywhere in a chain, and
+// errors.Is(err, ErrTopicAuthorization) any TOPIC_AUTHORIZATION_FAILED.
 func (e *KafkaError) Is(target error) bool {
 	t, ok := target.(*KafkaError)
 	return ok && t.Code == e.Code
+}
+
+// Denied names the permission the broker refused, for an authorization error, as ACLs
+// are written: "WRITE on TOPIC orders", "WRITE on TRANSACTIONAL_ID tx-1", "READ on GROUP
+// g" (TxnOffsetCommit), "IDEMPOTENT_WRITE on CLUSTER" (an idempotent InitProducerId on
+// brokers before Kafka 3.0; later ones accept WRITE on any topic instead, KIP-679). The
+// name is left out when the broker's answer does not say it. It is "" for other codes.
+func (e *KafkaError) Denied() string {
+	a, ok := authorizationCodes[e.Code]
+	if !ok {
+		return ""
+	}
+	op := a.operation
+	if e.metadata {
+		op = "DESCRIBE (or WRITE, which implies it)"
+	}
+	if e.Resource == "" || a.resource == "CLUSTER" {
+		return op + " on " + a.resource
+	}
+	return op + " on " + a.resource + " " + e.Resource
+}
+
+// Authorization errors (Java's AuthorizationException subclasses), matched with errors.Is
+// on every error that carries their code: a record's *DeliveryError, Send's refusal when
+// metadata was denied, and the transaction calls' errors. None is retriable: the same
+// request fails until an administrator grants the permission; the *KafkaError's Denied
+// names it. A record failed with one was not written.
+var (
+	// ErrTopicAuthorization: TOPIC_AUTHORIZATION_FAILED. Only that topic's records fail
+	// (Send refuses them when metadata was denied; Produce fails their batches); other
+	// topics keep flowing, as in Java. In a transaction the transaction is abortable.
+	ErrTopicAuthorization = authorizationSentinel(29)
+	// ErrGroupAuthorization: GROUP_AUTHORIZATION_FAILED, from SendOffsetsToTransaction
+	// without READ on the consumer group: the transaction is abortable (*AbortableError).
+	ErrGroupAuthorization = authorizationSentinel(30)
+	// ErrClusterAuthorization: CLUSTER_AUTHORIZATION_FAILED, an InitProducerId refused
+	// (IDEMPOTENT_WRITE on CLUSTER on brokers before 3.0). As in Java 3.6+ (KAFKA-13668) it
+	// is not fatal there: the queued records fail, and the producer asks again, so records
+	// sent after the ACL is granted go through; InitTransactions may be called again.
+	ErrClusterAuthorization = authorizationSentinel(31)
+	// ErrTransactionalIDAuthorization: TRANSACTIONAL_ID_AUTHORIZATION_FAILED. From
+	// InitTransactions (InitProducerId) it is not fatal (KAFKA-13668): call
+	// InitTransactions again once WRITE on the transactional id is granted. From any
+	// later transaction request it is fatal (*FatalError), as in Java.
+	ErrTransactionalIDAuthorization = authorizationSentinel(53)
+)
+
+// authorizationCodes is the authorization part of the error table: what each code says
+// is missing.
+var authorizationCodes = map[int16]struct{ operation, resource string }{
+	29: {"WRITE", "TOPIC"},
+	30: {"READ", "GROUP"},
+	31: {"IDEMPOTENT_WRITE", "CLUSTER"},
+	53: {"WRITE", "TRANSACTIONAL_ID"},
+}
+
+func authorizationSentinel(code int16) *KafkaError {
+	return kafkaError(code, "").(*KafkaError)
+}
+
+// withResource names what an authorization error concerns (a topic, transactional.id or
+// group) on the *KafkaError inside err, when it has none yet; err is returned.
+func withResource(err error, resource string) error {
+	var ke *KafkaError
+	if resource != "" && errors.As(err, &ke) && ke.Resource == "" {
+		if _, ok := authorizationCodes[ke.Code]; ok {
+			ke.Resource = resource
+		}
+	}
+	return err
 }
 
 // kafkaError builds the KafkaError of a broker error code; nil for code 0.
@@ -162,6 +243,10 @@ func MaybeWritten(err error) bool {
 	var re *refusedError
 	if errors.As(err, &se) || errors.As(err, &re) {
 		return false
+	}
+	var ke *KafkaError
+	if errors.As(err, &ke) && ke.Denied() != "" {
+		return false // a request refused for authorization changed nothing
 	}
 	for _, e := range notWritten {
 		if errors.Is(err, e) {

@@ -80,6 +80,12 @@ func TestErrorClassification(t *testing.T) {
 		// Java's AuthenticationException is not retriable; Send's is a refusal (never
 		// written), elsewhere nothing proves a record absent.
 		{"ErrAuthentication", ErrAuthentication, false, true},
+		// Java's AuthorizationException subclasses are not retriable; a request refused
+		// for authorization wrote nothing.
+		{"ErrTopicAuthorization", ErrTopicAuthorization, false, false},
+		{"ErrGroupAuthorization", ErrGroupAuthorization, false, false},
+		{"ErrClusterAuthorization", ErrClusterAuthorization, false, false},
+		{"ErrTransactionalIDAuthorization", ErrTransactionalIDAuthorization, false, false},
 	}
 	var covered []string
 	for _, s := range sentinels {
@@ -167,5 +173,50 @@ func TestErrorClassification(t *testing.T) {
 		if got := IsRetriable(tc.err); got != tc.retriable {
 			t.Errorf("IsRetriable(%s: %v) = %v, want %v", tc.name, tc.err, got, tc.retriable)
 		}
+	}
+}
+
+// TestDeniedNames: Denied names the permission of each authorization code as ACLs are
+// written, with the resource when known, and only for those codes; the error text
+// carries it; errors.Is finds each sentinel through the wrappers the producer uses.
+func TestDeniedNames(t *testing.T) {
+	named := func(code int16, res string) *KafkaError {
+		ke := kafkaError(code, "").(*KafkaError)
+		withResource(ke, res)
+		return ke
+	}
+	meta := named(29, "orders")
+	meta.metadata = true
+	for _, tc := range []struct {
+		err      *KafkaError
+		want     string
+		sentinel error
+	}{
+		{named(29, "orders"), "WRITE on TOPIC orders", ErrTopicAuthorization},
+		{meta, "DESCRIBE (or WRITE, which implies it) on TOPIC orders", ErrTopicAuthorization},
+		{named(29, ""), "WRITE on TOPIC", ErrTopicAuthorization},
+		{named(30, "billing"), "READ on GROUP billing", ErrGroupAuthorization},
+		{named(31, "ignored"), "IDEMPOTENT_WRITE on CLUSTER", ErrClusterAuthorization},
+		{named(53, "payments"), "WRITE on TRANSACTIONAL_ID payments", ErrTransactionalIDAuthorization},
+		{named(10, "orders"), "", nil},
+	} {
+		if got := tc.err.Denied(); got != tc.want {
+			t.Errorf("%s: Denied() = %q, want %q", tc.err.Name, got, tc.want)
+		}
+		if tc.want != "" && !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("%s: %q does not name %q", tc.err.Name, tc.err, tc.want)
+		}
+		if tc.sentinel == nil {
+			continue
+		}
+		for _, wrapped := range []error{tc.err, &DeliveryError{Topic: "orders", Err: tc.err}, &FatalError{Err: tc.err},
+			&AbortableError{Err: tc.err}, refused(fmt.Errorf("kprod: metadata of topic orders: %w", tc.err))} {
+			if !errors.Is(wrapped, tc.sentinel) {
+				t.Errorf("errors.Is(%v, %v) = false", wrapped, tc.sentinel)
+			}
+		}
+	}
+	if errors.Is(named(29, "x"), ErrGroupAuthorization) {
+		t.Error("TOPIC_AUTHORIZATION_FAILED matched ErrGroupAuthorization")
 	}
 }

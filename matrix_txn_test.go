@@ -453,20 +453,6 @@ func TestMatrixFencedBySecondProducer(t *testing.T) {
 	}
 }
 
-// TestMatrixFatalInit: TRANSACTIONAL_ID_AUTHORIZATION_FAILED on InitProducerId is fatal:
-// InitTransactions returns a *FatalError with the code, and so does every later call.
-func TestMatrixFatalInit(t *testing.T) {
-	const topic = "fatal-init"
-	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
-	c.Fake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.InitProducerID}, Err: kerr.TransactionalIDAuthorizationFailed})
-	p := mxProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.TransactionalID = "fatal-init" })
-	err := p.InitTransactions(mxCtx(t, waitLong))
-	mxWantFatal(t, "InitTransactions", err)
-	mxWantKafkaCode(t, "InitTransactions", err, kerr.TransactionalIDAuthorizationFailed.Code)
-	mxWantFatal(t, "InitTransactions again", p.InitTransactions(mxCtx(t, waitLong)))
-	mxCheckFatalAfter(t, p, topic, kerr.TransactionalIDAuthorizationFailed.Code)
-}
-
 // mxCount counts requests of one key the cluster receives, letting it answer them.
 func mxCount(fake *kfake.Cluster, key kmsg.Key) *atomic.Int32 {
 	var n atomic.Int32

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"kprod/internal/accumulator"
 	"kprod/internal/broker"
 	"kprod/internal/cluster"
@@ -283,6 +285,12 @@ func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions in
 	}
 	if ctx.Err() != nil && t == nil {
 		return nil, fmt.Errorf("kprod: waiting for metadata of topic %s: %w", topic, ctx.Err())
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) { // a topic error waiting cannot cure (TOPIC_AUTHORIZATION_FAILED, ...)
+		pe := kafkaError(ke.Code, "").(*KafkaError)
+		pe.metadata = true
+		return nil, fmt.Errorf("kprod: metadata of topic %s: %w", topic, withResource(pe, topic))
 	}
 	return nil, fmt.Errorf("kprod: topic %s: %w", topic, err)
 }

@@ -138,7 +138,7 @@ func TestRealTLSFailsFast(t *testing.T) {
 			kprod.SSLConfig{TruststoreType: "PEM", TruststoreLocation: s.PKI("ca.pem"), KeystoreType: "PEM",
 				KeystoreLocation: s.PKI("untrusted-alice.keystore.pem")}, "bad certificate"},
 		{"PLAINTEXT to the SSL listener", "SSL", kprod.SecurityPlaintext, kprod.SSLConfig{}, "security.protocol=SSL"},
-		{"SSL to the PLAINTEXT listener", "PLAINTEXT", kprod.SecuritySSL, ca, "PLAINTEXT"},
+		{"SSL to the PLAINTEXT listener", "PLAINTEXT", kprod.SecuritySSL, ca, "not a TLS listener"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			const setup = 5 * time.Second

@@ -110,6 +110,12 @@ func txnError(err error) error {
 
 func publicCodeError(ce *txn.CodeError) error {
 	ke := kafkaError(ce.Code, ce.Op)
+	switch ce.Code {
+	case ErrTransactionalIDAuthorization.Code:
+		withResource(ke, ce.TransactionalID)
+	case ErrGroupAuthorization.Code:
+		withResource(ke, ce.Group)
+	}
 	if ce.Fenced() {
 		return fmt.Errorf("%w: %w", ErrProducerFenced, ke)
 	}

@@ -71,7 +71,7 @@ func (t *Typed[K, V]) do(r *TypedRecord[K, V], send func(*Record) error) error {
 	buf := (*bp)[:0]
 	kb, err := serde.Append(t.key, buf, r.Topic, r.Key)
 	if err != nil {
-		return &serde.SerializationError{Side: serde.SideKey, Topic: r.Topic, Err: err}
+		return serializationError(serde.SideKey, r.Topic, err)
 	}
 	keyNull := kb == nil
 	if keyNull {
@@ -81,7 +81,7 @@ func (t *Typed[K, V]) do(r *TypedRecord[K, V], send func(*Record) error) error {
 	// The value goes right after the key in the same buffer.
 	vb, err := serde.Append(t.value, kb, r.Topic, r.Value)
 	if err != nil {
-		return &serde.SerializationError{Side: serde.SideValue, Topic: r.Topic, Err: err}
+		return serializationError(serde.SideValue, r.Topic, err)
 	}
 	full, value := kb, []byte(nil)
 	if vb != nil {
@@ -94,4 +94,22 @@ func (t *Typed[K, V]) do(r *TypedRecord[K, V], send func(*Record) error) error {
 	*bp = full[:0]
 	rec := Record{Topic: r.Topic, Partition: r.Partition, Key: key, Value: value, Headers: r.Headers, Timestamp: r.Timestamp}
 	return send(&rec)
+}
+
+// serializationError wraps a serializer's failure for Send. A serializer that already
+// returns a *serde.SerializationError (the schema registry ones do, since Java's throw
+// SerializationException themselves) is not wrapped twice: it only gets the side it
+// could not know, as its message would otherwise name the topic twice.
+func serializationError(side serde.Side, topic string, err error) error {
+	if se, ok := err.(*serde.SerializationError); ok {
+		out := *se
+		if out.Side == 0 {
+			out.Side = side
+		}
+		if out.Topic == "" {
+			out.Topic = topic
+		}
+		return &out
+	}
+	return &serde.SerializationError{Side: side, Topic: topic, Err: err}
 }

@@ -58,3 +58,24 @@ func TestTypedSerializerErrorIsSynchronous(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A serializer that returns a *serde.SerializationError itself (the schema registry
+// serializers) is reported once, with the side filled in, not wrapped in another.
+func TestTypedSerializerOwnSerializationError(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("typed", 1))
+	p := newProducer(t, c.Bootstrap(), nil)
+	cause := errors.New("value does not match the schema at \"/age\"")
+	own := serde.SerializerFunc[string](func(topic string, _ string) ([]byte, error) {
+		return nil, &serde.SerializationError{Topic: topic, Err: cause}
+	})
+	j := kprod.NewTyped(p, own, serde.String())
+	err := j.Send(context.Background(), &kprod.TypedRecord[string, string]{Topic: "typed", Key: "k"}, nil)
+	var se *serde.SerializationError
+	if !errors.As(err, &se) || se.Side != serde.SideKey || se.Topic != "typed" || se.Err != cause {
+		t.Fatalf("err = %#v, want the serializer's own SerializationError with side key", err)
+	}
+	want := `kprod: serializing key for topic "typed": value does not match the schema at "/age"`
+	if err.Error() != want {
+		t.Fatalf("message %q, want %q", err.Error(), want)
+	}
+}

@@ -101,7 +101,7 @@ func (m iamMechanism) Authenticate(_ context.Context, broker string) (sasl.Sessi
 // iamSession accepts the broker's one answer.
 type iamSession struct{}
 
-func (iamSession) Challenge(serverMessage []byte) (bool, []byte, error) {
+func (iamSession) Challenge(_ context.Context, serverMessage []byte) (bool, []byte, error) {
 	var resp struct {
 		Version   string `json:"version"`
 		RequestID string `json:"request-id"`

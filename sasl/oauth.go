@@ -146,7 +146,7 @@ type oauthSession struct {
 	refusal string // the broker's JSON error, if any
 }
 
-func (s *oauthSession) Challenge(msg []byte) (bool, []byte, error) {
+func (s *oauthSession) Challenge(_ context.Context, msg []byte) (bool, []byte, error) {
 	s.step++
 	switch {
 	case s.step == 1 && len(msg) > 0:

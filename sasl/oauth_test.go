@@ -16,7 +16,7 @@ func TestPlainMessage(t *testing.T) {
 	if err != nil || string(msg) != "\x00alice\x00alice-secret" {
 		t.Fatalf("%q %v", msg, err)
 	}
-	if done, resp, err := s.Challenge(nil); !done || resp != nil || err != nil {
+	if done, resp, err := s.Challenge(context.Background(), nil); !done || resp != nil || err != nil {
 		t.Errorf("Challenge: %v %q %v", done, resp, err)
 	}
 }
@@ -38,7 +38,7 @@ func TestOAuthBearerMessage(t *testing.T) {
 			t.Errorf("%q %v, want %q", msg, err, c.want)
 			continue
 		}
-		if done, resp, err := s.Challenge(nil); !done || resp != nil || err != nil {
+		if done, resp, err := s.Challenge(context.Background(), nil); !done || resp != nil || err != nil {
 			t.Errorf("success: %v %q %v", done, resp, err)
 		}
 	}
@@ -51,11 +51,11 @@ func TestOAuthBearerRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, resp, err := s.Challenge([]byte(`{"status":"invalid_token"}`))
+	done, resp, err := s.Challenge(context.Background(), []byte(`{"status":"invalid_token"}`))
 	if done || string(resp) != "\x01" || err != nil {
 		t.Fatalf("refusal: %v %q %v", done, resp, err)
 	}
-	if _, _, err := s.Challenge(nil); err == nil || !strings.Contains(err.Error(), "invalid_token") {
+	if _, _, err := s.Challenge(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "invalid_token") {
 		t.Errorf("after the refusal: %v", err)
 	}
 }

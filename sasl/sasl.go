@@ -8,8 +8,9 @@
 // SaslHandshake (v1) naming Mechanism.Name and then SaslAuthenticate requests carrying
 // the messages of a Session. When the broker limits the session's lifetime
 // (connections.max.reauth.ms, or an OAuth token's expiry; KIP-368), the connection
-// authenticates again on its own before the session ends, with a new Session from the
-// same Mechanism.
+// authenticates again, with a new Session from the same Mechanism, when it is about to
+// write a request after 85-95% of the session (lazily, as Java: an idle connection does
+// not re-authenticate, and at most once a second).
 //
 // Secrets never appear in what this package prints: every Mechanism formats as its
 // name and user only, with any fmt verb.
@@ -39,8 +40,9 @@ type Session interface {
 	// done when the client is satisfied (having verified the broker where the
 	// mechanism can, as SCRAM does), else the next message to send. A response given
 	// with done is sent as a last message and its answer ends the exchange. An error
-	// ends the exchange and closes the connection.
-	Challenge(serverMessage []byte) (done bool, response []byte, err error)
+	// ends the exchange and closes the connection. ctx is Authenticate's: long work
+	// (SCRAM's key derivation, a call out) must stop when it ends.
+	Challenge(ctx context.Context, serverMessage []byte) (done bool, response []byte, err error)
 }
 
 // errDone is returned by a Session asked to go on after it finished.
@@ -93,7 +95,7 @@ type plainSession struct{ done bool }
 
 // Challenge accepts the broker's (empty) answer: an error would have come as the
 // SaslAuthenticate error code.
-func (s *plainSession) Challenge([]byte) (bool, []byte, error) {
+func (s *plainSession) Challenge(context.Context, []byte) (bool, []byte, error) {
 	if s.done {
 		return true, nil, errDone
 	}

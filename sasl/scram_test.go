@@ -3,6 +3,8 @@ package sasl
 import (
 	"context"
 	"crypto/sha1"
+	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -54,11 +56,11 @@ func TestScramRFCVectors(t *testing.T) {
 			if err != nil || string(first) != v.clientFirst {
 				t.Fatalf("client-first %q, %v; want %q", first, err, v.clientFirst)
 			}
-			done, final, err := s.Challenge([]byte(v.serverFirst))
+			done, final, err := s.Challenge(context.Background(), []byte(v.serverFirst))
 			if err != nil || done || string(final) != v.clientFinal {
 				t.Fatalf("client-final %q done=%v %v; want %q", final, done, err, v.clientFinal)
 			}
-			done, last, err := s.Challenge([]byte(v.serverFinal))
+			done, last, err := s.Challenge(context.Background(), []byte(v.serverFinal))
 			if err != nil || !done || last != nil {
 				t.Fatalf("server-final: done=%v %q %v", done, last, err)
 			}
@@ -73,10 +75,10 @@ func TestScramVerifiesServer(t *testing.T) {
 	v := scramVectors[0]
 	run := func(serverFirst, serverFinal string) error {
 		s, _, _ := v.scramWith(v.password).Authenticate(context.Background(), "b:1")
-		if _, _, err := s.Challenge([]byte(serverFirst)); err != nil {
+		if _, _, err := s.Challenge(context.Background(), []byte(serverFirst)); err != nil {
 			return err
 		}
-		_, _, err := s.Challenge([]byte(serverFinal))
+		_, _, err := s.Challenge(context.Background(), []byte(serverFinal))
 		return err
 	}
 	if err := run(v.serverFirst, v.serverFinal); err != nil {
@@ -90,6 +92,8 @@ func TestScramVerifiesServer(t *testing.T) {
 		{"foreign nonce", strings.Replace(v.serverFirst, "r=rOpr", "r=XXpr", 1), v.serverFinal, "does not extend the client nonce"},
 		{"same nonce", "r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", v.serverFinal, "does not extend the client nonce"},
 		{"few iterations", strings.Replace(v.serverFirst, "i=4096", "i=4095", 1), v.serverFinal, "less than the minimum 4096"},
+		{"many iterations", strings.Replace(v.serverFirst, "i=4096", "i=100001", 1), v.serverFinal, "more than the maximum 100000"},
+		{"billions of iterations", strings.Replace(v.serverFirst, "i=4096", "i=2000000000", 1), v.serverFinal, "more than the maximum 100000"},
 		{"no salt", "r=rOprNGfwEbeRWgbNEkqOx,i=4096", v.serverFinal, "malformed server-first"},
 		{"bad salt", "r=rOprNGfwEbeRWgbNEkqOx,s=!!,i=4096", v.serverFinal, "malformed salt"},
 		{"bad iterations", "r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=x", v.serverFinal, "malformed iteration"},
@@ -106,10 +110,10 @@ func TestScramVerifiesServer(t *testing.T) {
 	// A wrong password makes a proof the vector's server would refuse, and its own
 	// signature check fails.
 	s, _, _ := v.scramWith("wrong").Authenticate(context.Background(), "b:1")
-	if _, final, _ := s.Challenge([]byte(v.serverFirst)); string(final) == v.clientFinal {
+	if _, final, _ := s.Challenge(context.Background(), []byte(v.serverFirst)); string(final) == v.clientFinal {
 		t.Error("a wrong password made the right proof")
 	}
-	if _, _, err := s.Challenge([]byte(v.serverFinal)); err == nil {
+	if _, _, err := s.Challenge(context.Background(), []byte(v.serverFinal)); err == nil {
 		t.Error("a wrong password accepted the server's signature")
 	}
 }
@@ -152,9 +156,39 @@ func TestScramNonce(t *testing.T) {
 func TestScramSessionEnds(t *testing.T) {
 	v := scramVectors[0]
 	s, _, _ := v.scramWith(v.password).Authenticate(context.Background(), "b:1")
-	s.Challenge([]byte(v.serverFirst))
-	s.Challenge([]byte(v.serverFinal))
-	if done, _, err := s.Challenge(nil); !done || err == nil {
+	s.Challenge(context.Background(), []byte(v.serverFirst))
+	s.Challenge(context.Background(), []byte(v.serverFinal))
+	if done, _, err := s.Challenge(context.Background(), nil); !done || err == nil {
 		t.Errorf("a fourth message: done=%v %v", done, err)
+	}
+}
+
+// TestScramIterationsBounded: the most iterations a broker may ask for are computed, and
+// a context that ends stops the computation (the setup timeout, Close) with its error.
+func TestScramIterationsBounded(t *testing.T) {
+	v := scramVectors[0]
+	first := strings.Replace(v.serverFirst, "i=4096", "i=100000", 1)
+	s, _, _ := v.scramWith(v.password).Authenticate(context.Background(), "b:1")
+	if _, final, err := s.Challenge(context.Background(), []byte(first)); err != nil || len(final) == 0 {
+		t.Fatalf("100000 iterations: %q %v", final, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, _, _ = v.scramWith(v.password).Authenticate(context.Background(), "b:1")
+	if _, _, err := s.Challenge(ctx, []byte(first)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ended context: %v", err)
+	}
+}
+
+// TestSaltPassword: the PBKDF2 loop is RFC 6070's (PBKDF2-HMAC-SHA1 vectors, one block).
+func TestSaltPassword(t *testing.T) {
+	for _, c := range []struct {
+		iter int
+		want string
+	}{{1, "0c60c80f961f0e71f3a9b524af6012062fe037a6"}, {2, "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"}, {4096, "4b007901b765489abead49d926f721d065a429c1"}} {
+		got, err := saltPassword(context.Background(), sha1.New, "password", []byte("salt"), c.iter)
+		if err != nil || hex.EncodeToString(got) != c.want {
+			t.Errorf("%d iterations: %x %v, want %s", c.iter, got, err, c.want)
+		}
 	}
 }

@@ -27,7 +27,8 @@
 SECURE_LISTENERS="SSL MTLS SASL_PLAINTEXT SASL_SSL WRONGHOST OAUTH"
 SASL_LISTENERS="SASL_PLAINTEXT SASL_SSL"
 MECHANISMS="PLAIN SCRAM-SHA-256 SCRAM-SHA-512 OAUTHBEARER"
-# "name password mechanisms": admin is a super user; noacl is a user no test grants anything.
+# "name password mechanisms": admin is a super user; noacl has no ACL but what the
+# authorization tests grant it on their own uniquely named resources while they run.
 # PLAIN users live in the listeners' JAAS config, SCRAM ones in the metadata log (format).
 SASL_USERS=(
 	"admin admin-secret PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"

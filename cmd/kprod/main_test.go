@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,6 +139,29 @@ func TestProduceCountsFailedLines(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want non-zero and 2 failed lines", code, errOut)
 	}
 	consume(t, c.BootstrapServers(), "lines", 1)
+}
+
+// TestProduceSaysWhetherWritten: each failed line says whether its record may be in the
+// topic: a Produce the broker received but did not answer (the connection closed, no
+// retries) may have been written; a line that does not parse was not.
+func TestProduceSaysWhetherWritten(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("lines", 1))
+	var once sync.Once
+	c.Fake().ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.Fake().KeepControl()
+		var drop bool
+		once.Do(func() { drop = true })
+		if drop {
+			return nil, errors.New("connection dropped after the request"), true
+		}
+		return nil, nil, false
+	})
+	code, _, errOut := runCmd(t, "k\tv\nnokey\n", "produce", "--bootstrap-server", c.BootstrapServers(),
+		"--topic", "lines", "--property", "parse.key=true", "--sync",
+		"--producer-property", "retries=0", "--producer-property", "enable.idempotence=false")
+	if code == 0 || !strings.Contains(errOut, "line 1 (may have been written): ") || !strings.Contains(errOut, "line 2 (not written): ") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
 }
 
 func readCommitted(t *testing.T, bootstrap, topic string, n int) []*kgo.Record {

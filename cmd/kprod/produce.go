@@ -188,10 +188,11 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 	}
 	var failed atomic.Int64
 	var wg sync.WaitGroup
-	report := func(lineNo int, err error) {
+	fail := func(lineNo int, state string, err error) {
 		failed.Add(1)
-		fmt.Fprintf(stderr, "kprod produce: line %d: %v\n", lineNo, err)
+		fmt.Fprintf(stderr, "kprod produce: line %d (%s): %v\n", lineNo, state, err)
 	}
+	report := func(lineNo int, err error) { fail(lineNo, writtenState(err), err) }
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	lineNo := 0
@@ -199,7 +200,7 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 		lineNo++
 		rec, err := lr.parse(topic, sc.Text())
 		if err != nil {
-			report(lineNo, err)
+			fail(lineNo, "not written", err)
 			continue
 		}
 		if a.has("sync") {
@@ -231,4 +232,13 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 	}
 	wg.Wait()
 	return failed.Load(), nil
+}
+
+// writtenState says whether a failed line's record may be in the topic: a retry by hand
+// may duplicate it ("may have been written") or cannot ("not written").
+func writtenState(err error) string {
+	if kprod.MaybeWritten(err) {
+		return "may have been written"
+	}
+	return "not written"
 }

@@ -45,7 +45,7 @@ func produceTransactional(ctx context.Context, p *kprod.Producer, lr *lineReader
 		rec, err := lr.parse(topic, sc.Text())
 		if err != nil {
 			failed++
-			fmt.Fprintf(stderr, "kprod produce: line %d: %v\n", lineNo, err)
+			fmt.Fprintf(stderr, "kprod produce: line %d (not written): %v\n", lineNo, err)
 			continue
 		}
 		batch = append(batch, rec)

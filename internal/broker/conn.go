@@ -90,8 +90,10 @@ type Options struct {
 	TLS *tls.Config
 
 	// SASL, when set, authenticates the connection after ApiVersions
-	// (SaslHandshake v1 and SaslAuthenticate, KIP-152) and again before the
-	// session the broker granted expires (KIP-368). Default none.
+	// (SaslHandshake v1 and SaslAuthenticate, KIP-152) and again, when the
+	// broker limits the session (KIP-368), before the first request written
+	// after 85-95% of it: lazily, as Java, so an idle connection does not.
+	// Default none.
 	SASL sasl.Mechanism
 
 	// Authenticate runs after ApiVersions negotiation and SASL, before Dial
@@ -209,6 +211,7 @@ func newConn(addr string, nc net.Conn, opts Options) *Conn {
 		writeDone: make(chan struct{}),
 		readDone:  make(chan struct{}),
 	}
+	c.reauth.ack = make(chan struct{}, 1)
 	c.inflight.init(opts.MaxInFlight)
 	c.clientID = binary.BigEndian.AppendUint16(nil, uint16(len(opts.ClientID)))
 	c.clientID = append(c.clientID, opts.ClientID...)

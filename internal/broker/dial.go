@@ -41,6 +41,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		tc, err := handshake(ctx, nc, addr, opts.TLS)
 		if err != nil {
 			nc.Close()
+			if ctx.Err() == nil && closedDuringHandshake(err) {
+				err = probePlaintext(ctx, addr, opts, err)
+			}
 			return nil, dialFailure(addr, err)
 		}
 		nc = tc

@@ -80,7 +80,14 @@ func (c *Conn) readResponses() error {
 			c.finish(r, nil, c.requestError(r.key, r.written, c.closeErr))
 			return err
 		}
+		slotless := r.slotless
 		c.finish(r, body, nil)
+		if slotless { // a re-authentication's response: see reauthState.ack
+			select {
+			case <-c.reauth.ack:
+			case <-c.dying:
+			}
+		}
 	}
 }
 

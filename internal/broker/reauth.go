@@ -14,12 +14,35 @@ import (
 // OAUTHBEARER token's expiry) gives each SASL session a lifetime in the
 // SaslAuthenticate response and closes a connection whose session has expired on its
 // next request. The connection therefore authenticates again, on the same socket,
-// before then: the write loop runs the SaslHandshake and SaslAuthenticate exchange
-// itself and writes nothing else until it ends (librdkafka#4301). Requests written
-// before it keep going and complete in order (the broker answers them before it reads
-// the handshake); requests queued meanwhile wait and are written after. A failed
-// re-authentication closes the connection, failing in-flight requests as any lost
-// connection does (maybe written, retriable); the next dial authenticates anew.
+// when a request is about to be written after the re-authentication time, as Java's
+// KafkaChannel does it lazily from NetworkClient's send: no timer, and an idle
+// connection does not re-authenticate (the broker closes it on its next request only
+// if the client sends one on an expired session, which this never does). The write
+// loop runs the SaslHandshake and SaslAuthenticate exchange itself and writes nothing
+// else until it ends (librdkafka#4301). Requests written before it keep going and
+// complete in order (the broker answers them before it reads the handshake); the
+// request that triggered it and those queued meanwhile wait and are written after.
+// A re-authentication the broker refuses closes the connection with that
+// authentication error (ErrAuthentication), failing in-flight requests as any lost
+// connection does (maybe written, retriable); the next dial authenticates anew and
+// reports the refusal if the broker still refuses.
+
+// maxSessionLifetime bounds the session lifetime taken from a broker.
+const maxSessionLifetime = 365 * 24 * time.Hour
+
+// sessionLifetime turns SaslAuthenticate's session_lifetime_ms, which is broker input,
+// into the lifetime to plan with: 0 (no re-authentication) for zero or a negative
+// value, at most maxSessionLifetime, so that neither the conversion to a Duration nor
+// the schedule's time arithmetic can overflow into the past.
+func sessionLifetime(ms int64) time.Duration {
+	if ms <= 0 {
+		return 0
+	}
+	if ms >= maxSessionLifetime.Milliseconds() {
+		return maxSessionLifetime
+	}
+	return time.Duration(ms) * time.Millisecond
+}
 
 // minReauthInterval is the least time between two re-authentications of a connection:
 // the broker treats an earlier SaslHandshake as an ordinary, failing request
@@ -56,9 +79,11 @@ type reauthState struct {
 	due, expires atomic.Int64 // unix nanos; 0: no re-authentication
 	count        atomic.Int64 // re-authentications that succeeded
 
-	// Write loop only.
-	timer   *time.Timer
-	timerAt int64
+	// ack lets the read loop go on after it completed a re-authentication request: it
+	// waits for the write loop to judge the response first, so that a broker closing
+	// the connection right after refusing (as Kafka does) cannot make the close, not
+	// the refusal, the connection's error. Capacity 1.
+	ack chan struct{}
 }
 
 // scheduled records a finished authentication and its session lifetime (0: none).
@@ -73,47 +98,28 @@ func (r *reauthState) scheduled(start, end time.Time, lifetime time.Duration) {
 	r.due.Store(due.UnixNano())
 }
 
-// timerC returns a channel that fires when the re-authentication is due, arming the
-// timer for the current schedule; nil when none is scheduled.
-func (r *reauthState) timerC() <-chan time.Time {
-	due := r.due.Load()
-	if due == 0 {
-		return nil
-	}
-	if r.timer == nil {
-		r.timer = time.NewTimer(time.Until(time.Unix(0, due)))
-	} else if due != r.timerAt {
-		r.timer.Reset(time.Until(time.Unix(0, due)))
-	}
-	r.timerAt = due
-	return r.timer.C
-}
-
-func (r *reauthState) stop() {
-	if r.timer != nil {
-		r.timer.Stop()
-	}
-}
-
 // Reauthentications returns how many times the connection re-authenticated (KIP-368).
 func (c *Conn) Reauthentications() int64 { return c.reauth.count.Load() }
 
-// maybeReauthenticate re-authenticates on the write loop when the session needs it
-// before anything more is written: when it is due, or when the session has expired
-// and a re-authentication would come too soon after the last one (then it waits).
-// An error means the connection must close.
+// maybeReauthenticate runs on the write loop before it takes queued requests: when
+// one is waiting and the session is due for re-authentication, it re-authenticates
+// first; when the session has expired but a re-authentication would come too soon
+// after the last one (a lifetime under minReauthInterval), it waits for that rather
+// than write on an expired session. With nothing queued it does nothing: an idle
+// connection does not re-authenticate. An error means the connection has closed.
 func (c *Conn) maybeReauthenticate() error {
 	due := c.reauth.due.Load()
 	if due == 0 {
 		return nil
 	}
-	now := time.Now().UnixNano()
-	if now < due {
-		expires := c.reauth.expires.Load()
-		c.mu.Lock()
-		waiting := len(c.queue) > 0
-		c.mu.Unlock()
-		if now < expires || !waiting {
+	c.mu.Lock()
+	waiting := len(c.queue) > 0
+	c.mu.Unlock()
+	if !waiting {
+		return nil
+	}
+	if now := time.Now().UnixNano(); now < due {
+		if now < c.reauth.expires.Load() {
 			return nil
 		}
 		t := time.NewTimer(time.Duration(due - now))
@@ -128,6 +134,8 @@ func (c *Conn) maybeReauthenticate() error {
 }
 
 func (c *Conn) reauthenticate() error {
+	// Runs last: the read loop goes on only once the outcome is recorded.
+	defer c.w.release()
 	// The exchange, token fetch included, is bounded by request.timeout.ms, and ends
 	// when the connection dies (Close waits for the write loop).
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
@@ -144,11 +152,23 @@ func (c *Conn) reauthenticate() error {
 	start := time.Now()
 	lifetime, err := authenticate(ctx, c.addr, c.versions, c.opts.SASL, true, c.w.roundTrip)
 	if err != nil {
+		c.shutdown(err)
 		return err
 	}
 	c.reauth.scheduled(start, time.Now(), lifetime)
 	c.reauth.count.Add(1)
 	return nil
+}
+
+// release lets the read loop read past the last re-authentication response.
+func (w *writeLoop) release() {
+	if w.held {
+		w.held = false
+		select {
+		case w.c.reauth.ack <- struct{}{}:
+		default: // the read loop went on because the connection is dying
+		}
+	}
 }
 
 // roundTrip writes one request at once, ahead of anything queued, and waits for its
@@ -161,6 +181,7 @@ func (w *writeLoop) roundTrip(ctx context.Context, req kmsg.Request) (kmsg.Respo
 		return nil, err
 	}
 	r.slotless = true
+	w.release()
 	w.batch = append(w.batch[:0], r)
 	err = w.writeBatch()
 	clear(w.batch)
@@ -170,8 +191,15 @@ func (w *writeLoop) roundTrip(ctx context.Context, req kmsg.Request) (kmsg.Respo
 	}
 	select {
 	case res := <-ch:
+		w.held = res.err == nil // the read loop waits for release
 		return res.resp, res.err
 	case <-c.dying:
+		select {
+		case res := <-ch: // answered just before the close: the answer counts
+			w.held = res.err == nil
+			return res.resp, res.err
+		default:
+		}
 		return nil, c.requestError(r.key, true, c.closeErr)
 	case <-ctx.Done():
 		return nil, c.requestError(r.key, true, fmt.Errorf("%w: re-authentication: %w", ErrTimeout, ctx.Err()))

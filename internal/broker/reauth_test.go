@@ -3,6 +3,10 @@ package broker
 import (
 	"context"
 	"errors"
+	"io"
+	"math"
+	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,9 +174,20 @@ func enforceExpiry(cl *kfake.Cluster, lifetime time.Duration) *atomic.Int64 {
 	return &expired
 }
 
-// TestKfakeReauthHoldsNewRequests: while the broker sits on a re-authentication's
-// handshake, a new Produce request waits unwritten; it goes out, and succeeds, once the
-// exchange is over. Close during a held re-authentication returns at once.
+// pastDue waits until c's re-authentication is due: a wait on the clock itself.
+func pastDue(t *testing.T, c *Conn) {
+	t.Helper()
+	due := c.reauth.due.Load()
+	if due == 0 {
+		t.Fatal("no re-authentication scheduled")
+	}
+	time.Sleep(time.Until(time.Unix(0, due)) + 10*time.Millisecond)
+}
+
+// TestKfakeReauthHoldsNewRequests: a request written after the re-authentication time
+// starts it (lazily, as Java) and waits unwritten while the broker sits on the
+// handshake; it goes out, and succeeds, once the exchange is over. Close during a held
+// re-authentication returns at once.
 func TestKfakeReauthHoldsNewRequests(t *testing.T) {
 	checkLeaks(t)
 	cl := saslCluster(t, kfake.BrokerConfigs(map[string]string{"connections.max.reauth.ms": "1000"}))
@@ -201,11 +216,12 @@ func TestKfakeReauthHoldsNewRequests(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	<-held // the re-authentication began (within a second)
+	pastDue(t, c)
 	before := produced.Load()
 	if err := p.send(); err != nil {
 		t.Fatal(err)
 	}
+	<-held // the request started the re-authentication
 	// The request is queued behind the exchange: give the write loop every chance to
 	// write it wrongly before releasing the handshake.
 	deadline := time.Now().Add(300 * time.Millisecond)
@@ -221,17 +237,22 @@ func TestKfakeReauthHoldsNewRequests(t *testing.T) {
 	}
 
 	// A second connection: Close while its re-authentication is held.
-	held2, release2 := make(chan struct{}), make(chan struct{})
-	defer close(release2)
+	held2, release2, resumed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	release2Now := func() { releaseOnce.Do(func() { close(release2) }) }
+	defer release2Now()
 	c2 := mustDial(t, cl.ListenAddrs()[0], Options{SASL: sasl.Plain("admin", "admin-secret")})
 	var once sync.Once
 	cl.ControlKey(int16(kmsg.SASLHandshake), func(kmsg.Request) (kmsg.Response, error, bool) {
 		once.Do(func() {
 			close(held2)
 			cl.SleepControl(func() { <-release2 })
+			close(resumed)
 		})
 		return nil, nil, false
 	})
+	pastDue(t, c2)
+	go c2.Do(context.Background(), kmsg.NewPtrMetadataRequest()) // fails when c2 closes
 	<-held2
 	done := make(chan struct{})
 	go func() { c2.Close(); close(done) }()
@@ -239,6 +260,14 @@ func TestKfakeReauthHoldsNewRequests(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close hangs during a re-authentication")
+	}
+	// Let kfake finish the slept control before the cluster closes (kfake can wedge
+	// when it closes with a control asleep), and prove it serves again.
+	release2Now()
+	<-resumed
+	c3 := mustDial(t, cl.ListenAddrs()[0], Options{SASL: sasl.Plain("admin", "admin-secret")})
+	if _, err := c3.Do(context.Background(), kmsg.NewPtrMetadataRequest()); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -284,4 +313,156 @@ func TestKfakeReauthFails(t *testing.T) {
 		t.Fatalf("new connection: %v", err)
 	}
 	t.Logf("%s requests done before the failure", strconv.Itoa(len(p.offsets)))
+}
+
+// TestSessionLifetimeFromBroker: session_lifetime_ms is broker input. Zero or negative
+// means no re-authentication; a huge value is capped rather than overflowing the
+// conversion to a Duration (288230376151713244 ms in nanoseconds wraps to 1.5s, which
+// would re-authenticate every second).
+func TestSessionLifetimeFromBroker(t *testing.T) {
+	vresp := kmsg.NewPtrApiVersionsResponse()
+	for _, k := range []int16{saslHandshakeKey, saslAuthenticateKey} {
+		vresp.ApiKeys = append(vresp.ApiKeys, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: 0, MaxVersion: 2})
+	}
+	v := newVersions(vresp)
+	for _, c := range []struct {
+		ms   int64
+		want time.Duration
+	}{
+		{0, 0}, {-1, 0}, {math.MinInt64, 0},
+		{1, time.Millisecond}, {10000, 10 * time.Second},
+		{maxSessionLifetime.Milliseconds() - 1, maxSessionLifetime - time.Millisecond},
+		{288230376151713244, maxSessionLifetime},
+		{math.MaxInt64 / 1000, maxSessionLifetime},
+		{math.MaxInt64, maxSessionLifetime},
+	} {
+		rt := func(_ context.Context, req kmsg.Request) (kmsg.Response, error) {
+			switch r := req.(pinned).Request.(type) {
+			case *kmsg.SASLHandshakeRequest:
+				return r.ResponseKind(), nil
+			case *kmsg.SASLAuthenticateRequest:
+				resp := r.ResponseKind().(*kmsg.SASLAuthenticateResponse)
+				resp.SessionLifetimeMillis = c.ms
+				return resp, nil
+			}
+			return nil, errors.New("unexpected request")
+		}
+		got, err := authenticate(context.Background(), "b:1", v, sasl.Plain("u", "p"), false, rt)
+		if err != nil || got != c.want {
+			t.Errorf("session_lifetime_ms %d: %v %v, want %v", c.ms, got, err, c.want)
+		}
+		var r reauthState
+		now := time.Now()
+		r.scheduled(now, now, got)
+		if due := r.due.Load(); got > 0 && (due < now.UnixNano() || r.expires.Load() < now.UnixNano()) {
+			t.Errorf("session_lifetime_ms %d: due %v, expires %v", c.ms, time.Unix(0, due), time.Unix(0, r.expires.Load()))
+		}
+	}
+}
+
+// TestKfakeReauthIdle: a connection with nothing to write does not re-authenticate when
+// its session is due (no timer, as Java); the next request re-authenticates first and
+// is written after the exchange, then succeeds.
+func TestKfakeReauthIdle(t *testing.T) {
+	checkLeaks(t)
+	cl := saslCluster(t, kfake.BrokerConfigs(map[string]string{"connections.max.reauth.ms": "1000"}))
+	tr := traceKeys(cl)
+	c := mustDial(t, cl.ListenAddrs()[0], Options{SASL: sasl.Plain("admin", "admin-secret")})
+	p := newProducer(t, c)
+	if err := p.send(); err != nil {
+		t.Fatal(err)
+	}
+	p.pending.Wait()
+	expires := c.reauth.expires.Load()
+	pastDue(t, c)
+	time.Sleep(time.Until(time.Unix(0, expires)) + 100*time.Millisecond) // idle past the session's end
+	if n := c.Reauthentications(); n != 0 {
+		t.Fatalf("an idle connection re-authenticated %d times", n)
+	}
+	if err := p.send(); err != nil {
+		t.Fatal(err)
+	}
+	if p.check() != 2 || c.Reauthentications() != 1 {
+		t.Fatalf("after a request: %d re-authentications", c.Reauthentications())
+	}
+	tr.mu.Lock()
+	keys := slices.DeleteFunc(slices.Clone(tr.keys), func(k int16) bool { return k == int16(kmsg.ApiVersions) })
+	tr.mu.Unlock()
+	want := []int16{int16(kmsg.SASLHandshake), int16(kmsg.SASLAuthenticate), int16(kmsg.Produce),
+		int16(kmsg.SASLHandshake), int16(kmsg.SASLAuthenticate), int16(kmsg.Produce)}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("requests %v, want %v", keys, want)
+	}
+}
+
+// eofAfterArmed is a connection whose reads end (EOF) after the first one returning
+// data once armed: a broker that closes the connection right after its answer.
+type eofAfterArmed struct {
+	net.Conn
+	armed *atomic.Bool
+	eof   bool // read loop only
+}
+
+func (c *eofAfterArmed) Read(p []byte) (int, error) {
+	if c.eof {
+		return 0, io.EOF
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.armed.Load() {
+		c.eof = true
+	}
+	return n, err
+}
+
+// TestKfakeReauthRefusedThenClosed: Kafka refuses a re-authentication and closes the
+// connection at once. The refusal, not the close, is the connection's error
+// (ErrAuthentication, not retriable in itself), a request queued behind it fails as on
+// a lost connection (retriable), and a new dial reports the refusal.
+func TestKfakeReauthRefusedThenClosed(t *testing.T) {
+	checkLeaks(t)
+	cl := saslCluster(t, kfake.BrokerConfigs(map[string]string{"connections.max.reauth.ms": "1000"}))
+	var refuse, closing atomic.Bool
+	cl.ControlKey(int16(kmsg.SASLAuthenticate), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cl.KeepControl()
+		if !refuse.Load() {
+			return nil, nil, false
+		}
+		closing.Store(true) // the client's next read with data gets this answer
+		resp := req.ResponseKind().(*kmsg.SASLAuthenticateResponse)
+		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
+		resp.ErrorMessage = kmsg.StringPtr("credentials revoked")
+		return resp, nil, true
+	})
+	var d net.Dialer
+	opts := Options{SASL: sasl.Plain("admin", "admin-secret"), Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &eofAfterArmed{Conn: nc, armed: &closing}, nil
+	}}
+	for i := range 5 { // the close raced the refusal; once is not proof
+		c := mustDial(t, cl.ListenAddrs()[0], opts)
+		p := newProducer(t, c)
+		pastDue(t, c)
+		refuse.Store(true)
+		if err := p.send(); err != nil {
+			t.Fatal(err)
+		}
+		p.pending.Wait()
+		if err := c.Err(); !errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), "credentials revoked") {
+			t.Fatalf("attempt %d: connection error %v", i, err)
+		}
+		var re *RequestError
+		if len(p.errs) != 1 || !errors.As(p.errs[0], &re) || !re.Retriable() || !errors.Is(re, ErrConnClosed) {
+			t.Fatalf("attempt %d: request errors %v", i, p.errs)
+		}
+		_, err := Dial(context.Background(), cl.ListenAddrs()[0], Options{SASL: opts.SASL})
+		if !errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), "credentials revoked") {
+			t.Fatalf("attempt %d: new dial %v", i, err)
+		}
+		refuse.Store(false)
+		closing.Store(false)
+		c.Close()
+	}
 }

@@ -24,7 +24,6 @@ const (
 	// (Kafka 4 has no v0 at all). SaslAuthenticate v1 adds session_lifetime_ms (KIP-368).
 	saslHandshakeVersion       = 1
 	maxSaslAuthenticateVersion = 2
-	maxSessionLifetime         = 365 * 24 * time.Hour
 )
 
 // roundTrip sends one request on a connection and returns its response.
@@ -89,7 +88,7 @@ func authenticate(ctx context.Context, addr string, v Versions, mech sasl.Mechan
 			break
 		}
 		// The bytes alias the connection's read buffer: a Session may keep its copy.
-		done, next, err := session.Challenge(bytes.Clone(resp.SASLAuthBytes))
+		done, next, err := session.Challenge(ctx, bytes.Clone(resp.SASLAuthBytes))
 		if err != nil {
 			return 0, fail(err)
 		}
@@ -98,11 +97,7 @@ func authenticate(ctx context.Context, addr string, v Versions, mech sasl.Mechan
 		}
 		msg, last = next, done // a response given with done is a last message
 	}
-	if lifetime <= 0 {
-		return 0, nil
-	}
-	// A hostile or broken broker's huge lifetime must not overflow into the past.
-	return min(time.Duration(lifetime)*time.Millisecond, maxSessionLifetime), nil
+	return sessionLifetime(lifetime), nil
 }
 
 // brokerSASLError keeps the broker's own explanation, which says which credential was
@@ -127,9 +122,5 @@ func (c *Conn) dialAuthenticate(ctx context.Context) error {
 		return err
 	}
 	c.reauth.scheduled(start, time.Now(), lifetime)
-	select { // the write loop arms its timer for the schedule
-	case c.wake <- struct{}{}:
-	default:
-	}
 	return nil
 }

@@ -173,7 +173,7 @@ func (m *lastMessageMech) Authenticate(context.Context, string) (sasl.Session, [
 	return m, []byte("first"), nil
 }
 
-func (m *lastMessageMech) Challenge(msg []byte) (bool, []byte, error) {
+func (m *lastMessageMech) Challenge(_ context.Context, msg []byte) (bool, []byte, error) {
 	m.challenges = append(m.challenges, msg)
 	return true, []byte("last"), nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -27,9 +28,10 @@ func handshake(ctx context.Context, nc net.Conn, addr string, base *tls.Config) 
 	}
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || closedDuringHandshake(err) {
 			// The setup timeout (or the caller) ended the handshake: a slow or
-			// silent peer, retried like any dial timeout.
+			// silent peer, retried like any dial timeout. A peer that closed it
+			// is judged by Dial's plaintext probe.
 			return nil, err
 		}
 		return nil, &authError{addr: addr, step: "TLS handshake", cause: err, hint: handshakeHint(err)}
@@ -55,12 +57,42 @@ func handshakeHint(err error) string {
 		return "the broker's certificate cannot be used (expired, not yet valid, or not for server authentication)"
 	case isRemoteAlert(err):
 		return "the broker refused the handshake: check ssl.keystore.* (a client certificate it trusts), ssl.enabled.protocols and ssl.cipher.suites"
-	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
-		return "the broker closed the connection during the TLS handshake: is this listener PLAINTEXT or SASL_PLAINTEXT rather than SSL?"
 	case strings.Contains(err.Error(), "does not look like a TLS handshake"):
 		return "the broker did not answer with TLS: is this listener PLAINTEXT or SASL_PLAINTEXT rather than SSL?"
 	}
 	return ""
+}
+
+// closedDuringHandshake reports that the peer closed or reset the connection during
+// the TLS handshake: what a Kafka PLAINTEXT listener does with a ClientHello (it reads
+// its first bytes as a request size beyond socket.request.max.bytes), but also what a
+// broker restarting or a load balancer without a backend does.
+func closedDuringHandshake(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// probePlaintext tells the two apart after a handshake the peer closed (cause): it
+// sends a plaintext ApiVersions request on a new connection, within ctx (the rest of
+// the setup timeout). A listener that answers it speaks Kafka without TLS: the
+// security.protocol does not match the listener, which no retry can fix
+// (an authentication failure, as Java's SslAuthenticationException). Otherwise the
+// close stays a retriable dial failure.
+func probePlaintext(ctx context.Context, addr string, opts Options, cause error) error {
+	retriable := fmt.Errorf("TLS handshake: %w", cause)
+	nc, err := opts.Dialer(ctx, "tcp", addr)
+	if err != nil || nc == nil {
+		return retriable
+	}
+	probe := opts
+	probe.TLS, probe.SASL, probe.Authenticate, probe.Features = nil, nil, nil, nil
+	c := newConn(addr, nc, probe)
+	err = c.negotiate(ctx)
+	c.Close()
+	if err != nil {
+		return retriable
+	}
+	return &authError{addr: addr, step: "TLS handshake", cause: cause,
+		hint: "the listener answered a plaintext ApiVersions request: it is not a TLS listener (security.protocol SSL or SASL_SSL does not match the listener's PLAINTEXT or SASL_PLAINTEXT)"}
 }
 
 // isRemoteAlert reports a TLS alert the broker sent (crypto/tls reports it as a

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,7 +112,6 @@ func TestWrongProtocolForListener(t *testing.T) {
 		tls    *tls.Config
 		want   string
 	}{
-		{"TLS to PLAINTEXT", nil, &tls.Config{}, "PLAINTEXT"},
 		{"PLAINTEXT to TLS", []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a}, nil, "security.protocol=SSL"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -168,4 +170,77 @@ func TestTLSHandshakeBounded(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("handshake took %v with a 200ms setup timeout", d)
 	}
+}
+
+// TestTLSToPlaintextListener: a Kafka PLAINTEXT listener closes a connection whose
+// first bytes are a ClientHello. Dial then probes the address with a plaintext
+// ApiVersions request: kfake answers it, so the error is ErrAuthentication naming the
+// broker and the mismatch (no retry can fix it). A peer that closes every connection
+// during the handshake and answers no plaintext either (a restarting broker, a load
+// balancer without a backend) stays a retriable dial failure.
+func TestTLSToPlaintextListener(t *testing.T) {
+	checkLeaks(t)
+	cl := newCluster(t)
+	addr := cl.ListenAddrs()[0]
+	var d net.Dialer
+	asKafka := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &closesOnClientHello{Conn: nc}, nil
+	}
+	_, err := Dial(context.Background(), addr, Options{TLS: &tls.Config{}, ConnectionSetupTimeout: 5 * time.Second, Dialer: asKafka})
+	if !errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "not a TLS listener") {
+		t.Fatalf("TLS to kfake's plaintext listener: %v", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted sync.WaitGroup
+	accepted.Add(1)
+	go func() {
+		defer accepted.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4)
+			_, _ = nc.Read(buf)
+			nc.Close()
+		}
+	}()
+	_, err = Dial(context.Background(), ln.Addr().String(), Options{TLS: &tls.Config{}, ConnectionSetupTimeout: 5 * time.Second})
+	ln.Close()
+	accepted.Wait()
+	if !errors.Is(err, ErrDial) || errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), "TLS handshake") {
+		t.Fatalf("a peer closing every connection: %v, want a retriable dial error", err)
+	}
+}
+
+// closesOnClientHello makes kfake's listener act as Kafka's PLAINTEXT one, which closes
+// a connection whose first bytes are a TLS record (kfake waits for the 0x16030x..
+// bytes the "size" asks for).
+type closesOnClientHello struct {
+	net.Conn
+	closed atomic.Bool
+}
+
+func (c *closesOnClientHello) Write(p []byte) (int, error) {
+	if len(p) > 0 && p[0] == 0x16 {
+		c.closed.Store(true)
+		c.Conn.Close()
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *closesOnClientHello) Read(p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, io.EOF
+	}
+	return c.Conn.Read(p)
 }

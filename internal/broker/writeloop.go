@@ -31,6 +31,7 @@ type writeLoop struct {
 	scratch []byte      // coalescing buffer when !writev
 	corr    int32       // next correlation id
 	off     int64       // bytes handed to the network so far
+	held    bool        // the read loop waits for release (reauth.go)
 }
 
 func (w *writeLoop) init(c *Conn) {
@@ -45,19 +46,16 @@ func (w *writeLoop) init(c *Conn) {
 // batch, so several pipelined requests cost one syscall.
 func (c *Conn) writeLoop() {
 	defer close(c.writeDone)
-	defer c.reauth.stop()
 	w := &c.w
 	for {
 		select {
 		case <-c.wake:
-		case <-c.reauth.timerC(): // nil unless a SASL session has a lifetime
 		case <-c.dying:
 			return
 		}
 		if c.opts.SASL != nil {
 			if err := c.maybeReauthenticate(); err != nil {
-				c.shutdown(err)
-				return
+				return // the connection closed
 			}
 		}
 		c.mu.Lock()

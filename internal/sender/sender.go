@@ -229,6 +229,13 @@ func (s *Sender) RunOnce() time.Time {
 			ok = false
 		}
 		if !ok {
+			if err := s.txn.TakeDenied(); err != nil {
+				// InitProducerId was refused for authorization: the queued records fail
+				// (not written) and the id is asked for again (KAFKA-13668).
+				for _, b := range s.acc.TakeAll() {
+					s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten})
+				}
+			}
 			s.txn.EnsureIdentity() // a transactional producer gets its id from InitTransactions
 			// Nothing can be sent without an id; a fatal error fails the queued batches.
 			drain = s.txn.State() == txn.FatalError

@@ -2,9 +2,18 @@ package testcluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,16 +54,226 @@ func TransactionalACL(principal, transactionalID string) ACL {
 
 // Grant adds the ACLs with Java's AclCommand over PLAINTEXT, then waits until every broker's
 // authorizer shows all of them: ACLs travel through the metadata log, so a test that
-// produced right after AclCommand returned could still be denied.
+// produced right after AclCommand returned could still be denied. Grants are counted per
+// (principal, resource, pattern, operation) across every test process on this machine
+// (go test runs packages in parallel): an ACL stays while any running test holds it.
+// Whatever t still holds is released in t.Cleanup, and an ACL nobody holds any more is
+// removed, unless it was there before any counted grant (made by hand or by an older
+// harness): that one is left alone.
 func (s *SecureCluster) Grant(t testing.TB, acls ...ACL) {
 	t.Helper()
-	s.changeACLs(t, "--add", acls)
+	func() {
+		defer s.lockACLs(t)()
+		var add []ACL
+		for _, a := range acls {
+			for _, op := range a.Operations {
+				one := a.with(op)
+				dir := s.holdDir(one)
+				if liveHolds(dir) == 0 && !preexisting(dir) {
+					if s.present(t, one) {
+						markPreexisting(t, dir)
+					} else {
+						add = append(add, one)
+					}
+				}
+				aclHolds.add(t, s, one, newHold(t, dir))
+			}
+		}
+		s.changeACLs(t, "--add", add)
+	}()
+	// Every ACL asked for must be visible before the test goes on, including one another
+	// process granted that may still be propagating.
+	s.waitACLs(t, acls, true)
 }
 
-// Revoke removes the ACLs with AclCommand and waits until no broker shows any of them.
+// Revoke releases t's grants of the ACLs and removes those no running test holds any more
+// with AclCommand, waiting until no broker shows them. An ACL t did not grant is removed
+// unless someone holds it.
 func (s *SecureCluster) Revoke(t testing.TB, acls ...ACL) {
 	t.Helper()
-	s.changeACLs(t, "--remove", acls)
+	var ones []ACL
+	for _, a := range acls {
+		for _, op := range a.Operations {
+			ones = append(ones, a.with(op))
+		}
+	}
+	s.release(t, ones)
+}
+
+// aclHolds remembers the hold files of this process's running tests.
+var aclHolds = &grants{byTest: map[testing.TB][]heldACL{}}
+
+type grants struct {
+	sync.Mutex
+	byTest map[testing.TB][]heldACL
+}
+
+type heldACL struct {
+	acl  ACL
+	path string // the hold file
+}
+
+// add records t's hold, registering the release of all of t's holds on its first one.
+func (g *grants) add(t testing.TB, s *SecureCluster, a ACL, path string) {
+	g.Lock()
+	defer g.Unlock()
+	if _, ok := g.byTest[t]; !ok {
+		t.Cleanup(func() { s.release(t, nil) })
+	}
+	g.byTest[t] = append(g.byTest[t], heldACL{a, path})
+}
+
+// take removes and returns t's holds of acls (one each), or all of them when acls is nil.
+func (g *grants) take(t testing.TB, acls []ACL) (taken []heldACL, notHeld []ACL) {
+	g.Lock()
+	defer g.Unlock()
+	mine := g.byTest[t]
+	if acls == nil {
+		delete(g.byTest, t)
+		return mine, nil
+	}
+	for _, a := range acls {
+		i := slices.IndexFunc(mine, func(h heldACL) bool { return sameACL(h.acl, a) })
+		if i < 0 {
+			notHeld = append(notHeld, a)
+			continue
+		}
+		taken = append(taken, mine[i])
+		mine = slices.Delete(mine, i, i+1)
+	}
+	g.byTest[t] = mine
+	return taken, notHeld
+}
+
+func sameACL(a, b ACL) bool {
+	return a.Principal == b.Principal && a.Resource == b.Resource && a.Name == b.Name &&
+		a.Prefixed == b.Prefixed && a.Deny == b.Deny && slices.Equal(a.Operations, b.Operations)
+}
+
+func (a ACL) with(op string) ACL {
+	a.Operations = []string{op}
+	return a
+}
+
+// release drops t's holds of acls (single-operation ACLs; all of t's holds when nil) and
+// removes every ACL among them no test holds any more.
+func (s *SecureCluster) release(t testing.TB, acls []ACL) {
+	t.Helper()
+	taken, notHeld := aclHolds.take(t, acls)
+	if len(taken) == 0 && len(notHeld) == 0 {
+		return
+	}
+	var remove []ACL
+	func() {
+		defer s.lockACLs(t)()
+		for _, h := range taken {
+			os.Remove(h.path)
+			if dir := filepath.Dir(h.path); liveHolds(dir) == 0 && !preexisting(dir) {
+				remove = append(remove, h.acl)
+				os.Remove(dir) // empty now; a later grant makes it again
+			}
+		}
+		for _, a := range notHeld {
+			if dir := s.holdDir(a); liveHolds(dir) == 0 && !preexisting(dir) {
+				remove = append(remove, a)
+			}
+		}
+		s.changeACLs(t, "--remove", remove)
+	}()
+	if len(remove) > 0 {
+		s.waitACLs(t, remove, false)
+	}
+}
+
+// lockACLs serialises ACL changes of every test process on this machine for this cluster.
+func (s *SecureCluster) lockACLs(t testing.TB) (unlock func()) {
+	t.Helper()
+	path := filepath.Join(os.TempDir(), "kprod-kafka-"+s.Name+"-acl.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("lock %s: %v", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("lock %s: %v", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}
+}
+
+// holdDir is the directory of a single-operation ACL's hold files.
+func (s *SecureCluster) holdDir(a ACL) string {
+	key := fmt.Sprintf("%s|%s|%s|%v|%v|%s", a.Principal, a.Resource, a.Name, a.Prefixed, a.Deny, a.Operations[0])
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(os.TempDir(), "kprod-kafka-"+s.Name+"-acl-holds", hex.EncodeToString(sum[:12]))
+}
+
+var holdSeq atomic.Int64
+
+// newHold creates a hold file named after this process in dir.
+func newHold(t testing.TB, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%d.%d", os.Getpid(), holdSeq.Add(1)))
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// liveHolds counts dir's hold files of running processes, deleting those of dead ones.
+func liveHolds(dir string) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		pidText, _, ok := strings.Cut(e.Name(), ".")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil {
+			continue // the preexisting marker
+		}
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			n++
+			continue
+		}
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+	return n
+}
+
+const preexistingMarker = "preexisting"
+
+func preexisting(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, preexistingMarker))
+	return err == nil
+}
+
+func markPreexisting(t testing.TB, dir string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, preexistingMarker), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// present reports whether every broker already shows the single-operation ACL a.
+func (s *SecureCluster) present(t testing.TB, a ACL) bool {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Bootstrap...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.aclsPending(ctx, cl, []ACL{a}, true) == ""
 }
 
 func (s *SecureCluster) changeACLs(t testing.TB, action string, acls []ACL) {
@@ -86,7 +305,6 @@ func (s *SecureCluster) changeACLs(t testing.TB, action string, acls []ACL) {
 			t.Fatalf("AclCommand %s: %v", strings.Join(args, " "), err)
 		}
 	}
-	s.waitACLs(t, acls, action == "--add")
 }
 
 // waitACLs polls DescribeAcls on every broker until each ACL's operations are all there

@@ -41,7 +41,8 @@ type SecureCluster struct {
 	// StorePassword opens every JKS and PKCS12 store; KeyPassword decrypts the encrypted
 	// PEM keys (*.pbes1.key, *.pbes2.key) and the JKS key entries.
 	StorePassword, KeyPassword string
-	// Users are the SASL users by name. admin is a super user; noacl is granted nothing.
+	// Users are the SASL users by name. admin is a super user; noacl has no ACL but what the
+	// authorization tests grant it on their own uniquely named resources while they run.
 	Users map[string]User
 	// Configs are the Java producer configs the script wrote, one per protocol and mechanism.
 	Configs []ClientConfig

@@ -260,3 +260,27 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// TestRealSecureJavaWriteDenied is the Java side of kprod's TestRealAuthzTopic: noacl
+// (SCRAM-SHA-512 over SASL_SSL) may describe the topic but not write it, and may write
+// another topic (which allows its idempotent InitProducerId, KIP-679). ConsoleProducer's
+// records fail TopicAuthorizationException naming the topic, and nothing is written.
+func TestRealSecureJavaWriteDenied(t *testing.T) {
+	s := testcluster.Secure(t)
+	open, denied := newTopic(t, s, "secacl-java-open"), newTopic(t, s, "secacl-java-denied")
+	s.Grant(t, testcluster.ProducerACL("User:noacl", open, false),
+		testcluster.ACL{Principal: "User:noacl", Resource: "topic", Name: denied, Operations: []string{"Describe"}})
+	u := s.Users["noacl"]
+	file := writeProps(t, "security.protocol=SASL_SSL", "ssl.truststore.type=PEM",
+		"ssl.truststore.location="+s.PKI("ca.pem"), "sasl.mechanism=SCRAM-SHA-512",
+		fmt.Sprintf(`sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="%s" password="%s";`, u.Name, u.Password))
+	stderr := javaProduce(t, s, nil, file, s.Listener("SASL_SSL"), denied, 1)
+	if !strings.Contains(stderr, "TopicAuthorizationException: Not authorized to access topics: ["+denied+"]") {
+		t.Fatalf("stderr lacks TopicAuthorizationException for %s:\n%s", denied, tail(stderr, 3000))
+	}
+	stderr = javaProduce(t, s, nil, file, s.Listener("SASL_SSL"), open, 2)
+	if bad := javaErrors(stderr); bad != "" {
+		t.Fatalf("the writable topic: ConsoleProducer logged errors:\n%s", bad)
+	}
+	expectValues(t, s, open, 2)
+}

@@ -66,6 +66,54 @@ func TestRealSecureTopicAuthorization(t *testing.T) {
 	}
 }
 
+// TestRealSecureGrantCounted: an ACL only a subtest granted is gone when the subtest ends
+// (t.Cleanup revokes it); one the test granted too stays (the subtest releases only its
+// own grant), and is gone once the test that still held it revokes it.
+func TestRealSecureGrantCounted(t *testing.T) {
+	s := testcluster.Secure(t)
+	topic := newTopic(t, s, "secacl-count")
+	alice := s.Users["alice"]
+	produce := func() error {
+		return produceAs(t, s, alice, topic)
+	}
+	own := newTopic(t, s, "secacl-count-own")
+	t.Run("only-granted-here", func(t *testing.T) {
+		s.Grant(t, testcluster.ProducerACL("User:alice", own, false))
+		if err := produceAs(t, s, alice, own); err != nil {
+			t.Fatalf("with the grant: %v", err)
+		}
+	})
+	if err := produceAs(t, s, alice, own); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("after the subtest that alone granted it ended: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	acl := testcluster.ProducerACL("User:alice", topic, false)
+	s.Grant(t, acl)
+	t.Run("also-granted", func(t *testing.T) { s.Grant(t, acl) })
+	if err := produce(); err != nil {
+		t.Fatalf("after the subtest released its grant: %v; want the test's grant to hold", err)
+	}
+	s.Revoke(t, acl)
+	if err := produce(); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("after the last grant was revoked: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+}
+
+// produceAs writes one record to topic as user (SCRAM-SHA-512 over SASL_SSL, idempotence
+// off: InitProducerId needs an ACL of its own).
+func produceAs(t *testing.T, s *testcluster.SecureCluster, user testcluster.User, topic string) error {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Listeners["SASL_SSL"]...), kgo.DialTLSConfig(s.TLSConfig(t, "")),
+		kgo.SASL(scram.Auth{User: user.Name, Pass: user.Password}.AsSha512Mechanism()),
+		kgo.DisableIdempotentWrite(), kgo.RecordDeliveryTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(topic)}).FirstErr()
+}
+
 // TestRealSecureSessionLifetime authenticates with SASL PLAIN by hand and reads the session
 // lifetime the broker grants (KIP-368, SaslAuthenticate v1+): --reauth-ms on
 // SASL_PLAINTEXT, none (0) on SASL_SSL. Re-authentication tests depend on it.

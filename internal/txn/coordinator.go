@@ -117,8 +117,11 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 			}
 			last = err
 			var ce *CodeError
-			if errors.As(err, &ce) && ce.kind() != Retriable {
-				return err
+			if errors.As(err, &ce) {
+				m.name(ce, typ, key)
+				if ce.kind() != Retriable {
+					return err
+				}
 			}
 			continue
 		}
@@ -156,6 +159,7 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 		if !errors.As(err, &ce) {
 			return err
 		}
+		m.name(ce, typ, key)
 		switch ce.Code {
 		case codeNotCoordinator, codeCoordinatorNotAvailable:
 			m.forgetCoordinator(typ, key)
@@ -163,6 +167,15 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 		if ce.kind() != Retriable {
 			return err
 		}
+	}
+}
+
+// name records the transactional id, and the group when the coordinator is a group's,
+// on a coordinator's error code: an authorization error then says what was denied.
+func (m *Manager) name(ce *CodeError, typ int8, key string) {
+	ce.TransactionalID = m.cfg.TransactionalID
+	if typ == keyGroup && ce.Group == "" {
+		ce.Group = key
 	}
 }
 

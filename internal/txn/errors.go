@@ -112,6 +112,10 @@ func isRetriable(code int16) bool {
 type CodeError struct {
 	Op   string
 	Code int16
+	// TransactionalID and Group name the request's transactional id and consumer group
+	// (if any), so an authorization error can say what was denied.
+	TransactionalID string
+	Group           string
 }
 
 func (e *CodeError) Error() string {

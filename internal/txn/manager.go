@@ -66,8 +66,15 @@ type Manager struct {
 	epoch    int16
 	have     bool
 	fetching bool
-	failures int
-	lastErr  error // cause of AbortableError / FatalError
+	// backingOff: an idempotent InitProducerId failed and the next waits out its backoff
+	// (retry.backoff.ms, growing): EnsureIdentity starts none meanwhile, however often the
+	// sender runs.
+	backingOff bool
+	failures   int
+	lastErr    error // cause of AbortableError / FatalError
+	// denied is an idempotent InitProducerId's authorization error the sender has not yet
+	// failed the queued records with (KAFKA-13668; TakeDenied).
+	denied error
 	// bumpNeeded: the transaction failed in a way that needs a new epoch once aborted
 	// (KIP-360), or the idempotent producer must bump before sending more.
 	bumpNeeded bool
@@ -245,7 +252,7 @@ func (m *Manager) backoff(attempt int) time.Duration {
 func (m *Manager) EnsureIdentity() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.Transactional() || m.have || m.fetching || m.state == FatalError || m.ctx.Err() != nil {
+	if m.Transactional() || m.have || m.fetching || m.backingOff || m.state == FatalError || m.ctx.Err() != nil {
 		return
 	}
 	m.fetching = true
@@ -295,16 +302,26 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 		return
 	}
 	var ce *CodeError
-	if errors.As(err, &ce) && ce.kind() == Fatal {
-		// Not authorised, or the broker lacks a needed version: retrying cannot help.
-		// Every record fails with this error, as Java's fatal errors do.
+	denied := errors.As(err, &ce) && initDenied(ce.Code)
+	if !denied && ce != nil && ce.kind() == Fatal {
+		// The broker lacks a needed version: retrying cannot help. Every record fails
+		// with this error, as Java's fatal errors do.
 		m.failLocked(Fatal, fmt.Errorf("kprod: InitProducerId: %w", err))
 		m.mu.Unlock()
 		m.cfg.Wake()
 		return
 	}
+	if denied {
+		// Not authorised: not fatal since Java 3.6 (KAFKA-13668). The records waiting for
+		// the id fail with it (the sender takes it), and the id is asked for again, so
+		// records sent once the ACL is granted go through.
+		m.denied = err
+		m.cfg.Wake()
+	}
 	m.failures++
 	wait := m.backoff(m.failures)
+	// Without a known broker the next attempt waits for metadata (a wake), not a backoff.
+	m.backingOff = !errors.Is(err, errNoBroker)
 	m.mu.Unlock()
 	if m.ctx.Err() != nil {
 		return
@@ -316,6 +333,9 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		m.mu.Lock()
+		m.backingOff = false
+		m.mu.Unlock()
 		m.cfg.Wake() // the sender calls EnsureIdentity again
 	case <-m.ctx.Done():
 	}
@@ -368,6 +388,23 @@ func (m *Manager) initProducerID(ctx context.Context, txnID string, pid int64, e
 	return out.ProducerID, out.ProducerEpoch, nil
 }
 
+// initDenied reports the InitProducerId answers Java 3.6+ recovers from (KAFKA-13668):
+// CLUSTER_AUTHORIZATION_FAILED and TRANSACTIONAL_ID_AUTHORIZATION_FAILED. The producer goes
+// back to having no id and asks again; the same codes on any other request stay fatal.
+func initDenied(code int16) bool {
+	return code == codeClusterAuthorization || code == codeTransactionalIDAuth
+}
+
+// TakeDenied returns, once, the authorization error an idempotent InitProducerId got:
+// the sender fails the records waiting for an id with it (Java's maybeAbortBatches).
+func (m *Manager) TakeDenied() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := m.denied
+	m.denied = nil
+	return err
+}
+
 // ---- transactions ----
 
 // Init is InitTransactions: find the coordinator, get the producer id and epoch (fencing
@@ -406,6 +443,15 @@ func (m *Manager) reinit(ctx context.Context, pid int64, epoch int16) error {
 	defer m.mu.Unlock()
 	if err != nil {
 		var ce *CodeError
+		if errors.As(err, &ce) && initDenied(ce.Code) {
+			// Not authorised: not fatal since Java 3.6 (KAFKA-13668, Sender's
+			// shouldHandleAuthorizationError): back to Uninitialized, and InitTransactions
+			// may be called again once the ACL is granted. It asks for a new id, as
+			// Java's initializeTransactions does.
+			m.state, m.have = Uninitialized, false
+			m.clearTxnLocked()
+			return err
+		}
 		if errors.As(err, &ce) && ce.kind() == Fatal {
 			m.failLocked(Fatal, err)
 			return m.errLocked()

@@ -125,7 +125,10 @@ func (m *Manager) commitGroupOffsets(ctx context.Context, oc *offsetCommit) erro
 			return req
 		}
 		handle := func(resp kmsg.Response) error {
-			return codeErr("AddOffsetsToTxn", resp.(*kmsg.AddOffsetsToTxnResponse).ErrorCode)
+			if code := resp.(*kmsg.AddOffsetsToTxnResponse).ErrorCode; code != 0 {
+				return &CodeError{Op: "AddOffsetsToTxn", Code: code, Group: g.ID}
+			}
+			return nil
 		}
 		if err := m.coordinated(ctx, "AddOffsetsToTxn", keyTxn, m.cfg.TransactionalID, 3, build, handle); err != nil {
 			return m.opFailed("AddOffsetsToTxn", err)

@@ -33,6 +33,9 @@ func (s State) String() string {
 // transitions is the table of valid transitions: transitions[to] lists the states it
 // may be entered from (Java's isTransitionValid). FatalError is reachable from anywhere.
 var transitions = map[State][]State{
+	// An InitProducerId refused for authorization (KAFKA-13668): Java passes through
+	// ABORTABLE_ERROR to UNINITIALIZED; here the step is direct.
+	Uninitialized: {Initializing},
 	Initializing:  {Uninitialized, Aborting}, // first init; new epoch after a failed transaction's abort
 	Ready:         {Initializing, Committing, Aborting},
 	InTransaction: {Ready},

@@ -11,9 +11,10 @@ var allStates = []State{Uninitialized, Initializing, Ready, InTransaction, Commi
 
 // javaTransitions is the reference table: Java's TransactionManager.State.isTransitionValid
 // (Kafka 3.8+, with KIP-890), target -> sources. UNINITIALIZED is left out: Java re-enters
-// it only to reset an idempotent (non-transactional) producer's id, which this package
-// does outside the state machine (BumpEpoch), so no transition may enter it.
-// FATAL_ERROR is reachable from every state.
+// it to reset an idempotent (non-transactional) producer's id, which this package does
+// outside the state machine (BumpEpoch), and after an InitProducerId refused for
+// authorization, from ABORTABLE_ERROR (KAFKA-13668), which deliberateTransitions takes in
+// one step. FATAL_ERROR is reachable from every state.
 var javaTransitions = map[State][]State{
 	Initializing:   {Uninitialized, Aborting},
 	Ready:          {Initializing, Committing, Aborting},
@@ -26,8 +27,10 @@ var javaTransitions = map[State][]State{
 // deliberateTransitions are the transitions kprod allows and Java does not, each for a
 // reason RELIABILITY.md states: COMMITTING -> ABORTING while the commit has not sent its
 // EndTxn (Manager.Abort checks that), so a commit whose offsets are never accepted can be
-// abandoned.
-var deliberateTransitions = map[State][]State{Aborting: {Committing}}
+// abandoned. INITIALIZING -> UNINITIALIZED after an InitProducerId refused
+// CLUSTER_AUTHORIZATION_FAILED or TRANSACTIONAL_ID_AUTHORIZATION_FAILED: Java passes
+// through ABORTABLE_ERROR (KAFKA-13668); the end state is the same.
+var deliberateTransitions = map[State][]State{Aborting: {Committing}, Uninitialized: {Initializing}}
 
 // TestTransitionTable checks every (from, to) pair of the state machine against Java's
 // table and the deliberate differences: 64 pairs, each valid or invalid for a stated

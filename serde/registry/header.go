@@ -1,0 +1,10 @@
+package registry
+
+// magic is the first byte of every record in Confluent's wire format.
+const magic = 0
+
+// AppendHeader appends the Confluent wire-format header to dst: the magic byte 0
+// and id as four big-endian bytes.
+func AppendHeader(dst []byte, id int) []byte {
+	return append(dst, magic, byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+}
