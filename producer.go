@@ -15,6 +15,7 @@ import (
 	"kprod/internal/broker"
 	"kprod/internal/cluster"
 	"kprod/internal/config"
+	"kprod/internal/pool"
 	"kprod/internal/sender"
 	"kprod/internal/txn"
 )
@@ -24,12 +25,15 @@ import (
 //
 // Goroutines: the sender loop (sends batches), the completion goroutine (runs callbacks
 // and interceptors' OnAcknowledgement in per-partition order, off the network path), the
-// metadata refresher, and two per broker connection. Close stops them all.
+// metadata refresher, the connection pool's idle reaper and dials, and two per broker
+// connection (the pool keeps one per broker for Produce requests and one for metadata and
+// coordinator requests). Close stops them all.
 type Producer struct {
 	set          config.Settings
 	acc          *accumulator.Accumulator
 	snd          *sender.Sender
 	meta         *cluster.Cluster
+	conns        *pool.Pool // every broker connection: sender, metadata, coordinators
 	comp         *completer
 	txn          *txn.Manager // producer id, epoch and transactions; nil unless idempotent
 	hot          atomic.Pointer[hotTopic]
@@ -87,26 +91,43 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			s.Wake()
 		}
 	}
+	var metaPtr atomic.Pointer[cluster.Cluster]
+	p.conns = pool.New(pool.Config{Conn: connOpts, SetupTimeoutMax: set.SocketConnectionSetupTimeoutMax,
+		ReconnectBackoff: set.ReconnectBackoff, ReconnectBackoffMax: set.ReconnectBackoffMax,
+		MaxIdle: max(set.ConnectionsMaxIdle, 1), Logger: p.log, OnReady: wake, // 0: idle connections close at once
+		Resolve: func(node int32) (string, bool) {
+			if m := metaPtr.Load(); m != nil {
+				return m.BrokerAddr(node)
+			}
+			return "", false
+		},
+		OnFailure: func() {
+			if m := metaPtr.Load(); m != nil {
+				m.Refresh()
+			}
+		}})
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
 		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone})
-	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Conn: connOpts,
+	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Pool: p.conns,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
 		OnUpdate: wake, Logger: p.log})
+	metaPtr.Store(p.meta)
 	p.comp = newCompleter(p)
 	if set.Idempotent {
 		p.txn = txn.New(txn.Config{TransactionalID: set.TransactionalID, TransactionTimeout: set.TransactionTimeout,
-			Conn: connOpts, Meta: p.meta, RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
+			Pool: p.conns, Features: connOpts.Features, Meta: p.meta, RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
 			MaxBlock: set.MaxBlock, ErrClosed: ErrClosed, Wake: wake, Logger: p.log})
 	}
 	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
-		Complete: p.comp.enqueue, Conn: connOpts, Logger: p.log, Txn: p.txn})
+		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn})
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
 		if p.txn != nil {
 			p.txn.Close()
 		}
+		p.conns.Close()
 		return nil, fmt.Errorf("kprod: %w", err)
 	}
 	p.snd = snd
@@ -197,6 +218,7 @@ func (p *Producer) Close(ctx context.Context) error {
 			p.txn.Close()
 		}
 		p.meta.Close()
+		p.conns.Close() // last: nothing asks for a connection any more
 		p.comp.stop()
 		close(p.closeDone)
 	})

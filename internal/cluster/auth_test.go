@@ -34,7 +34,7 @@ func TestWaitEndsOnAuthentication(t *testing.T) {
 	for i := range 8 {
 		c := New(Config{Bootstrap: []string{k.Bootstrap()[0], dead}, MaxAge: time.Minute, MaxIdle: time.Minute,
 			RetryBackoff: time.Minute, RetryBackoffMax: time.Minute,
-			Conn: broker.Options{TLS: &tls.Config{RootCAs: ca.Pool()}, ConnectionSetupTimeout: 5 * time.Second}})
+			Pool: testPool(t, broker.Options{TLS: &tls.Config{RootCAs: ca.Pool()}, ConnectionSetupTimeout: 5 * time.Second})})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := c.Wait(ctx, "t", 1)
 		cancel()

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"kprod/internal/pool"
 )
 
 // lockedBuffer is a log sink safe for the refresher goroutine and the test.
@@ -48,18 +50,21 @@ func TestCloseDuringRefreshIsQuiet(t *testing.T) {
 		}
 	}()
 	var logs lockedBuffer
-	c := New(Config{Bootstrap: []string{ln.Addr().String()}, MaxAge: time.Minute, MaxIdle: time.Minute,
-		RetryBackoff: 10 * time.Millisecond, RetryBackoffMax: 100 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	conns := pool.New(pool.Config{Logger: logger}) // the producer's pool logs with its logger
+	c := New(Config{Bootstrap: []string{ln.Addr().String()}, MaxAge: time.Minute, MaxIdle: time.Minute, Pool: conns,
+		RetryBackoff: 10 * time.Millisecond, RetryBackoffMax: 100 * time.Millisecond, Logger: logger})
 	var conn net.Conn
 	select {
 	case conn = <-accepted: // the refresh is now waiting on the silent broker
 	case <-time.After(10 * time.Second):
 		c.Close()
+		conns.Close()
 		t.Fatal("the refresher never connected")
 	}
 	defer conn.Close()
 	c.Close()
+	conns.Close() // as the producer's Close does next: the dial under way stops quietly
 	if s := logs.String(); strings.Contains(s, "level=WARN") {
 		t.Fatalf("Close during a refresh logged a warning:\n%s", s)
 	}

@@ -20,12 +20,15 @@ import (
 
 	"kprod/internal/broker"
 	"kprod/internal/partition"
+	"kprod/internal/pool"
 )
 
 // Config configures the cluster view.
 type Config struct {
 	Bootstrap []string
-	Conn      broker.Options
+	// Pool is the producer's connection pool; Metadata requests use its Control
+	// connections. Required.
+	Pool *pool.Pool
 	// MaxAge is metadata.max.age.ms; MaxIdle is metadata.max.idle.ms.
 	MaxAge, MaxIdle time.Duration
 	// RetryBackoff and RetryBackoffMax pace refreshes after failures.
@@ -79,7 +82,8 @@ type Cluster struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	conn *broker.Conn // refresher goroutine only
+	last  pool.Target // refresher goroutine only: the broker that answered last, asked first
+	asked bool        // refresher goroutine only: last is set
 }
 
 // ErrClosed is returned by waits on a closed cluster view.
@@ -258,11 +262,6 @@ func (c *Cluster) LastError() error {
 
 func (c *Cluster) run() {
 	defer close(c.done)
-	defer func() {
-		if c.conn != nil {
-			c.conn.Close()
-		}
-	}()
 	failures := 0
 	timer := time.NewTimer(c.cfg.MaxAge)
 	defer timer.Stop()
@@ -362,33 +361,27 @@ func (c *Cluster) request(topics []string) (*kmsg.MetadataResponse, error) {
 		req.Topics = append(req.Topics, rt)
 	}
 	var lastErr error
-	for _, addr := range c.candidates() {
-		if c.conn == nil || c.conn.Addr() != addr {
-			if c.conn != nil {
-				select {
-				case <-c.conn.Done():
-					c.conn = nil
-				default:
-				}
-			}
-			if c.conn == nil {
-				conn, err := broker.Dial(c.ctx, addr, c.cfg.Conn)
-				if err != nil {
-					if !errors.Is(lastErr, broker.ErrAuthentication) {
-						lastErr = err // an authentication failure is the one to report
-					}
-					continue
-				}
-				c.conn = conn
-			}
-		}
-		resp, err := c.conn.Do(c.ctx, req)
+	for _, t := range c.candidates() {
+		conn, err := c.cfg.Pool.Get(c.ctx, pool.Control, t)
 		if err != nil {
-			lastErr = err
-			c.conn.Close()
-			c.conn = nil
+			if c.ctx.Err() != nil {
+				return nil, err
+			}
+			if !errors.Is(lastErr, broker.ErrAuthentication) {
+				lastErr = err // an authentication failure is the one to report
+			}
 			continue
 		}
+		resp, err := conn.Do(c.ctx, req)
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return nil, err
+			}
+			lastErr = err
+			conn.Abort(err) // a connection that cannot answer Metadata is not kept
+			continue
+		}
+		c.last, c.asked = t, true
 		return resp.(*kmsg.MetadataResponse), nil
 	}
 	if lastErr == nil {
@@ -397,26 +390,27 @@ func (c *Cluster) request(topics []string) (*kmsg.MetadataResponse, error) {
 	return nil, lastErr
 }
 
-// candidates lists addresses to try: the current connection first, then known brokers,
-// then the bootstrap servers, each group shuffled.
-func (c *Cluster) candidates() []string {
-	var out []string
-	if c.conn != nil {
-		select {
-		case <-c.conn.Done():
-			c.conn = nil
-		default:
-			out = append(out, c.conn.Addr())
-		}
-	}
+// candidates lists brokers to try: the one that answered last first, then known
+// brokers, then the bootstrap servers, each group shuffled. A bootstrap server that
+// answered is not preferred once brokers are known: its connection is left to idle out
+// (connections.max.idle.ms) while metadata shares the brokers' connections with the
+// coordinator requests, as Java's producer moves to its least loaded known node.
+func (c *Cluster) candidates() []pool.Target {
+	var out []pool.Target
 	s := c.snap.Load()
-	known := make([]string, 0, len(s.brokers))
-	for _, a := range s.brokers {
-		known = append(known, a)
+	if c.asked && (c.last.Node >= 0 || len(s.brokers) == 0) {
+		out = append(out, c.last)
+	}
+	known := make([]pool.Target, 0, len(s.brokers))
+	for id, a := range s.brokers {
+		known = append(known, pool.Target{Node: id, Addr: a})
 	}
 	rand.Shuffle(len(known), func(i, j int) { known[i], known[j] = known[j], known[i] })
-	boot := slices.Clone(c.cfg.Bootstrap)
-	rand.Shuffle(len(boot), func(i, j int) { boot[i], boot[j] = boot[j], boot[i] })
 	out = append(out, known...)
+	boot := make([]pool.Target, 0, len(c.cfg.Bootstrap))
+	for _, a := range c.cfg.Bootstrap {
+		boot = append(boot, pool.Target{Node: -1, Addr: a})
+	}
+	rand.Shuffle(len(boot), func(i, j int) { boot[i], boot[j] = boot[j], boot[i] })
 	return append(out, boot...)
 }

@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"kprod/internal/broker"
+	"kprod/internal/pool"
 	"kprod/kafkatest"
 )
 
 func newTestCluster(t *testing.T, bootstrap []string) *Cluster {
-	c := New(Config{Bootstrap: bootstrap, MaxAge: time.Minute, MaxIdle: time.Minute,
+	c := New(Config{Bootstrap: bootstrap, MaxAge: time.Minute, MaxIdle: time.Minute, Pool: testPool(t, broker.Options{}),
 		RetryBackoff: 10 * time.Millisecond, RetryBackoffMax: 100 * time.Millisecond})
 	t.Cleanup(c.Close)
 	return c
@@ -97,7 +99,7 @@ func TestOlderLeaderEpochIsIgnored(t *testing.T) {
 
 func TestCloseEndsWaiters(t *testing.T) {
 	k := kafkatest.New(t)
-	c := New(Config{Bootstrap: k.Bootstrap(), MaxAge: time.Minute, MaxIdle: time.Minute,
+	c := New(Config{Bootstrap: k.Bootstrap(), MaxAge: time.Minute, MaxIdle: time.Minute, Pool: testPool(t, broker.Options{}),
 		RetryBackoff: 10 * time.Millisecond, RetryBackoffMax: 100 * time.Millisecond})
 	errc := make(chan error, 1)
 	go func() {
@@ -150,4 +152,13 @@ func TestHintLeaderTakesNewerEpochsOnly(t *testing.T) {
 	if l, _ := c.Leader("t", 0); l != other {
 		t.Fatalf("leader %d after a newer hint naming %d", l, other)
 	}
+}
+
+// testPool returns a connection pool dialing with opts, closed when the test ends
+// (after the views using it, which the test closes or registered later).
+func testPool(t *testing.T, opts broker.Options) *pool.Pool {
+	t.Helper()
+	p := pool.New(pool.Config{Conn: opts})
+	t.Cleanup(p.Close)
+	return p
 }

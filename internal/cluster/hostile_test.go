@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"kprod/internal/broker"
 	"kprod/kafkatest"
 )
 
@@ -63,7 +64,7 @@ func hostile(t *testing.T, answer func(self kmsg.MetadataResponseBroker) *kmsg.M
 		return resp, nil, true
 	})
 	logs := &logCapture{}
-	c := New(Config{Bootstrap: k.Bootstrap(), MaxAge: time.Minute, MaxIdle: time.Minute,
+	c := New(Config{Bootstrap: k.Bootstrap(), MaxAge: time.Minute, MaxIdle: time.Minute, Pool: testPool(t, broker.Options{}),
 		RetryBackoff: 10 * time.Millisecond, RetryBackoffMax: 100 * time.Millisecond, Logger: slog.New(logs)})
 	t.Cleanup(c.Close)
 	return c, logs

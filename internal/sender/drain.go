@@ -227,7 +227,7 @@ func (s *Sender) muted(p *accumulator.Partition, head *accumulator.Batch) bool {
 // request of at most max.request.size bytes and sends it, if the node's connection has
 // a free slot. It reports whether it sent one.
 func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time.Time) bool {
-	conn := s.conns.get(node)
+	conn := s.conn(node)
 	canDrain := conn != nil && conn.InFlight() < s.set.MaxInFlight
 	s.latency.Update(node, now, canDrain) // partitioner.availability.timeout.ms
 	if !canDrain {

@@ -11,6 +11,7 @@ import (
 
 	"kprod/internal/accumulator"
 	"kprod/internal/config"
+	"kprod/internal/pool"
 	"kprod/internal/txn"
 )
 
@@ -22,9 +23,7 @@ import (
 type testMeta struct{}
 
 func (testMeta) Leader(string, int32) (int32, bool)     { return 1, true }
-func (testMeta) BrokerAddr(int32) (string, bool)        { return "", false }
 func (testMeta) PartitionCount(string) int32            { return 0 }
-func (testMeta) AnyBroker() (int32, string, bool)       { return 0, "", false }
 func (testMeta) Refresh()                               {}
 func (testMeta) HintLeader(string, int32, int32, int32) {}
 
@@ -72,7 +71,7 @@ func newHarness(t testing.TB, mod func(*config.Settings)) *testHarness {
 		mod(&set)
 	}
 	m := txn.New(txn.Config{})
-	s, err := New(Config{Settings: set, Acc: h.acc, Meta: testMeta{}, Txn: m, Now: h.clock.Now,
+	s, err := New(Config{Settings: set, Acc: h.acc, Meta: testMeta{}, Txn: m, Now: h.clock.Now, Pool: testPool(t),
 		Complete: func(b *accumulator.Batch, r Result) { h.done = append(h.done, testCompletion{b, r}) }})
 	if err != nil {
 		t.Fatal(err)
@@ -154,4 +153,11 @@ func produceResponse(version int16, codes map[*accumulator.Batch]int16, order ..
 		rt.Partitions = append(rt.Partitions, rp)
 	}
 	return resp.AppendTo(nil)
+}
+
+// testPool returns a connection pool that knows no broker, closed when the test ends.
+func testPool(t testing.TB) *pool.Pool {
+	p := pool.New(pool.Config{})
+	t.Cleanup(p.Close)
+	return p
 }

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"kprod/internal/accumulator"
-	"kprod/internal/broker"
 	"kprod/internal/compress"
 	"kprod/internal/config"
 	"kprod/internal/partition"
+	"kprod/internal/pool"
 	"kprod/internal/txn"
 )
 
@@ -27,12 +27,8 @@ import (
 type Metadata interface {
 	// Leader returns the node leading topic/partition.
 	Leader(topic string, partition int32) (node int32, ok bool)
-	// BrokerAddr returns a node's host:port.
-	BrokerAddr(node int32) (string, bool)
 	// PartitionCount returns the topic's partition count, 0 when unknown.
 	PartitionCount(topic string) int32
-	// AnyBroker returns some live node for requests any broker can answer.
-	AnyBroker() (node int32, addr string, ok bool)
 	// Refresh asks for fresh metadata soon; it must not block.
 	Refresh()
 	// HintLeader records a partition's new leader named by a Produce response (KIP-951),
@@ -65,8 +61,9 @@ type Config struct {
 	// Complete receives every finished batch on the sender goroutine; it must hand the
 	// batch to another goroutine quickly (user callbacks never run here).
 	Complete func(b *accumulator.Batch, r Result)
-	// Dial options for broker connections (TLS and SASL plug in here).
-	Conn broker.Options
+	// Pool is the producer's connection pool: the sender takes its Produce connections
+	// from it (one per broker) and closes them at Shutdown. Required.
+	Pool *pool.Pool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives warnings; nil discards them.
@@ -78,14 +75,13 @@ type Config struct {
 
 // Sender is the background sender. Start it with Run.
 type Sender struct {
-	cfg   Config
-	set   config.Settings
-	acc   *accumulator.Accumulator
-	comp  *compress.Compressor
-	now   func() time.Time
-	log   *slog.Logger
-	conns *pool
-	txn   *txn.Manager
+	cfg  Config
+	set  config.Settings
+	acc  *accumulator.Accumulator
+	comp *compress.Compressor
+	now  func() time.Time
+	log  *slog.Logger
+	txn  *txn.Manager
 	// bumpWanted: an idempotent partition hit a sequence anomaly; nothing is drained
 	// until every in-flight batch has completed, then the epoch is bumped (KIP-360).
 	bumpWanted bool
@@ -106,17 +102,15 @@ type Sender struct {
 	resps  []*request // answered requests waiting for the sender loop
 
 	// Sender goroutine only.
-	reqPool       []*request
-	byNode        map[int32][]*accumulator.Partition
-	nodeOrder     []int32
-	rnd           *rand.Rand
-	load          partition.LoadStats
-	lastIdleCheck time.Time
-	latency       *partition.NodeLatency
+	reqPool   []*request
+	byNode    map[int32][]*accumulator.Partition
+	nodeOrder []int32
+	rnd       *rand.Rand
+	load      partition.LoadStats
+	latency   *partition.NodeLatency
 
-	ctx    context.Context // lives until Close; dials and producer id requests use it
+	ctx    context.Context // lives until Shutdown; Produce requests use it
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // background dials and producer id requests
 }
 
 // New builds a sender; Run starts it.
@@ -147,7 +141,6 @@ func New(cfg Config) (*Sender, error) {
 		s.comp = c
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.conns = newPool(s)
 	s.txn = cfg.Txn
 	s.latency = partition.NewNodeLatency(cfg.Settings.PartitionerAvailabilityTimeout, cfg.Now())
 	return s, nil
@@ -187,9 +180,8 @@ func (s *Sender) Run(ctx context.Context) {
 func (s *Sender) Shutdown(cause error) int {
 	s.shutdownCause = cause
 	s.cancel()
-	s.conns.closeAll()
-	s.wg.Wait()
-	s.handleResponses() // answers that raced with the close fail with cause (see retryOrFail)
+	s.cfg.Pool.CloseAll(pool.Produce) // waits for dying connections to fail what they held
+	s.handleResponses()               // answers that raced with the close fail with cause (see retryOrFail)
 	s.abortQueued()
 	n := s.shutdownFailed
 	for _, b := range s.acc.TakeAll() {
@@ -219,10 +211,6 @@ func (s *Sender) RunOnce() time.Time {
 	s.handleResponses()
 	s.abortQueued()
 	now := s.now()
-	if now.Sub(s.lastIdleCheck) > time.Second {
-		s.lastIdleCheck = now
-		s.conns.closeIdle(now)
-	}
 	drain := true
 	if s.set.Idempotent {
 		pid, epoch, ok := s.txn.Identity()

@@ -12,7 +12,7 @@ import (
 
 func TestBackoffGrowsWithJitterUpToMax(t *testing.T) {
 	s, err := New(Config{Settings: config.Settings{RetryBackoff: 100 * time.Millisecond, RetryBackoffMax: time.Second},
-		Acc: accumulator.New(accumulator.Config{BatchSize: 1024, BufferMemory: 1 << 20})})
+		Acc: accumulator.New(accumulator.Config{BatchSize: 1024, BufferMemory: 1 << 20}), Pool: testPool(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

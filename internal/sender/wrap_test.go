@@ -26,7 +26,7 @@ func wrapSender(t *testing.T, next int32) (*Sender, *accumulator.Accumulator, *a
 	acc := accumulator.New(accumulator.Config{BatchSize: 16 << 10, BufferMemory: 1 << 20})
 	m := txn.New(txn.Config{})
 	t.Cleanup(m.Close)
-	s, err := New(Config{Settings: config.Settings{Idempotent: true, BatchSize: 16 << 10}, Acc: acc, Txn: m,
+	s, err := New(Config{Settings: config.Settings{Idempotent: true, BatchSize: 16 << 10}, Acc: acc, Txn: m, Pool: testPool(t),
 		Complete: func(*accumulator.Batch, Result) {}})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package txn
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"kprod/internal/broker"
+	"kprod/internal/pool"
 )
 
 // errNoBroker: metadata has not named any broker yet (normal right after start).
@@ -22,55 +22,10 @@ const (
 	keyTxn   int8 = 1
 )
 
-// conn returns a live connection to node, dialing when needed. The manager keeps its own
-// connections for coordinator requests so they never wait behind produce requests.
+// conn returns a live connection to node (at addr when given) from the producer's pool:
+// a Control one, so coordinator requests never wait behind produce requests.
 func (m *Manager) conn(ctx context.Context, node int32, addr string) (*broker.Conn, error) {
-	m.connMu.Lock()
-	c := m.conns[node]
-	m.connMu.Unlock()
-	if c != nil {
-		select {
-		case <-c.Done():
-		default:
-			if addr == "" || c.Addr() == addr {
-				return c, nil
-			}
-		}
-		c.Close()
-	}
-	if addr == "" {
-		var ok bool
-		if addr, ok = m.cfg.Meta.BrokerAddr(node); !ok {
-			m.cfg.Meta.Refresh()
-			return nil, fmt.Errorf("kprod: no address for broker %d yet", node)
-		}
-	}
-	c, err := broker.Dial(ctx, addr, m.cfg.Conn)
-	if err != nil {
-		return nil, err
-	}
-	m.connMu.Lock()
-	if m.connsClosed { // Close ran meanwhile: keep nothing open behind it
-		m.connMu.Unlock()
-		c.Close()
-		return nil, m.closedErr()
-	}
-	if old := m.conns[node]; old != nil && old != c {
-		old.Close()
-	}
-	m.conns[node] = c
-	m.connMu.Unlock()
-	return c, nil
-}
-
-func (m *Manager) closeConns() {
-	m.connMu.Lock()
-	defer m.connMu.Unlock()
-	m.connsClosed = true
-	for id, c := range m.conns {
-		c.Close()
-		delete(m.conns, id)
-	}
+	return m.cfg.Pool.Get(ctx, pool.Control, pool.Target{Node: node, Addr: addr})
 }
 
 // anyConn returns a connection to any broker, for FindCoordinator and idempotent
@@ -235,9 +190,9 @@ func codeErr(op string, code int16) error {
 // coordinator returns the cached coordinator of (typ, key), finding it when unknown.
 func (m *Manager) coordinator(ctx context.Context, typ int8, key string) (int32, string, error) {
 	ck := coordKey{typ, key}
-	m.connMu.Lock()
+	m.coordMu.Lock()
 	co, ok := m.coords[ck]
-	m.connMu.Unlock()
+	m.coordMu.Unlock()
 	if ok {
 		return co.node, co.addr, nil
 	}
@@ -245,16 +200,16 @@ func (m *Manager) coordinator(ctx context.Context, typ int8, key string) (int32,
 	if err != nil {
 		return -1, "", err
 	}
-	m.connMu.Lock()
+	m.coordMu.Lock()
 	m.coords[ck] = coord{node, addr}
-	m.connMu.Unlock()
+	m.coordMu.Unlock()
 	return node, addr, nil
 }
 
 func (m *Manager) forgetCoordinator(typ int8, key string) {
-	m.connMu.Lock()
+	m.coordMu.Lock()
 	delete(m.coords, coordKey{typ, key})
-	m.connMu.Unlock()
+	m.coordMu.Unlock()
 }
 
 type coordKey struct {

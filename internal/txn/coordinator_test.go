@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod/internal/pool"
 )
 
 // fakeMeta is the cluster view of a one-broker kfake cluster.
@@ -25,7 +27,10 @@ func newFakeManager(t *testing.T, txnID string) (*Manager, *kfake.Cluster) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	m := New(Config{TransactionalID: txnID, TransactionTimeout: time.Minute, Meta: fakeMeta{c.ListenAddrs()[0]},
+	meta := fakeMeta{c.ListenAddrs()[0]}
+	conns := pool.New(pool.Config{Resolve: meta.BrokerAddr})
+	t.Cleanup(conns.Close)
+	m := New(Config{TransactionalID: txnID, TransactionTimeout: time.Minute, Meta: meta, Pool: conns,
 		RetryBackoff: time.Millisecond, RetryBackoffMax: 10 * time.Millisecond})
 	t.Cleanup(m.Close)
 	return m, c

@@ -13,12 +13,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"kprod/internal/broker"
+	"kprod/internal/pool"
 )
 
 // Meta is the cluster view the manager needs.
 type Meta interface {
 	AnyBroker() (node int32, addr string, ok bool)
-	BrokerAddr(node int32) (string, bool)
 	Refresh()
 }
 
@@ -27,10 +27,13 @@ type Config struct {
 	// TransactionalID is transactional.id; empty for an idempotent-only producer.
 	TransactionalID    string
 	TransactionTimeout time.Duration
-	// Conn dials the manager's connections; Conn.Features, the finalized features every
-	// connection of the producer reports, decides transactions v2 (KIP-890); nil means v1.
-	Conn broker.Options
-	Meta Meta
+	// Pool is the producer's connection pool; coordinator requests use its Control
+	// connections.
+	Pool *pool.Pool
+	// Features, the finalized features every connection of the producer reports,
+	// decides transactions v2 (KIP-890); nil means v1.
+	Features *broker.Features
+	Meta     Meta
 	// RetryBackoff and RetryBackoffMax pace retried coordinator requests.
 	RetryBackoff, RetryBackoffMax time.Duration
 	// MaxBlock is max.block.ms: it bounds each transactional call. 0 (max.block.ms=0):
@@ -103,10 +106,8 @@ type Manager struct {
 	adding      chan struct{}
 	callsClosed bool // StopCalls ran: transactional calls return the closed error
 
-	connMu      sync.Mutex // guards conns, coords and connsClosed
-	conns       map[int32]*broker.Conn
-	coords      map[coordKey]coord
-	connsClosed bool // Close closed the connections: dial no more
+	coordMu sync.Mutex // guards coords
+	coords  map[coordKey]coord
 
 	ctx    context.Context // lives until Close: background work (addLoop, fetchIdempotent)
 	cancel context.CancelFunc
@@ -127,7 +128,7 @@ func New(cfg Config) *Manager {
 		cfg.Wake = func() {}
 	}
 	m := &Manager{cfg: cfg, pid: -1, epoch: -1, featuresEpoch: -1, added: map[TP]bool{}, pending: map[TP]bool{},
-		addWake: make(chan struct{}, 1), conns: map[int32]*broker.Conn{}, coords: map[coordKey]coord{}}
+		addWake: make(chan struct{}, 1), coords: map[coordKey]coord{}}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.callsCtx, m.stopCalls = context.WithCancel(context.Background())
 	if cfg.TransactionalID != "" {
@@ -137,15 +138,15 @@ func New(cfg Config) *Manager {
 	return m
 }
 
-// Close ends the transactional calls still running at once (StopCalls), stops background
-// work and closes the manager's connections; none is dialed afterwards.
+// Close ends the transactional calls still running at once (StopCalls) and stops
+// background work: nothing of the manager asks for a connection afterwards (the pool's
+// owner closes those).
 func (m *Manager) Close() {
 	now, cancel := context.WithCancel(context.Background())
 	cancel()
 	m.StopCalls(now)
 	m.cancel()
 	m.wg.Wait()
-	m.closeConns()
 }
 
 // Transactional reports whether the producer has a transactional.id.
@@ -477,7 +478,7 @@ func (m *Manager) reinit(ctx context.Context, pid int64, epoch int16) error {
 // InitProducerId (Java bumps the epoch for it) and v1, which v2 brokers still serve, stays in
 // use until then.
 func (m *Manager) decideTV2Locked(atInit bool) {
-	f := m.cfg.Conn.Features
+	f := m.cfg.Features
 	if f == nil {
 		m.tv2.Store(false)
 		return

@@ -14,7 +14,7 @@ import (
 // next InitProducerId; a connection with an older view never changes the decision.
 func TestDecideTV2(t *testing.T) {
 	f := &broker.Features{}
-	m := New(Config{TransactionalID: "x", Conn: broker.Options{Features: f}})
+	m := New(Config{TransactionalID: "x", Features: f})
 	defer m.Close()
 	tv := func(level int16) map[string]int16 { return map[string]int16{"transaction.version": level} }
 	steps := []struct {
