@@ -162,11 +162,16 @@ func (c *Cluster) Wait(ctx context.Context, name string, minPartitions int32) (*
 		if ok && isFatalTopicError(t.ErrorCode) {
 			return t, kerr.ErrorForCode(t.ErrorCode)
 		}
+		// Java's Metadata.fatalError: an authentication failure ends the wait at
+		// once; waiting longer cannot cure it. It is checked before waiting too: the
+		// refresh that failed may have ended before this wait began (ch is then the
+		// next refresh's, which comes only after the backoff).
+		if err := c.LastError(); errors.Is(err, broker.ErrAuthentication) {
+			return t, err
+		}
 		c.Refresh()
 		select {
 		case <-ch:
-			// Java's Metadata.fatalError: an authentication failure ends the
-			// wait at once; waiting longer cannot cure it.
 			if err := c.LastError(); errors.Is(err, broker.ErrAuthentication) {
 				return t, err
 			}
