@@ -22,4 +22,5 @@ require (
 require (
 	github.com/golang/snappy v0.0.1 // indirect
 	golang.org/x/crypto v0.51.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 )
