@@ -179,7 +179,10 @@ func (s *DynamicSerializer) AppendSerialize(dst []byte, topic string, v any) ([]
 	}
 	dst = registry.AppendHeader(dst, id)
 	dst = append(dst, index...)
-	dst, err = proto.MarshalOptions{}.MarshalAppend(dst, m)
+	// A dynamic message ranges its fields in no set order; Deterministic writes them
+	// by field number (and map entries sorted), as generated code and Java do, so
+	// equal values give equal bytes.
+	dst, err = proto.MarshalOptions{Deterministic: true}.MarshalAppend(dst, m)
 	if err != nil {
 		return nil, fail(topic, fmt.Errorf("protobuf: encoding %s: %w", s.name, err))
 	}
