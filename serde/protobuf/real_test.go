@@ -58,8 +58,9 @@ func latest(t *testing.T, registryURL, subject string) registered {
 // which imports address.proto and the well-known timestamp.proto) to real Kafka,
 // registering on a real Apicurio registry under each subject strategy, then reads
 // them back with franz-go (header, index path, payload through proto.Unmarshal) and
-// with Confluent's Python ProtobufDeserializer (header, index path and payload; it
-// cannot fetch the schema from Apicurio, see testdata/read_protobuf.py).
+// with Confluent's Python ProtobufDeserializer, which fetches the registered schema
+// and its references by id, has protoc compile them (testdata/read_protobuf.py) and
+// resolves the index path in them.
 func TestRealRegistryRoundTrip(t *testing.T) {
 	cluster := testcluster.Real(t, 1)
 	registryURL := testregistry.URL(t)
@@ -157,7 +158,7 @@ func TestRealRegistryRoundTrip(t *testing.T) {
 			}
 
 			// Confluent's Python ProtobufDeserializer.
-			cmd := exec.Command(python, filepath.Join("testdata", "read_protobuf.py"), cluster.BootstrapServers(), topic, fmt.Sprint(len(sent)), pbdir)
+			cmd := exec.Command(python, filepath.Join("testdata", "read_protobuf.py"), cluster.BootstrapServers(), topic, registryURL, fmt.Sprint(len(sent)), pbdir)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
