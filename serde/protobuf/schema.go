@@ -37,7 +37,8 @@ func isKnownType(path string) bool {
 
 // fileSchemas resolves a generated file's schema and, depth first, the files it
 // imports, each registered (or looked up) under a subject named after the import,
-// as Java's DefaultReferenceSubjectNameStrategy names it.
+// as Java's DefaultReferenceSubjectNameStrategy names it. done holds the files
+// resolved so far, by path; it must not be nil.
 type fileSchemas struct {
 	r         resolver
 	skipKnown bool
@@ -68,9 +69,6 @@ func (f *fileSchemas) schema(ctx context.Context, fd protoreflect.FileDescriptor
 			return registry.Schema{}, fmt.Errorf("protobuf: reference %s: %w", dep.Path(), err)
 		}
 		s.References = append(s.References, registry.Reference{Name: dep.Path(), Subject: dep.Path(), Version: v})
-	}
-	if f.done == nil {
-		f.done = map[string]registry.Schema{}
 	}
 	f.done[fd.Path()] = s
 	return s, nil

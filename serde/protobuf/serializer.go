@@ -45,17 +45,18 @@ type Serializer[T proto.Message] struct {
 	mu    sync.Mutex                                                  // serializes writers of types
 	other indexCache
 
+	filesMu sync.Mutex                 // serializes first resolutions of files
+	files   map[string]registry.Schema // by file path: resolved once for all its message types
+
 	client *registry.Client // made by FromProperties, closed by Close; nil otherwise
 }
 
 // msgType is what the serializer keeps per message type.
 type msgType struct {
-	md    protoreflect.MessageDescriptor
-	name  string // full name: RecordNameStrategy's subject
-	index []byte // encoded message-index path in its own file
-
-	mu     sync.Mutex
-	schema atomic.Pointer[registry.Schema] // with references resolved; nil until then
+	md     protoreflect.MessageDescriptor
+	name   string                          // full name: RecordNameStrategy's subject
+	index  []byte                          // encoded message-index path in its own file
+	schema atomic.Pointer[registry.Schema] // its file's, references resolved; nil until then
 }
 
 var (
@@ -143,18 +144,22 @@ func (s *Serializer[T]) typeOf(md protoreflect.MessageDescriptor) *msgType {
 	return mt
 }
 
-// schemaOf returns mt's file schema with its references resolved, resolving them
-// once; a failure is not kept, so the next record tries again.
+// schemaOf returns mt's file schema with its references resolved. Each file is
+// resolved once for all its message types (and all files importing it); a failure is
+// not kept, so the next record tries again.
 func (s *Serializer[T]) schemaOf(ctx context.Context, mt *msgType) (registry.Schema, error) {
 	if p := mt.schema.Load(); p != nil {
 		return *p, nil
 	}
-	mt.mu.Lock()
-	defer mt.mu.Unlock()
+	s.filesMu.Lock()
+	defer s.filesMu.Unlock()
 	if p := mt.schema.Load(); p != nil {
 		return *p, nil
 	}
-	f := fileSchemas{r: s.r, skipKnown: !s.opts.RegisterKnownTypes}
+	if s.files == nil {
+		s.files = map[string]registry.Schema{}
+	}
+	f := fileSchemas{r: s.r, skipKnown: !s.opts.RegisterKnownTypes, done: s.files}
 	sch, err := f.schema(ctx, mt.md.ParentFile())
 	if err != nil {
 		return registry.Schema{}, err
