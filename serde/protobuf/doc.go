@@ -13,9 +13,10 @@
 // the message's .proto file, printed from the descriptor compiled into the Go code,
 // as Java's serializer derives it from the Java class. Each file it imports is
 // registered first as a reference, under a subject named after the import
-// ("address.proto"), Java's DefaultReferenceSubjectNameStrategy; the well-known
-// google/protobuf/*.proto files are not, as Java's skip.known.types (default true)
-// leaves them out. RecordNameStrategy and TopicRecordNameStrategy use the message's
+// ("address.proto"), Java's DefaultReferenceSubjectNameStrategy; the files
+// Confluent has built in (google/protobuf's well-known types, google/type's,
+// confluent/meta.proto) are not, as Java's skip.known.types (default true) leaves
+// them out. RecordNameStrategy and TopicRecordNameStrategy use the message's
 // full name ("shop.Order.Line").
 //
 // DynamicSerializer takes the schema as .proto text, registered exactly as given, and

@@ -87,3 +87,21 @@ func FuzzReadIndexes(f *testing.F) {
 		}
 	})
 }
+
+// The files Java skips are exactly ProtobufSchema.knownTypes(): not every
+// google/protobuf file (plugin.proto is not built in).
+func TestKnownTypes(t *testing.T) {
+	for path, want := range map[string]bool{
+		"google/protobuf/timestamp.proto":       true,
+		"google/protobuf/wrappers.proto":        true,
+		"google/type/money.proto":               true,
+		"confluent/meta.proto":                  true,
+		"google/protobuf/compiler/plugin.proto": false,
+		"google/type/other.proto":               false,
+		"address.proto":                         false,
+	} {
+		if isKnownType(path) != want {
+			t.Errorf("%s: known %v, want %v", path, !want, want)
+		}
+	}
+}

@@ -28,12 +28,28 @@ func printFile(fd protoreflect.FileDescriptor) (string, error) {
 	return text, nil
 }
 
-// isKnownType reports whether an import is one of protobuf's well-known types,
-// which Java's serializer leaves out of the references (skip.known.types, default
-// true): every registry and reader has them built in.
+// isKnownType reports whether an import is one of the files Java's serializer
+// leaves out of the references (skip.known.types, default true) because Confluent's
+// registry and readers have them built in: ProtobufSchema.knownTypes(), protobuf's
+// well-known types, google/type's common types and Confluent's own two.
 func isKnownType(path string) bool {
-	return strings.HasPrefix(path, "google/protobuf/")
+	_, ok := knownTypes[path]
+	return ok
 }
+
+var knownTypes = func() map[string]struct{} {
+	m := map[string]struct{}{"confluent/meta.proto": {}, "confluent/type/decimal.proto": {}}
+	for _, f := range []string{"any", "api", "descriptor", "duration", "empty", "field_mask",
+		"source_context", "struct", "timestamp", "type", "wrappers"} {
+		m["google/protobuf/"+f+".proto"] = struct{}{}
+	}
+	for _, f := range []string{"calendar_period", "color", "date", "datetime", "dayofweek", "decimal",
+		"expr", "fraction", "interval", "latlng", "money", "month", "phone_number", "postal_address",
+		"quaternion", "timeofday"} {
+		m["google/type/"+f+".proto"] = struct{}{}
+	}
+	return m
+}()
 
 // fileSchemas resolves a generated file's schema and, depth first, the files it
 // imports, each registered (or looked up) under a subject named after the import,

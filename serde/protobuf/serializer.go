@@ -17,8 +17,9 @@ import (
 // Options are the Protobuf serializer's own settings, beside the registry's
 // (registry.SerdeConfig, given to the Resolver). The zero value is Java's defaults.
 type Options struct {
-	// RegisterKnownTypes is skip.known.types=false: also register the well-known
-	// google/protobuf/*.proto imports as references. Default false: Java skips them.
+	// RegisterKnownTypes is skip.known.types=false: also register as references the
+	// imports Confluent has built in (google/protobuf's well-known types, google/type,
+	// confluent/meta.proto). Default false: Java skips them.
 	RegisterKnownTypes bool
 }
 
