@@ -71,9 +71,9 @@ func NewDynamicSerializer(r *registry.Resolver, protoText string, opts DynamicOp
 	return newDynamic(r, protoText, opts)
 }
 
-// mainFile is the name the user's schema is compiled under; imports name files by
-// their reference names, which cannot clash with it.
-const mainFile = "kprod-schema-main.proto"
+// mainFile is the name the user's schema is compiled under, which compile errors
+// show ("schema.proto:3:9: ..."); no reference may take it.
+const mainFile = "schema.proto"
 
 func newDynamic(r resolver, protoText string, opts DynamicOptions) (*DynamicSerializer, error) {
 	sources := map[string]string{mainFile: protoText}
@@ -81,6 +81,9 @@ func newDynamic(r resolver, protoText string, opts DynamicOptions) (*DynamicSeri
 	for i, ref := range opts.References {
 		if ref.Name == "" || ref.Subject == "" {
 			return nil, fmt.Errorf("protobuf: reference %d needs a name and a subject", i)
+		}
+		if ref.Name == mainFile {
+			return nil, fmt.Errorf("protobuf: reference %d: the name %q is the schema's own", i, mainFile)
 		}
 		sources[ref.Name] = ref.Text
 		refs = append(refs, registry.Reference{Name: ref.Name, Subject: ref.Subject, Version: ref.Version})
@@ -132,11 +135,11 @@ func lookupMessage(fd protoreflect.FileDescriptor, full protoreflect.FullName) (
 	find = func(ms protoreflect.MessageDescriptors) protoreflect.MessageDescriptor {
 		for i := range ms.Len() {
 			m := ms.Get(i)
+			if m.IsMapEntry() { // map<k, v>'s synthetic entry: not a message of its own
+				continue
+			}
 			if m.FullName() == full {
 				return m
-			}
-			if m.IsMapEntry() {
-				continue
 			}
 			if r := find(m.Messages()); r != nil {
 				return r

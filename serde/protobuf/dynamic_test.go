@@ -136,7 +136,15 @@ func TestDynamicBadSchema(t *testing.T) {
 			t.Errorf("%q: %v, want it to mention %q", text, err, want)
 		}
 	}
-	if _, err := newDynamic(&fakeResolver{}, `syntax = "proto3"; message M {}`, DynamicOptions{MessageName: "N"}); err == nil || !strings.Contains(err.Error(), `"N"`) {
-		t.Errorf("unknown message name: %v", err)
+	for _, name := range []string{"N", "M.TagsEntry"} {
+		_, err := newDynamic(&fakeResolver{}, `syntax = "proto3"; message M { map<string, int32> tags = 1; }`, DynamicOptions{MessageName: name})
+		if err == nil || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("message name %q: %v", name, err)
+		}
+	}
+	_, err := newDynamic(&fakeResolver{}, `syntax = "proto3";
+message M { strin a = 1; }`, DynamicOptions{})
+	if err == nil || !strings.Contains(err.Error(), "schema.proto:2:") {
+		t.Errorf("compile error does not point at the line: %v", err)
 	}
 }
