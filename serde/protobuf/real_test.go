@@ -158,7 +158,7 @@ func TestRealRegistryRoundTrip(t *testing.T) {
 			}
 
 			// Confluent's Python ProtobufDeserializer.
-			cmd := exec.Command(python, filepath.Join("testdata", "read_protobuf.py"), cluster.BootstrapServers(), topic, registryURL, fmt.Sprint(len(sent)), pbdir)
+			cmd := exec.CommandContext(pyCtx(t), python, filepath.Join("testdata", "read_protobuf.py"), cluster.BootstrapServers(), topic, registryURL, fmt.Sprint(len(sent)), pbdir)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
@@ -261,4 +261,80 @@ func consume(t *testing.T, bootstrap []string, topic string, n int) []*kgo.Recor
 		recs = append(recs, fs.Records()...)
 	}
 	return recs
+}
+
+// TestRealRegistryNestedPathsPython writes messages of several types of one file
+// (paths [0], [1], [1 0], [1 0 1]) to one topic with a Serializer[proto.Message];
+// Confluent's Python deserializer resolves each record's path in the registered
+// schema and decodes the payload with the type it finds, with no generated class.
+func TestRealRegistryNestedPathsPython(t *testing.T) {
+	cluster := testcluster.Real(t, 1)
+	registryURL := testregistry.URL(t)
+	python := testregistry.Python(t)
+	topic := testregistry.Name(t, "kprod-protobuf-paths")
+	values, err := protobuf.FromProperties[proto.Message](map[string]string{"schema.registry.url": registryURL}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer values.Close()
+	admin, err := kgo.NewClient(kgo.SeedBrokers(cluster.Bootstrap...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	testcluster.CreateTopic(t, admin, topic, 1, 1, nil)
+	testcluster.WaitTopicKnown(t, admin, topic)
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: cluster.Bootstrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	typed := kprod.NewTyped[[]byte, proto.Message](p, serde.Bytes(), values)
+	sent := []struct {
+		m    proto.Message
+		name string
+		json string
+	}{
+		{&testpb.Customer{Id: 5, Name: "Cy"}, "kprod.test.Customer", `{"id":5,"name":"Cy"}`},
+		{&testpb.Order{Id: "o-1"}, "kprod.test.Order", `{"id":"o-1"}`},
+		{&testpb.Order_Line{Sku: "s", Quantity: 4}, "kprod.test.Order.Line", `{"quantity":"4","sku":"s"}`},
+		{&testpb.Order_Line_Note{Text: "fragile"}, "kprod.test.Order.Line.Note", `{"text":"fragile"}`},
+	}
+	for _, s := range sent {
+		if _, err := typed.SendSync(context.Background(), &kprod.TypedRecord[[]byte, proto.Message]{Topic: topic, Value: s.m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.CommandContext(pyCtx(t), python, filepath.Join("testdata", "read_protobuf.py"), cluster.BootstrapServers(), topic, registryURL, fmt.Sprint(len(sent)), "-")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python reader: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(sent) {
+		t.Fatalf("python read %d records, want %d:\n%s", len(lines), len(sent), out)
+	}
+	for i, line := range lines {
+		var got struct {
+			Message string         `json:"message"`
+			Value   map[string]any `json:"value"`
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatal(err)
+		}
+		v, _ := json.Marshal(got.Value)
+		if got.Message != sent[i].name || string(v) != sent[i].json {
+			t.Errorf("record %d: python found %s %s, want %s %s", i, got.Message, v, sent[i].name, sent[i].json)
+		}
+	}
+}
+
+// pyCtx bounds a Python reader: it gives up on its own after 30 s without a record,
+// but a wedged process must fail the test, not hang it.
+func pyCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }

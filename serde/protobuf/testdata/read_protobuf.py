@@ -14,6 +14,9 @@ grpcio-tools), each reference under its import name: the text kprod registered i
 then checked by Google's own parser.
 
 It prints one JSON line per record: {"offset", "key", "value", "value_schema_id"}.
+With PBDIR "-" it reads values only, with no generated class: it resolves each
+record's message type from the index path in the writer's schema with Confluent's
+deserializer, decodes the payload with that type, and adds its "message" full name.
 
 usage: read_protobuf.py BOOTSTRAP TOPIC REGISTRY_URL COUNT PBDIR
 """
@@ -76,11 +79,24 @@ def patch_text_schemas():
     SchemaRegistryClient.get_version = text_version
 
 
+def writer_message(deser, data, ctx):
+    """Decodes data with the message type its index path names in the writer's schema,
+    using the deserializer's own steps (header, index, schema, path resolution)."""
+    from confluent_kafka.schema_registry.serde import SchemaId
+    from google.protobuf.message_factory import GetMessageClass
+
+    schema_id = SchemaId("PROTOBUF")
+    payload = deser._schema_id_deserializer(data, ctx, schema_id)
+    writer = deser._get_writer_schema(schema_id, None, fmt="serialized")
+    fd_proto, pool = deser._get_parsed_schema(writer)
+    desc = deser._get_message_desc(pool, pool.FindFileByName(fd_proto.name), schema_id.message_indexes or [])
+    msg = GetMessageClass(desc)()
+    msg.ParseFromString(payload if isinstance(payload, bytes) else payload.read())
+    return desc.full_name, msg
+
+
 def main():
     bootstrap, topic, url, count, pbdir = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-    sys.path.insert(0, pbdir)
-    import customer_pb2
-    import plain_pb2
     from confluent_kafka import Consumer
     from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
@@ -88,8 +104,16 @@ def main():
 
     patch_text_schemas()
     registry = SchemaRegistryClient({"url": url})
-    keys = ProtobufDeserializer(plain_pb2.Plain, {}, schema_registry_client=registry)
-    values = ProtobufDeserializer(customer_pb2.Customer, {}, schema_registry_client=registry)
+    if pbdir == "-":
+        from google.protobuf import empty_pb2
+        keys = None
+        values = ProtobufDeserializer(empty_pb2.Empty, {}, schema_registry_client=registry)
+    else:
+        sys.path.insert(0, pbdir)
+        import customer_pb2
+        import plain_pb2
+        keys = ProtobufDeserializer(plain_pb2.Plain, {}, schema_registry_client=registry)
+        values = ProtobufDeserializer(customer_pb2.Customer, {}, schema_registry_client=registry)
     consumer = Consumer({
         "bootstrap.servers": bootstrap,
         "group.id": "kprod-test-" + uuid.uuid4().hex,
@@ -105,17 +129,19 @@ def main():
                 sys.exit("timed out after %d of %d records" % (seen, count))
             if msg.error():
                 sys.exit("consumer error: %s" % msg.error())
-            key = keys(msg.key(), SerializationContext(topic, MessageField.KEY))
-            value = values(msg.value(), SerializationContext(topic, MessageField.VALUE))
-            sid = None
+            ctx = SerializationContext(topic, MessageField.VALUE)
+            out = {"offset": msg.offset(), "value_schema_id": None}
             if msg.value() is not None:
-                sid = int.from_bytes(msg.value()[1:5], "big")
-            print(json.dumps({
-                "offset": msg.offset(),
-                "key": None if key is None else MessageToDict(key),
-                "value": None if value is None else MessageToDict(value),
-                "value_schema_id": sid,
-            }), flush=True)
+                out["value_schema_id"] = int.from_bytes(msg.value()[1:5], "big")
+            if keys is None:
+                name, value = writer_message(values, msg.value(), ctx)
+                out["message"] = name
+            else:
+                key = keys(msg.key(), SerializationContext(topic, MessageField.KEY))
+                out["key"] = None if key is None else MessageToDict(key)
+                value = values(msg.value(), ctx)
+            out["value"] = None if value is None else MessageToDict(value)
+            print(json.dumps(out), flush=True)
             seen += 1
     finally:
         consumer.close()
