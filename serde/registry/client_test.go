@@ -277,7 +277,9 @@ func TestContextCancelled(t *testing.T) {
 func TestCloseLeavesNoGoroutine(t *testing.T) {
 	f := newFake(t)
 	f.SeedSchema("s", 1, 1, sr.Schema{Schema: `"int"`})
-	before := runtime.NumGoroutine()
+	// Counted by their stacks, not runtime.NumGoroutine: goroutines of earlier tests
+	// ending meanwhile would make a global count pass or fail by luck.
+	before := clientConnGoroutines()
 	c, err := registry.New(registry.Config{URLs: []string{f.URL()}})
 	if err != nil {
 		t.Fatal(err)
@@ -287,17 +289,38 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if runtime.NumGoroutine() <= before {
+	if clientConnGoroutines() <= before {
 		t.Fatal("no connection goroutine to check")
 	}
 	c.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
+	for clientConnGoroutines() > before {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
+			t.Fatalf("%d HTTP client connection goroutines after Close, %d before", clientConnGoroutines(), before)
 		}
 		time.Sleep(time.Millisecond) // polls: connection goroutines end asynchronously
 	}
+}
+
+// clientConnGoroutines counts the goroutines of HTTP client connections (a
+// persistConn's read and write loops) in this process.
+func clientConnGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "net/http.(*persistConn).readLoop") || strings.Contains(g, "net/http.(*persistConn).writeLoop") {
+			count++
+		}
+	}
+	return count
 }
 
 // TestReadTimeoutFailsOver: a URL that does not answer within http.read.timeout.ms
