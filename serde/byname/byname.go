@@ -57,12 +57,19 @@ var builtins = map[string]any{
 type Option func(*options)
 
 type options struct {
-	schema string
+	schema      string
+	messageName string
 }
 
-// Schema gives the schema text for a registry serializer (Avro or JSON Schema),
-// registered exactly as given. Kafka's own serializers ignore it.
+// Schema gives the schema text for a registry serializer (Avro, JSON Schema, or
+// Protobuf as .proto text), registered exactly as given. Kafka's own serializers
+// ignore it.
 func Schema(text string) Option { return func(o *options) { o.schema = text } }
+
+// MessageName picks the message of a Protobuf Schema that values are, by full name
+// ("shop.Order") or by name within the file's package; without it the file's first
+// message, as Java's ProtobufSchema picks it. Other serializers ignore it.
+func MessageName(name string) Option { return func(o *options) { o.messageName = name } }
 
 // Serializer is a serializer built from a class name. It implements
 // serde.Serializer[T] and serde.AppendSerializer[T] (appending through the
@@ -157,7 +164,7 @@ func build[T any](prop string, props map[string]string, isKey bool, opts []Optio
 		}
 		return &Serializer[T]{s: s, class: class, closer: s}, nil
 	case ProtobufSerializer:
-		return nil, fail("KafkaProtobufSerializer: not available yet")
+		return buildProtobuf[T](props, isKey, o, class, fail)
 	}
 	if err := (&kprod.Config{KeySerializer: class}).Validate(); err != nil {
 		var ce *kprod.ConfigError

@@ -11,6 +11,8 @@ import (
 	"kprod/internal/testregistry"
 	"kprod/serde"
 	"kprod/serde/byname"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 func TestKafkaClassNamesMapToBuiltins(t *testing.T) {
@@ -95,9 +97,26 @@ func TestConstructionErrorsNameTheProperty(t *testing.T) {
 		{"json schema without schema", map[string]string{"value.serializer": byname.JSONSchemaSerializer,
 			"schema.registry.url": "http://127.0.0.1:1"}, value[map[string]any],
 			[]string{"value.serializer", "needs the JSON Schema text"}},
-		{"protobuf", map[string]string{"value.serializer": byname.ProtobufSerializer,
+		{"protobuf without schema or message type", map[string]string{"value.serializer": byname.ProtobufSerializer,
 			"schema.registry.url": "http://127.0.0.1:1"}, value[map[string]any],
-			[]string{"value.serializer", "KafkaProtobufSerializer: not available yet"}},
+			[]string{"value.serializer", "KafkaProtobufSerializer needs a generated Protobuf message type", "map[string]interface {}"}},
+		{"protobuf without registry", map[string]string{"value.serializer": byname.ProtobufSerializer}, value[*wrapperspb.StringValue],
+			[]string{"value.serializer", "KafkaProtobufSerializer", "schema.registry.url", "is required"}},
+		{"protobuf bad registry property", map[string]string{"key.serializer": byname.ProtobufSerializer,
+			"schema.registry.url": "http://127.0.0.1:1", "skip.known.types": "maybe"}, key[*wrapperspb.StringValue],
+			[]string{"key.serializer", "skip.known.types", "true or false"}},
+		{"protobuf bad .proto text", map[string]string{"value.serializer": byname.ProtobufSerializer,
+			"schema.registry.url": "http://127.0.0.1:1"}, withSchema[string]("syntax = \"proto3\";\nmessage Customer { int32 id = 1 }"),
+			[]string{"value.serializer", "KafkaProtobufSerializer", "schema.proto:2"}},
+		{"protobuf no such message", map[string]string{"value.serializer": byname.ProtobufSerializer,
+			"schema.registry.url": "http://127.0.0.1:1"}, withSchema[string](protoCustomer, byname.MessageName("Nope")),
+			[]string{"value.serializer", "Nope"}},
+		{"protobuf schema with an unusable Go type", map[string]string{"value.serializer": byname.ProtobufSerializer,
+			"schema.registry.url": "http://127.0.0.1:1"}, withSchema[int64](protoCustomer),
+			[]string{"value.serializer", "protojson text", "not int64"}},
+		{"protobuf message name with a generated type", map[string]string{"value.serializer": byname.ProtobufSerializer,
+			"schema.registry.url": "http://127.0.0.1:1"}, withOpts[*wrapperspb.StringValue](byname.MessageName("X")),
+			[]string{"value.serializer", "MessageName goes with byname.Schema"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.build(tc.props)
@@ -122,6 +141,20 @@ func value[T any](p map[string]string) error {
 		s.Close()
 	}
 	return err
+}
+
+func withSchema[T any](schema string, opts ...byname.Option) func(map[string]string) error {
+	return withOpts[T](append([]byname.Option{byname.Schema(schema)}, opts...)...)
+}
+
+func withOpts[T any](opts ...byname.Option) func(map[string]string) error {
+	return func(p map[string]string) error {
+		s, err := byname.Value[T](p, opts...)
+		if err == nil {
+			s.Close()
+		}
+		return err
+	}
 }
 
 func key[T any](p map[string]string) error {

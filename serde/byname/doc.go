@@ -16,7 +16,7 @@
 //	org.apache.kafka.common.serialization.VoidSerializer        struct{}    serde.Void
 //	io.confluent.kafka.serializers.KafkaAvroSerializer                      package kprod/serde/avro
 //	io.confluent.kafka.serializers.json.KafkaJsonSchemaSerializer           package kprod/serde/jsonschema
-//	io.confluent.kafka.serializers.protobuf.KafkaProtobufSerializer         not available yet
+//	io.confluent.kafka.serializers.protobuf.KafkaProtobufSerializer         package kprod/serde/protobuf
 //
 // The core package kprod checks these names when it reads the properties
 // (ConfigFromProperties) but builds nothing: the registry serializers live in their
@@ -35,4 +35,9 @@
 // the struct type T; for string, int32, int64, float32, float64, bool and []byte it
 // uses the primitive schema Java's uses for String, Integer, Long, Float, Double,
 // Boolean and byte[] ("string", "int", ...). The JSON Schema serializer needs Schema.
+// The Protobuf serializer takes the schema from a generated message type T (a
+// proto.Message, as Java's takes it from the message object), or, with Schema, from
+// .proto text registered as given, for values as protojson text (string, []byte,
+// json.RawMessage), map[string]any or any; MessageName picks the message, else the
+// file's first.
 package byname
