@@ -74,7 +74,7 @@ func newSchemaConv(reader string, props map[string]string, parseKey bool) (*sche
 	case jsonSchemaReader:
 		class = byname.JSONSchemaSerializer
 	case protobufReader:
-		return nil, errors.New("--line-reader " + protobufReader + ": KafkaProtobufSerializer: not available yet")
+		class = byname.ProtobufSerializer
 	default:
 		return nil, fmt.Errorf("--line-reader %q: kprod knows %s, %s and %s", reader, avroReader, jsonSchemaReader, protobufReader)
 	}
@@ -146,6 +146,20 @@ func (c *schemaConv) side(class string, props map[string]string, isKey bool) (sc
 				return nil, err
 			}
 			return s.Serialize(topic, v)
+		}, nil
+	case byname.ProtobufSerializer:
+		// ProtobufMessageReader: the line is the message in protojson (a JSON
+		// object), merged into a message of the schema's first message type.
+		s, err := build[any](isKey, sp, text)
+		if err != nil {
+			return nil, err
+		}
+		c.closers = append(c.closers, s.Close)
+		return func(topic, line string) ([]byte, error) {
+			if !json.Valid([]byte(line)) {
+				return nil, fmt.Errorf("not JSON: %q", line)
+			}
+			return s.Serialize(topic, json.RawMessage(line))
 		}, nil
 	default: // JSON Schema: the line is the JSON value, checked against the schema
 		if _, ok := sp["json.fail.invalid.schema"]; !ok {
@@ -220,8 +234,11 @@ func schemaByID(props map[string]string, id int, class string) (string, error) {
 		return "", err
 	}
 	want := "AVRO"
-	if class == byname.JSONSchemaSerializer {
+	switch class {
+	case byname.JSONSchemaSerializer:
 		want = "JSON"
+	case byname.ProtobufSerializer:
+		want = "PROTOBUF"
 	}
 	if got := s.Type; got != want && !(want == "AVRO" && got == "") {
 		return "", fmt.Errorf("schema %d is %s, not %s", id, got, want)

@@ -220,7 +220,9 @@ func TestSchemaPropertiesErrors(t *testing.T) {
 		{[]string{"--property", "schema.registry.url=http://127.0.0.1:1"}, "must provide the value schema in either --property value.schema"},
 		{[]string{"--property", "schema.registry.url=http://127.0.0.1:1", "value.schema={\"type\":\"nope\"}"}, "value.schema"},
 		{[]string{"--property", "schema.registry.url=http://127.0.0.1:1", "value.schema={\"type\":\"string\"}", "parse.key=true"}, "must provide the key schema"},
-		{[]string{"--line-reader", "io.confluent.kafka.formatter.protobuf.ProtobufMessageReader", "--property", "schema.registry.url=http://127.0.0.1:1", "value.schema=syntax = \"proto3\";"}, "KafkaProtobufSerializer: not available yet"},
+		{[]string{"--line-reader", "io.confluent.kafka.formatter.protobuf.ProtobufMessageReader", "--property", "schema.registry.url=http://127.0.0.1:1", "value.schema=syntax = \"proto3\";"}, "value.serializer"},
+		{[]string{"--line-reader", "io.confluent.kafka.formatter.protobuf.ProtobufMessageReader", "--property", "schema.registry.url=http://127.0.0.1:1", "value.schema=message C { int32 id = 1 }"}, "schema.proto:1"},
+		{[]string{"--line-reader", "io.confluent.kafka.formatter.protobuf.ProtobufMessageReader", "--property", "schema.registry.url=http://127.0.0.1:1"}, "must provide the value schema"},
 		{[]string{"--line-reader", "com.example.Reader"}, "--line-reader \"com.example.Reader\""},
 		{[]string{"--property", "schema.registry.url=http://127.0.0.1:1", "value.schema={\"type\":\"string\"}", "auto.register.schemas=maybe"}, "auto.register.schemas"},
 	} {
