@@ -19,7 +19,7 @@ var produceFlags = []flagSpec{
 	{name: "bootstrap-server", help: "host:port,...; default: an embedded in-process cluster"},
 	{name: "topic", help: "topic to produce to (required)"},
 	{name: "property", multi: true, help: "reader properties: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error; with a schema registry, as Confluent's console producers: schema.registry.url, value.schema, value.schema.file, value.schema.id, key.schema, key.schema.file, key.schema.id, key.serializer and the serializer's properties (auto.register.schemas, ...)"},
-	{name: "line-reader", help: "the console producer's reader class: io.confluent.kafka.formatter.AvroMessageReader (the default when a schema property is given: lines in Avro's JSON encoding), io.confluent.kafka.formatter.json.JsonSchemaMessageReader (JSON lines) or io.confluent.kafka.formatter.protobuf.ProtobufMessageReader"},
+	{name: "line-reader", help: "the console producer's reader class: io.confluent.kafka.formatter.AvroMessageReader (the default when a schema property is given: lines in Avro's JSON encoding), io.confluent.kafka.formatter.json.JsonSchemaMessageReader (JSON lines) or io.confluent.kafka.formatter.protobuf.ProtobufMessageReader (protojson lines, .proto schemas)"},
 	{name: "reader-property", multi: true, help: "alias of --property (Kafka 4.2+)"},
 	{name: "producer-property", multi: true, help: "producer properties as key=value ..."},
 	{name: "command-property", multi: true, help: "alias of --producer-property (Kafka 4.2+)"},
