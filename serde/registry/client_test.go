@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -275,12 +274,26 @@ func TestContextCancelled(t *testing.T) {
 // TestCloseLeavesNoGoroutine: the client starts none of its own, and Close ends the
 // transport's connection goroutines.
 func TestCloseLeavesNoGoroutine(t *testing.T) {
-	f := newFake(t)
-	f.SeedSchema("s", 1, 1, sr.Schema{Schema: `"int"`})
-	// Counted by their stacks, not runtime.NumGoroutine: goroutines of earlier tests
-	// ending meanwhile would make a global count pass or fail by luck.
-	before := clientConnGoroutines()
-	c, err := registry.New(registry.Config{URLs: []string{f.URL()}})
+	// A server of its own that counts its open connections: Close must close the
+	// client's (kept-alive) connection, which ends its goroutines. Counting this
+	// client's connections, not the process's goroutines, keeps other tests' clients
+	// and servers out of the answer.
+	var open atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+		io.WriteString(w, `{"schema":"\"int\""}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := registry.New(registry.Config{URLs: []string{srv.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,38 +302,17 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if clientConnGoroutines() <= before {
-		t.Fatal("no connection goroutine to check")
+	if open.Load() == 0 {
+		t.Fatal("no kept-alive connection to check")
 	}
 	c.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for clientConnGoroutines() > before {
+	for open.Load() > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d HTTP client connection goroutines after Close, %d before", clientConnGoroutines(), before)
+			t.Fatalf("%d connections still open 5s after Close", open.Load())
 		}
-		time.Sleep(time.Millisecond) // polls: connection goroutines end asynchronously
+		time.Sleep(time.Millisecond) // polls: the server sees the close asynchronously
 	}
-}
-
-// clientConnGoroutines counts the goroutines of HTTP client connections (a
-// persistConn's read and write loops) in this process.
-func clientConnGoroutines() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "net/http.(*persistConn).readLoop") || strings.Contains(g, "net/http.(*persistConn).writeLoop") {
-			count++
-		}
-	}
-	return count
 }
 
 // TestReadTimeoutFailsOver: a URL that does not answer within http.read.timeout.ms
