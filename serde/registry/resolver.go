@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -88,6 +87,11 @@ type entry struct {
 	used    Schema
 	err     error
 	expires time.Time // zero: never (latest.cache.ttl.sec=-1, or not a latest lookup)
+	// canceled: the leader's own context had ended when its request failed, so
+	// its error says nothing about the registry and a waiter whose context is
+	// fine asks again. A transport timeout (http.read.timeout.ms) also Is
+	// context.DeadlineExceeded but is the registry's failure: waiters share it.
+	canceled bool
 }
 
 // NewResolver returns a resolver for keys (isKey) or values using c.
@@ -220,7 +224,7 @@ func (r *Resolver) ID(ctx context.Context, topic, recordName string, s Schema) (
 			}
 			continue
 		}
-		if e.err != nil && isCancel(e.err) && ctx.Err() == nil {
+		if e.err != nil && e.canceled && ctx.Err() == nil {
 			continue // the leader's own context ended it; ours has not: try ourselves
 		}
 		return e.id, e.used, e.err
@@ -269,10 +273,6 @@ func (r *Resolver) alias(k idKey, e *entry) {
 	r.tables.Store(c)
 }
 
-func isCancel(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
 func refsKey(refs []Reference) string {
 	var b strings.Builder
 	for _, r := range refs {
@@ -291,6 +291,7 @@ func refsKey(refs []Reference) string {
 func (r *Resolver) resolve(ctx context.Context, k idKey, e *entry, topic, recordName string, s Schema, isNew bool) {
 	defer close(e.done)
 	e.id, e.used, e.expires, e.err = r.ask(ctx, topic, recordName, s)
+	e.canceled = e.err != nil && ctx.Err() != nil
 	if e.err == nil && isNew && !r.count(topic, recordName) {
 		subject, _ := r.Subject(topic, recordName)
 		e.err = fmt.Errorf("kprod: schema registry: more than %d schemas cached for subject %q (max.schemas.per.subject)", r.maxPer, subject)

@@ -13,12 +13,11 @@ import (
 )
 
 // Concurrent first uses of one schema while the registry does not answer: the
-// leader's request times out (http.read.timeout.ms), and every waiter, whose own
-// context is fine, takes the timeout for a cancellation of the leader's context
-// (isCancel matches the transport's timeout, which Is context.DeadlineExceeded)
-// and asks again itself, one after another. N concurrent first records wait N
-// timeouts and make N requests instead of sharing one failure.
-func TestRev12TimeoutIsNotSharedWithWaiters(t *testing.T) {
+// leader's request times out (http.read.timeout.ms), a failure of the registry,
+// not of the leader's context, so every waiter shares it: one request, one
+// timeout. (A transport timeout Is context.DeadlineExceeded; waiters must not
+// take it for the leader's cancellation and ask again one after another.)
+func TestWaitersShareLeadersTimeout(t *testing.T) {
 	var reqs atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		reqs.Add(1)
