@@ -324,6 +324,9 @@ func (r *Resolver) ask(ctx context.Context, topic, recordName string, s Schema) 
 		id, err := r.c.register(ctx, subject, s, r.cfg.NormalizeSchemas)
 		return id, s, time.Time{}, err
 	case r.cfg.UseSchemaID > 0:
+		if !ValidID(r.cfg.UseSchemaID) {
+			return 0, Schema{}, time.Time{}, configErr("use.schema.id", strconv.Itoa(r.cfg.UseSchemaID), "schema ids are at most 2147483647")
+		}
 		used, err := r.c.schemaByID(ctx, r.cfg.UseSchemaID, subject)
 		if err == nil && r.idStrict {
 			err = r.compatible(used, s, "id.compatibility.strict")

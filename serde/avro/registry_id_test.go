@@ -11,7 +11,7 @@ import (
 
 // A registry answering an id that does not fit the wire format's 4 bytes
 // (hostile or broken) must fail the record, not be truncated into another id.
-func TestRev12RegistryIDOutOfRange(t *testing.T) {
+func TestRegistryIDOutOfRangeFailsRecord(t *testing.T) {
 	for _, body := range []string{`{"id":4294967297}`, `{"id":-1}`, `{}`} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
