@@ -1,6 +1,7 @@
 package byname_test
 
 import (
+	"strings"
 	"testing"
 
 	"kprod/serde/byname"
@@ -10,7 +11,7 @@ import (
 // construction naming them (issue 12: "works unchanged, or fails at construction
 // naming what is missing"), not be dropped silently: with proxy.host Java goes
 // through the proxy, with use.latest.with.metadata it writes a different id.
-func TestRev12UnimplementedJavaPropertiesFail(t *testing.T) {
+func TestUnimplementedJavaPropertiesFail(t *testing.T) {
 	for prop, val := range map[string]string{
 		"proxy.host":               "proxy.internal",
 		"use.latest.with.metadata": "app=v2",
@@ -26,6 +27,8 @@ func TestRev12UnimplementedJavaPropertiesFail(t *testing.T) {
 		if err == nil {
 			s.Close()
 			t.Errorf("%s=%s accepted and ignored", prop, val)
+		} else if !strings.Contains(err.Error(), prop) {
+			t.Errorf("%s=%s: error does not name it: %v", prop, val, err)
 		}
 	}
 }
