@@ -290,20 +290,28 @@ func refsKey(refs []Reference) string {
 // failure is removed from the cache so that the next call asks again.
 func (r *Resolver) resolve(ctx context.Context, k idKey, e *entry, topic, recordName string, s Schema, isNew bool) {
 	defer close(e.done)
+	// A new schema takes its place under max.schemas.per.subject before any
+	// request, as Java's CachedSchemaRegistryClient checks before registering: a
+	// subject past the limit then costs no request per record.
+	subject, err := r.Subject(topic, recordName)
+	reserved := isNew && err == nil // else ask fails on the subject, asking nothing
+	if reserved && !r.reserve(subject) {
+		e.err = fmt.Errorf("kprod: schema registry: more than %d schemas cached for subject %q (max.schemas.per.subject)", r.maxPer, subject)
+		r.swap(k, e, nil)
+		return
+	}
 	e.id, e.used, e.expires, e.err = r.ask(ctx, topic, recordName, s)
 	e.canceled = e.err != nil && ctx.Err() != nil
-	if e.err == nil && isNew && !r.count(topic, recordName) {
-		subject, _ := r.Subject(topic, recordName)
-		e.err = fmt.Errorf("kprod: schema registry: more than %d schemas cached for subject %q (max.schemas.per.subject)", r.maxPer, subject)
-	}
 	if e.err != nil {
+		if reserved {
+			r.release(subject)
+		}
 		r.swap(k, e, nil)
 	}
 }
 
-// count adds one schema to its subject's tally, false past max.schemas.per.subject.
-func (r *Resolver) count(topic, recordName string) bool {
-	subject, _ := r.Subject(topic, recordName)
+// reserve adds one schema to subject's tally, false past max.schemas.per.subject.
+func (r *Resolver) reserve(subject string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.perSubject[subject] >= r.maxPer {
@@ -311,6 +319,15 @@ func (r *Resolver) count(topic, recordName string) bool {
 	}
 	r.perSubject[subject]++
 	return true
+}
+
+// release takes back a reservation whose resolution failed (not cached).
+func (r *Resolver) release(subject string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.perSubject[subject]--; r.perSubject[subject] <= 0 {
+		delete(r.perSubject, subject)
+	}
 }
 
 // ask makes the registry requests for one resolution, in Java's order.
