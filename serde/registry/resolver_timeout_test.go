@@ -19,14 +19,16 @@ import (
 // take it for the leader's cancellation and ask again one after another.)
 func TestWaitersShareLeadersTimeout(t *testing.T) {
 	var reqs atomic.Int32
+	stop := make(chan struct{}) // the handler holds its request until the test ends
 	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		reqs.Add(1)
 		select {
 		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
+		case <-stop:
 		}
 	}))
 	defer srv.Close()
+	defer close(stop)
 	c, err := registry.New(registry.Config{URLs: []string{srv.URL}, Timeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
