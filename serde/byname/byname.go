@@ -238,7 +238,8 @@ func SerializerProperty(k string) bool {
 		"normalize.schemas", "max.schemas.per.subject", "key.subject.name.strategy", "value.subject.name.strategy",
 		"reference.subject.name.strategy", "context.name.strategy", "schema.reflection", "proxy.host", "proxy.port",
 		"http.connect.timeout.ms", "http.read.timeout.ms", "missing.id.query.range", "missing.cache.size",
-		"skip.known.types", "reference.lookup.only", "generate.index.for.unions":
+		"skip.known.types", "reference.lookup.only", "generate.index.for.unions", "use.schema.guid",
+		"propagate.schema.tags", "key.schema.id.serializer", "value.schema.id.serializer":
 		return true
 	}
 	for _, p := range []string{"schema.registry.", "basic.auth.", "bearer.auth.", "request.header.", "avro.", "json.", "rule."} {

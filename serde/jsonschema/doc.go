@@ -24,4 +24,11 @@
 // Schemas are read as draft 7 unless they name another draft in "$schema", as
 // Confluent's JSON Schema provider does, and the record name that RecordNameStrategy
 // and TopicRecordNameStrategy use is the schema's "title".
+//
+// Under use.latest.version or use.schema.id (auto.register.schemas=false) the id
+// written is the registry's schema's, and Java checks that this schema can read
+// what the given one writes (latest.compatibility.strict, id.compatibility.strict,
+// true by default). kprod has no JSON Schema compatibility checker, so with the
+// strict property true the constructor fails naming it: set it to false to use the
+// registry's schema unchecked.
 package jsonschema

@@ -70,6 +70,9 @@ func NewSerializer[T any](r *registry.Resolver, schemaText string, opts Options)
 	if r == nil {
 		return nil, errors.New("jsonschema: no registry resolver")
 	}
+	if err := r.RequireNoCompatibilityCheck("JSON Schema"); err != nil {
+		return nil, fmt.Errorf("jsonschema: %w", err)
+	}
 	return newSerializer[T](r, schemaText, opts)
 }
 

@@ -29,6 +29,9 @@
 // schema (registry.Resolver caches the id); after that, serializing a generated
 // message into the producer's reused buffer allocates nothing. Under
 // use.latest.version or use.schema.id the id is the registry's schema's and the path
-// points into that schema, as in Java; the compatibility check Java makes then
-// (latest.compatibility.strict) is not made for Protobuf.
+// points into that schema, as in Java. Java then checks that the registry's schema
+// can read what the message's writes (latest.compatibility.strict,
+// id.compatibility.strict, true by default); kprod has no Protobuf compatibility
+// checker, so with the strict property true the constructor fails naming it: set
+// it to false to use the registry's schema unchecked.
 package protobuf

@@ -68,6 +68,9 @@ func NewDynamicSerializer(r *registry.Resolver, protoText string, opts DynamicOp
 	if r == nil {
 		return nil, errors.New("protobuf: no registry resolver")
 	}
+	if err := r.RequireNoCompatibilityCheck("Protobuf"); err != nil {
+		return nil, fmt.Errorf("protobuf: %w", err)
+	}
 	return newDynamic(r, protoText, opts)
 }
 

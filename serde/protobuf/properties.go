@@ -64,7 +64,12 @@ func fromProperties(props map[string]string, isKey bool) (*registry.Resolver, *r
 	if err != nil {
 		return nil, nil, Options{}, fmt.Errorf("protobuf: %w", err)
 	}
-	return registry.NewResolver(c, scfg, isKey), c, opts, nil
+	r := registry.NewResolver(c, scfg, isKey)
+	if err := r.RequireNoCompatibilityCheck("Protobuf"); err != nil {
+		c.Close()
+		return nil, nil, Options{}, fmt.Errorf("protobuf: %w", err)
+	}
+	return r, c, opts, nil
 }
 
 // parseBool reads a boolean as Kafka's ConfigDef does: "true" or "false", any case,

@@ -71,6 +71,9 @@ func NewSerializer[T proto.Message](r *registry.Resolver, opts Options) (*Serial
 	if r == nil {
 		return nil, errors.New("protobuf: no registry resolver")
 	}
+	if err := r.RequireNoCompatibilityCheck("Protobuf"); err != nil {
+		return nil, fmt.Errorf("protobuf: %w", err)
+	}
 	return newSerializer[T](r, opts), nil
 }
 

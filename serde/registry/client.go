@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -206,6 +207,11 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		if err := decodeBody(data, out); err != nil {
 			return &Error{Op: op, URL: u.base, Status: status, Message: "undecodable answer", Err: err}
 		}
+		if v, ok := out.(interface{ check() error }); ok {
+			if err := v.check(); err != nil {
+				return &Error{Op: op, URL: u.base, Status: status, Message: "undecodable answer", Err: err}
+			}
+		}
 		return nil
 	}
 	return last
@@ -308,6 +314,24 @@ type schemaBody struct {
 	References []referenceBody `json:"references,omitempty"`
 }
 
+// idBody is an answer that must carry the schema's id (register, lookup, latest).
+type idBody schemaBody
+
+// check refuses an id the wire format's 4 bytes cannot hold (or none): written
+// truncated it would name another schema.
+func (b *idBody) check() error {
+	if !ValidID(b.ID) {
+		return fmt.Errorf("schema id %d outside 1..%d", b.ID, math.MaxInt32)
+	}
+	return nil
+}
+
+// ValidID reports whether id can be a registry schema id: 1..MaxInt32, what the
+// wire format's signed 4-byte field holds (Java's int).
+func ValidID(id int) bool {
+	return id >= 1 && id <= math.MaxInt32
+}
+
 type referenceBody struct {
 	Name    string `json:"name"`
 	Subject string `json:"subject"`
@@ -379,7 +403,7 @@ func (c *Client) schemaByID(ctx context.Context, id int, subject string) (Schema
 // returns its id; registering a schema already there returns its id.
 func (c *Client) register(ctx context.Context, subject string, s Schema, normalize bool) (int, error) {
 	path := "/subjects/" + url.PathEscape(subject) + "/versions" + normalizeQuery(normalize)
-	var b schemaBody
+	var b idBody
 	if err := c.do(ctx, http.MethodPost, path, toBody(s), &b); err != nil {
 		return 0, err
 	}
@@ -389,7 +413,7 @@ func (c *Client) register(ctx context.Context, subject string, s Schema, normali
 // lookup finds s among subject's versions (POST /subjects/{subject}).
 func (c *Client) lookup(ctx context.Context, subject string, s Schema, normalize bool) (int, error) {
 	path := "/subjects/" + url.PathEscape(subject) + normalizeQuery(normalize)
-	var b schemaBody
+	var b idBody
 	if err := c.do(ctx, http.MethodPost, path, toBody(s), &b); err != nil {
 		return 0, err
 	}
@@ -398,11 +422,11 @@ func (c *Client) lookup(ctx context.Context, subject string, s Schema, normalize
 
 // latest returns subject's latest version (GET /subjects/{subject}/versions/latest).
 func (c *Client) latest(ctx context.Context, subject string) (int, Schema, error) {
-	var b schemaBody
+	var b idBody
 	if err := c.do(ctx, http.MethodGet, "/subjects/"+url.PathEscape(subject)+"/versions/latest", nil, &b); err != nil {
 		return 0, Schema{}, err
 	}
-	return b.ID, b.schema(), nil
+	return b.ID, (*schemaBody)(&b).schema(), nil
 }
 
 func normalizeQuery(normalize bool) string {

@@ -343,3 +343,24 @@ func TestReadTimeoutFailsOver(t *testing.T) {
 		t.Fatalf("failover after a timeout: %v", err)
 	}
 }
+
+// An id the wire format cannot hold, or none, in a register, lookup or latest
+// answer is an undecodable answer, whichever way the resolver asks.
+func TestAnswerIDOutOfRange(t *testing.T) {
+	f := false
+	for _, body := range []string{`{"id":2147483648}`, `{"id":4294967297}`, `{"id":0}`, `{"id":-1}`, `{"schema":"\"string\""}`} {
+		for name, sc := range map[string]registry.SerdeConfig{
+			"register": {},
+			"lookup":   {AutoRegisterSchemas: &f},
+			"latest":   {AutoRegisterSchemas: &f, UseLatestVersion: true, LatestCompatibilityStrict: &f},
+		} {
+			s, _ := answer(t, 200, body)
+			c := client(t, registry.Config{URLs: []string{s.URL}})
+			id, _, err := registry.NewResolver(c, sc, false).ID(context.Background(), "t", "", registry.Schema{Type: "AVRO", Text: `"string"`})
+			var re *registry.Error
+			if !errors.As(err, &re) || re.Message != "undecodable answer" {
+				t.Errorf("%s answered %s: id %d, error %v", name, body, id, err)
+			}
+		}
+	}
+}

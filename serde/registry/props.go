@@ -22,7 +22,10 @@ const sslPrefix = "schema.registry.ssl."
 // max.schemas.per.subject, http.connect.timeout.ms, http.read.timeout.ms,
 // request.header.*, schema.registry.ssl.*). Properties it
 // does not know are left alone, as Java ignores them; a known property with a
-// value it cannot use fails, naming the property. schema.registry.ssl.* settings
+// value it cannot use fails, naming the property, and so does a Java serializer
+// property whose effect kprod does not implement (proxy.host, proxy.port,
+// use.latest.with.metadata, context.name.strategy, ...: see unsupported) set to
+// other than Java's default. schema.registry.ssl.* settings
 // build Config.TLS (reading the stores they name); without them https URLs use
 // the system's trusted roots, as Java's default trust store does.
 func ParseProperties(props map[string]string) (Config, SerdeConfig, error) {
@@ -109,7 +112,8 @@ func ParseProperties(props map[string]string) (Config, SerdeConfig, error) {
 	for k, v := range props {
 		if h, ok := strings.CutPrefix(k, "request.header."); ok {
 			if h == "" || strings.ContainsAny(h, " \t\r\n:") || strings.ContainsAny(v, "\r\n") {
-				bad(k, v, "is not a valid HTTP header")
+				// The value is not echoed: it may be a secret (Authorization).
+				bad(k, "(hidden)", "is not a valid HTTP header")
 				continue
 			}
 			if cfg.RequestHeaders == nil {
@@ -164,6 +168,7 @@ func ParseProperties(props map[string]string) (Config, SerdeConfig, error) {
 		sc.MaxSchemasPerSubject = int(n)
 	}
 	intProp("latest.cache.size", 0) // checked only: the latest cache holds one entry per subject
+	unsupportedProps(props, bad)
 
 	tlsCfg, err := parseSSL(props)
 	if err != nil {

@@ -85,3 +85,49 @@ func TestParsePropertiesRefuses(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// Java serializer properties kprod does not implement fail naming the property
+// when set to other than Java's default, which is accepted.
+func TestParsePropertiesUnimplemented(t *testing.T) {
+	url := map[string]string{"schema.registry.url": "http://a:8081"}
+	with := func(k, v string) map[string]string {
+		p := map[string]string{"schema.registry.url": url["schema.registry.url"]}
+		p[k] = v
+		return p
+	}
+	for k, v := range map[string]string{
+		"proxy.host": "proxy", "proxy.port": "3128", "use.latest.with.metadata": "app=v2",
+		"context.name.strategy":           "com.example.Ctx",
+		"reference.subject.name.strategy": "com.example.Refs", "reference.lookup.only": "true",
+		"schema.reflection": "true", "use.schema.guid": "8a1c", "propagate.schema.tags": "true",
+		"rule.executors": "encrypt", "rule.executors.encrypt.class": "x", "avro.remove.java.properties": "true",
+		"value.schema.id.serializer": "io.confluent.kafka.serializers.schema.id.HeaderSchemaIdSerializer",
+	} {
+		_, _, err := registry.ParseProperties(with(k, v))
+		var ce *registry.ConfigError
+		if !errors.As(err, &ce) || ce.Property != k {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
+	}
+	for k, v := range map[string]string{
+		"proxy.host": "", "proxy.port": "-1", "reference.lookup.only": "false", "schema.reflection": "FALSE",
+		"context.name.strategy":           "io.confluent.kafka.serializers.context.NullContextNameStrategy",
+		"reference.subject.name.strategy": "io.confluent.kafka.serializers.subject.DefaultReferenceSubjectNameStrategy",
+	} {
+		if _, _, err := registry.ParseProperties(with(k, v)); err != nil {
+			t.Errorf("%s=%s (Java's default): %v", k, v, err)
+		}
+	}
+}
+
+// An invalid request.header.* value may be a secret: the error does not show it.
+func TestParsePropertiesHeaderValueNotEchoed(t *testing.T) {
+	_, _, err := registry.ParseProperties(map[string]string{
+		"schema.registry.url":          "http://a:8081",
+		"request.header.Authorization": "Bearer s3cret\r\nX: y",
+	})
+	var ce *registry.ConfigError
+	if !errors.As(err, &ce) || ce.Property != "request.header.Authorization" || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -88,6 +87,11 @@ type entry struct {
 	used    Schema
 	err     error
 	expires time.Time // zero: never (latest.cache.ttl.sec=-1, or not a latest lookup)
+	// canceled: the leader's own context had ended when its request failed, so
+	// its error says nothing about the registry and a waiter whose context is
+	// fine asks again. A transport timeout (http.read.timeout.ms) also Is
+	// context.DeadlineExceeded but is the registry's failure: waiters share it.
+	canceled bool
 }
 
 // NewResolver returns a resolver for keys (isKey) or values using c.
@@ -220,7 +224,7 @@ func (r *Resolver) ID(ctx context.Context, topic, recordName string, s Schema) (
 			}
 			continue
 		}
-		if e.err != nil && isCancel(e.err) && ctx.Err() == nil {
+		if e.err != nil && e.canceled && ctx.Err() == nil {
 			continue // the leader's own context ended it; ours has not: try ourselves
 		}
 		return e.id, e.used, e.err
@@ -269,10 +273,6 @@ func (r *Resolver) alias(k idKey, e *entry) {
 	r.tables.Store(c)
 }
 
-func isCancel(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
 func refsKey(refs []Reference) string {
 	var b strings.Builder
 	for _, r := range refs {
@@ -290,19 +290,28 @@ func refsKey(refs []Reference) string {
 // failure is removed from the cache so that the next call asks again.
 func (r *Resolver) resolve(ctx context.Context, k idKey, e *entry, topic, recordName string, s Schema, isNew bool) {
 	defer close(e.done)
-	e.id, e.used, e.expires, e.err = r.ask(ctx, topic, recordName, s)
-	if e.err == nil && isNew && !r.count(topic, recordName) {
-		subject, _ := r.Subject(topic, recordName)
+	// A new schema takes its place under max.schemas.per.subject before any
+	// request, as Java's CachedSchemaRegistryClient checks before registering: a
+	// subject past the limit then costs no request per record.
+	subject, err := r.Subject(topic, recordName)
+	reserved := isNew && err == nil // else ask fails on the subject, asking nothing
+	if reserved && !r.reserve(subject) {
 		e.err = fmt.Errorf("kprod: schema registry: more than %d schemas cached for subject %q (max.schemas.per.subject)", r.maxPer, subject)
+		r.swap(k, e, nil)
+		return
 	}
+	e.id, e.used, e.expires, e.err = r.ask(ctx, topic, recordName, s)
+	e.canceled = e.err != nil && ctx.Err() != nil
 	if e.err != nil {
+		if reserved {
+			r.release(subject)
+		}
 		r.swap(k, e, nil)
 	}
 }
 
-// count adds one schema to its subject's tally, false past max.schemas.per.subject.
-func (r *Resolver) count(topic, recordName string) bool {
-	subject, _ := r.Subject(topic, recordName)
+// reserve adds one schema to subject's tally, false past max.schemas.per.subject.
+func (r *Resolver) reserve(subject string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.perSubject[subject] >= r.maxPer {
@@ -310,6 +319,15 @@ func (r *Resolver) count(topic, recordName string) bool {
 	}
 	r.perSubject[subject]++
 	return true
+}
+
+// release takes back a reservation whose resolution failed (not cached).
+func (r *Resolver) release(subject string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.perSubject[subject]--; r.perSubject[subject] <= 0 {
+		delete(r.perSubject, subject)
+	}
 }
 
 // ask makes the registry requests for one resolution, in Java's order.
@@ -323,6 +341,9 @@ func (r *Resolver) ask(ctx context.Context, topic, recordName string, s Schema) 
 		id, err := r.c.register(ctx, subject, s, r.cfg.NormalizeSchemas)
 		return id, s, time.Time{}, err
 	case r.cfg.UseSchemaID > 0:
+		if !ValidID(r.cfg.UseSchemaID) {
+			return 0, Schema{}, time.Time{}, configErr("use.schema.id", strconv.Itoa(r.cfg.UseSchemaID), "schema ids are at most 2147483647")
+		}
 		used, err := r.c.schemaByID(ctx, r.cfg.UseSchemaID, subject)
 		if err == nil && r.idStrict {
 			err = r.compatible(used, s, "id.compatibility.strict")

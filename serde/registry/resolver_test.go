@@ -316,13 +316,26 @@ func TestResolverLatestCacheTTL(t *testing.T) {
 func TestResolverMaxSchemasPerSubject(t *testing.T) {
 	f := newFake(t)
 	r := registry.NewResolver(client(t, registry.Config{URLs: []string{f.URL()}}), registry.SerdeConfig{MaxSchemasPerSubject: 2}, false)
-	for i, text := range []string{`"string"`, `"int"`, `"long"`} {
+	for i, text := range []string{`"string"`, `"int"`, `"long"`, `"long"`, `"long"`} {
 		_, _, err := r.ID(context.Background(), "orders", "", registry.Schema{Text: text})
 		if (i < 2) != (err == nil) {
 			t.Fatalf("schema %d: %v", i, err)
 		}
 		if err != nil && !strings.Contains(err.Error(), "max.schemas.per.subject") {
 			t.Fatalf("schema %d: %v", i, err)
+		}
+	}
+	// As Java, the limit is checked before registering: records of a schema past
+	// it make no request each.
+	if n := f.requests("POST /subjects/orders-value/versions"); n != 2 {
+		t.Fatalf("%d register requests, want 2 (none past the limit)", n)
+	}
+	// A failed request does not use up a place.
+	r = registry.NewResolver(client(t, registry.Config{URLs: []string{"http://127.0.0.1:1"}}), registry.SerdeConfig{MaxSchemasPerSubject: 1}, false)
+	for range 2 {
+		_, _, err := r.ID(context.Background(), "orders", "", registry.Schema{Text: `"string"`})
+		if err == nil || strings.Contains(err.Error(), "max.schemas.per.subject") {
+			t.Fatalf("registry down: %v", err)
 		}
 	}
 }
