@@ -1,0 +1,69 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"kprod/internal/broker"
+)
+
+// TestIdleCloseRacesWithUse (review): closeIdle checks InFlight()==0 under p.mu but
+// closes the connection after unlocking; a caller that already holds the connection
+// (the sender from TryGet, metadata or the coordinator from Get) may write a request on
+// it in between. The request is then written and failed by the pool's own close:
+// maybe written, so a non-idempotent producer's retry duplicates the record. Java's
+// Selector expires idle connections on the poll thread, which never races a send.
+func TestIdleCloseRacesWithUse(t *testing.T) {
+	fb := newFakeBroker(t)
+	d := newTestDialer()
+	clock := &testClock{now: time.Now()}
+	p := newTestPool(t, fb, d, func(c *Config) {
+		c.MaxIdle = time.Hour
+		c.Now = clock.Now
+		c.Conn.Dialer = (&net.Dialer{}).DialContext // testDialer's entered channel holds 64 dials
+	})
+	var writtenKilled, unwrittenKilled int
+	for i := int32(1); i <= 400; i++ {
+		c, err := p.Get(context.Background(), Control, Target{Node: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var doErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+			defer cancel()
+			_, doErr = c.Do(ctx, kmsg.NewPtrMetadataRequest())
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			p.closeIdle(clock.Now().Add(2 * time.Hour))
+		}()
+		close(start)
+		wg.Wait()
+		var re *broker.RequestError
+		if errors.As(doErr, &re) && errors.Is(doErr, broker.ErrConnClosed) {
+			if re.Written {
+				writtenKilled++
+			} else {
+				unwrittenKilled++
+			}
+		}
+		c.Close()
+	}
+	t.Logf("idle close killed %d written and %d unwritten requests", writtenKilled, unwrittenKilled)
+	if writtenKilled > 0 {
+		t.Fatalf("the idle reaper closed a connection with a request written on it %d times (maybe written)", writtenKilled)
+	}
+}
