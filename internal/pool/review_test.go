@@ -67,3 +67,38 @@ func TestIdleCloseRacesWithUse(t *testing.T) {
 		t.Fatalf("the idle reaper closed a connection with a request written on it %d times (maybe written)", writtenKilled)
 	}
 }
+
+// TestGetMovedNodeJoinsOldDial (review): Get says "A live connection to another
+// address (the node moved) is replaced", but a Get naming the new address while a dial
+// to the old one is under way joins that dial and returns a connection to the old
+// address (the txn coordinator's FindCoordinator answer or fresh metadata ignored).
+func TestGetMovedNodeJoinsOldDial(t *testing.T) {
+	oldB, newB := newFakeBroker(t), newFakeBroker(t)
+	gate := make(chan struct{})
+	p := New(Config{Conn: broker.Options{Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == oldB.addr() {
+			select {
+			case <-gate:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}})
+	t.Cleanup(p.Close)
+	go p.Get(context.Background(), Control, Target{Node: 1, Addr: oldB.addr()})
+	waitFor(t, "the dial to the old address", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		e := p.conns[Control][1]
+		return e != nil && e.call != nil
+	})
+	go func() { time.Sleep(50 * time.Millisecond); close(gate) }()
+	c, err := p.Get(context.Background(), Control, Target{Node: 1, Addr: newB.addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr() != newB.addr() {
+		t.Fatalf("Get(node 1 at %s) returned a connection to %s", newB.addr(), c.Addr())
+	}
+}
