@@ -13,13 +13,13 @@ import (
 	"kprod/internal/broker"
 )
 
-// TestIdleCloseRacesWithUse (review): closeIdle checks InFlight()==0 under p.mu but
-// closes the connection after unlocking; a caller that already holds the connection
-// (the sender from TryGet, metadata or the coordinator from Get) may write a request on
-// it in between. The request is then written and failed by the pool's own close:
-// maybe written, so a non-idempotent producer's retry duplicates the record. Java's
-// Selector expires idle connections on the poll thread, which never races a send.
-func TestIdleCloseRacesWithUse(t *testing.T) {
+// TestIdleCloseNeverFailsWrittenRequest: a caller already holding a connection (the
+// sender from TryGet, metadata or the coordinator from Get) may send on it while the
+// idle reaper closes it. The request must then either keep the connection open or fail
+// unwritten; failed written (maybe written) a non-idempotent producer's retry would
+// duplicate. Java's Selector expires idle connections on the poll thread, which never
+// races a send.
+func TestIdleCloseNeverFailsWrittenRequest(t *testing.T) {
 	fb := newFakeBroker(t)
 	d := newTestDialer()
 	clock := &testClock{now: time.Now()}
@@ -68,11 +68,10 @@ func TestIdleCloseRacesWithUse(t *testing.T) {
 	}
 }
 
-// TestGetMovedNodeJoinsOldDial (review): Get says "A live connection to another
-// address (the node moved) is replaced", but a Get naming the new address while a dial
-// to the old one is under way joins that dial and returns a connection to the old
-// address (the txn coordinator's FindCoordinator answer or fresh metadata ignored).
-func TestGetMovedNodeJoinsOldDial(t *testing.T) {
+// TestGetMovedNodeWaitsOutOldDial: a Get naming a node's new address while a dial to
+// its old one is under way must not join that dial: it returns a connection to the new
+// address (the txn coordinator's FindCoordinator answer or fresh metadata honoured).
+func TestGetMovedNodeWaitsOutOldDial(t *testing.T) {
 	oldB, newB := newFakeBroker(t), newFakeBroker(t)
 	gate := make(chan struct{})
 	p := New(Config{Conn: broker.Options{Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
