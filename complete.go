@@ -125,7 +125,7 @@ func (c *completer) complete(b *accumulator.Batch, r sender.Result) {
 	p := c.p
 	var err error
 	if r.Err != nil {
-		cause := withResource(publicError(r.Err), b.Topic) // TOPIC_AUTHORIZATION_FAILED names it
+		cause := batchCause(r.Err, b.Topic)
 		switch r.TxnKind {
 		case txn.Abortable:
 			cause = &AbortableError{Err: cause}
@@ -180,6 +180,22 @@ func (c *completer) completeFrom(b *accumulator.Batch, r sender.Result, err erro
 }
 
 // publicError turns the sender's internal errors into the public ones.
+// batchCause is the public cause of a batch's failure. Only the batch's own Produce
+// answer (a BrokerError) names the batch's topic in TOPIC_AUTHORIZATION_FAILED: a
+// StateError (the unsent batches of a transaction another topic's denial doomed) or a
+// CodeError (an idempotent InitProducerId refused, CLUSTER_AUTHORIZATION_FAILED) is
+// about something else, and naming the topic would send the administrator to the
+// wrong ACL.
+func batchCause(err error, topic string) error {
+	var se *txn.StateError
+	var ce *txn.CodeError
+	var be *sender.BrokerError
+	if errors.As(err, &se) || errors.As(err, &ce) || !errors.As(err, &be) {
+		return publicError(err)
+	}
+	return withResource(publicError(err), topic)
+}
+
 func publicError(err error) error {
 	var se *txn.StateError
 	var ce *txn.CodeError

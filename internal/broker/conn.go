@@ -176,7 +176,7 @@ type Conn struct {
 
 	slots chan struct{} // one token per queued or in-flight request
 
-	mu     sync.Mutex // guards queue and closed
+	mu     sync.Mutex // guards queue, closed and the writing of closeErr
 	queue  []*request // accepted, not yet taken by the write loop
 	closed bool
 	wake   chan struct{} // capacity 1: queue became non-empty
@@ -187,8 +187,8 @@ type Conn struct {
 
 	lastUsed atomic.Int64 // unix nanos of the last write or of going idle
 
-	closeOnce sync.Once
-	closeErr  error         // written once before dying closes
+	closeOnce sync.Once     // closes nc
+	closeErr  error         // written once, under mu, before dying closes
 	dying     chan struct{} // closed when shutdown starts
 	writeDone chan struct{} // closed when the write loop returns
 	readDone  chan struct{} // closed when the read loop has failed everything
@@ -271,14 +271,37 @@ func (c *Conn) Abort(cause error) { c.shutdown(cause) }
 // both loops by closing the socket. The read loop fails what is pending once
 // the write loop has exited.
 func (c *Conn) shutdown(cause error) {
-	c.closeOnce.Do(func() {
-		c.closeErr = &closedError{addr: c.addr, cause: cause}
-		c.mu.Lock()
-		c.closed = true
-		c.mu.Unlock()
-		close(c.dying)
-		_ = c.nc.Close()
-	})
+	c.stop(cause, false)
+	c.closeOnce.Do(func() { _ = c.nc.Close() })
+}
+
+// stop marks the connection closed, once, under mu, the lock enqueue checks closed
+// under: no request is accepted after it. With ifIdle it refuses when a request
+// holds a slot. It reports whether this call marked the connection.
+func (c *Conn) stop(cause error, ifIdle bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || ifIdle && len(c.slots) > 0 {
+		return false
+	}
+	c.closeErr = &closedError{addr: c.addr, cause: cause}
+	c.closed = true
+	close(c.dying)
+	return true
+}
+
+// CloseIfIdle starts closing the connection unless a request is queued or in flight,
+// and reports whether it did; Close then waits for it. An owner closing idle
+// connections (connections.max.idle.ms) uses it rather than checking InFlight and
+// then calling Close: a request that takes its slot meanwhile fails at enqueue,
+// unwritten, instead of being written and failed by the close (maybe written).
+// It returns at once, as Abort.
+func (c *Conn) CloseIfIdle() bool {
+	if !c.stop(nil, true) {
+		return false
+	}
+	c.closeOnce.Do(func() { _ = c.nc.Close() })
+	return true
 }
 
 // acquire takes an in-flight slot, waiting for one until ctx ends or the

@@ -7,7 +7,7 @@ import (
 // dialLocked starts k's dial to addr on a goroutine the pool owns and returns it, so
 // that every caller wanting k while it runs waits for this one.
 func (p *Pool) dialLocked(k key, e *entry, n *node, addr string) *call {
-	c := &call{done: make(chan struct{})}
+	c := &call{done: make(chan struct{}), addr: addr}
 	e.call = c
 	opts := p.cfg.Conn
 	opts.ConnectionSetupTimeout = p.setup.at(n.setupFailures, p.rand())

@@ -98,6 +98,7 @@ type entry struct {
 // call is one dial; done closes when conn or err is set.
 type call struct {
 	done  chan struct{}
+	addr  string // dialed: a Get naming another waits this dial out rather than joining it
 	conn  *broker.Conn
 	err   error
 	async bool // TryGet waits for it: OnReady runs after a failure's backoff
@@ -283,6 +284,18 @@ func (p *Pool) Get(ctx context.Context, purpose Purpose, t Target) (*broker.Conn
 				}
 			}
 			c = p.dialLocked(k, e, n, addr)
+		} else if t.Addr != "" && c.addr != t.Addr {
+			// The node moved while a dial to its old address runs: let it end, then
+			// loop, where the node-moved branch retires what it opened.
+			p.mu.Unlock()
+			select {
+			case <-c.done:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-p.ctx.Done():
+				return nil, ErrClosed
+			}
 		}
 		c.waiters++
 		p.mu.Unlock()

@@ -296,7 +296,8 @@ func TestCloseDuringHandshake(t *testing.T) {
 }
 
 // TestCloseIdle: connections idle for connections.max.idle.ms close, not one with a
-// request in flight; the next request dials again without backoff.
+// request in flight; the node then backs off reconnect.backoff.ms, as after any lost
+// connection (Java's ClusterConnectionStates.disconnected), and dials again after it.
 func TestCloseIdle(t *testing.T) {
 	fb := newFakeBroker(t)
 	d := newTestDialer()
@@ -329,6 +330,10 @@ func TestCloseIdle(t *testing.T) {
 	if busy.Err() != nil {
 		t.Fatal("the connection with a request in flight was closed as idle")
 	}
+	if c := p.TryGet(Control, 1); c != nil || d.dials.Load() != 2 {
+		t.Fatalf("TryGet right after the idle close: %p, %d dials; want nil, backing off", c, d.dials.Load())
+	}
+	clock.add(DefaultReconnectBackoffMax)
 	again, err := p.Get(ctx, Control, Target{Node: 1})
 	if err != nil || again == idle {
 		t.Fatalf("Get after the idle close: (%p, %v), want a new connection", again, err)
