@@ -2,7 +2,6 @@ package jsonschema
 
 import (
 	"fmt"
-	"strings"
 
 	"kprod/serde/registry"
 )
@@ -25,7 +24,7 @@ func FromProperties[T any](props map[string]string, isKey bool, schemaText strin
 	}
 	var opts Options
 	if v, ok := props[FailInvalidSchemaConfig]; ok {
-		if opts.FailInvalidSchema, err = parseBool(FailInvalidSchemaConfig, v); err != nil {
+		if opts.FailInvalidSchema, err = registry.ParseBool(FailInvalidSchemaConfig, v); err != nil {
 			return nil, err
 		}
 	}
@@ -40,16 +39,4 @@ func FromProperties[T any](props map[string]string, isKey bool, schemaText strin
 	}
 	s.client = c
 	return s, nil
-}
-
-// parseBool reads a boolean as Kafka's ConfigDef does: "true" or "false", any case,
-// surrounding spaces ignored; anything else is a *registry.ConfigError naming it.
-func parseBool(name, v string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, &registry.ConfigError{Property: name, Value: v, Reason: "must be true or false"}
 }

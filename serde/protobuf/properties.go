@@ -2,7 +2,6 @@ package protobuf
 
 import (
 	"fmt"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -54,7 +53,7 @@ func fromProperties(props map[string]string, isKey bool) (*registry.Resolver, *r
 	}
 	var opts Options
 	if v, ok := props[SkipKnownTypesConfig]; ok {
-		skip, err := parseBool(SkipKnownTypesConfig, v)
+		skip, err := registry.ParseBool(SkipKnownTypesConfig, v)
 		if err != nil {
 			return nil, nil, Options{}, err
 		}
@@ -70,16 +69,4 @@ func fromProperties(props map[string]string, isKey bool) (*registry.Resolver, *r
 		return nil, nil, Options{}, fmt.Errorf("protobuf: %w", err)
 	}
 	return r, c, opts, nil
-}
-
-// parseBool reads a boolean as Kafka's ConfigDef does: "true" or "false", any case,
-// surrounding spaces ignored; anything else is a *registry.ConfigError naming it.
-func parseBool(name, v string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, &registry.ConfigError{Property: name, Value: v, Reason: "must be true or false"}
 }

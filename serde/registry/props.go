@@ -44,16 +44,12 @@ func ParseProperties(props map[string]string) (Config, SerdeConfig, error) {
 		if !ok {
 			return nil
 		}
-		switch strings.ToLower(v) {
-		case "true":
-			t := true
-			return &t
-		case "false":
-			f := false
-			return &f
+		b, err := ParseBool(name, v)
+		if err != nil {
+			bad(name, v, "must be true or false")
+			return nil
 		}
-		bad(name, v, "must be true or false")
-		return nil
+		return &b
 	}
 	intProp := func(name string, min int64) (int64, bool) {
 		v, ok := get(name)
@@ -287,4 +283,17 @@ func unwrapJoined(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// ParseBool reads a boolean property as Kafka's ConfigDef does: "true" or "false", any
+// case, surrounding spaces ignored; anything else is a *ConfigError naming it. The
+// serializers read their own boolean properties with it.
+func ParseBool(name, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, &ConfigError{Property: name, Value: v, Reason: "must be true or false"}
 }
