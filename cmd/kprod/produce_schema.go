@@ -154,33 +154,29 @@ func (c *schemaConv) side(class string, props map[string]string, isKey bool) (sc
 	case byname.ProtobufSerializer:
 		// ProtobufMessageReader: the line is the message in protojson (a JSON
 		// object), merged into a message of the schema's first message type.
-		s, err := build[any](isKey, sp, text)
-		if err != nil {
-			return nil, err
-		}
-		c.closers = append(c.closers, s.Close)
-		return func(topic, line string) ([]byte, error) {
-			if !json.Valid([]byte(line)) {
-				return nil, fmt.Errorf("not JSON: %q", line)
-			}
-			return s.Serialize(topic, json.RawMessage(line))
-		}, nil
+		return c.jsonLines(isKey, sp, text)
 	default: // JSON Schema: the line is the JSON value, checked against the schema
 		if _, ok := sp["json.fail.invalid.schema"]; !ok {
 			sp["json.fail.invalid.schema"] = "true" // JsonSchemaMessageReader validates each line
 		}
-		s, err := build[json.RawMessage](isKey, sp, text)
-		if err != nil {
-			return nil, err
-		}
-		c.closers = append(c.closers, s.Close)
-		return func(topic, line string) ([]byte, error) {
-			if !json.Valid([]byte(line)) {
-				return nil, fmt.Errorf("not JSON: %q", line)
-			}
-			return s.Serialize(topic, json.RawMessage(line))
-		}, nil
+		return c.jsonLines(isKey, sp, text)
 	}
+}
+
+// jsonLines builds a serializer taking each line as one JSON value (JSON Schema's and
+// Protobuf's readers); a line that is not JSON fails alone.
+func (c *schemaConv) jsonLines(isKey bool, sp map[string]string, text string) (schemaSide, error) {
+	s, err := build[json.RawMessage](isKey, sp, text)
+	if err != nil {
+		return nil, err
+	}
+	c.closers = append(c.closers, s.Close)
+	return func(topic, line string) ([]byte, error) {
+		if !json.Valid([]byte(line)) {
+			return nil, fmt.Errorf("not JSON: %q", line)
+		}
+		return s.Serialize(topic, json.RawMessage(line))
+	}, nil
 }
 
 func build[T any](isKey bool, props map[string]string, schema string) (*byname.Serializer[T], error) {
