@@ -11,9 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod"
-	"kprod/internal/testcluster"
-	"kprod/sasl"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // Authorization on real Kafka (issue 11 item 5): the secure cluster's StandardAuthorizer

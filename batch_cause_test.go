@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"kprod/internal/sender"
-	"kprod/internal/txn"
+	"github.com/kprod-io/kprod/internal/sender"
+	"github.com/kprod-io/kprod/internal/txn"
 )
 
 // TestBatchCauseNamesOwnTopicOnly: TOPIC_AUTHORIZATION_FAILED names the batch's topic

@@ -12,8 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // TestFaultClosePending closes, with an expired ctx, a producer that has requests in

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // TestSendRacingClose checks what Close promises to Sends running while it starts: each

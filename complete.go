@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/sender"
-	"kprod/internal/txn"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/sender"
+	"github.com/kprod-io/kprod/internal/txn"
 )
 
 // completer runs record completions (interceptors' OnAcknowledgement, callbacks, sync

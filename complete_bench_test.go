@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/sender"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/sender"
 )
 
 // BenchmarkComplete measures the completion side of the hot path: one acknowledged batch

@@ -10,8 +10,8 @@ import (
 	"time"
 	"unicode"
 
-	"kprod/internal/config"
-	"kprod/sasl"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // Sentinels for values Kafka allows but Go's zero value cannot express, because zero

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 // The security properties in the agreement test. The stores are package tlsconf's

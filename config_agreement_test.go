@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/sasl"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // The agreement test: a Config and a properties file are two spellings of the same

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/config"
 )
 
 // ConfigEntry describes one Java producer property that kprod understands.

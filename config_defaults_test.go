@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/config"
-	"kprod/internal/tlsconf"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/tlsconf"
 )
 
 // codeOnlyFields are Config fields set only from Go code, with no Java property

@@ -3,7 +3,7 @@ package kprod
 import (
 	"strconv"
 
-	"kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/config"
 )
 
 // Acks is the acks property: how many replicas must have a record before the broker

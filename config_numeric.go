@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/config"
 )
 
 // A numeric property's valid values are written once, as its configTable row's

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/config"
 )
 
 // ParseProperties reads a Java producer.properties file's syntax

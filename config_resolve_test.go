@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/config"
 )
 
 // tooBigInt exceeds Java's INT range on 64-bit platforms.

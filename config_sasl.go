@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"kprod/internal/config"
-	"kprod/internal/jaas"
-	"kprod/sasl"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/jaas"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // The SASL side of the properties path: sasl.mechanism names the mechanism and

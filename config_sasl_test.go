@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/sasl"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 const (

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"kprod/internal/config"
-	"kprod/internal/tlsconf"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/tlsconf"
 )
 
 // SecurityProtocol is security.protocol: how the producer talks to brokers. Its zero

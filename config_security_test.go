@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 // TestPasswordNeverPrints: a Config holding secrets prints none of them, whatever the

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 // TestOneDialPolicy: the metadata refresher, the transaction manager and the sender reach

@@ -6,10 +6,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"kprod/internal/broker"
-	"kprod/internal/sender"
-	"kprod/internal/txn"
-	"kprod/serde"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/sender"
+	"github.com/kprod-io/kprod/internal/txn"
+	"github.com/kprod-io/kprod/serde"
 )
 
 // Errors Send returns before accepting a record. A record refused this way was not

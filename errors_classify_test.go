@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/internal/txn"
-	"kprod/serde"
+	"github.com/kprod-io/kprod/internal/txn"
+	"github.com/kprod-io/kprod/serde"
 )
 
 // exportedSentinels lists the exported Err* variables of the package's sources.

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"kprod"
-	"kprod/kafkatest"
-	"kprod/serde"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/serde"
 )
 
 // startCluster gives the examples an embedded cluster; in production BootstrapServers

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // TestFullBatchSentBeforeLinger checks that a full batch is sent at once, whatever

@@ -1,4 +1,4 @@
-module kprod
+module github.com/kprod-io/kprod
 
 go 1.26.0
 

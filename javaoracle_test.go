@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/internal/partition"
-	"kprod/internal/testcluster"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/partition"
+	"github.com/kprod-io/kprod/internal/testcluster"
 )
 
 // joKeyCount is how many keys the Java oracle partitions.

@@ -17,9 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod"
-	"kprod/internal/accumulator"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // Resource tests: buffer.memory is given back whole however waits end, Close releases
@@ -29,7 +29,7 @@ import (
 
 // kprodFrame matches a stack line of a function in package kprod or below (not
 // kprod_test, not kfake).
-var kprodFrame = regexp.MustCompile(`(?m)^(created by )?kprod[./]`)
+var kprodFrame = regexp.MustCompile(`(?m)^(created by )?github\.com/kprod-io/kprod[./]`)
 
 // kprodGoroutines returns the stacks of goroutines running kprod code, by goroutine id,
 // except the caller's own.

@@ -11,8 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // The authorization rows of the fault-injection matrix (issue 11 item 5). An

@@ -4,9 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"kprod"
-	"kprod/internal/partition"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/partition"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 func TestPartitionsFor(t *testing.T) {

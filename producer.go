@@ -11,13 +11,13 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/broker"
-	"kprod/internal/cluster"
-	"kprod/internal/config"
-	"kprod/internal/pool"
-	"kprod/internal/sender"
-	"kprod/internal/txn"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/cluster"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/pool"
+	"github.com/kprod-io/kprod/internal/sender"
+	"github.com/kprod-io/kprod/internal/txn"
 )
 
 // Producer sends records to Kafka: Java's KafkaProducer. It is safe for concurrent use;

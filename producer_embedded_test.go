@@ -9,8 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 func newProducer(t *testing.T, bootstrap []string, mod func(*kprod.Config), opts ...kprod.Option) *kprod.Producer {

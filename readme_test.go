@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 const (

@@ -3,7 +3,7 @@ package kprod
 import (
 	"time"
 
-	"kprod/internal/wire"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 // Header is a record header: a string Key and a byte Value (nil is a null value). It is

@@ -17,9 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
-	"kprod"
-	"kprod/kafkatest"
-	"kprod/sasl"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // authCounter wraps a mechanism and counts its authentications; with dialCounter,

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/internal/testcluster"
-	"kprod/sasl"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // The proof on real Kafka (testcluster.Secure: Kafka 4.x with a SASL_PLAINTEXT listener

@@ -9,11 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/cluster"
-	"kprod/internal/config"
-	"kprod/internal/partition"
-	"kprod/internal/wallclock"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/cluster"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/partition"
+	"github.com/kprod-io/kprod/internal/wallclock"
 )
 
 // Send hands a record to the producer and returns once it is buffered: the asynchronous

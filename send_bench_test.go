@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // BenchmarkSend measures Send alone, the caller's side of the hot path: partitioning,

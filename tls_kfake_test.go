@@ -14,9 +14,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"kprod"
-	"kprod/internal/testpki"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testpki"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // The fast tier of TLS: the embedded cluster (kfake) listening with TLS, requiring a

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/internal/testcluster"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testcluster"
 )
 
 // TLS on real Kafka 4.x listeners (scripts/kafka up --security): the SSL listener,

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"kprod/internal/txn"
+	"github.com/kprod-io/kprod/internal/txn"
 )
 
 // TopicPartition names one partition of a topic.

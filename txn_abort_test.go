@@ -14,8 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // TestTxnAbortRightAfterSend: with transactions v1, AbortTransaction called straight after

@@ -8,8 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // TestTxnAddPartitionsLeftOut: an AddPartitionsToTxn answer that leaves out the partition

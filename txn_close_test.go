@@ -15,9 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod"
-	"kprod/internal/testcluster"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // Close during transactions (issue 10, item 3; the review's S2), as Java's graceful

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // TestTxnWrongStateMessages: a transaction call made in a state that does not allow it

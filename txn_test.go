@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"kprod"
-	"kprod/internal/testcluster"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 func runTxnCommitAbort(t *testing.T, bootstrap []string, topic string, wantV2 bool) {

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"kprod/serde"
+	"github.com/kprod-io/kprod/serde"
 )
 
 // Typed sends records with typed keys and values, serialized by serde serializers: Java's

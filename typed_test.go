@@ -6,9 +6,9 @@ import (
 	"math"
 	"testing"
 
-	"kprod"
-	"kprod/kafkatest"
-	"kprod/serde"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/serde"
 )
 
 func TestTypedSerializesKeyAndValue(t *testing.T) {

@@ -1,4 +1,4 @@
-module kprod/bench
+module github.com/kprod-io/kprod/bench
 
 go 1.26.0
 
@@ -13,7 +13,7 @@ require (
 	github.com/twmb/franz-go v1.22.2
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1
 	github.com/twmb/franz-go/pkg/sr v1.8.0
-	kprod v0.0.0
+	github.com/kprod-io/kprod v0.0.0
 )
 
 require (
@@ -40,4 +40,4 @@ require (
 	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
 )
 
-replace kprod => ../
+replace github.com/kprod-io/kprod => ../

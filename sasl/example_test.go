@@ -10,8 +10,8 @@ import (
 	"log"
 	"time"
 
-	"kprod"
-	"kprod/sasl"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // SCRAM-SHA-512 over SASL_PLAINTEXT, the typed way. A properties file says the same with

@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"kprod/serde"
+	"github.com/kprod-io/kprod/serde"
 )
 
 func TestSerializationError(t *testing.T) {

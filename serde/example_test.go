@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"kprod/serde"
+	"github.com/kprod-io/kprod/serde"
 )
 
 func ExampleString() {

@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"kprod/serde"
+	"github.com/kprod-io/kprod/serde"
 )
 
 type failingMarshaler struct{}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/serde"
+	"github.com/kprod-io/kprod/serde"
 )
 
 // unhex decodes the expected encodings, written by hand from the Java serializers'

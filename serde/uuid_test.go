@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/serde"
+	"github.com/kprod-io/kprod/serde"
 )
 
 func TestParseUUID(t *testing.T) {

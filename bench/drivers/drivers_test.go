@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/bench/sink"
+	"github.com/kprod-io/kprod/bench/sink"
 )
 
 func startSink(t *testing.T) *sink.Server {

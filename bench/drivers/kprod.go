@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 func init() { registry["kprod"] = newKprod }

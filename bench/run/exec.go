@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"kprod/bench/drivers"
+	"github.com/kprod-io/kprod/bench/drivers"
 )
 
 // pinner prefixes commands with taskset when it exists, so the sink (or broker) and

@@ -29,7 +29,7 @@ import (
 	"strings"
 	"time"
 
-	"kprod/bench/drivers"
+	"github.com/kprod-io/kprod/bench/drivers"
 )
 
 // config is the runner's flags.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"kprod/bench/drivers"
+	"github.com/kprod-io/kprod/bench/drivers"
 )
 
 // runResult is one driver (or Java tool) run and what the receiving side counted.

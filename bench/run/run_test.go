@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/bench/drivers"
+	"github.com/kprod-io/kprod/bench/drivers"
 )
 
 func TestSummarize(t *testing.T) {

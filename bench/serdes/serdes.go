@@ -17,9 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	avroserde "kprod/serde/avro"
-	jsserde "kprod/serde/jsonschema"
-	"kprod/serde/registry"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
+	jsserde "github.com/kprod-io/kprod/serde/jsonschema"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // Topic is the seeds' topic; the subjects are its TopicNameStrategy ones.

@@ -8,7 +8,7 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 
-	"kprod/serde"
+	"github.com/kprod-io/kprod/serde"
 )
 
 func newSet(tb testing.TB) *Set {

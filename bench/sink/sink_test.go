@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 func start(t *testing.T, verify bool, partitions int32) *Server {

@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"kprod/internal/chaos"
+	"github.com/kprod-io/kprod/internal/chaos"
 )
 
 func main() { os.Exit(run()) }

@@ -6,9 +6,9 @@ import (
 	"maps"
 	"strings"
 
-	"kprod"
-	"kprod/kafkatest"
-	"kprod/serde/byname"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/serde/byname"
 )
 
 // producerConfig merges, in increasing precedence, --producer.config FILE, the k=v

@@ -18,7 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 var perfFlags = []flagSpec{

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 // perfStats is Java ProducerPerformance's Stats: a window line every 5 s and a summary

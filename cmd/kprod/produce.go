@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kprod"
-	"kprod/serde/byname"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/serde/byname"
 )
 
 var produceFlags = []flagSpec{

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"kprod/serde"
-	"kprod/serde/avro"
-	"kprod/serde/byname"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/avro"
+	"github.com/kprod-io/kprod/serde/byname"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // The MessageReader classes of Confluent's console producers, which

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 // maxTxnAttempts bounds how often one batch of lines is retried in new transactions

@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testcluster"
 )
 
 // TestRealProduceWithJavaSASLConfigs: `kprod produce --producer.config` takes each

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"kprod/internal/testregistry"
+	"github.com/kprod-io/kprod/internal/testregistry"
 )
 
 // The seeds' Customer as a .proto file, for kafka-protobuf-console-producer (no

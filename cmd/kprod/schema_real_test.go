@@ -13,8 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"kprod/internal/testcluster"
-	"kprod/internal/testregistry"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testregistry"
 )
 
 // The seeds' Customer schema, verbatim: its "default":"null" is a string, which

@@ -12,8 +12,8 @@ import (
 	"time"
 	"unsafe"
 
-	"kprod/internal/partition"
-	"kprod/internal/wire"
+	"github.com/kprod-io/kprod/internal/partition"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 // Config holds the accumulator's settings.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/partition"
-	"kprod/internal/wire"
+	"github.com/kprod-io/kprod/internal/partition"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 func newTestAcc(batchSize int, budget int64) *Accumulator {

@@ -4,7 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kprod/internal/wire"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 // Pending is the completion of one record that someone waits for: a callback, a

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"kprod/internal/wire"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 // Split breaks a batch the broker refused as too large (MESSAGE_TOO_LARGE) into two

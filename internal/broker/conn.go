@@ -25,7 +25,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/sasl"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // Defaults applied to zero Options fields; they are Kafka's producer defaults.

@@ -18,7 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/sasl"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // producer pipelines Produce requests of one record each on a connection and checks

@@ -9,7 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/sasl"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // SASL API keys and error codes.

@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/sasl"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // saslCluster is a kfake cluster with SASL on and a user per mechanism kfake knows.

@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/testpki"
+	"github.com/kprod-io/kprod/internal/testpki"
 )
 
 // tlsCluster is a kfake cluster whose listener speaks TLS with cert.

@@ -24,7 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 // Options configure a run. Bootstrap and Nodes are required.
@@ -525,8 +525,8 @@ func kprodGoroutines() int {
 	count := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		for _, line := range strings.Split(g, "\n") {
-			if (strings.HasPrefix(line, "kprod.") || strings.HasPrefix(line, "kprod/")) &&
-				!strings.HasPrefix(line, "kprod/internal/chaos.") {
+			if (strings.HasPrefix(line, "github.com/kprod-io/kprod.") || strings.HasPrefix(line, "github.com/kprod-io/kprod/")) &&
+				!strings.HasPrefix(line, "github.com/kprod-io/kprod/internal/chaos.") {
 				count++
 				break
 			}

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 // crashRequest asks the transactional worker to crash its producer at a point of its

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kprod"
+	"github.com/kprod-io/kprod"
 )
 
 // connSet is one producer instance's view of the network: its dialer sends every

@@ -10,9 +10,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"kprod/internal/broker"
-	"kprod/internal/testpki"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/testpki"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // TestWaitEndsOnAuthentication: a metadata refresh that fails to authenticate with a

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/pool"
+	"github.com/kprod-io/kprod/internal/pool"
 )
 
 // lockedBuffer is a log sink safe for the refresher goroutine and the test.

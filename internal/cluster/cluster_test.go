@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/broker"
-	"kprod/internal/pool"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/pool"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 func newTestCluster(t *testing.T, bootstrap []string) *Cluster {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/broker"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // logCapture collects log messages.

@@ -13,8 +13,8 @@ import (
 	"crypto/tls"
 	"time"
 
-	"kprod/internal/tlsconf"
-	"kprod/sasl"
+	"github.com/kprod-io/kprod/internal/tlsconf"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // Acks values as sent in ProduceRequest.Acks.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testcluster"
 )
 
 // TestRealJaasMatchesJava has Kafka's own Java client parse every value of javaCases

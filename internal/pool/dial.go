@@ -1,7 +1,7 @@
 package pool
 
 import (
-	"kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/broker"
 )
 
 // dialLocked starts k's dial to addr on a goroutine the pool owns and returns it, so

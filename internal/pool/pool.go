@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/broker"
 )
 
 // Purpose separates connections to one node whose traffic must not mix.

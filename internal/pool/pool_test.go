@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/broker"
 )
 
 // newTestPool returns a pool that dials fb through d for every node, closed when the

@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/broker"
 )
 
 // TestIdleCloseNeverFailsWrittenRequest: a caller already holding a connection (the

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/broker"
-	"kprod/internal/config"
-	"kprod/internal/wire"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 // ErrDeliveryTimeout is delivery.timeout.ms expiring; the producer exports it as

@@ -8,8 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/wire"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 // fuzzShape is the request of FuzzHandleProduceResponse for a shape number: 1 to 18

@@ -9,10 +9,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/config"
-	"kprod/internal/pool"
-	"kprod/internal/txn"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/pool"
+	"github.com/kprod-io/kprod/internal/txn"
 )
 
 // A sender driven by hand, without a network: batches are "sent" by putting them in a

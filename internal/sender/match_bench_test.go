@@ -6,7 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/accumulator"
 )
 
 // matchRequest returns a request for topics x parts batches (topic-major), named

@@ -1,8 +1,8 @@
 package sender
 
 import (
-	"kprod/internal/broker"
-	"kprod/internal/pool"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/pool"
 )
 
 // conn returns node's Produce connection, or nil while the producer's pool dials it or

@@ -3,9 +3,9 @@ package sender
 import (
 	"time"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/broker"
-	"kprod/internal/wire"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 // copyBelow: batches at least this large are written by reference (writev) rather than

@@ -7,8 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/broker"
 )
 
 // Kafka error codes the sender treats specially.

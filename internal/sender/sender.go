@@ -15,12 +15,12 @@ import (
 	"sync"
 	"time"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/compress"
-	"kprod/internal/config"
-	"kprod/internal/partition"
-	"kprod/internal/pool"
-	"kprod/internal/txn"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/compress"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/partition"
+	"github.com/kprod-io/kprod/internal/pool"
+	"github.com/kprod-io/kprod/internal/txn"
 )
 
 // Metadata is the cluster view the sender routes by.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/config"
 )
 
 func TestBackoffGrowsWithJitterUpToMax(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/config"
 )
 
 // TestLateRetriableAnswerUnresolves: issue 10's window. A batch answered REQUEST_TIMED_OUT

@@ -9,9 +9,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/accumulator"
-	"kprod/internal/config"
-	"kprod/internal/txn"
+	"github.com/kprod-io/kprod/internal/accumulator"
+	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/txn"
 )
 
 // Rule 1 of the idempotence reference: a partition's sequence is an int32 that wraps

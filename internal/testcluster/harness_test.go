@@ -11,8 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/testcluster"
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 func uniqueTopic(prefix string) string {

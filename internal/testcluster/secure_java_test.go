@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testcluster"
 )
 
 // Java's own ConsoleProducer is the reference for every secure listener: each config that

@@ -24,7 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
-	"kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testcluster"
 )
 
 // TestRealSecureTopicAuthorization: alice authenticated with SCRAM-SHA-512 over SASL_SSL

@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/kafkatest"
+	"github.com/kprod-io/kprod/kafkatest"
 )
 
 // Cluster is a cluster a test may produce to.

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testcluster"
 )
 
 // DefaultURL is where `scripts/registry up` serves the Confluent-compatible API.

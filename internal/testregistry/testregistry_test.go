@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"kprod/internal/testregistry"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/internal/testregistry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // TestIndependentReader checks the harness end to end: a schema registered on the

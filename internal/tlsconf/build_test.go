@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/internal/testpki"
+	"github.com/kprod-io/kprod/internal/testpki"
 )
 
 // handshake runs a TLS handshake between a client built from s, dialing host as

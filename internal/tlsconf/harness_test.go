@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testcluster"
 )
 
 // TestHarnessPKI loads every store and key form of the secure cluster's PKI

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/internal/testpki"
+	"github.com/kprod-io/kprod/internal/testpki"
 )
 
 // TestJKSFixtures reads the stores keytool wrote (testdata/gen.sh): the trusted CA

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/internal/testpki"
+	"github.com/kprod-io/kprod/internal/testpki"
 )
 
 // TestParsePEMForms: blocks among other text, Windows line ends, and a whole PEM

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/internal/testpki"
+	"github.com/kprod-io/kprod/internal/testpki"
 )
 
 // build runs Build with Java's default endpoint identification.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/broker"
-	"kprod/internal/pool"
+	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/pool"
 )
 
 // errNoBroker: metadata has not named any broker yet (normal right after start).

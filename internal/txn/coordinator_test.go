@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"kprod/internal/pool"
+	"github.com/kprod-io/kprod/internal/pool"
 )
 
 // fakeMeta is the cluster view of a one-broker kfake cluster.

@@ -3,7 +3,7 @@ package txn
 import (
 	"testing"
 
-	"kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/broker"
 )
 
 // TestDecideTV2: transactions v2 (KIP-890) follow the cluster's finalized

@@ -5,7 +5,7 @@ import (
 
 	"github.com/twmb/avro"
 
-	avroserde "kprod/serde/avro"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
 )
 
 // BenchmarkAppendSerialize is the per-record cost once the schema id is cached:

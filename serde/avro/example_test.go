@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log"
 
-	"kprod"
-	"kprod/kafkatest"
-	"kprod/serde"
-	avroserde "kprod/serde/avro"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/serde"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
 )
 
 // The seeds' KafkaAvroSerializer example in Go: a Customer record with an Avro

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // fakeRegistry is a minimal in-process Confluent registry: register, look up,

@@ -8,8 +8,8 @@ import (
 
 	"github.com/linkedin/goavro/v2"
 
-	"kprod/serde"
-	avroserde "kprod/serde/avro"
+	"github.com/kprod-io/kprod/serde"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
 )
 
 // FuzzSerialize feeds arbitrary schema text (which the serializer parses and walks

@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/avro"
 
-	avroserde "kprod/serde/avro"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
 )
 
 const jsonTestSchema = `{"type": "record", "name": "Order", "namespace": "com.example",

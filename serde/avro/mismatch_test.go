@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	avroserde "kprod/serde/avro"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
 )
 
 // Every kind of mismatch names its field: nil where null is not allowed, int

@@ -1,6 +1,6 @@
 package avro
 
-import "kprod/serde/registry"
+import "github.com/kprod-io/kprod/serde/registry"
 
 // NewSerializerFromProperties returns a serializer configured as Java's
 // KafkaAvroSerializer is, from its properties: schema.registry.url,

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	avroserde "kprod/serde/avro"
-	"kprod/serde/registry"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 func TestFromProperties(t *testing.T) {

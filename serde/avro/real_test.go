@@ -17,12 +17,12 @@ import (
 	"github.com/twmb/avro"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"kprod"
-	"kprod/internal/testcluster"
-	"kprod/internal/testregistry"
-	"kprod/serde"
-	avroserde "kprod/serde/avro"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testregistry"
+	"github.com/kprod-io/kprod/serde"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 type readBack struct {

@@ -1,12 +1,12 @@
 package avro_test
 
 import (
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
-	avroserde "kprod/serde/avro"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
 )
 
 // A registry answering an id that does not fit the wire format's 4 bytes

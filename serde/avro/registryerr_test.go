@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"kprod/serde"
-	avroserde "kprod/serde/avro"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // A registry failure fails Serialize as a SerializationError that errors.Is finds

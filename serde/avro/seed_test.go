@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	avroserde "kprod/serde/avro"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
 )
 
 // seedSchema is the seeds' Customer schema character for character, with its

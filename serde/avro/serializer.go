@@ -11,8 +11,8 @@ import (
 
 	"github.com/twmb/avro"
 
-	"kprod/serde"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // Config says where a Serializer registers its schema and how it picks the id.

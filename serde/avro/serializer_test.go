@@ -14,9 +14,9 @@ import (
 
 	"github.com/linkedin/goavro/v2"
 
-	"kprod/serde"
-	avroserde "kprod/serde/avro"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	avroserde "github.com/kprod-io/kprod/serde/avro"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // customerSchema is the seeds' Customer (KafkaAvroSerializer example), with its

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"sync"
 
-	"kprod"
-	"kprod/serde"
-	"kprod/serde/avro"
-	"kprod/serde/jsonschema"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/avro"
+	"github.com/kprod-io/kprod/serde/jsonschema"
 )
 
 // The Java class names this package maps.

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"kprod"
-	"kprod/internal/testregistry"
-	"kprod/serde"
-	"kprod/serde/byname"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testregistry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/byname"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -255,12 +255,12 @@ func TestJSONSchemaFromPropertiesRealRegistry(t *testing.T) {
 // The registry serializers are optional: the core must not link them, nor this
 // package's, so a program that produces bytes or strings stays small.
 func TestCoreDoesNotImportTheRegistrySerializers(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "kprod").Output()
+	out, err := exec.Command("go", "list", "-deps", "github.com/kprod-io/kprod").Output()
 	if err != nil {
 		t.Skipf("go list: %v", err)
 	}
 	for _, pkg := range strings.Fields(string(out)) {
-		if strings.HasPrefix(pkg, "kprod/serde/") || strings.Contains(pkg, "twmb/avro") || strings.Contains(pkg, "jsonschema") || strings.Contains(pkg, "protobuf") {
+		if strings.HasPrefix(pkg, "github.com/kprod-io/kprod/serde/") || strings.Contains(pkg, "twmb/avro") || strings.Contains(pkg, "jsonschema") || strings.Contains(pkg, "protobuf") {
 			t.Errorf("package kprod imports %s", pkg)
 		}
 	}

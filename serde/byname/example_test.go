@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"log"
 
-	"kprod"
-	"kprod/kafkatest"
-	"kprod/serde/byname"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/serde/byname"
 )
 
 // A Java producer's serializer settings, read as they are: the class names

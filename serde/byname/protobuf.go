@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"kprod/serde"
-	"kprod/serde/protobuf"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/protobuf"
 )
 
 // buildProtobuf builds KafkaProtobufSerializer for T. Java's serializer takes the

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"kprod/internal/testregistry"
-	"kprod/serde/byname"
+	"github.com/kprod-io/kprod/internal/testregistry"
+	"github.com/kprod-io/kprod/serde/byname"
 )
 
 // protoCustomer is the seeds' Customer as a .proto file; Order comes second, so

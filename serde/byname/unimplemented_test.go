@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/serde/byname"
+	"github.com/kprod-io/kprod/serde/byname"
 )
 
 // Java properties whose effect kprod does not implement must fail at

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // benchSerializer returns a serializer whose schema id is already cached, through a

@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"kprod"
-	"kprod/kafkatest"
-	"kprod/serde"
-	"kprod/serde/jsonschema"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/jsonschema"
 )
 
 // Customer is the seeds' Customer record, as a Go struct with encoding/json tags.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // fakeResolver stands in for a *registry.Resolver: it hands out id for every topic

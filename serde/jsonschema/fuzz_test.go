@@ -6,8 +6,8 @@ import (
 	"errors"
 	"testing"
 
-	"kprod/serde"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // FuzzSerialize feeds arbitrary schema texts (a registry's answer under

@@ -3,7 +3,7 @@ package jsonschema
 import (
 	"fmt"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // FailInvalidSchemaConfig is json.fail.invalid.schema, KafkaJsonSchemaSerializer's

@@ -19,11 +19,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"kprod"
-	"kprod/internal/testcluster"
-	"kprod/serde"
-	"kprod/serde/jsonschema"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/jsonschema"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // realRegistry returns the URL of the Apicurio registry scripts/registry runs

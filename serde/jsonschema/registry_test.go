@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"kprod/serde"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // httpRegistry is the smallest Confluent-compatible registry: it registers under

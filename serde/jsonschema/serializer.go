@@ -10,8 +10,8 @@ import (
 
 	js "github.com/santhosh-tekuri/jsonschema/v6"
 
-	"kprod/serde"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // Options are the JSON Schema serializer's own settings, beside the registry's

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/serde"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // customerSchema is shaped as Java's JSON Schema generator writes a class (what

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // use.latest.version=true with latest.compatibility.strict left at Java's

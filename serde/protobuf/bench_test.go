@@ -5,8 +5,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"kprod/serde/protobuf/internal/testpb"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // BenchmarkAppendSerialize is the per-record cost once the schema id is cached;

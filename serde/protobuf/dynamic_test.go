@@ -8,9 +8,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"kprod/serde"
-	"kprod/serde/protobuf/internal/testpb"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // orderProto is deliberately oddly spaced: the registry must get this text as given.

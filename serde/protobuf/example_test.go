@@ -9,11 +9,11 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"kprod"
-	"kprod/kafkatest"
-	"kprod/serde"
-	"kprod/serde/protobuf"
-	"kprod/serde/protobuf/internal/testpb" // your generated package
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/protobuf"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb" // your generated package
 )
 
 // The Customer example with Protobuf: Java's KafkaProtobufSerializer properties and

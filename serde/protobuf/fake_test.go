@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // fakeResolver stands in for a *registry.Resolver: it hands out id for every schema,

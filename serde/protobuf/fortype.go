@@ -6,7 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"kprod/serde"
+	"github.com/kprod-io/kprod/serde"
 )
 
 // Unconstrained is a Serializer for a type parameter that cannot be constrained to

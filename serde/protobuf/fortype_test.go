@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"kprod/serde/protobuf/internal/testpb"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb"
 )
 
 func TestFromPropertiesFor(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"kprod/serde/protobuf/internal/testpb"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb"
 )
 
 // TestMessageIndexes checks the paths and their bytes, byte for byte, against

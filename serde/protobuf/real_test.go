@@ -18,12 +18,12 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"kprod"
-	"kprod/internal/testcluster"
-	"kprod/internal/testregistry"
-	"kprod/serde"
-	"kprod/serde/protobuf"
-	"kprod/serde/protobuf/internal/testpb"
+	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/testcluster"
+	"github.com/kprod-io/kprod/internal/testregistry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/protobuf"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb"
 )
 
 type registered struct {

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"kprod/serde/protobuf/internal/testpb"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 func newResolver(t testing.TB, url string, scfg registry.SerdeConfig) *registry.Resolver {

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // printFile returns fd as .proto text. A generated Go message carries its file's

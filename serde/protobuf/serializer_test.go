@@ -10,9 +10,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"kprod/serde"
-	"kprod/serde/protobuf/internal/testpb"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 func customer() *testpb.Customer {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"kprod/serde/protobuf/internal/testpb"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/protobuf/internal/testpb"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // Under use.latest.version or use.schema.id Java checks, by default, that the

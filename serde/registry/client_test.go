@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // answer is an httptest registry that answers every request with status and body.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"kprod/internal/tlsconf"
+	"github.com/kprod-io/kprod/internal/tlsconf"
 )
 
 // sslPrefix is where Confluent's serializers read the registry client's TLS

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 func TestParseProperties(t *testing.T) {

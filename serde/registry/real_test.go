@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"kprod/internal/testregistry"
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/internal/testregistry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // These tests run against the real registry scripts/registry starts (Apicurio's

@@ -6,7 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // ReferenceVersion follows Java's order for an imported file: register it (then look

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 const orderSchema = `{"type":"record","name":"Order","namespace":"com.example","fields":[{"name":"id","type":"long"}]}`

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"kprod/serde/registry"
+	"github.com/kprod-io/kprod/serde/registry"
 )
 
 // Concurrent first uses of one schema while the registry does not answer: the

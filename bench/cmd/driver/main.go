@@ -16,7 +16,7 @@ import (
 	"os"
 	"os/signal"
 
-	"kprod/bench/drivers"
+	"github.com/kprod-io/kprod/bench/drivers"
 )
 
 func main() {

@@ -19,7 +19,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"kprod/bench/sink"
+	"github.com/kprod-io/kprod/bench/sink"
 )
 
 func main() {

@@ -92,7 +92,7 @@ const file_customer_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
 	"\x05email\x18\x03 \x01(\tH\x00R\x05email\x88\x01\x01B\b\n" +
-	"\x06_emailB!Z\x1fkprod/serde/protobuf/customerpbb\x06proto3"
+	"\x06_emailB5Z3github.com/kprod-io/kprod/serde/protobuf/customerpbb\x06proto3"
 
 var (
 	file_customer_proto_rawDescOnce sync.Once

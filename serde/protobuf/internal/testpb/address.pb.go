@@ -82,7 +82,7 @@ const file_address_proto_rawDesc = "" +
 	"kprod.test\"5\n" +
 	"\aAddress\x12\x16\n" +
 	"\x06street\x18\x01 \x01(\tR\x06street\x12\x12\n" +
-	"\x04city\x18\x02 \x01(\tR\x04cityB&Z$kprod/serde/protobuf/internal/testpbb\x06proto3"
+	"\x04city\x18\x02 \x01(\tR\x04cityB:Z8github.com/kprod-io/kprod/serde/protobuf/internal/testpbb\x06proto3"
 
 var (
 	file_address_proto_rawDescOnce sync.Once

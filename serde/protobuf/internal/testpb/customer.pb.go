@@ -313,7 +313,7 @@ const file_customer_proto_rawDesc = "" +
 	"\bDiscount\x12\x18\n" +
 	"\apercent\x18\x01 \x01(\x05R\apercent\x1a\x1a\n" +
 	"\x04Note\x12\x12\n" +
-	"\x04text\x18\x01 \x01(\tR\x04textB&Z$kprod/serde/protobuf/internal/testpbb\x06proto3"
+	"\x04text\x18\x01 \x01(\tR\x04textB:Z8github.com/kprod-io/kprod/serde/protobuf/internal/testpbb\x06proto3"
 
 var (
 	file_customer_proto_rawDescOnce sync.Once

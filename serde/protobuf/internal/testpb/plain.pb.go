@@ -81,7 +81,7 @@ const file_plain_proto_rawDesc = "" +
 	"\vplain.proto\x12\x10kprod.test.plain\")\n" +
 	"\x05Plain\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\f\n" +
-	"\x01n\x18\x02 \x01(\x03R\x01nB&Z$kprod/serde/protobuf/internal/testpbb\x06proto3"
+	"\x01n\x18\x02 \x01(\x03R\x01nB:Z8github.com/kprod-io/kprod/serde/protobuf/internal/testpbb\x06proto3"
 
 var (
 	file_plain_proto_rawDescOnce sync.Once
