@@ -163,7 +163,7 @@ func poolGoroutines() int {
 		if i == 0 {
 			continue
 		}
-		if strings.Contains(g, "kprod/internal/pool.(*Pool)") || strings.Contains(g, "kprod/internal/broker.") {
+		if strings.Contains(g, "github.com/kprod-io/kprod/internal/pool.(*Pool)") || strings.Contains(g, "github.com/kprod-io/kprod/internal/broker.") {
 			n++
 		}
 	}
