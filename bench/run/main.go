@@ -135,8 +135,8 @@ func run(ctx context.Context, c config, cmdline string) error {
 	if err != nil {
 		return err
 	}
-	if b, err := os.ReadFile(filepath.Join(benchDir, "go.mod")); err != nil || !strings.Contains(string(b), "module kprod/bench") {
-		return fmt.Errorf("run from the bench folder (go run ./run): %s has no kprod/bench go.mod", benchDir)
+	if b, err := os.ReadFile(filepath.Join(benchDir, "go.mod")); err != nil || !strings.Contains(string(b), "module github.com/kprod-io/kprod/bench") {
+		return fmt.Errorf("run from the bench folder (go run ./run): %s has no github.com/kprod-io/kprod/bench go.mod", benchDir)
 	}
 	scens, err := filter(matrix(), c.Scenarios)
 	if err != nil {

@@ -220,7 +220,7 @@ func RepoRoot() (string, error) {
 	for {
 		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
 			first, _, _ := strings.Cut(string(b), "\n")
-			if strings.TrimSpace(first) == "module kprod" {
+			if strings.TrimSpace(first) == "module github.com/kprod-io/kprod" {
 				return dir, nil
 			}
 		}

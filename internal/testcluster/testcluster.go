@@ -181,7 +181,7 @@ func RepoRoot() (string, error) {
 			sc := bufio.NewScanner(f)
 			sc.Scan()
 			f.Close()
-			if strings.TrimSpace(sc.Text()) == "module kprod" {
+			if strings.TrimSpace(sc.Text()) == "module github.com/kprod-io/kprod" {
 				return dir, nil
 			}
 		}
