@@ -183,9 +183,9 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 		case errors.Is(err, accumulator.ErrAborted):
 			return ErrClosed
 		case err != nil:
-			return refused(fmt.Errorf("kprod: waiting for buffer space: %w", err))
+			return refused(fmt.Errorf("kprod: no buffer space when the caller's ctx ended: %w", ctxEnd(ctx)))
 		}
-		return fmt.Errorf("%w: failed to allocate memory within the configured max blocking time %d ms",
+		return fmt.Errorf("%w: failed to allocate memory within the configured max blocking time %d ms (max.block.ms expired)",
 			ErrBufferExhausted, p.set.MaxBlock.Milliseconds())
 	}
 	return nil
@@ -256,19 +256,20 @@ func (p *Producer) choosePartition(t *cluster.Topic, at *accumulator.Topic, r *R
 	return -1
 }
 
-// onSend runs the interceptors' OnSend; a failing one is logged and skipped.
+// onSend runs the interceptors' OnSend; a failing one is logged (summarised: an
+// interceptor failing every record is not a line per record) and skipped.
 func (p *Producer) onSend(r Record) Record {
 	for _, ic := range p.interceptors {
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
-					p.log.Error("kprod: interceptor OnSend panicked; record sent unchanged by it",
+					p.logs.Error(fmt.Sprintf("onsend panic %T", ic), "kprod: interceptor OnSend panicked; record sent unchanged by it",
 						"interceptor", fmt.Sprintf("%T", ic), "panic", v, "stack", string(debug.Stack()))
 				}
 			}()
 			nr, err := ic.OnSend(r)
 			if err != nil {
-				p.log.Warn("kprod: interceptor OnSend failed; record sent unchanged by it",
+				p.logs.Warn(fmt.Sprintf("onsend %T", ic), "kprod: interceptor OnSend failed; record sent unchanged by it",
 					"interceptor", fmt.Sprintf("%T", ic), "err", err)
 				return
 			}
@@ -284,7 +285,7 @@ func (p *Producer) onAck(md RecordMetadata, err error) {
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
-					p.log.Error("kprod: interceptor OnAcknowledgement panicked",
+					p.logs.Error(fmt.Sprintf("onack panic %T", ic), "kprod: interceptor OnAcknowledgement panicked",
 						"interceptor", fmt.Sprintf("%T", ic), "panic", v)
 				}
 			}()
