@@ -125,7 +125,7 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	// common case) cannot exceed them: its overhead is at most 61+21 bytes.
 	small := len(rec.Headers) == 0 && int64(len(rec.Key)+len(rec.Value)+128) <= min(int64(p.set.MaxRequestSize), p.set.BufferMemory)
 	if !small {
-		size := accumulator.MaxRecordSize(rec.Key, rec.Value, rec.Headers)
+		size := accumulator.MaxRecordSize(rec.Key, rec.Value, wireHeaders(rec.Headers))
 		if size > p.set.MaxRequestSize || int64(size) > p.set.BufferMemory {
 			return fmt.Errorf("%w: the record is %d bytes when serialized, more than max.request.size=%d or buffer.memory=%d",
 				ErrRecordTooLarge, size, p.set.MaxRequestSize, p.set.BufferMemory)
@@ -171,7 +171,7 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	} else {
 		ts = rec.Timestamp.UnixMilli()
 	}
-	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Done: done}
+	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: wireHeaders(rec.Headers), Done: done}
 	var ok2 bool
 	var used int32
 	used, ok2, err = p.acc.Append(ctx, deadline, at, tg, &ar)
