@@ -9,7 +9,7 @@ import (
 // (argparse4j / joptsimple): --name value, --name=value, and for multi-valued options
 // every following argument up to the next one starting with "--".
 type flagSpec struct {
-	name  string
+	name     string
 	multi    bool // takes one or more values
 	bool     bool // takes no value
 	optional bool // the value may be left out ("" then), as joptsimple's optional arguments
