@@ -55,9 +55,6 @@ func New(l *slog.Logger, interval time.Duration, now func() time.Time) *Logger {
 	return &Logger{log: l, interval: interval, now: now, kinds: map[string]*kind{}}
 }
 
-// Slog returns the logger events are written to, for messages that never repeat.
-func (l *Logger) Slog() *slog.Logger { return l.log }
-
 // Warn logs msg with args at WARN unless an event with the same key was logged less than
 // the interval ago; then it only counts it.
 func (l *Logger) Warn(key, msg string, args ...any) { l.Log(slog.LevelWarn, key, msg, args...) }
