@@ -76,22 +76,11 @@ func TestREADMEProgramsCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds programs")
 	}
-	raw, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, blocks := readmeGoBlocks(t)
 	replace := map[string]string{}
 	var pkgs []string
 	tmp := t.TempDir()
-	for i, block := range strings.Split(string(raw), "```go\n")[1:] {
-		code, _, ok := strings.Cut(block, "\n```")
-		if !ok {
-			t.Fatalf("README Go block %d is not closed", i+1)
-		}
+	for _, code := range blocks {
 		if !strings.HasPrefix(code, "package main\n") {
 			continue // an excerpt, not a program
 		}
@@ -127,19 +116,11 @@ func TestREADMEExcerptsCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("type-checks from source")
 	}
-	raw, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, blocks := readmeGoBlocks(t)
 	fset := token.NewFileSet()
 	imp := importer.ForCompiler(fset, "source", nil)
 	checked := 0
-	for i, block := range strings.Split(string(raw), "```go\n")[1:] {
-		code, _, _ := strings.Cut(block, "\n```")
+	for i, code := range blocks {
 		if strings.HasPrefix(code, "package main\n") {
 			continue // TestREADMEProgramsCompile builds it
 		}
@@ -199,3 +180,25 @@ const readmeGiven = `var (
 
 type Score struct{ Points int }
 `
+
+// readmeGoBlocks returns the module root and the code of README.md's ```go blocks.
+func readmeGoBlocks(t *testing.T) (string, []string) {
+	t.Helper()
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	for i, block := range strings.Split(string(raw), "```go\n")[1:] {
+		code, _, ok := strings.Cut(block, "\n```")
+		if !ok {
+			t.Fatalf("README Go block %d is not closed", i+1)
+		}
+		blocks = append(blocks, code)
+	}
+	return root, blocks
+}
