@@ -281,8 +281,8 @@ func TestFaultCloseWhileConnectionDies(t *testing.T) {
 		case <-closed:
 			waiting = true
 		case <-time.After(time.Millisecond):
-			waiting = parkedIn("kprod/internal/pool.(*Pool).CloseAll") &&
-				(parkedIn("kprod/internal/broker.(*Conn).Close") || parkedIn("kprod/internal/broker.(*Conn).shutdown"))
+			waiting = parkedIn("github.com/kprod-io/kprod/internal/pool.(*Pool).CloseAll") &&
+				(parkedIn("github.com/kprod-io/kprod/internal/broker.(*Conn).Close") || parkedIn("github.com/kprod-io/kprod/internal/broker.(*Conn).shutdown"))
 			if !waiting && time.Now().After(deadline) {
 				t.Fatalf("Close neither returned nor waited for the dying connection within %v", waitLong)
 			}

@@ -261,7 +261,7 @@ func TestTxnCloseLetsCommitFinish(t *testing.T) {
 			txWait(t, arrived, "EndTxn(commit) at the coordinator")
 			closed := make(chan error, 1)
 			go func() { closed <- p.Close(context.Background()) }()
-			waitUntil(t, "Close waits for the commit", func() bool { return parkedIn("kprod/internal/txn.(*Manager).StopCalls") })
+			waitUntil(t, "Close waits for the commit", func() bool { return parkedIn("github.com/kprod-io/kprod/internal/txn.(*Manager).StopCalls") })
 			release()
 			if err := <-committed; err != nil {
 				t.Errorf("CommitTransaction during Close: %v; want it to finish", err)

@@ -130,7 +130,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // parkedIn reports whether some goroutine is blocked (on a channel, a select, a
 // WaitGroup or a lock) directly in fn, a function name as runtime stacks print it, such
-// as "kprod/internal/cluster.(*Cluster).Wait": a Send waiting for metadata or for
+// as "github.com/kprod-io/kprod/internal/cluster.(*Cluster).Wait": a Send waiting for metadata or for
 // buffer.memory has no other sign. For waitUntil.
 func parkedIn(fn string) bool {
 	for _, g := range goroutineStacks() {
@@ -155,10 +155,10 @@ func parkedIn(fn string) bool {
 
 // Functions a Send parks in, for parkedIn.
 const (
-	parkedForMetadata = "kprod/internal/cluster.(*Cluster).Wait"
-	parkedForBuffer   = "kprod/internal/accumulator.(*Budget).Acquire"
+	parkedForMetadata = "github.com/kprod-io/kprod/internal/cluster.(*Cluster).Wait"
+	parkedForBuffer   = "github.com/kprod-io/kprod/internal/accumulator.(*Budget).Acquire"
 	// The sender loop between two passes: nothing to do until woken or a timer fires.
-	parkedSender = "kprod/internal/sender.(*Sender).Run"
+	parkedSender = "github.com/kprod-io/kprod/internal/sender.(*Sender).Run"
 )
 
 // goroutineStacks returns the stack of every goroutine, the caller's first.
