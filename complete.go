@@ -148,7 +148,7 @@ func (c *completer) completeFrom(b *accumulator.Batch, r sender.Result, err erro
 	p := c.p
 	defer func() {
 		if v := recover(); v != nil {
-			p.log.Error("kprod: send callback panicked", "panic", v, "stack", string(debug.Stack()))
+			p.logs.Error("callback panic", "kprod: send callback panicked", "panic", v, "stack", string(debug.Stack()))
 			next = i + 1
 		}
 	}()

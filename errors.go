@@ -91,6 +91,8 @@ type KafkaError struct {
 	metadata bool
 }
 
+// Error names the code and gives the broker's message, or Kafka's description of the
+// code, and the permission refused for an authorization error.
 func (e *KafkaError) Error() string {
 	text := e.Message
 	if text == "" {
@@ -210,6 +212,7 @@ type DeliveryError struct {
 	MaybeWritten bool
 }
 
+// Error says where delivery failed, whether the record may have been written, and why.
 func (e *DeliveryError) Error() string {
 	w := "not written"
 	if e.MaybeWritten {
@@ -218,6 +221,7 @@ func (e *DeliveryError) Error() string {
 	return fmt.Sprintf("kprod: delivery to %s-%d failed (%s): %v", e.Topic, e.Partition, w, e.Err)
 }
 
+// Unwrap returns Err, for errors.Is and errors.As.
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
 // MaybeWritten reports whether a record whose send returned err may nonetheless have been

@@ -25,8 +25,19 @@ func WithInterceptors(ics ...Interceptor) Option {
 // partition (Java's partitioner.class).
 func WithPartitioner(p Partitioner) Option { return func(o *options) { o.partitioner = p } }
 
-// WithLogger sets where warnings go (failed interceptors, unreachable brokers, retries).
-// Default slog.Default().
+// WithLogger sets where the producer logs (Java's producer logs through SLF4J; it has
+// no property for it). Default slog.Default(), as a Go library that logs should: a new
+// user sees at once why nothing is sent ("kprod: cannot connect to broker ..."), and an
+// application that set a default handler gets kprod's lines there. WithLogger(nil)
+// silences it.
+//
+// What is logged: at WARN, failures the producer works around (an unreachable broker,
+// a failed metadata refresh or InitProducerId, an interceptor's error); at ERROR, a
+// callback or interceptor that panicked; at INFO, that a logged failure ended; at DEBUG,
+// retried batches. Nothing is logged per record or per retry: the first of a repeated
+// failure is logged, then, while it repeats, one line a minute with the count ("kprod:
+// cannot connect to broker (repeated 57 times in the last 1m0s)"). A normal Close logs
+// nothing at WARN or above. Each line carries the client.id attribute.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithDialer sets how connections to brokers are opened, for example through a proxy.

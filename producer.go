@@ -15,6 +15,7 @@ import (
 	"github.com/kprod-io/kprod/internal/broker"
 	"github.com/kprod-io/kprod/internal/cluster"
 	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/logsum"
 	"github.com/kprod-io/kprod/internal/pool"
 	"github.com/kprod-io/kprod/internal/sender"
 	"github.com/kprod-io/kprod/internal/txn"
@@ -40,6 +41,7 @@ type Producer struct {
 	interceptors []Interceptor
 	partitioner  Partitioner
 	log          *slog.Logger
+	logs         *logsum.Logger // log, summarising what may repeat per record
 
 	closeCtx   context.Context // cancelled when Close starts: blocked Sends give up
 	closeStart context.CancelFunc
@@ -64,8 +66,12 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler) // WithLogger(nil): silence
+	}
 	p := &Producer{set: set, interceptors: o.interceptors, partitioner: o.partitioner,
 		log: o.logger.With("client.id", set.ClientID), closeDone: make(chan struct{}), senderDone: make(chan struct{})}
+	p.logs = logsum.New(p.log, 0, nil)
 	p.closeCtx, p.closeStart = context.WithCancel(context.Background())
 	p.closing = p.closeCtx.Done()
 
@@ -251,9 +257,13 @@ func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]Partition
 }
 
 // waitTopic waits until topic has at least minPartitions partitions in metadata, up to
-// deadline (max.block.ms), ctx or Close.
+// deadline (max.block.ms), ctx or Close. A wait that runs out names the limit that
+// ended it (max.block.ms: ErrMetadataTimeout, as Java's TimeoutException "Topic X not
+// present in metadata after N ms."; the caller's ctx: its error) and why the topic is
+// missing: the cluster said it does not exist, or the last metadata failure (an
+// unreachable cluster's connection error).
 func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions int32, deadline time.Time) (*cluster.Topic, error) {
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+	ctx, cancel := context.WithDeadlineCause(ctx, deadline, errMaxBlock)
 	defer cancel()
 	stop := context.AfterFunc(p.closeCtx, cancel) // Close ends the wait
 	defer stop()
@@ -272,19 +282,17 @@ func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions in
 		// max.block.ms.
 		return nil, err
 	}
-	if ctx.Err() == context.DeadlineExceeded && time.Now().After(deadline.Add(-time.Millisecond)) {
-		ms := p.set.MaxBlock.Milliseconds()
+	if ctx.Err() != nil {
+		what := fmt.Sprintf("topic %s not present in metadata", topic)
 		if t != nil && t.ErrorCode == 0 && t.Parts.Count > 0 {
-			return nil, fmt.Errorf("%w: partition %d of topic %s with partition count %d is not present in metadata after %d ms",
-				ErrMetadataTimeout, minPartitions-1, topic, t.Parts.Count, ms)
+			what = fmt.Sprintf("partition %d of topic %s with partition count %d is not present in metadata",
+				minPartitions-1, topic, t.Parts.Count)
 		}
-		if last := p.meta.LastError(); last != nil {
-			return nil, fmt.Errorf("%w: topic %s not present in metadata after %d ms (last metadata error: %v)", ErrMetadataTimeout, topic, ms, last)
+		why := missingCause(topic, t, p.meta.LastError())
+		if context.Cause(ctx) == errMaxBlock {
+			return nil, fmt.Errorf("%w: %s after %d ms (max.block.ms expired)%s", ErrMetadataTimeout, what, p.set.MaxBlock.Milliseconds(), why)
 		}
-		return nil, fmt.Errorf("%w: topic %s not present in metadata after %d ms", ErrMetadataTimeout, topic, ms)
-	}
-	if ctx.Err() != nil && t == nil {
-		return nil, fmt.Errorf("kprod: waiting for metadata of topic %s: %w", topic, ctx.Err())
+		return nil, fmt.Errorf("kprod: %s when the caller's ctx ended: %w%s", what, ctxEnd(ctx), why)
 	}
 	var ke *kerr.Error
 	if errors.As(err, &ke) { // a topic error waiting cannot cure (TOPIC_AUTHORIZATION_FAILED, ...)
@@ -293,6 +301,38 @@ func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions in
 		return nil, fmt.Errorf("kprod: metadata of topic %s: %w", topic, withResource(pe, topic))
 	}
 	return nil, fmt.Errorf("kprod: topic %s: %w", topic, err)
+}
+
+// errMaxBlock is the cause of a wait's ctx that max.block.ms ended, telling it from the
+// caller's ctx ending.
+var errMaxBlock = errors.New("kprod: max.block.ms expired")
+
+// ctxEnd is how the caller's ctx ended, for the error of a wait it ended: ctx.Err(), and
+// the caller's cause if it gave one. Only such errors wrap the context errors; the
+// producer's own limits (max.block.ms) never do, as the transaction calls' (txn.ended).
+func ctxEnd(ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return fmt.Errorf("%w: %w", ctx.Err(), cause)
+	}
+	return ctx.Err()
+}
+
+// missingCause says why a topic is not in metadata, as far as the producer knows: the
+// cluster's answer for it, the last metadata failure, both or nothing ("").
+func missingCause(topic string, t *cluster.Topic, last error) string {
+	var why string
+	switch {
+	case t == nil:
+	case t.ErrorCode == kerr.UnknownTopicOrPartition.Code:
+		why = fmt.Sprintf("; topic %s does not exist (the cluster answered %s and did not create it)",
+			topic, kerr.UnknownTopicOrPartition.Message)
+	case t.ErrorCode != 0:
+		why = fmt.Sprintf("; the cluster's last answer for topic %s: %s", topic, kerr.ErrorForCode(t.ErrorCode).(*kerr.Error).Message)
+	}
+	if last != nil {
+		why += fmt.Sprintf("; last error: %v", last)
+	}
+	return why
 }
 
 // txnManagerCtx is txnManager for the transaction calls that take a ctx: a nil ctx is

@@ -3,6 +3,11 @@ package kprod_test
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,22 +76,11 @@ func TestREADMEProgramsCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds programs")
 	}
-	raw, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, blocks := readmeGoBlocks(t)
 	replace := map[string]string{}
 	var pkgs []string
 	tmp := t.TempDir()
-	for i, block := range strings.Split(string(raw), "```go\n")[1:] {
-		code, _, ok := strings.Cut(block, "\n```")
-		if !ok {
-			t.Fatalf("README Go block %d is not closed", i+1)
-		}
+	for _, code := range blocks {
 		if !strings.HasPrefix(code, "package main\n") {
 			continue // an excerpt, not a program
 		}
@@ -110,4 +104,101 @@ func TestREADMEProgramsCompile(t *testing.T) {
 	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
 		t.Fatalf("README programs do not build: %v\n%s", err, out)
 	}
+}
+
+// TestREADMEExcerptsCompile type-checks every ```go block of README.md that is not a
+// complete program, so that a user pasting one gets code that compiles (issue 13 item
+// 6). A block starting with "func " is checked as a top-level declaration; any other as
+// the body of a function returning error. readmeGiven declares what the excerpts take as
+// given (ctx, a record's value, ...). Unused variables and imports, which an excerpt
+// leaves by nature, are the only errors ignored.
+func TestREADMEExcerptsCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("type-checks from source")
+	}
+	root, blocks := readmeGoBlocks(t)
+	fset := token.NewFileSet()
+	imp := importer.ForCompiler(fset, "source", nil)
+	checked := 0
+	for i, code := range blocks {
+		if strings.HasPrefix(code, "package main\n") {
+			continue // TestREADMEProgramsCompile builds it
+		}
+		checked++
+		var src strings.Builder
+		src.WriteString("package readme\n\nimport (\n")
+		for _, p := range readmeImports {
+			if strings.Contains(code, p[0]+".") || p[0] == "context" || p[0] == "kprod" {
+				fmt.Fprintf(&src, "\t%q\n", p[1])
+			}
+		}
+		src.WriteString(")\n\n" + readmeGiven + "\n")
+		if strings.HasPrefix(code, "func ") {
+			src.WriteString(code + "\n")
+		} else {
+			fmt.Fprintf(&src, "func excerpt() error {\n%s\n\treturn nil\n}\n", code)
+		}
+		name := filepath.Join(root, fmt.Sprintf("readme_excerpt%d.go", i+1)) // the module's imports resolve from here
+		f, err := parser.ParseFile(fset, name, src.String(), 0)
+		if err != nil {
+			t.Errorf("README Go block %d does not parse: %v\n%s", i+1, err, code)
+			continue
+		}
+		var hard []string
+		conf := types.Config{Importer: imp.(types.ImporterFrom), Error: func(err error) {
+			if te, ok := err.(types.Error); ok && te.Soft {
+				return // declared and not used, imported and not used
+			}
+			hard = append(hard, err.Error())
+		}}
+		conf.Check("readme", fset, []*ast.File{f}, nil)
+		if len(hard) > 0 {
+			t.Errorf("README Go block %d does not compile:\n%s\n--- block:\n%s", i+1, strings.Join(hard, "\n"), code)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("found no README excerpt to check: the Sending one at least")
+	}
+}
+
+// readmeImports are the packages README excerpts may use: name, import path.
+var readmeImports = [][2]string{
+	{"context", "context"}, {"errors", "errors"}, {"fmt", "fmt"}, {"log", "log"}, {"slog", "log/slog"},
+	{"os", "os"}, {"testing", "testing"}, {"time", "time"},
+	{"kprod", "github.com/kprod-io/kprod"}, {"serde", "github.com/kprod-io/kprod/serde"},
+	{"kafkatest", "github.com/kprod-io/kprod/kafkatest"},
+}
+
+// readmeGiven declares what README excerpts take as given.
+const readmeGiven = `var (
+	ctx                         = context.Background()
+	order, click, sample, debit []byte
+	servers                     []string
+	offsets                     map[kprod.TopicPartition]kprod.OffsetAndMetadata
+	s                           Score
+)
+
+type Score struct{ Points int }
+`
+
+// readmeGoBlocks returns the module root and the code of README.md's ```go blocks.
+func readmeGoBlocks(t *testing.T) (string, []string) {
+	t.Helper()
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	for i, block := range strings.Split(string(raw), "```go\n")[1:] {
+		code, _, ok := strings.Cut(block, "\n```")
+		if !ok {
+			t.Fatalf("README Go block %d is not closed", i+1)
+		}
+		blocks = append(blocks, code)
+	}
+	return root, blocks
 }

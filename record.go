@@ -2,13 +2,29 @@ package kprod
 
 import (
 	"time"
+	"unsafe"
 
 	"github.com/kprod-io/kprod/internal/wire"
 )
 
-// Header is a record header: a string Key and a byte Value (nil is a null value). It is
-// the wire encoder's own type, so headers reach the batch without conversion.
-type Header = wire.Header
+// Header is a record header (KIP-82), Java's RecordHeader.
+type Header struct {
+	// Key is the header's name. Keys may repeat within a record.
+	Key string
+	// Value is the header's value; nil is a null value (written as length -1).
+	Value []byte
+}
+
+// The conversion compiles only while Header and wire.Header have identical underlying
+// types, hence one memory layout, which wireHeaders relies on.
+var _ = wire.Header(Header{})
+
+// wireHeaders views headers as the wire encoder's type without copying: Send stays
+// allocation-free. Header is a type of its own, not an alias of wire.Header, so that go
+// doc shows its fields (issue 13).
+func wireHeaders(h []Header) []wire.Header {
+	return unsafe.Slice((*wire.Header)(unsafe.Pointer(unsafe.SliceData(h))), len(h))
+}
 
 // Record is what Send delivers: Java's ProducerRecord with its key and value already
 // serialized (Typed serializes for you).
@@ -64,14 +80,17 @@ type RecordMetadata struct {
 
 // PartitionInfo describes one partition of a topic, as PartitionsFor returns it.
 type PartitionInfo struct {
+	// Topic and Partition name the partition.
 	Topic     string
 	Partition int32
 	// Leader is the node id of the partition's leader, -1 when it has none.
 	Leader int32
 	// LeaderEpoch is the leader's epoch, -1 when unknown.
 	LeaderEpoch int32
-	// Replicas, InSyncReplicas and OfflineReplicas list node ids.
-	Replicas        []int32
-	InSyncReplicas  []int32
+	// Replicas lists the node ids of the partition's replicas.
+	Replicas []int32
+	// InSyncReplicas lists the replicas in sync with the leader (the ISR).
+	InSyncReplicas []int32
+	// OfflineReplicas lists the replicas whose broker is down or whose log dir failed.
 	OfflineReplicas []int32
 }

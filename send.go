@@ -125,7 +125,7 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	// common case) cannot exceed them: its overhead is at most 61+21 bytes.
 	small := len(rec.Headers) == 0 && int64(len(rec.Key)+len(rec.Value)+128) <= min(int64(p.set.MaxRequestSize), p.set.BufferMemory)
 	if !small {
-		size := accumulator.MaxRecordSize(rec.Key, rec.Value, rec.Headers)
+		size := accumulator.MaxRecordSize(rec.Key, rec.Value, wireHeaders(rec.Headers))
 		if size > p.set.MaxRequestSize || int64(size) > p.set.BufferMemory {
 			return fmt.Errorf("%w: the record is %d bytes when serialized, more than max.request.size=%d or buffer.memory=%d",
 				ErrRecordTooLarge, size, p.set.MaxRequestSize, p.set.BufferMemory)
@@ -171,7 +171,7 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	} else {
 		ts = rec.Timestamp.UnixMilli()
 	}
-	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Done: done}
+	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: wireHeaders(rec.Headers), Done: done}
 	var ok2 bool
 	var used int32
 	used, ok2, err = p.acc.Append(ctx, deadline, at, tg, &ar)
@@ -183,9 +183,9 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 		case errors.Is(err, accumulator.ErrAborted):
 			return ErrClosed
 		case err != nil:
-			return refused(fmt.Errorf("kprod: waiting for buffer space: %w", err))
+			return refused(fmt.Errorf("kprod: no buffer space when the caller's ctx ended: %w", ctxEnd(ctx)))
 		}
-		return fmt.Errorf("%w: failed to allocate memory within the configured max blocking time %d ms",
+		return fmt.Errorf("%w: failed to allocate memory within the configured max blocking time %d ms (max.block.ms expired)",
 			ErrBufferExhausted, p.set.MaxBlock.Milliseconds())
 	}
 	return nil
@@ -256,19 +256,20 @@ func (p *Producer) choosePartition(t *cluster.Topic, at *accumulator.Topic, r *R
 	return -1
 }
 
-// onSend runs the interceptors' OnSend; a failing one is logged and skipped.
+// onSend runs the interceptors' OnSend; a failing one is logged (summarised: an
+// interceptor failing every record is not a line per record) and skipped.
 func (p *Producer) onSend(r Record) Record {
 	for _, ic := range p.interceptors {
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
-					p.log.Error("kprod: interceptor OnSend panicked; record sent unchanged by it",
+					p.logs.Error(fmt.Sprintf("onsend panic %T", ic), "kprod: interceptor OnSend panicked; record sent unchanged by it",
 						"interceptor", fmt.Sprintf("%T", ic), "panic", v, "stack", string(debug.Stack()))
 				}
 			}()
 			nr, err := ic.OnSend(r)
 			if err != nil {
-				p.log.Warn("kprod: interceptor OnSend failed; record sent unchanged by it",
+				p.logs.Warn(fmt.Sprintf("onsend %T", ic), "kprod: interceptor OnSend failed; record sent unchanged by it",
 					"interceptor", fmt.Sprintf("%T", ic), "err", err)
 				return
 			}
@@ -284,7 +285,7 @@ func (p *Producer) onAck(md RecordMetadata, err error) {
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
-					p.log.Error("kprod: interceptor OnAcknowledgement panicked",
+					p.logs.Error(fmt.Sprintf("onack panic %T", ic), "kprod: interceptor OnAcknowledgement panicked",
 						"interceptor", fmt.Sprintf("%T", ic), "panic", v)
 				}
 			}()

@@ -10,13 +10,16 @@ import (
 
 // TopicPartition names one partition of a topic.
 type TopicPartition struct {
-	Topic     string
+	// Topic is the topic's name.
+	Topic string
+	// Partition is the partition's number within the topic.
 	Partition int32
 }
 
 // OffsetAndMetadata is a consumer offset to commit within a transaction: the offset of
 // the next record to consume.
 type OffsetAndMetadata struct {
+	// Offset is the next offset the consumer will read: the last consumed one + 1.
 	Offset int64
 	// LeaderEpoch is the leader epoch of the last consumed record, -1 when unknown.
 	LeaderEpoch int32
@@ -29,9 +32,14 @@ type OffsetAndMetadata struct {
 // check membership (generation -1); with the generation and member id, a zombie consumer
 // that lost its partitions cannot commit (KIP-447).
 type ConsumerGroupMetadata struct {
-	GroupID         string
-	GenerationID    int32
-	MemberID        string
+	// GroupID is the consumer group's group.id.
+	GroupID string
+	// GenerationID is the group's generation the consumer joined; 0 means -1 (unchecked)
+	// when MemberID is empty.
+	GenerationID int32
+	// MemberID is the consumer's member id in that generation; empty: unchecked.
+	MemberID string
+	// GroupInstanceID is the consumer's group.instance.id (static membership), if any.
 	GroupInstanceID string
 }
 
@@ -60,18 +68,30 @@ var (
 // FatalError is a transactional error the producer cannot recover from (fenced, not
 // authorized, the broker lacks a needed version): every later call fails with it. Close
 // the producer; a new one with the same transactional.id fences whatever this one left.
-type FatalError struct{ Err error }
+type FatalError struct {
+	// Err is the cause: ErrProducerFenced, a *KafkaError, ...
+	Err error
+}
 
+// Error says the error is fatal and gives the cause.
 func (e *FatalError) Error() string { return fmt.Sprintf("kprod: fatal transaction error: %v", e.Err) }
+
+// Unwrap returns Err.
 func (e *FatalError) Unwrap() error { return e.Err }
 
 // AbortableError is a transactional error that dooms the current transaction but not the
 // producer: call AbortTransaction, then begin a new transaction and send its records again.
-type AbortableError struct{ Err error }
+type AbortableError struct {
+	// Err is the cause: the broker's error, a failed record's, ...
+	Err error
+}
 
+// Error says the transaction must be aborted and gives the cause.
 func (e *AbortableError) Error() string {
 	return fmt.Sprintf("kprod: transaction must be aborted: %v", e.Err)
 }
+
+// Unwrap returns Err.
 func (e *AbortableError) Unwrap() error { return e.Err }
 
 // txnError maps the transaction manager's errors onto the public ones: *FatalError and

@@ -24,10 +24,13 @@ type Typed[K, V any] struct {
 
 // TypedRecord is a record before serialization.
 type TypedRecord[K, V any] struct {
+	// Topic, Partition, Headers and Timestamp are as in Record.
 	Topic     string
 	Partition OptionalPartition
-	Key       K
-	Value     V
+	// Key and Value are serialized by the TypedProducer's serializers.
+	Key   K
+	Value V
+	// Headers are sent as they are; Timestamp zero means the time of Send.
 	Headers   []Header
 	Timestamp time.Time
 }

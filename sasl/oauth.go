@@ -39,6 +39,8 @@ func (t Token) Format(f fmt.State, verb rune) { hidden(t.String()).Format(f, ver
 // called for every authentication, so a source that fetches tokens remotely should
 // cache them: RefreshingToken does, as ClientCredentials returns.
 type TokenSource interface {
+	// Token returns a token that is valid now, or why there is none; ctx bounds the
+	// wait for one.
 	Token(ctx context.Context) (Token, error)
 }
 

@@ -23,6 +23,7 @@ package serde
 // Implementations must be safe for concurrent use: one producer calls them from every
 // goroutine that sends.
 type Serializer[T any] interface {
+	// Serialize encodes v, a value for topic: nil for null.
 	Serialize(topic string, v T) ([]byte, error)
 }
 
@@ -45,6 +46,7 @@ func (f SerializerFunc[T]) Serialize(topic string, v T) ([]byte, error) {
 // encoding is empty, so that an empty value is not mistaken for a tombstone. On error
 // the returned slice is undefined and dst's spare capacity may have been written.
 type AppendSerializer[T any] interface {
+	// AppendSerialize appends v's encoding to dst, as described above.
 	AppendSerialize(dst []byte, topic string, v T) ([]byte, error)
 }
 

@@ -9,10 +9,11 @@ import (
 // (argparse4j / joptsimple): --name value, --name=value, and for multi-valued options
 // every following argument up to the next one starting with "--".
 type flagSpec struct {
-	name  string
-	multi bool // takes one or more values
-	bool  bool // takes no value
-	help  string
+	name     string
+	multi    bool // takes one or more values
+	bool     bool // takes no value
+	optional bool // the value may be left out ("" then), as joptsimple's optional arguments
+	help     string
 }
 
 type parsed struct {
@@ -39,6 +40,9 @@ func parseArgs(specs []flagSpec, args []string) (parsed, error) {
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if a == "-h" {
+			a = "--help" // argparse4j's short help, as Kafka's tools take it
+		}
 		if !strings.HasPrefix(a, "--") {
 			return out, fmt.Errorf("unexpected argument %q", a)
 		}
@@ -55,6 +59,8 @@ func parseArgs(specs []flagSpec, args []string) (parsed, error) {
 			out.values[name] = append(out.values[name], "true")
 		case hasVal:
 			out.values[name] = append(out.values[name], val)
+		case s.optional && (i+1 >= len(args) || strings.HasPrefix(args[i+1], "--")):
+			out.values[name] = append(out.values[name], "")
 		case s.multi:
 			n := 0
 			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "--") {
@@ -81,10 +87,13 @@ func usage(cmd, summary string, specs []flagSpec) string {
 	fmt.Fprintf(&b, "usage: kprod %s [options]\n%s\n\noptions:\n", cmd, summary)
 	for _, s := range specs {
 		arg := " VALUE"
-		if s.bool {
+		switch {
+		case s.bool:
 			arg = ""
-		} else if s.multi {
+		case s.multi:
 			arg = " VALUE..."
+		case s.optional:
+			arg = " [VALUE]"
 		}
 		fmt.Fprintf(&b, "  --%s%s\n      %s\n", s.name, arg, s.help)
 	}

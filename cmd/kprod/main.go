@@ -35,6 +35,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, "usage: kprod perf|produce [options]   (kprod COMMAND --help for options)")
 		return 0
+	case "--version", "version":
+		fmt.Fprint(stdout, versionText())
+		return 0
 	default:
 		fmt.Fprintf(stderr, "kprod: unknown command %q (want perf or produce)\n", args[0])
 		return 2

@@ -17,8 +17,14 @@ import (
 var perfFlags = []flagSpec{
 	{name: "topic", help: "produce messages to this topic (required)"},
 	{name: "num-records", help: "number of messages to produce (required)"},
-	{name: "record-size", help: "message size in bytes; exactly one of --record-size and --payload-file"},
-	{name: "payload-file", help: "file to read message payloads from, split by --payload-delimiter"},
+	{name: "record-size", help: "message size in bytes; exactly one of --record-size, --payload-file and --payload-monotonic"},
+	{name: "payload-file", help: "file to read message payloads from, split by --payload-delimiter; one drawn at random per record"},
+	{name: "payload-monotonic", bool: true, help: "the payload is the record's index, a monotonically increasing integer"},
+	{name: "key-distribution", help: "keys: none (null keys, the default), range (round-robin in [0, --record-key-range)) or random (in [0, --record-key-range))"},
+	{name: "record-key-range", help: "the range of keys of --key-distribution range or random"},
+	{name: "random-seed", help: "seed of the random payloads and keys (default 0: runs repeat)"},
+	{name: "warmup-records", help: "this many first records are warmup: a second summary line gives the steady state after them (default 0)"},
+	{name: "reporting-interval", help: "print a progress line every this many ms (default 5000)"},
 	{name: "payload-delimiter", help: "delimiter of the payload file (default \\n)"},
 	{name: "throughput", help: "throttle to about this many messages/sec; -1 for no limit (required)"},
 	{name: "producer-props", multi: true, help: "producer properties as key=value ..."},
@@ -37,6 +43,10 @@ const perfSummary = "Measures producer throughput and latency as kafka-producer-
 
 func runPerf(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a, err := parseArgs(perfFlags, args)
+	if err == nil && a.has("version") {
+		fmt.Fprint(stdout, versionText())
+		return 0
+	}
 	if err != nil || a.has("help") {
 		if err != nil {
 			fmt.Fprintf(stderr, "kprod perf: %v\n\n", err)
@@ -67,7 +77,11 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 	if err != nil {
 		return errors.New("--throughput must be a number")
 	}
-	payloads, err := perfPayloads(a)
+	gen, err := newPerfRecords(a)
+	if err != nil {
+		return err
+	}
+	warmup, intervalMs, err := perfTiming(a, n)
 	if err != nil {
 		return err
 	}
@@ -81,7 +95,8 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 	defer closeCluster()
 	// Transactions as Java's tool: either flag turns them on, with the other defaulted.
 	txnID, durArg := a.str("transactional-id", ""), a.str("transaction-duration-ms", "")
-	txns := txnID != "" || durArg != ""
+	// A transactional.id from the properties turns transactions on too (Kafka 4.x).
+	txns := txnID != "" || durArg != "" || cfg.TransactionalID != ""
 	txnDur := 3000 * time.Millisecond
 	if durArg != "" {
 		ms, err := strconv.ParseInt(durArg, 10, 64)
@@ -91,10 +106,14 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 		txnDur = time.Duration(ms) * time.Millisecond
 	}
 	if txns {
-		if txnID == "" {
-			txnID = "performance-producer-default-transactional-id"
+		switch {
+		case txnID != "":
+			cfg.TransactionalID = txnID // the option wins over the properties
+		case cfg.TransactionalID == "":
+			// Kafka 4.x: "performance-producer-" and a random UUID.
+			cfg.TransactionalID = fmt.Sprintf("performance-producer-%08x-%04x-%04x-%04x-%012x",
+				rand.Uint32(), rand.Uint32()&0xffff, 0x4000|rand.Uint32()&0x0fff, 0x8000|rand.Uint32()&0x3fff, rand.Uint64()&0xffffffffffff)
 		}
-		cfg.TransactionalID = txnID
 	}
 	p, err := kprod.NewProducer(cfg)
 	if err != nil {
@@ -106,7 +125,7 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	st := newPerfStats(n, stdout, stderr)
+	st := newPerfStats(n, time.Duration(intervalMs)*time.Millisecond, warmup, stdout, stderr)
 	var txnStart time.Time
 	inTxn := false
 	thr := newThrottler(tput, time.Now())
@@ -123,9 +142,9 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 			}
 			inTxn, txnStart = true, time.Now()
 		}
-		rec.Value = payloads[0]
-		if len(payloads) > 1 { // Java draws a random payload of the file for every record
-			rec.Value = payloads[rand.IntN(len(payloads))]
+		gen.fill(i, &rec.Key, &rec.Value)
+		if warmup > 0 && i == warmup {
+			st.beginSteady()
 		}
 		start := time.Now()
 		size := len(rec.Value)
@@ -164,13 +183,10 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// perfPayloads returns the payloads to cycle through: like Java's tool, one random
-// record of --record-size uppercase letters, or the records of --payload-file.
-func perfPayloads(a parsed) ([][]byte, error) {
+// perfPayloads returns the payloads to draw from: like Java's tool, one random record of
+// --record-size uppercase letters, or the records of --payload-file.
+func perfPayloads(a parsed, rnd *rand.Rand) ([][]byte, error) {
 	size, file := a.str("record-size", ""), a.str("payload-file", "")
-	if (size == "") == (file == "") {
-		return nil, errors.New("exactly one of --record-size and --payload-file is required")
-	}
 	if size != "" {
 		n, err := strconv.Atoi(size)
 		if err != nil || n < 0 {
@@ -178,7 +194,7 @@ func perfPayloads(a parsed) ([][]byte, error) {
 		}
 		b := make([]byte, n)
 		for i := range b {
-			b[i] = byte('A' + rand.IntN(26))
+			b[i] = byte('A' + rnd.IntN(26))
 		}
 		return [][]byte{b}, nil
 	}

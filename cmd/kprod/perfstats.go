@@ -35,14 +35,28 @@ type perfStats struct {
 	windowCount, windowBytes, windowTotalL int64
 	windowMaxL                             int64
 
+	// steady summarises the records after --warmup-records apart (Kafka 4.x's
+	// steady-state Stats); nil without warmup. Its start is set when the first record
+	// after the warmup is sent.
+	steady   *perfStats
+	warmup   int64
+	interval time.Duration // --reporting-interval
+
 	cbs    sync.Pool // *perfCallback
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	isTerm bool
 }
 
-func newPerfStats(total int64, out, errOut io.Writer) *perfStats {
-	s := &perfStats{out: out, errOut: errOut, total: total, start: time.Now(), stop: make(chan struct{})}
+func newPerfStats(total int64, interval time.Duration, warmup int64, out, errOut io.Writer) *perfStats {
+	s := &perfStats{out: out, errOut: errOut, total: total, start: time.Now(), stop: make(chan struct{}), interval: interval}
+	if warmup > 0 {
+		s.warmup = warmup
+		s.steady = &perfStats{out: out, errOut: errOut, total: total - warmup, sampling: 1}
+		if s.steady.total > 500000 {
+			s.steady.sampling = s.steady.total / 500000
+		}
+	}
 	s.windowStart = s.start
 	s.sampling = 1
 	if total > 500000 {
@@ -107,12 +121,22 @@ func (s *perfStats) record(latency, size int64) {
 	if s.iteration%s.sampling == 0 {
 		s.latencies = append(s.latencies, int32(latency))
 	}
+	if s.steady != nil && s.iteration >= s.warmup {
+		s.steady.record(latency, size) // completions come in send order per partition
+	}
 	s.iteration++
+}
+
+// beginSteady starts the steady-state figures: the warmup records have been sent.
+func (s *perfStats) beginSteady() {
+	s.steady.mu.Lock()
+	s.steady.start = time.Now()
+	s.steady.mu.Unlock()
 }
 
 func (s *perfStats) ticker() {
 	defer s.wg.Done()
-	window := time.NewTicker(5 * time.Second)
+	window := time.NewTicker(s.interval)
 	defer window.Stop()
 	var bar <-chan time.Time
 	if s.isTerm {
@@ -167,6 +191,14 @@ func (s *perfStats) finish() {
 	if s.isTerm {
 		fmt.Fprint(s.errOut, "\r\033[K")
 	}
+	s.printTotal("")
+	if s.steady != nil {
+		s.steady.printTotal(" steady state") // Kafka 4.x's second line with --warmup-records
+	}
+}
+
+// printTotal prints the summary line; label follows the count.
+func (s *perfStats) printTotal(label string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	el := time.Since(s.start).Seconds()
@@ -178,8 +210,8 @@ func (s *perfStats) finish() {
 		}
 		return lat[int(p*float64(len(lat)))]
 	}
-	fmt.Fprintf(s.out, "%d records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.\n",
-		s.count, float64(s.count)/el, float64(s.bytes)/el/1024/1024, float64(s.totalLatency)/float64(max(s.count, 1)),
+	fmt.Fprintf(s.out, "%d%s records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.\n",
+		s.count, label, float64(s.count)/el, float64(s.bytes)/el/1024/1024, float64(s.totalLatency)/float64(max(s.count, 1)),
 		float64(s.maxL), pct(0.5), pct(0.95), pct(0.99), pct(0.999))
 }
 

@@ -36,6 +36,10 @@ const produceSummary = "Reads records from standard input, one per line, as kafk
 
 func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a, err := parseArgs(produceFlags, args)
+	if err == nil && a.has("version") {
+		fmt.Fprint(stdout, versionText())
+		return 0
+	}
 	if err != nil || a.has("help") {
 		if err != nil {
 			fmt.Fprintf(stderr, "kprod produce: %v\n\n", err)
@@ -172,7 +176,11 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 	if topic == "" {
 		return 0, errors.New("--topic is required")
 	}
-	readerProps, err := splitProps(append(a.all("property"), a.all("reader-property")...))
+	fileProps, err := readerConfig(a)
+	if err != nil {
+		return 0, err
+	}
+	readerProps, err := splitProps(append(append(fileProps, a.all("property")...), a.all("reader-property")...))
 	if err != nil {
 		return 0, err
 	}
@@ -189,7 +197,8 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 	parts := 1
 	fmt.Sscan(a.str("partitions", "1"), &parts)
 	cfg, closeCluster, err := producerConfig(a.str("producer.config", a.str("command-config", "")),
-		append(a.all("producer-property"), a.all("command-property")...), a.str("bootstrap-server", ""), max(parts, 1), stderr)
+		append(append(a.all("producer-property"), a.all("command-property")...), consoleSettingProps(a)...),
+		a.str("bootstrap-server", ""), max(parts, 1), stderr)
 	if err != nil {
 		return 0, err
 	}

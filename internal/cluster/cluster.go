@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/logsum"
 	"github.com/kprod-io/kprod/internal/partition"
 	"github.com/kprod-io/kprod/internal/pool"
 )
@@ -35,8 +36,10 @@ type Config struct {
 	RetryBackoff, RetryBackoffMax time.Duration
 	// OnUpdate runs after every new snapshot (the sender wakes up); must not block.
 	OnUpdate func()
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Logger receives failed refreshes, summarised (logsum): the first, then a count a
+	// minute. Default discards.
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Partition is one partition's state in a snapshot.
@@ -67,6 +70,7 @@ type Topic struct {
 // Cluster is the refreshed view. Close stops its goroutine.
 type Cluster struct {
 	cfg  Config
+	log  *logsum.Logger
 	snap atomic.Pointer[snapshot]
 
 	refreshCh chan struct{} // capacity 1
@@ -100,7 +104,7 @@ func New(cfg Config) *Cluster {
 	if cfg.OnUpdate == nil {
 		cfg.OnUpdate = func() {}
 	}
-	c := &Cluster{cfg: cfg, refreshCh: make(chan struct{}, 1), want: map[string]time.Time{},
+	c := &Cluster{cfg: cfg, log: logsum.New(cfg.Logger, 0, cfg.Now), refreshCh: make(chan struct{}, 1), want: map[string]time.Time{},
 		updated: make(chan struct{}), done: make(chan struct{})}
 	c.snap.Store(&snapshot{brokers: map[int32]string{}, topics: map[string]*Topic{}})
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -289,11 +293,12 @@ func (c *Cluster) run() {
 		next := c.cfg.MaxAge
 		if err != nil {
 			failures++
-			c.cfg.Logger.Warn("kprod: metadata refresh failed", "err", err)
+			c.log.Warn("refresh", "kprod: metadata refresh failed", "err", err)
 			next = c.backoff(failures)
 			c.Refresh() // try again after the backoff
 		} else {
 			failures = 0
+			c.log.Resolved("refresh", "kprod: metadata refresh succeeded after failures")
 			c.cfg.OnUpdate()
 		}
 		// Pace refreshes: wait at least retry.backoff.ms between two (Java's
@@ -347,7 +352,7 @@ func (c *Cluster) refresh() error {
 	}
 	s, odd := buildSnapshot(resp, requested, old)
 	if odd.any() {
-		c.cfg.Logger.Warn("kprod: metadata answer lists entries that cannot be right; they are left out", odd.attrs()...)
+		c.log.Warn("odd answer", "kprod: metadata answer lists entries that cannot be right; they are left out", odd.attrs()...)
 	}
 	c.snap.Store(s)
 	c.gen.Add(1)

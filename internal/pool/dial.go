@@ -45,8 +45,11 @@ func (p *Pool) dial(k key, e *entry, c *call, addr string, opts broker.Options) 
 		return
 	}
 	if err != nil && !closed && p.ctx.Err() == nil {
-		p.cfg.Logger.Warn("kprod: cannot connect to broker", "node", k.id, "addr", addr, "err", err)
+		p.log.Warn("dial "+addr, "kprod: cannot connect to broker", "node", k.id, "addr", addr, "err", err)
 		p.cfg.OnFailure()
+	}
+	if err == nil {
+		p.log.Resolved("dial "+addr, "kprod: connected to broker after failed attempts", "node", k.id, "addr", addr)
 	}
 	if c.async {
 		p.cfg.OnReady()

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/logsum"
 )
 
 // Purpose separates connections to one node whose traffic must not mix.
@@ -77,7 +78,9 @@ type Config struct {
 	// OnFailure runs after a dial failed or a node had no address: metadata may be
 	// stale (Java's NetworkClient asks for an update then). It must not block.
 	OnFailure func()
-	// Logger receives a warning per failed dial. Default discards.
+	// Logger receives a warning when dials to an address fail: the first failure, then
+	// one line a minute counting the others (logsum), and an INFO line once a dial
+	// succeeds again. Default discards.
 	Logger *slog.Logger
 	// Now is the clock of backoffs and idleness. Default time.Now.
 	Now func() time.Time
@@ -113,6 +116,7 @@ type Pool struct {
 	reconnect expBackoff
 	setup     expBackoff
 	rand      func() float64
+	log       *logsum.Logger
 
 	ctx    context.Context // ends at Close: every dial stops
 	cancel context.CancelFunc
@@ -159,7 +163,7 @@ func New(cfg Config) *Pool {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	p := &Pool{cfg: cfg, rand: random,
+	p := &Pool{cfg: cfg, rand: random, log: logsum.New(cfg.Logger, 0, cfg.Now),
 		reconnect: newExpBackoff(cfg.ReconnectBackoff, cfg.ReconnectBackoffMax),
 		setup:     newExpBackoff(cfg.Conn.ConnectionSetupTimeout, cfg.SetupTimeoutMax),
 		nodes:     map[int32]*node{}, boot: map[string]int32{}}

@@ -242,7 +242,7 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 	}
 	version, err := conn.Versions().Pick(0, wire.MinProduceVersion, maxVersion)
 	if err != nil {
-		s.log.Warn("kprod: broker cannot take Produce v3+", "node", node, "err", err)
+		s.log.Warn("produce version", "kprod: broker cannot take Produce v3+", "node", node, "err", err)
 		conn.Abort(err)
 		return false
 	}

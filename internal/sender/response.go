@@ -161,7 +161,7 @@ func (s *Sender) handle(r *request) {
 					p.Requeue(halves[0])
 					continue
 				}
-				s.log.Warn("kprod: cannot split a batch the broker found too large", "err", err)
+				s.log.Warn("split", "kprod: cannot split a batch the broker found too large", "err", err)
 			}
 			if berr.Retriable() {
 				if res.leader >= 0 { // KIP-951: the broker named the new leader
@@ -234,7 +234,9 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 	}
 	expired := !now.Before(b.Created.Add(s.set.DeliveryTimeout))
 	if retriable && !expired && b.Attempts <= s.set.Retries {
-		s.log.Debug("kprod: retrying batch", "topic", b.Topic, "partition", b.Partition, "pid", b.ProducerID, "epoch", b.Epoch, "seq", b.BaseSequence, "attempt", b.Attempts, "err", err)
+		// Keyed by topic (no space: never another key): a retry storm is one line
+		// per topic a minute, not one per batch.
+		s.log.Debug(b.Topic, "kprod: retrying batch", "topic", b.Topic, "partition", b.Partition, "pid", b.ProducerID, "epoch", b.Epoch, "seq", b.BaseSequence, "attempt", b.Attempts, "err", err)
 		b.LastErr = err
 		b.RetryAt = now.Add(s.backoff(b.Attempts))
 		b.PartitionQueue().Requeue(b)

@@ -18,6 +18,7 @@ import (
 	"github.com/kprod-io/kprod/internal/accumulator"
 	"github.com/kprod-io/kprod/internal/compress"
 	"github.com/kprod-io/kprod/internal/config"
+	"github.com/kprod-io/kprod/internal/logsum"
 	"github.com/kprod-io/kprod/internal/partition"
 	"github.com/kprod-io/kprod/internal/pool"
 	"github.com/kprod-io/kprod/internal/txn"
@@ -66,7 +67,7 @@ type Config struct {
 	Pool *pool.Pool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Logger receives warnings; nil discards them.
+	// Logger receives warnings, summarised (logsum); nil discards them.
 	Logger *slog.Logger
 	// Txn owns the producer id and epoch and the transaction state; required when
 	// Settings.Idempotent.
@@ -80,7 +81,7 @@ type Sender struct {
 	acc  *accumulator.Accumulator
 	comp *compress.Compressor
 	now  func() time.Time
-	log  *slog.Logger
+	log  *logsum.Logger // cfg.Logger, summarising repeated events: none per batch or retry
 	txn  *txn.Manager
 	// bumpWanted: an idempotent partition hit a sequence anomaly; nothing is drained
 	// until every in-flight batch has completed, then the epoch is bumped (KIP-360).
@@ -121,7 +122,7 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sender{cfg: cfg, set: cfg.Settings, acc: cfg.Acc, now: cfg.Now, log: cfg.Logger,
+	s := &Sender{cfg: cfg, set: cfg.Settings, acc: cfg.Acc, now: cfg.Now, log: logsum.New(cfg.Logger, 0, cfg.Now),
 		wakeCh: make(chan struct{}, 1), byNode: map[int32][]*accumulator.Partition{},
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6b70726f64))}
 	if cfg.Settings.Codec != config.CodecNone {

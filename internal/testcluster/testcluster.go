@@ -109,10 +109,18 @@ func absent(t testing.TB, why string) {
 // the command that starts it.
 func absentKind(t testing.TB, what, why, start string) {
 	t.Helper()
-	how := "start one with " + start + " (or run the full suite with scripts/test)"
+	Absent(t, what, why, "start one with "+start+" (or run the full suite with scripts/test)")
+}
+
+// Absent fails the test when KPROD_REQUIRE_KAFKA=1, else skips it, saying what is
+// absent (real Kafka, a schema registry), why, and how to get it; Main counts the skips
+// and tells the user once that tests were skipped.
+func Absent(t testing.TB, what, why, how string) {
+	t.Helper()
 	if Required() {
 		t.Fatalf("%s required (KPROD_REQUIRE_KAFKA=1) but absent: %s; %s", what, why, how)
 	}
+	recordSkip(what)
 	t.Skipf("%s absent: %s; %s", what, why, how)
 }
 

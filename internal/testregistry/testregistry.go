@@ -122,9 +122,5 @@ func SetCompatibility(t testing.TB, url, subject, level string) {
 
 func absent(t testing.TB, what, why, start string) {
 	t.Helper()
-	how := "start it with " + start + " (or run the full suite with scripts/test)"
-	if testcluster.Required() {
-		t.Fatalf("%s required (KPROD_REQUIRE_KAFKA=1) but absent: %s; %s", what, why, how)
-	}
-	t.Skipf("%s absent: %s; %s", what, why, how)
+	testcluster.Absent(t, what, why, "start it with "+start+" (or run the full suite with scripts/test)")
 }

@@ -92,9 +92,9 @@ func ended(ctx context.Context, what string, last error) error {
 	case errors.As(cause, &own):
 		err = own.err
 	case cause != nil && cause != err:
-		err = fmt.Errorf("kprod: %w: %w", err, cause)
+		err = fmt.Errorf("kprod: the caller's ctx ended: %w: %w", err, cause)
 	default:
-		err = fmt.Errorf("kprod: %w", err)
+		err = fmt.Errorf("kprod: the caller's ctx ended: %w", err)
 	}
 	if last != nil {
 		return fmt.Errorf("%w while awaiting %s (last error: %v)", err, what, last)

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/logsum"
 	"github.com/kprod-io/kprod/internal/pool"
 )
 
@@ -59,6 +60,7 @@ type TP struct {
 // at a time, as Java's are.
 type Manager struct {
 	cfg Config
+	log *logsum.Logger // cfg.Logger, summarising repeated failures
 
 	mu       sync.Mutex // guards every field below
 	state    State
@@ -127,7 +129,7 @@ func New(cfg Config) *Manager {
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
 	}
-	m := &Manager{cfg: cfg, pid: -1, epoch: -1, featuresEpoch: -1, added: map[TP]bool{}, pending: map[TP]bool{},
+	m := &Manager{cfg: cfg, log: logsum.New(cfg.Logger, 0, nil), pid: -1, epoch: -1, featuresEpoch: -1, added: map[TP]bool{}, pending: map[TP]bool{},
 		addWake: make(chan struct{}, 1), coords: map[coordKey]coord{}}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.callsCtx, m.stopCalls = context.WithCancel(context.Background())
@@ -327,7 +329,7 @@ func (m *Manager) fetchIdempotent(pid int64, epoch int16) {
 		return
 	}
 	if !errors.Is(err, errNoBroker) {
-		m.cfg.Logger.Warn("kprod: InitProducerId failed; retrying", "err", err, "in", wait)
+		m.log.Warn("init", "kprod: InitProducerId failed; retrying", "err", err, "in", wait)
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()

@@ -54,10 +54,7 @@ func registryCache() string {
 
 func absent(t *testing.T, what, why, start string) {
 	t.Helper()
-	if testcluster.Required() {
-		t.Fatalf("%s required (KPROD_REQUIRE_KAFKA=1) but absent: %s; start it with %s", what, why, start)
-	}
-	t.Skipf("%s absent: %s; start it with %s", what, why, start)
+	testcluster.Absent(t, what, why, "start it with "+start)
 }
 
 // latest is the subject's latest version as the registry stores it.

@@ -29,10 +29,13 @@ type Options struct {
 // at Version, and "$ref"erred to by Name (e.g. "address.json"), as a Confluent schema
 // reference. Text is its schema text, used to compile the importing schema.
 type Reference struct {
-	Name    string
+	// Name is how the importing schema refers to it: the "$ref" of the importing schema, e.g. "address.json".
+	Name string
+	// Subject and Version are where it is registered.
 	Subject string
 	Version int
-	Text    string
+	// Text is its schema text.
+	Text string
 }
 
 // Serializer writes values of type T as JSON in the Confluent wire format, with the

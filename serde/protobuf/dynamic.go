@@ -32,10 +32,13 @@ type DynamicOptions struct {
 // "address.proto"), registered under Subject at Version, as a Confluent schema
 // reference. Text is its .proto text, used to compile the importing schema.
 type Reference struct {
-	Name    string
+	// Name is how the importing schema refers to it: the import of the importing schema, e.g. "address.proto".
+	Name string
+	// Subject and Version are where it is registered.
 	Subject string
 	Version int
-	Text    string
+	// Text is its schema text.
+	Text string
 }
 
 // DynamicSerializer writes values of a message type given as .proto text, for
@@ -245,13 +248,16 @@ func (s *DynamicSerializer) message(v any) (proto.Message, error) {
 type ValueError struct {
 	// Message is the full name of the message type.
 	Message string
-	Err     error
+	// Err is protojson's error, which names the field.
+	Err error
 }
 
+// Error names the message type and the field that did not match.
 func (e *ValueError) Error() string {
 	return fmt.Sprintf("protobuf: value does not match message %s: %v", e.Message, e.Err)
 }
 
+// Unwrap returns Err.
 func (e *ValueError) Unwrap() error { return e.Err }
 
 // Close releases the registry client DynamicFromProperties made.

@@ -443,9 +443,12 @@ func configErr(prop, value, reason string) error {
 
 // ConfigError is a registry property that cannot be used. Value never holds a secret.
 type ConfigError struct {
+	// Property is the property's name, Value its value (never a secret), Reason what is
+	// wrong with it.
 	Property, Value, Reason string
 }
 
+// Error names the property, its value and the reason.
 func (e *ConfigError) Error() string {
 	return "kprod: invalid config " + e.Property + "=" + e.Value + ": " + e.Reason
 }

@@ -52,6 +52,7 @@ type Error struct {
 	Err error
 }
 
+// Error names the operation, the registry's URL and its answer (or the transport error).
 func (e *Error) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("kprod: schema registry: %s at %s: %v", e.Op, e.URL, e.Err)

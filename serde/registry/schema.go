@@ -3,7 +3,9 @@ package registry
 // Reference is a schema reference: the schema registered under Subject at Version,
 // imported under Name by the referring schema.
 type Reference struct {
-	Name    string
+	// Name is how the referring schema imports it.
+	Name string
+	// Subject and Version are where it is registered.
 	Subject string
 	Version int
 }
