@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,10 +294,19 @@ func TestTxnOffsetsGroupErrors(t *testing.T) {
 					fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Group: group, Err: r.code})
 					err = p.SendOffsetsToTransaction(mxCtx(t, 5*time.Second), offsets, gm)
 				} else {
-					h := fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Group: group, Err: kerr.CoordinatorLoadInProgress, Count: -1})
+					// One switch, not Remove then Fault: a TxnOffsetCommit already on the wire
+					// when max.block.ms expires must meet one of the two faults, never kfake's
+					// own handler (which answers ILLEGAL_GENERATION for the unknown member)
+					// in the gap between them.
+					var resumed atomic.Bool
+					fake.Fault(
+						kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Group: group, Err: kerr.CoordinatorLoadInProgress, Count: -1,
+							When: func(kmsg.Request) bool { return !resumed.Load() }},
+						kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Group: group, Err: r.code,
+							When: func(kmsg.Request) bool { return resumed.Load() }},
+					)
 					txWantTimeout(t, "SendOffsetsToTransaction", p.SendOffsetsToTransaction(context.Background(), offsets, gm), maxBlock)
-					h.Remove()
-					fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Group: group, Err: r.code})
+					resumed.Store(true)
 				}
 				if err == nil {
 					err = p.CommitTransaction(mxCtx(t, 5*time.Second))
