@@ -16,6 +16,7 @@ package kotel
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
@@ -32,6 +33,8 @@ const instrumentationName = "github.com/kprod-io/kprod/plugin/kotel"
 type Tracer struct {
 	tracer trace.Tracer
 	prop   propagation.TextMapPropagator
+	kind   trace.SpanStartOption
+	last   atomic.Pointer[topicName] // the last topic's span name: no allocation per record for a busy topic
 }
 
 var _ kprod.SendHook = (*Tracer)(nil)
@@ -45,7 +48,8 @@ type options struct {
 }
 
 // WithTracerProvider sets where spans go. Default the global provider
-// (otel.GetTracerProvider), also when it is set after NewTracer.
+// (otel.GetTracerProvider) when NewTracer runs; as OpenTelemetry's global delegation
+// goes, the first provider set later is also followed.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(o *options) { o.provider = tp }
 }
@@ -75,14 +79,14 @@ func NewTracer(opts ...Option) *Tracer {
 			o.prop = propagation.TraceContext{}
 		}
 	}
-	return &Tracer{tracer: o.provider.Tracer(instrumentationName), prop: o.prop}
+	return &Tracer{tracer: o.provider.Tracer(instrumentationName), prop: o.prop,
+		kind: trace.WithSpanKind(trace.SpanKindProducer)}
 }
 
 // OnSend starts the record's span as a child of ctx's and injects its context into
 // the record's headers. It implements kprod.SendHook.
 func (t *Tracer) OnSend(ctx context.Context, s *kprod.SendStart) any {
-	ctx, span := t.tracer.Start(ctx, "send "+s.Topic, trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(sendAttributes(s)...))
+	ctx, span := t.tracer.Start(ctx, t.spanName(s.Topic), t.kind, trace.WithAttributes(sendAttributes(s)...))
 	t.prop.Inject(ctx, headerCarrier{&s.Headers})
 	return span
 }
@@ -96,3 +100,16 @@ func (t *Tracer) OnDone(state any, o kprod.SendOutcome) {
 	}
 	endSpan(span, o)
 }
+
+// spanName is "send <topic>", the conventions' name for a producer span: the operation
+// and the destination.
+func (t *Tracer) spanName(topic string) string {
+	if l := t.last.Load(); l != nil && l.topic == topic {
+		return l.name
+	}
+	l := &topicName{topic: topic, name: "send " + topic}
+	t.last.Store(l)
+	return l.name
+}
+
+type topicName struct{ topic, name string }

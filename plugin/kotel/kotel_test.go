@@ -313,3 +313,29 @@ func TestNotInstalled(t *testing.T) {
 		t.Errorf("record written with headers %v; want none", rec.Headers)
 	}
 }
+
+// TestGlobalDefaults: NewTracer without options sends spans to the global tracer
+// provider and injects with the global propagator (here with baggage).
+func TestGlobalDefaults(t *testing.T) {
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	exp := tracetest.NewInMemoryExporter()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)))
+	tracer := kotel.NewTracer()
+
+	c := kafkatest.New(t, kafkatest.Topic("global", 1))
+	p := newProducer(t, c, kprod.WithSendHook(tracer))
+	member, _ := baggage.NewMember("tenant", "acme")
+	bag, _ := baggage.New(member)
+	if _, err := p.SendSync(baggage.ContextWithBaggage(context.Background(), bag), &kprod.Record{Topic: "global", Value: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if spans := exp.GetSpans(); len(spans) != 1 || spans[0].Name != "send global" {
+		t.Fatalf("global provider got spans %v; want send global", spans)
+	}
+	rec := readBack(t, c, "global", 1)[0]
+	if v := baggage.FromContext(otel.GetTextMapPropagator().Extract(context.Background(), kgoHeaders(rec.Headers))).Member("tenant").Value(); v != "acme" {
+		t.Errorf("record headers %v carry baggage tenant=%q; want acme", rec.Headers, v)
+	}
+}
