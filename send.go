@@ -151,8 +151,10 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 			return refused(err)
 		}
 	}
-	if err := p.checkTopicLimit(rec, t.MaxMessageBytes); err != nil {
-		return err
+	if p.nearTopicLimit(rec, t.MaxMessageBytes) { // sizelimit.go
+		if err := topicLimitError(rec, t.MaxMessageBytes); err != nil {
+			return err
+		}
 	}
 
 	tg := accumulator.Target{Partition: -1, Parts: t.Parts}

@@ -33,20 +33,35 @@ import (
 // exact count.
 const topicLimitSlack = wire.BatchHeaderSize + 1 + 1 + 1 + 5 + 5 + 1 + 5
 
-// checkTopicLimit refuses a record that cannot fit the topic's max.message.bytes, limit
-// (0 when unknown). The common case, a small headerless record or a compressed producer,
-// costs two comparisons and no allocation.
+// nearTopicLimit reports whether Send must count the record's size against the topic's
+// max.message.bytes, limit (0 when unknown): not for a compressing producer, nor for a
+// headerless record whose key and value are far below the limit (the common case). It
+// is inlined into Send: a few comparisons, no call, no allocation.
+func (p *Producer) nearTopicLimit(rec *Record, limit int32) bool {
+	return limit > 0 && p.set.Codec == config.CodecNone &&
+		(len(rec.Headers) != 0 || len(rec.Key)+len(rec.Value)+topicLimitSlack > int(limit))
+}
+
+// checkTopicLimit refuses a record that cannot fit the topic's max.message.bytes, limit.
 func (p *Producer) checkTopicLimit(rec *Record, limit int32) error {
-	if limit <= 0 || p.set.Codec != config.CodecNone ||
-		(len(rec.Headers) == 0 && len(rec.Key)+len(rec.Value)+topicLimitSlack <= int(limit)) {
+	if !p.nearTopicLimit(rec, limit) {
 		return nil
 	}
 	return topicLimitError(rec, limit)
 }
 
-// topicLimitError computes the record's exact size in a batch of its own and, when it is
-// over limit, the error that names the limit, the topic and the size.
+// topicLimitError returns the error that names the limit, the topic and the size when
+// the record, alone in a batch, is over limit. Headers are first bounded cheaply (each
+// adds its key and value and at most two 5-byte lengths); only a record near the limit
+// is counted exactly.
 func topicLimitError(rec *Record, limit int32) error {
+	bound := len(rec.Key) + len(rec.Value) + topicLimitSlack
+	for _, h := range rec.Headers {
+		bound += len(h.Key) + len(h.Value) + 10
+	}
+	if bound <= int(limit) {
+		return nil
+	}
 	size := wire.BatchHeaderSize + wire.RecordSize(0, 0, rec.Key, rec.Value, wireHeaders(rec.Headers))
 	if size <= int(limit) {
 		return nil

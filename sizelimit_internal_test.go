@@ -81,3 +81,27 @@ func TestMessageTooLargeIsRecordTooLarge(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// BenchmarkCheckTopicLimit is the max.message.bytes check Send runs: the common case (a
+// record far below the limit) and the exact count a record with headers needs.
+func BenchmarkCheckTopicLimit(b *testing.B) {
+	p := &Producer{}
+	for _, tc := range []struct {
+		name string
+		rec  *Record
+	}{
+		{"small", &Record{Topic: "t", Value: make([]byte, 100)}},
+		{"headers", &Record{Topic: "t", Value: make([]byte, 100), Headers: []Header{{Key: "trace", Value: make([]byte, 16)}}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if p.nearTopicLimit(tc.rec, 1048588) { // as Send calls it
+					if err := topicLimitError(tc.rec, 1048588); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
