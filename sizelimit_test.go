@@ -18,6 +18,7 @@ import (
 	"github.com/kprod-io/kprod"
 	"github.com/kprod-io/kprod/internal/testcluster"
 	"github.com/kprod-io/kprod/kafkatest"
+	"github.com/kprod-io/kprod/sasl"
 )
 
 // limitValue is the value size whose record, alone in a batch (null key, no headers), is
@@ -244,5 +245,52 @@ func waitRefreshes(t *testing.T, p *kprod.Producer, n uint64) {
 			t.Fatalf("no %d metadata refreshes in 30s", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTopicLimitRealNoDescribeConfigs: on the secure cluster a producer granted only what
+// `AclCommand --producer` grants (no DESCRIBE_CONFIGS) cannot read max.message.bytes: it
+// says so once, sends as Java does, and the broker's MESSAGE_TOO_LARGE fails an oversized
+// record with the batch's size. Once DESCRIBE_CONFIGS is granted the next refresh learns
+// the limit and Send refuses such a record itself.
+func TestTopicLimitRealNoDescribeConfigs(t *testing.T) {
+	s := testcluster.Secure(t)
+	topic := rtUniqueTopic("limit-acl")
+	cl := rtClient(t, s.Bootstrap)
+	testcluster.CreateTopic(t, cl, topic, 1, int16(s.Nodes), map[string]string{"max.message.bytes": "2000"})
+	testcluster.WaitTopicKnown(t, cl, topic)
+	s.Grant(t, testcluster.ProducerACL("User:noacl", topic, false))
+	u := s.Users["noacl"]
+	logs := &logCapture{}
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: s.Listeners["SASL_SSL"], SecurityProtocol: kprod.SecuritySASLSSL,
+		TLS: s.TLSConfig(t, ""), SASL: sasl.ScramSHA512(u.Name, u.Password), MetadataMaxAge: 300 * time.Millisecond},
+		kprod.WithLogger(slog.New(logs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	ctx := authzCtx(t)
+	if _, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Value: []byte("small")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := kprod.TopicLimit(p, topic); n != 0 {
+		t.Fatalf("max.message.bytes=%d read without DESCRIBE_CONFIGS", n)
+	}
+	_, err = p.SendSync(ctx, &kprod.Record{Topic: topic, Value: make([]byte, 2100)})
+	var de *kprod.DeliveryError
+	if !errors.As(err, &de) || !errors.Is(err, kprod.ErrRecordTooLarge) || kprod.MaybeWritten(err) ||
+		!strings.Contains(err.Error(), "the record batch was 2170 bytes") {
+		t.Fatalf("2100-byte record, limit unreadable: %v, want the broker's MESSAGE_TOO_LARGE with the batch size", err)
+	}
+	if n := logs.count(slog.LevelInfo, "kprod: a topic's max.message.bytes cannot be read"); n != 1 {
+		t.Errorf("refusal logged %d times, want once: %q", n, logs.since(0, slog.LevelDebug))
+	}
+	s.Grant(t, testcluster.ACL{Principal: "User:noacl", Resource: "topic", Name: topic, Operations: []string{"DescribeConfigs"}})
+	waitLimit(t, p, topic, 2000)
+	if _, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Value: make([]byte, 2100)}); !errors.Is(err, kprod.ErrRecordTooLarge) || errors.As(err, &de) {
+		t.Fatalf("2100-byte record once the limit is readable: %v, want Send's refusal", err)
+	}
+	if end, err := kgoEndOffset(ctx, cl, topic); err != nil || end != 1 {
+		t.Errorf("topic end offset %d (%v), want 1: only the small record", end, err)
 	}
 }
