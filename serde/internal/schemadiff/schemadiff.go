@@ -26,6 +26,7 @@ type Difference struct {
 // being compared. Its zero value is not usable: make one with NewWalk.
 type Walk struct {
 	compatible map[string]bool
+	start      string // the path when the walk began
 	path       []string
 	diffs      []Difference
 	incompat   int
@@ -40,8 +41,12 @@ func NewWalk(compatible map[string]bool) *Walk {
 // differences the caller keeps only if it turns out compatible (Confluent's
 // Context.getSubcontext).
 func (w *Walk) Sub() *Walk {
-	return &Walk{compatible: w.compatible, path: append([]string(nil), w.path...)}
+	return &Walk{compatible: w.compatible, start: w.Path(), path: append([]string(nil), w.path...)}
 }
+
+// PathAtStart returns the path the walk began at: "" for NewWalk's, the parent's
+// path then for Sub's.
+func (w *Walk) PathAtStart() string { return w.start }
 
 // Enter appends elem to the path until the returned func is called.
 func (w *Walk) Enter(elem string) (leave func()) {
@@ -78,6 +83,32 @@ func (w *Walk) AddAll(ds []Difference) {
 	}
 }
 
+// AddRebased records differences whose paths are relative to the current path
+// (see Relative), as found once for a pair of schemas met again elsewhere.
+func (w *Walk) AddRebased(ds []Difference) {
+	p := w.Path()
+	for _, d := range ds {
+		d.Path = join(p, d.Path)
+		w.AddAll([]Difference{d})
+	}
+}
+
+// Relative returns ds (recorded by this walk since its path was prefix) with
+// paths relative to prefix, for AddRebased.
+func Relative(ds []Difference, prefix string) []Difference {
+	out := make([]Difference, len(ds))
+	for i, d := range ds {
+		switch {
+		case d.Path == prefix:
+			d.Path = ""
+		case prefix != "" && strings.HasPrefix(d.Path, prefix+"/"):
+			d.Path = d.Path[len(prefix)+1:]
+		}
+		out[i] = d
+	}
+	return out
+}
+
 // Path returns the current path, elements joined by "/".
 func (w *Walk) Path() string { return strings.Join(w.path, "/") }
 
@@ -102,8 +133,11 @@ func (w *Walk) Err() error {
 }
 
 func join(a, b string) string {
-	if a == "" {
+	switch {
+	case a == "":
 		return b
+	case b == "":
+		return a
 	}
 	return a + "/" + b
 }
