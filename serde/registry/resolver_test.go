@@ -258,7 +258,9 @@ func TestResolverOrder(t *testing.T) {
 func TestResolverCompatibilityCheck(t *testing.T) {
 	f := newFake(t)
 	f.SeedSchema("orders-value", 1, 11, sr.Schema{Schema: orderSchema})
-	check := func(reader, writer registry.Schema, _ registry.ReferenceLoader) error { return errors.New("field id: no") }
+	check := func(reader, writer registry.Schema, _ registry.ReferenceLoader) error {
+		return errors.New("field id: no")
+	}
 	for _, tc := range []struct {
 		cfg     registry.SerdeConfig
 		fail    string // the property named, "" for no failure
