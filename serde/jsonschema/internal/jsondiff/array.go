@@ -13,8 +13,11 @@ func (c *cmp) array(w *schemadiff.Walk, o, u *node) {
 	leave()
 	c.itemList(w, o, u)
 	c.additionalItems(w, o, u)
+	c.unevaluated(w, "unevaluatedItems", o.unevaluatedIt, u.unevaluatedIt, unevaluatedItemsKinds)
 	bound(w, "maxItems", o.maxItems, u.maxItems, cmpInt, MaxItemsAdded, MaxItemsRemoved, MaxItemsIncreased, MaxItemsDecreased)
 	bound(w, "minItems", o.minItems, u.minItems, cmpInt, MinItemsAdded, MinItemsRemoved, MinItemsIncreased, MinItemsDecreased)
+	bound(w, "maxContains", o.maxContains, u.maxContains, cmpInt, MaxContainsAdded, MaxContainsRemoved, MaxContainsIncreased, MaxContainsDecreased)
+	bound(w, "minContains", o.minContains, u.minContains, cmpInt, MinContainsAdded, MinContainsRemoved, MinContainsIncreased, MinContainsDecreased)
 	if o.unique != u.unique {
 		if o.unique {
 			w.AddAt("uniqueItems", UniqueItemsRemoved)
@@ -25,8 +28,22 @@ func (c *cmp) array(w *schemadiff.Walk, o, u *node) {
 }
 
 // isOpenArray reports whether a tuple takes any item past its own:
-// additionalItems true or absent.
-func isOpenArray(n *node) bool { return !n.noAdditionalIt && n.additionalIt == nil }
+// additionalItems true or absent, and unevaluatedItems true or absent.
+func isOpenArray(n *node) bool {
+	return !n.noAdditionalIt && n.additionalIt == nil && (n.unevaluatedIt == nil || n.unevaluatedIt.kind == kindEmpty)
+}
+
+// partialArray returns the schema a tuple gives items past its own when it is
+// neither open nor closed to them: additionalItems's, else unevaluatedItems's.
+func partialArray(n *node) *node {
+	if n.additionalIt != nil {
+		return n.additionalIt
+	}
+	if !n.noAdditionalIt && n.unevaluatedIt != nil && n.unevaluatedIt.kind != kindFalse && n.unevaluatedIt.kind != kindEmpty {
+		return n.unevaluatedIt
+	}
+	return nil
+}
 
 // itemList compares tuple items position by position; items past the shorter tuple
 // are judged against the other side's additionalItems.
@@ -42,8 +59,8 @@ func (c *cmp) itemList(w *schemadiff.Walk, o, u *node) {
 			switch {
 			case isOpenArray(u):
 				w.Add(ItemRemovedFromOpenContentModel)
-			case u.additionalIt != nil:
-				t := c.trial(w, os, u.additionalIt)
+			case partialArray(u) != nil:
+				t := c.trial(w, os, partialArray(u))
 				w.AddAll(t.Differences())
 				if t.Compatible() {
 					w.Add(ItemRemovedIsCoveredByPartiallyOpenModel)
@@ -64,8 +81,8 @@ func (c *cmp) itemList(w *schemadiff.Walk, o, u *node) {
 				} else {
 					w.Add(ItemAddedToOpenContentModel)
 				}
-			case o.additionalIt != nil:
-				t := c.trial(w, o.additionalIt, us)
+			case partialArray(o) != nil:
+				t := c.trial(w, partialArray(o), us)
 				w.AddAll(t.Differences())
 				if t.Compatible() {
 					w.Add(ItemAddedIsCoveredByPartiallyOpenModel)

@@ -19,7 +19,7 @@ func (c *cmp) combined(w *schemadiff.Walk, o, u *node) {
 			return
 		}
 	}
-	osubs, usubs := dedupe(o.subs), dedupe(u.subs)
+	osubs, usubs := o.subs, u.subs // equal subschemas were dropped by parse
 	switch {
 	case len(osubs) < len(usubs):
 		if u.criterion == "allOf" {
@@ -59,24 +59,6 @@ func (c *cmp) combined(w *schemadiff.Walk, o, u *node) {
 	if matched < min(len(osubs), len(usubs)) {
 		w.Add(CombinedTypeSubschemasChanged)
 	}
-}
-
-// dedupe drops repeated subschemas, as Confluent's set of subschemas does.
-func dedupe(subs []*node) []*node {
-	out := make([]*node, 0, len(subs))
-	for _, s := range subs {
-		dup := false
-		for _, t := range out {
-			if t == s {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // maxMatching returns a maximum bipartite matching of left vertices (edges' rows)

@@ -10,8 +10,10 @@
 // several facets is their allOf, "type": [a, b] their anyOf. A recursive "$ref" met
 // again while its pair is being compared is assumed compatible there.
 //
-// Not compared, as they are not in Everit's model either: "format", "contains",
-// "propertyNames", "if"/"then"/"else", "prefixItems", "dependentRequired".
+// The 2019-09 and 2020-12 forms (prefixItems, dependentRequired, dependentSchemas,
+// unevaluatedProperties/Items, min/maxContains) are compared as Confluent does.
+// Not compared, as Confluent does not either: "format", the "contains" schema,
+// "propertyNames", "if"/"then"/"else".
 package jsondiff
 
 import (

@@ -99,6 +99,18 @@ const (
 	MinItemsIncreased                          = "MIN_ITEMS_INCREASED"
 	MinItemsDecreased                          = "MIN_ITEMS_DECREASED"
 	UniqueItemsAdded                           = "UNIQUE_ITEMS_ADDED"
+	MaxContainsAdded                           = "MAX_CONTAINS_ADDED"
+	MaxContainsRemoved                         = "MAX_CONTAINS_REMOVED"
+	MaxContainsIncreased                       = "MAX_CONTAINS_INCREASED"
+	MaxContainsDecreased                       = "MAX_CONTAINS_DECREASED"
+	MinContainsAdded                           = "MIN_CONTAINS_ADDED"
+	MinContainsRemoved                         = "MIN_CONTAINS_REMOVED"
+	MinContainsIncreased                       = "MIN_CONTAINS_INCREASED"
+	MinContainsDecreased                       = "MIN_CONTAINS_DECREASED"
+	UnevaluatedItemsAdded                      = "UNEVALUATED_ITEMS_ADDED"
+	UnevaluatedItemsRemoved                    = "UNEVALUATED_ITEMS_REMOVED"
+	UnevaluatedItemsExtended                   = "UNEVALUATED_ITEMS_EXTENDED"
+	UnevaluatedItemsNarrowed                   = "UNEVALUATED_ITEMS_NARROWED"
 	UniqueItemsRemoved                         = "UNIQUE_ITEMS_REMOVED"
 	AdditionalItemsAdded                       = "ADDITIONAL_ITEMS_ADDED"
 	AdditionalItemsRemoved                     = "ADDITIONAL_ITEMS_REMOVED"
@@ -147,6 +159,8 @@ var compatible = schemadiff.Set(
 	PropertyRemovedFromOpenContentModel, PropertyAddedIsCoveredByPartiallyOpenModel,
 	PropertyRemovedIsCoveredByPartiallyOpenModel,
 	MaxItemsIncreased, MaxItemsRemoved, MinItemsDecreased, MinItemsRemoved, UniqueItemsRemoved,
+	MaxContainsIncreased, MaxContainsRemoved, MinContainsDecreased, MinContainsRemoved,
+	UnevaluatedItemsAdded, UnevaluatedItemsExtended,
 	AdditionalItemsAdded, AdditionalItemsExtended, ItemWithEmptySchemaAddedToOpenContentModel,
 	ItemAddedToClosedContentModel, ItemWithFalseRemovedFromClosedContentModel, ItemRemovedFromOpenContentModel,
 	ItemAddedIsCoveredByPartiallyOpenModel, ItemRemovedIsCoveredByPartiallyOpenModel,

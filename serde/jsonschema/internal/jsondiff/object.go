@@ -12,7 +12,7 @@ func (c *cmp) object(w *schemadiff.Walk, o, u *node) {
 	c.properties(w, o, u)
 	c.dependencies(w, o, u)
 	c.additionalProperties(w, o, u)
-	c.unevaluatedProperties(w, o, u)
+	c.unevaluated(w, "unevaluatedProperties", o.unevaluatedProp, u.unevaluatedProp, unevaluatedPropertiesKinds)
 	bound(w, "maxProperties", o.maxProps, u.maxProps, cmpInt, MaxPropertiesAdded, MaxPropertiesRemoved, MaxPropertiesIncreased, MaxPropertiesDecreased)
 	bound(w, "minProperties", o.minProps, u.minProps, cmpInt, MinPropertiesAdded, MinPropertiesRemoved, MinPropertiesIncreased, MinPropertiesDecreased)
 }
@@ -179,32 +179,41 @@ func (c *cmp) additionalProperties(w *schemadiff.Walk, o, u *node) {
 	}
 }
 
-func (c *cmp) unevaluatedProperties(w *schemadiff.Walk, o, u *node) {
-	ou, uu := o.unevaluatedProp, u.unevaluatedProp
+// unevaluatedKinds names the changes of unevaluatedProperties or unevaluatedItems.
+type unevaluatedKinds struct{ added, removed, extended, narrowed string }
+
+var (
+	unevaluatedPropertiesKinds = unevaluatedKinds{UnevaluatedPropertiesAdded, UnevaluatedPropertiesRemoved, UnevaluatedPropertiesExtended, UnevaluatedPropertiesNarrowed}
+	unevaluatedItemsKinds      = unevaluatedKinds{UnevaluatedItemsAdded, UnevaluatedItemsRemoved, UnevaluatedItemsExtended, UnevaluatedItemsNarrowed}
+)
+
+// unevaluated compares unevaluatedProperties or unevaluatedItems: absent or true
+// takes anything, false nothing, a schema what it accepts.
+func (c *cmp) unevaluated(w *schemadiff.Walk, at string, ou, uu *node, k unevaluatedKinds) {
 	if ou == nil && uu == nil {
 		return
 	}
-	leave := w.Enter("unevaluatedProperties")
+	leave := w.Enter(at)
 	defer leave()
 	isFalse := func(n *node) bool { return n.kind == kindFalse }
 	isEmpty := func(n *node) bool { return n.kind == kindEmpty }
 	switch {
 	case ou == nil && isFalse(uu):
-		w.Add(UnevaluatedPropertiesRemoved)
+		w.Add(k.removed)
 	case ou == nil:
-		w.Add(UnevaluatedPropertiesNarrowed)
+		w.Add(k.narrowed)
 	case uu == nil && isFalse(ou):
-		w.Add(UnevaluatedPropertiesAdded)
+		w.Add(k.added)
 	case uu == nil:
-		w.Add(UnevaluatedPropertiesExtended)
+		w.Add(k.extended)
 	case isFalse(ou) && !isFalse(uu):
-		w.Add(UnevaluatedPropertiesAdded)
+		w.Add(k.added)
 	case !isFalse(ou) && isFalse(uu):
-		w.Add(UnevaluatedPropertiesRemoved)
+		w.Add(k.removed)
 	case isEmpty(ou) && !isEmpty(uu):
-		w.Add(UnevaluatedPropertiesNarrowed)
+		w.Add(k.narrowed)
 	case !isEmpty(ou) && isEmpty(uu):
-		w.Add(UnevaluatedPropertiesExtended)
+		w.Add(k.extended)
 	default:
 		c.compare(w, ou, uu)
 	}

@@ -14,8 +14,10 @@ var (
 	stringKeywords = []string{"minLength", "maxLength", "pattern", "format"}
 	numberKeywords = []string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
 	objectKeywords = []string{"properties", "required", "additionalProperties", "patternProperties",
-		"minProperties", "maxProperties", "dependencies", "propertyNames", "unevaluatedProperties"}
-	arrayKeywords = []string{"items", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains"}
+		"minProperties", "maxProperties", "dependencies", "propertyNames", "unevaluatedProperties",
+		"dependentRequired", "dependentSchemas"}
+	arrayKeywords = []string{"items", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains",
+		"prefixItems", "unevaluatedItems", "minContains", "maxContains"}
 )
 
 // parse builds the node of the schema v found at ptr in d. A schema that is several
@@ -92,8 +94,13 @@ func (d *doc) fill(n *node, m map[string]any, ptr string) {
 	for _, crit := range []string{"allOf", "anyOf", "oneOf"} {
 		if subs, ok := m[crit].([]any); ok {
 			f := &node{kind: kindCombined, criterion: crit}
+			seen := map[string]bool{}
 			for i, s := range subs {
-				f.subs = append(f.subs, d.parse(s, ptr+"/"+crit+"/"+itoa(i)))
+				// Equal subschemas count once, as in Confluent's set of them.
+				if c := canonical(s); !seen[c] {
+					seen[c] = true
+					f.subs = append(f.subs, d.parse(s, ptr+"/"+crit+"/"+itoa(i)))
+				}
 			}
 			facets = append(facets, f)
 		}
@@ -193,7 +200,17 @@ func (d *doc) object(n *node, m map[string]any, ptr string) {
 	}
 	n.minProps, n.maxProps = integer(m, "minProperties"), integer(m, "maxProperties")
 	n.propertyDeps, n.schemaDeps = map[string][]string{}, map[string]*node{}
-	if deps, ok := m["dependencies"].(map[string]any); ok {
+	// dependencies (drafts 4 to 7) is split in 2019-09 into dependentRequired (the
+	// arrays) and dependentSchemas; the model holds both the same way.
+	deps := map[string]any{}
+	for _, kw := range []string{"dependencies", "dependentRequired", "dependentSchemas"} {
+		if m, ok := m[kw].(map[string]any); ok {
+			for k, v := range m {
+				deps[k] = v
+			}
+		}
+	}
+	{
 		for k, v := range deps {
 			if arr, ok := v.([]any); ok {
 				names := []string{}
@@ -204,7 +221,7 @@ func (d *doc) object(n *node, m map[string]any, ptr string) {
 				}
 				n.propertyDeps[k] = names
 			} else {
-				n.schemaDeps[k] = d.parse(v, ptr+"/dependencies/"+escape(k))
+				n.schemaDeps[k] = d.parse(v, ptr+"/dependentSchemas/"+escape(k))
 			}
 		}
 	}
@@ -214,21 +231,34 @@ func (d *doc) object(n *node, m map[string]any, ptr string) {
 }
 
 func (d *doc) array(n *node, m map[string]any, ptr string) {
-	switch it := m["items"].(type) {
-	case []any:
-		for i, s := range it {
-			n.itemList = append(n.itemList, d.parse(s, ptr+"/items/"+itoa(i)))
+	additional := "additionalItems"
+	if prefix, ok := m["prefixItems"].([]any); ok {
+		// 2020-12: prefixItems is the tuple, and items what follows it.
+		for i, s := range prefix {
+			n.itemList = append(n.itemList, d.parse(s, ptr+"/prefixItems/"+itoa(i)))
 		}
-	case nil:
-	default:
-		n.items = d.parse(it, ptr+"/items")
+		additional = "items"
+	} else {
+		switch it := m["items"].(type) {
+		case []any:
+			for i, s := range it {
+				n.itemList = append(n.itemList, d.parse(s, ptr+"/items/"+itoa(i)))
+			}
+		case nil:
+		default:
+			n.items = d.parse(it, ptr+"/items")
+		}
 	}
-	switch a := m["additionalItems"].(type) {
+	switch a := m[additional].(type) {
 	case bool:
 		n.noAdditionalIt = !a
 	case map[string]any:
-		n.additionalIt = d.parse(a, ptr+"/additionalItems")
+		n.additionalIt = d.parse(a, ptr+"/"+additional)
 	}
+	if u, ok := m["unevaluatedItems"]; ok {
+		n.unevaluatedIt = d.parse(u, ptr+"/unevaluatedItems")
+	}
+	n.minContains, n.maxContains = integer(m, "minContains"), integer(m, "maxContains")
 	n.minItems, n.maxItems = integer(m, "minItems"), integer(m, "maxItems")
 	n.unique, _ = m["uniqueItems"].(bool)
 }

@@ -70,6 +70,9 @@ type node struct {
 	minItems       *int
 	maxItems       *int
 	unique         bool
+	unevaluatedIt  *node // unevaluatedItems (2019-09 and later)
+	minContains    *int
+	maxContains    *int
 
 	// enum and const: canonical JSON of each value
 	values []string
