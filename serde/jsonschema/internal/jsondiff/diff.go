@@ -62,7 +62,7 @@ const noAssumption = int(^uint(0) >> 1)
 
 // maxWork bounds the pairs one check compares: allOf/anyOf/oneOf compare every
 // subschema with every other, and a hostile schema must not make that endless.
-const maxWork = 200000
+const maxWork = 100000
 
 // cmp is one comparison of two schema sets.
 type cmp struct {

@@ -95,6 +95,15 @@ func TestCheckRules(t *testing.T) {
 		{"allOf member dropped by reader", `{"allOf":[{"type":"string"},{"maxLength":3}]}`, `{"type":"string"}`, ""},
 		{"not narrowed", `{"not":{"type":"string"}}`, `{"not":{"enum":["x"]}}`, jsondiff.NotTypeExtended},
 		{"not widened reader", `{"not":{"type":"string","maxLength":3}}`, `{"not":{"type":"string","maxLength":2}}`, ""},
+		{"prefixItems changed", `{"type":"array","prefixItems":[{"type":"string"}]}`, `{"type":"array","prefixItems":[{"type":"number"}]}`, jsondiff.TypeChanged},
+		{"prefixItems item covered by unevaluatedItems", `{"type":"array","prefixItems":[{"type":"string"},{"type":"string"}],"unevaluatedItems":{"type":"string"}}`,
+			`{"type":"array","prefixItems":[{"type":"string"}],"unevaluatedItems":{"type":"string"}}`, ""},
+		{"prefixItems item not covered", `{"type":"array","prefixItems":[{"type":"string"},{"type":"number"}],"items":{"type":"string"}}`,
+			`{"type":"array","prefixItems":[{"type":"string"}],"items":{"type":"string"}}`, jsondiff.TypeChanged},
+		{"dependentRequired extended", `{"type":"object","dependentRequired":{"a":["b"]}}`, `{"type":"object","dependentRequired":{"a":["b","c"]}}`, jsondiff.DependencyArrayExtended},
+		{"dependentSchemas removed", `{"type":"object","dependentSchemas":{"a":{"required":["b"]}}}`, `{"type":"object"}`, ""},
+		{"minContains increased", `{"type":"array","contains":{"type":"number"},"minContains":1}`, `{"type":"array","contains":{"type":"number"},"minContains":2}`, jsondiff.MinContainsIncreased},
+		{"unevaluatedProperties false added", `{"type":"object","properties":{"a":{}}}`, `{"type":"object","properties":{"a":{}},"unevaluatedProperties":false}`, jsondiff.UnevaluatedPropertiesRemoved},
 		{"local ref", `{"definitions":{"A":{"type":"string"}},"type":"object","properties":{"a":{"$ref":"#/definitions/A"}}}`,
 			`{"$defs":{"A":{"type":"integer"}},"type":"object","properties":{"a":{"$ref":"#/$defs/A"}}}`, jsondiff.TypeChanged},
 		{"recursive compatible", `{"$defs":{"N":{"type":"object","properties":{"next":{"$ref":"#/$defs/N"},"v":{"type":"integer"}}}},"$ref":"#/$defs/N"}`,
@@ -143,5 +152,22 @@ func TestErrorNamesProperty(t *testing.T) {
 	err := jsondiff.Check(set(t, customer, nil), set(t, `{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"string"}},"required":["name"]}`, nil))
 	if err == nil || err.Error() != "TYPE_CHANGED at #/properties/age" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Nested anyOfs compare every subschema with every other at each level: a hostile
+// pair ends with an error, not an endless walk.
+func TestCheckBoundedWork(t *testing.T) {
+	nest := func(leaf string) string {
+		s := leaf
+		for range 7 {
+			s = `{"anyOf":[` + strings.ReplaceAll(`{"title":"A","allOf":[S]},{"title":"B","allOf":[S]},{"title":"C","allOf":[S]}`, "S", s) + `]}`
+		}
+		return s
+	}
+	err := jsondiff.Check(set(t, nest(`{"type":"string"}`), nil), set(t, nest(`{"type":"integer"}`), nil))
+	var inc *schemadiff.Incompatibility
+	if err == nil || errors.As(err, &inc) || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("got %v, want the work bound's error", err)
 	}
 }
