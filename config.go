@@ -66,6 +66,11 @@ type Config struct {
 	// Default "producer-N", or "producer-<TransactionalID>" when transactional.
 	ClientID string
 
+	// Profile is delivery.profile, kprod's own: a named delivery mode (ProfileExactlyOnce,
+	// ProfileAtMostOnce...) whose properties fill the fields left at their zero value,
+	// and whose promise the resulting settings must keep. Default none: Kafka's defaults.
+	Profile Profile
+
 	// Acks is acks. Default AcksAll.
 	Acks Acks
 	// Idempotence is enable.idempotence. Default on, but turned off silently when
@@ -261,6 +266,11 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 	if errJavaDefaults != nil {
 		return config.Settings{}, errJavaDefaults
 	}
+	if errProfiles != nil {
+		return config.Settings{}, errProfiles
+	}
+	profile := c.Profile
+	c = c.withProfile()
 	d := &javaDefaults
 	var errs []error
 	bad := func(prop, value, reason string) {
@@ -339,6 +349,8 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 	errs = checkTimeouts(c, &s, invalid, errs)
 	errs = checkIdempotence(c, d, &s, invalid, errs)
 	errs = checkSecurity(c, &s, loadTLS, errs)
+	s.Profile = string(profile)
+	errs = checkProfile(profile, &s, errs)
 	return s, errors.Join(errs...)
 }
 

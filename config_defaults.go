@@ -71,6 +71,8 @@ var configTable = []property{
 		setServers, func(s *config.Settings) string { return strings.Join(s.BootstrapServers, ",") }, nil},
 	{ConfigEntry{"client.id", "ClientID", "", `Name sent with every request; "" means "producer-N" (or "producer-<transactional.id>").`},
 		setString(func(c *Config) *string { return &c.ClientID }), func(s *config.Settings) string { return s.ClientID }, nil},
+	{ConfigEntry{"delivery.profile", "Profile", "null", "kprod's own: a delivery mode (at-most-once, at-least-once, exactly-once, exactly-once-transactional, high-throughput, low-latency) filling the properties not set and checking its promise."},
+		setProfile, func(s *config.Settings) string { return s.Profile }, nil},
 	{ConfigEntry{"acks", "Acks", "all", "Replicas that must have a record before it is acknowledged: all (-1), 1 (leader) or 0 (none)."},
 		setAcks, func(s *config.Settings) string { return acksName(s.Acks) }, nil},
 	{ConfigEntry{"enable.idempotence", "Idempotence", "true", "Exactly one copy per record per partition, in order, using producer ids and sequence numbers."},

@@ -62,6 +62,7 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 			errs = append(errs, &ConfigError{Property: k, Value: shownValue(k, v), Reason: err.Error()})
 		}
 	}
+	errs = append(errs, checkProfileProperties(&c, props)...)
 	if c.SecurityProtocol.sasl() {
 		mech, serrs := saslFromProperties(props)
 		errs = append(errs, serrs...)
@@ -253,6 +254,15 @@ func setServers(c *Config, v string) error {
 }
 
 // setAcks parses acks: all, -1, 0 or 1, exactly as Java's validator accepts them.
+// setProfile stores delivery.profile; check refuses an unknown name, as for a Config.
+func setProfile(c *Config, v string) error {
+	if !slices.ContainsFunc(profileTable, func(r profileRow) bool { return r.profile == Profile(v) }) {
+		return errors.New("must be one of " + profileNames())
+	}
+	c.Profile = Profile(v)
+	return nil
+}
+
 func setAcks(c *Config, v string) error {
 	switch v {
 	case "all", "-1":

@@ -16,6 +16,7 @@ import (
 var sampleValues = map[string]string{
 	"bootstrap.servers":                        "a:1,b:2",
 	"client.id":                                "app",
+	"delivery.profile":                         "exactly-once",
 	"acks":                                     "1",
 	"enable.idempotence":                       "false",
 	"retries":                                  "3",

@@ -242,3 +242,25 @@ func ExampleProducer_CommitTransaction() {
 	}
 	// Output: committed on attempt 1
 }
+
+// A delivery profile names the mode and fills its settings; what is set beside it
+// adjusts the profile, and an adjustment that breaks its promise fails at creation.
+func ExampleProfile() {
+	cfg := kprod.Config{
+		BootstrapServers: []string{"127.0.0.1:9092"},
+		Profile:          kprod.ProfileHighThroughput,
+		Linger:           50 * time.Millisecond, // adjusted
+	}
+	p := cfg.Properties()
+	fmt.Println(p["acks"], p["enable.idempotence"], p["linger.ms"], p["batch.size"], p["compression.type"])
+
+	cfg = kprod.Config{
+		BootstrapServers: []string{"127.0.0.1:9092"},
+		Profile:          kprod.ProfileExactlyOnce,
+		Acks:             kprod.AcksLeader,
+	}
+	fmt.Println(cfg.Validate())
+	// Output:
+	// all true 50 131072 lz4
+	// kprod: invalid config acks=1: must be all: exactly-once needs every in-sync replica under delivery.profile=exactly-once
+}

@@ -45,27 +45,50 @@ func configTableMarkdown() string {
 // TestREADMEConfigTable keeps the README's configuration table equal to ConfigTable, the
 // single table the code uses for defaults. KPROD_UPDATE_README=1 rewrites it.
 func TestREADMEConfigTable(t *testing.T) {
+	readmeGenerated(t, tableStart, tableEnd, configTableMarkdown(), "TestREADMEConfigTable")
+}
+
+// TestREADMEProfileTable keeps the README's table of delivery profiles equal to
+// ProfileSettings. KPROD_UPDATE_README=1 rewrites it.
+func TestREADMEProfileTable(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("| delivery.profile | properties | promise per partition |\n|---|---|---|\n")
+	for _, ps := range kprod.ProfileSettings() {
+		kv := make([]string, len(ps.Properties))
+		for i, p := range ps.Properties {
+			kv[i] = p[0] + "=" + p[1]
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", ps.Profile, strings.Join(kv, " "), ps.Promise)
+	}
+	readmeGenerated(t, "<!-- profile table: generated from kprod.ProfileSettings by readme_test.go -->",
+		"<!-- end of profile table -->", b.String(), "TestREADMEProfileTable")
+}
+
+// readmeGenerated checks that README.md holds want between the markers start and end,
+// or writes it there when KPROD_UPDATE_README=1.
+func readmeGenerated(t *testing.T, start, end, want, test string) {
+	t.Helper()
 	raw, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(raw)
-	i, j := strings.Index(readme, tableStart), strings.Index(readme, tableEnd)
+	i, j := strings.Index(readme, start), strings.Index(readme, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the config table markers %q ... %q", tableStart, tableEnd)
+		t.Fatalf("README.md lacks the markers %q ... %q", start, end)
 	}
-	want := tableStart + "\n" + configTableMarkdown() + tableEnd
-	got := readme[i : j+len(tableEnd)]
+	want = start + "\n" + want + end
+	got := readme[i : j+len(end)]
 	if got == want {
 		return
 	}
 	if os.Getenv("KPROD_UPDATE_README") == "1" {
-		if err := os.WriteFile("README.md", []byte(readme[:i]+want+readme[j+len(tableEnd):]), 0o644); err != nil {
+		if err := os.WriteFile("README.md", []byte(readme[:i]+want+readme[j+len(end):]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Fatal("README.md's config table differs from kprod.ConfigTable; run KPROD_UPDATE_README=1 go test -run TestREADMEConfigTable .")
+	t.Fatalf("README.md's generated table differs; run KPROD_UPDATE_README=1 go test -run %s .", test)
 }
 
 // TestREADMEProgramsCompile builds every complete Go program in README.md (a ```go

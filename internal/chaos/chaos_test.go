@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,24 +29,7 @@ func (w testLog) Write(b []byte) (int, error) {
 // base port (to run beside another suite's); KPROD_CHAOS_OUT names a folder that keeps
 // the JSON report, kprod's debug log and the ledger of every send, to diagnose a failure.
 func TestChaosShort(t *testing.T) {
-	required := os.Getenv("KPROD_REQUIRE_KAFKA") == "1"
-	if !required && os.Getenv("KPROD_CHAOS") != "1" {
-		t.Skip("chaos run skipped: set KPROD_CHAOS=1 (or KPROD_REQUIRE_KAFKA=1) to run it on a real three-node cluster")
-	}
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if required {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if _, err := exec.LookPath("java"); err != nil {
-		unavailable("real Kafka needs Java: %v", err)
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, bootstrap := testCluster(t)
 	duration := 75 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("KPROD_CHAOS_DURATION")); err == nil {
 		duration = d
@@ -58,28 +40,6 @@ func TestChaosShort(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), duration+15*time.Minute)
 	defer cancel()
-
-	name, port := "chaostest", 19892
-	if n := os.Getenv("KPROD_CHAOS_CLUSTER"); n != "" {
-		name = n
-	}
-	if p, err := strconv.Atoi(os.Getenv("KPROD_CHAOS_PORT")); err == nil {
-		port = p
-	}
-	c := NewCluster(root, name, port)
-	bootstrap, started, err := c.Up(ctx)
-	if started {
-		t.Cleanup(func() {
-			dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer dcancel()
-			if err := c.Down(dctx); err != nil {
-				t.Log(err)
-			}
-		})
-	}
-	if err != nil {
-		unavailable("cannot start a three-node Kafka cluster: %v", err)
-	}
 
 	t.Logf("seed %d (KPROD_CHAOS_SEED=%d reproduces the schedule), %s of faults", seed, seed, duration)
 	o := Options{Bootstrap: bootstrap, Nodes: c, Duration: duration, Seed: seed,

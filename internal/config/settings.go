@@ -73,6 +73,10 @@ type Settings struct {
 	// ClientID is client.id, or Java's generated "producer-N" / "producer-<txn id>".
 	ClientID string
 
+	// Profile is delivery.profile (kprod's own), "" for none. The profile's values are
+	// already in the other fields; it is kept to be printed back.
+	Profile string
+
 	// Acks is AcksAll, AcksNone or AcksLeader.
 	Acks int16
 	// Idempotent is enable.idempotence after Java's rules: on by default, turned

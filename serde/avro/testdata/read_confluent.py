@@ -2,6 +2,13 @@
 # client (confluent-kafka, AvroDeserializer on fastavro): an independent reader of
 # the Confluent wire format. Prints a JSON list of {key, value, key_id, value_id}.
 #   read_confluent.py REGISTRY_URL BOOTSTRAP TOPIC COUNT AVRO_KEY(0|1)
+import faulthandler
+
+# A reader that hangs says where before the test kills it (after two minutes): every
+# thread's stack goes to stderr, which the test prints. The registry client also gets
+# a request timeout: httpx waits forever by default, and its retries cover timeouts.
+faulthandler.dump_traceback_later(90, exit=True)
+
 import json
 import sys
 
@@ -11,7 +18,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 url, bootstrap, topic, count, avro_key = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
-deserialize = AvroDeserializer(SchemaRegistryClient({"url": url}))
+deserialize = AvroDeserializer(SchemaRegistryClient({"url": url, "timeout": 20}))
 consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "kprod-avro-readback",
                      "enable.auto.commit": False, "auto.offset.reset": "earliest"})
 consumer.assign([TopicPartition(topic, 0, 0)])

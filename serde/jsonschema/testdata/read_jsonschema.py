@@ -6,6 +6,13 @@ it, and prints one JSON line per record: {"offset", "key", "value", "value_schem
 
 usage: read_jsonschema.py BOOTSTRAP TOPIC REGISTRY_URL COUNT
 """
+import faulthandler
+
+# A reader that hangs says where before the test kills it (after two minutes): every
+# thread's stack goes to stderr, which the test prints. The registry client also gets
+# a request timeout: httpx waits forever by default, and its retries cover timeouts.
+faulthandler.dump_traceback_later(90, exit=True)
+
 import json
 import sys
 import uuid
@@ -18,7 +25,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 def main():
     bootstrap, topic, url, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    registry = SchemaRegistryClient({"url": url})
+    registry = SchemaRegistryClient({"url": url, "timeout": 20})
     deser = JSONDeserializer(None, schema_registry_client=registry)
     consumer = Consumer({
         "bootstrap.servers": bootstrap,

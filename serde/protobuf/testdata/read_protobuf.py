@@ -20,6 +20,13 @@ deserializer, decodes the payload with that type, and adds its "message" full na
 
 usage: read_protobuf.py BOOTSTRAP TOPIC REGISTRY_URL COUNT PBDIR
 """
+import faulthandler
+
+# A reader that hangs says where before the test kills it (after two minutes): every
+# thread's stack goes to stderr, which the test prints. The registry client also gets
+# a request timeout: httpx waits forever by default, and its retries cover timeouts.
+faulthandler.dump_traceback_later(90, exit=True)
+
 import base64
 import binascii
 import importlib.resources
@@ -103,7 +110,7 @@ def main():
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     patch_text_schemas()
-    registry = SchemaRegistryClient({"url": url})
+    registry = SchemaRegistryClient({"url": url, "timeout": 20})
     if pbdir == "-":
         from google.protobuf import empty_pb2
         keys = None
