@@ -123,7 +123,7 @@ func topicLimit(t *testing.T, c *testcluster.Cluster) {
 		t.Fatalf("2100 random bytes with lz4: %v, want a *DeliveryError with MESSAGE_TOO_LARGE, not written", err)
 	}
 	t.Logf("broker: %v", err)
-	for _, want := range []string{"MESSAGE_TOO_LARGE", "the record batch was 2", "compression.type=lz4", "1 record(s)", "max.message.bytes"} {
+	for _, want := range []string{"MESSAGE_TOO_LARGE", "the record batch was 2", "compression.type=lz4", "1 record(s)", "topic " + topic + "'s max.message.bytes=2000"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not say %q", err, want)
 		}

@@ -91,6 +91,15 @@ func (c *Cluster) describeLimits(s, old *snapshot) {
 	}
 }
 
+// MaxMessageBytes returns the topic's max.message.bytes from the current snapshot, 0
+// when unknown.
+func (c *Cluster) MaxMessageBytes(topic string) int32 {
+	if t, ok := c.snap.Load().topics[topic]; ok {
+		return t.MaxMessageBytes
+	}
+	return 0
+}
+
 // describe sends one DescribeConfigs request for the topics' max.message.bytes to the
 // broker that answered the Metadata request (topic configs may be asked of any broker).
 func (c *Cluster) describe(topics []string) (*kmsg.DescribeConfigsResponse, error) {

@@ -3,6 +3,7 @@ package sender
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -185,11 +186,16 @@ func (s *Sender) handle(r *request) {
 // record count and the uncompressed size. Only a batch of one record (or one that could
 // not be split) gets here: larger ones are split and sent again.
 func (s *Sender) tooLargeMessage(b *accumulator.Batch, msg string) string {
+	msg = strings.TrimRight(msg, ". ")
 	if msg == "" {
 		msg = "the broker refused the record batch as too large"
 	}
-	return fmt.Sprintf("%s; the record batch was %d bytes (compression.type=%s, %d record(s), %d bytes uncompressed), more than the topic's max.message.bytes (or the broker's message.max.bytes) allows",
-		msg, len(b.Encoded), compress.Codec(s.set.Codec), b.NumRecords(), wire.BatchHeaderSize+len(b.Records()))
+	limit := "the topic's max.message.bytes (or the broker's message.max.bytes)"
+	if n := s.cfg.Meta.MaxMessageBytes(b.Topic); n > 0 {
+		limit = fmt.Sprintf("topic %s's max.message.bytes=%d", b.Topic, n)
+	}
+	return fmt.Sprintf("%s; the record batch was %d bytes (compression.type=%s, %d record(s), %d bytes uncompressed), more than %s",
+		msg, len(b.Encoded), compress.Codec(s.set.Codec), b.NumRecords(), wire.BatchHeaderSize+len(b.Records()), limit)
 }
 
 func (s *Sender) succeed(b *accumulator.Batch, base, appendTime int64) {
