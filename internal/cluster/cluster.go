@@ -34,6 +34,9 @@ type Config struct {
 	MaxAge, MaxIdle time.Duration
 	// RetryBackoff and RetryBackoffMax pace refreshes after failures.
 	RetryBackoff, RetryBackoffMax time.Duration
+	// LimitsTimeout bounds the wait for the topics' max.message.bytes before a snapshot
+	// is published (limits.go). Default 5s.
+	LimitsTimeout time.Duration
 	// OnUpdate runs after every new snapshot (the sender wakes up); must not block.
 	OnUpdate func()
 	// Logger receives failed refreshes, summarised (logsum): the first, then a count a
@@ -105,6 +108,9 @@ func New(cfg Config) *Cluster {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LimitsTimeout <= 0 {
+		cfg.LimitsTimeout = 5 * time.Second
 	}
 	if cfg.OnUpdate == nil {
 		cfg.OnUpdate = func() {}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"time"
@@ -27,7 +28,9 @@ type limits struct {
 // and for topics never described, or described more than metadata.max.age.ms ago, a
 // DescribeConfigs answer. It runs before s is published, so the first Send to a new topic
 // already knows its limit (one more round trip when a topic is first seen, on the
-// connection that has just answered the Metadata request). Java's producer does not ask:
+// connection that has just answered the Metadata request). A broker slow to answer holds
+// the snapshot back at most LimitsTimeout (5s); the limit then stays unknown until the
+// next ask, metadata.max.age.ms later. Java's producer does not ask:
 // it learns the limit from the broker's refusal. A failure (no DESCRIBE_CONFIGS
 // permission, an old broker, a lost connection) leaves the limit as it was (unknown for a
 // new topic: Send then checks nothing) and is logged once; it never fails a refresh.
@@ -111,12 +114,17 @@ func (c *Cluster) describe(topics []string) (*kmsg.DescribeConfigsResponse, erro
 		r.ConfigNames = []string{maxMessageBytes}
 		req.Resources = append(req.Resources, r)
 	}
-	conn, err := c.cfg.Pool.Get(c.ctx, pool.Control, c.last)
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LimitsTimeout)
+	defer cancel()
+	conn, err := c.cfg.Pool.Get(ctx, pool.Control, c.last)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := conn.Do(c.ctx, req)
+	resp, err := conn.Do(ctx, req)
 	if err != nil {
+		// A broker answers a connection's requests in order: one that left this request
+		// unanswered would hold up the next Metadata request behind it.
+		conn.Abort(err)
 		return nil, err
 	}
 	out, ok := resp.(*kmsg.DescribeConfigsResponse)

@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kprod-io/kprod/internal/broker"
 	"github.com/kprod-io/kprod/kafkatest"
 )
 
@@ -83,5 +85,67 @@ func refreshed(t *testing.T, c *Cluster) {
 	case <-ch:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no refresh in 10s")
+	}
+}
+
+// TestLimitsOddAnswers: values that are not a positive int32, configs not asked for,
+// resources not asked for, a closed connection and no answer within LimitsTimeout leave
+// the limit unknown and the refresh successful.
+func TestLimitsOddAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value *string
+	}{
+		{"not a number", kmsg.StringPtr("lots")},
+		{"negative", kmsg.StringPtr("-5")},
+		{"zero", kmsg.StringPtr("0")},
+		{"over int32", kmsg.StringPtr("99999999999")},
+		{"null", nil},
+		{"connection closed", nil},
+		{"no answer", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := kafkatest.New(t, kafkatest.Topic("t", 1))
+			fake := k.Fake()
+			fake.ControlKey(int16(kmsg.DescribeConfigs), func(req kmsg.Request) (kmsg.Response, error, bool) {
+				fake.KeepControl()
+				if tc.name == "connection closed" {
+					return nil, errors.New("closed"), true
+				}
+				if tc.name == "no answer" {
+					return nil, nil, true // kfake answers nothing and reads on
+				}
+				resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
+				for _, name := range []string{"t", "other"} {
+					r := kmsg.NewDescribeConfigsResponseResource()
+					r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeTopic, name
+					for _, cfg := range []string{"segment.bytes", "max.message.bytes"} {
+						c := kmsg.NewDescribeConfigsResponseResourceConfig()
+						c.Name, c.Value = cfg, tc.value
+						if cfg == "segment.bytes" || name == "other" {
+							c.Value = kmsg.StringPtr("1234")
+						}
+						r.Configs = append(r.Configs, c)
+					}
+					resp.Resources = append(resp.Resources, r)
+				}
+				return resp, nil, true
+			})
+			c := New(Config{Bootstrap: k.Bootstrap(), MaxAge: time.Minute, MaxIdle: time.Minute, Pool: testPool(t, broker.Options{}),
+				RetryBackoff: 10 * time.Millisecond, RetryBackoffMax: 100 * time.Millisecond, LimitsTimeout: 300 * time.Millisecond})
+			t.Cleanup(c.Close)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			top, err := c.Wait(ctx, "t", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if top.MaxMessageBytes != 0 || c.MaxMessageBytes("t") != 0 || c.MaxMessageBytes("other") != 0 {
+				t.Errorf("max.message.bytes %d from an odd answer", top.MaxMessageBytes)
+			}
+			if err := c.LastError(); err != nil {
+				t.Errorf("refresh failed: %v", err)
+			}
+		})
 	}
 }
