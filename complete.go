@@ -166,10 +166,17 @@ func (c *completer) completeFrom(b *accumulator.Batch, r sender.Result, err erro
 				md.Timestamp = time.UnixMilli(pd.Timestamp)
 			}
 		}
+		done := pd.Done
+		if p.hook != nil {
+			if h, ok := done.(*hooked); ok {
+				p.hookOnDone(h, md, err)
+				done = h.done
+			}
+		}
 		if len(p.interceptors) > 0 {
 			p.onAck(md, err)
 		}
-		switch d := pd.Done.(type) {
+		switch d := done.(type) {
 		case func(RecordMetadata, error):
 			d(md, err)
 		case *syncWaiter:

@@ -12,6 +12,7 @@ type Option func(*options)
 type options struct {
 	interceptors []Interceptor
 	partitioner  Partitioner
+	hook         SendHook
 	logger       *slog.Logger
 	dialer       func(ctx context.Context, network, addr string) (net.Conn, error)
 }

@@ -40,6 +40,7 @@ type Producer struct {
 	hot          atomic.Pointer[hotTopic]
 	interceptors []Interceptor
 	partitioner  Partitioner
+	hook         SendHook // nil unless WithSendHook
 	log          *slog.Logger
 	logs         *logsum.Logger // log, summarising what may repeat per record
 
@@ -69,7 +70,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler) // WithLogger(nil): silence
 	}
-	p := &Producer{set: set, interceptors: o.interceptors, partitioner: o.partitioner,
+	p := &Producer{set: set, interceptors: o.interceptors, partitioner: o.partitioner, hook: o.hook,
 		log: o.logger.With("client.id", set.ClientID), closeDone: make(chan struct{}), senderDone: make(chan struct{})}
 	p.logs = logsum.New(p.log, 0, nil)
 	p.closeCtx, p.closeStart = context.WithCancel(context.Background())

@@ -1,7 +1,6 @@
 package kprod_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/importer"
@@ -9,12 +8,12 @@ import (
 	"go/token"
 	"go/types"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/readmetest"
 )
 
 const (
@@ -94,39 +93,34 @@ func readmeGenerated(t *testing.T, start, end, want, test string) {
 // TestREADMEProgramsCompile builds every complete Go program in README.md (a ```go
 // block that starts with "package main"), so that the examples stay true to the API.
 // The blocks are laid over a directory of the module that does not exist on disk
-// (go build -overlay), which lets them import kprod's packages.
+// (go build -overlay), which lets them import kprod's packages. A program importing a
+// plugin module (plugin/kotel) is built by that module's own test, which this one
+// checks exists.
 func TestREADMEProgramsCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds programs")
 	}
 	root, blocks := readmeGoBlocks(t)
-	replace := map[string]string{}
-	var pkgs []string
-	tmp := t.TempDir()
+	var programs []string
 	for _, code := range blocks {
-		if !strings.HasPrefix(code, "package main\n") {
+		if !readmetest.IsProgram(code) {
 			continue // an excerpt, not a program
 		}
-		src := filepath.Join(tmp, fmt.Sprintf("readme%d.go", len(pkgs)+1))
-		if err := os.WriteFile(src, []byte(code+"\n"), 0o644); err != nil {
-			t.Fatal(err)
+		plugins := readmetest.Plugins(code)
+		for _, pkg := range plugins {
+			dir := filepath.Join(root, strings.TrimPrefix(pkg, "github.com/kprod-io/kprod/"))
+			if _, err := os.Stat(filepath.Join(dir, "readme_test.go")); err != nil {
+				t.Errorf("a README program imports %s, but %s has no readme_test.go to build it", pkg, dir)
+			}
 		}
-		dir := fmt.Sprintf("internal/readme%d", len(pkgs)+1)
-		replace[filepath.Join(root, dir, "main.go")] = src
-		pkgs = append(pkgs, "./"+dir)
+		if len(plugins) == 0 {
+			programs = append(programs, code)
+		}
 	}
-	if len(pkgs) < 2 {
-		t.Fatalf("found %d README programs, want the Avro and JSON Schema ones at least", len(pkgs))
+	if len(programs) < 2 {
+		t.Fatalf("found %d README programs, want the Avro and JSON Schema ones at least", len(programs))
 	}
-	overlay, _ := json.Marshal(map[string]any{"Replace": replace})
-	ov := filepath.Join(tmp, "overlay.json")
-	if err := os.WriteFile(ov, overlay, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"build", "-o", t.TempDir(), "-overlay=" + ov}, pkgs...)
-	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-		t.Fatalf("README programs do not build: %v\n%s", err, out)
-	}
+	readmetest.BuildPrograms(t, root, programs)
 }
 
 // TestREADMEExcerptsCompile type-checks every ```go block of README.md that is not a
@@ -207,21 +201,9 @@ type Score struct{ Points int }
 // readmeGoBlocks returns the module root and the code of README.md's ```go blocks.
 func readmeGoBlocks(t *testing.T) (string, []string) {
 	t.Helper()
-	raw, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
 	root, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blocks []string
-	for i, block := range strings.Split(string(raw), "```go\n")[1:] {
-		code, _, ok := strings.Cut(block, "\n```")
-		if !ok {
-			t.Fatalf("README Go block %d is not closed", i+1)
-		}
-		blocks = append(blocks, code)
-	}
-	return root, blocks
+	return root, readmetest.GoBlocks(t, "README.md")
 }

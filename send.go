@@ -81,16 +81,24 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) error {
 		}
 		return nilContext("Send")
 	}
-	if len(p.interceptors) == 0 {
+	if len(p.interceptors) == 0 && p.hook == nil {
 		return p.sendRecord(ctx, r, done)
 	}
-	return p.sendIntercepted(ctx, *r, done)
+	return p.sendObserved(ctx, *r, done)
 }
 
-func (p *Producer) sendIntercepted(ctx context.Context, rec Record, done any) error {
-	rec = p.onSend(rec)
-	if done == nil {
-		done = interceptedOnly{}
+// sendObserved sends a record that interceptors or a SendHook watch: they see it before
+// it is buffered and learn its outcome, also when Send refuses it.
+func (p *Producer) sendObserved(ctx context.Context, rec Record, done any) error {
+	if len(p.interceptors) > 0 {
+		rec = p.onSend(rec)
+		if done == nil {
+			done = interceptedOnly{}
+		}
+	}
+	observed := false
+	if p.hook != nil {
+		done, observed = p.hookSend(ctx, &rec, done)
 	}
 	err := p.sendRecord(ctx, &rec, done)
 	if err != nil { // Java's onSendError: interceptors see refused records too
@@ -98,7 +106,13 @@ func (p *Producer) sendIntercepted(ctx context.Context, rec Record, done any) er
 		if !ok {
 			part = -1
 		}
-		p.onAck(RecordMetadata{Topic: rec.Topic, Partition: part, Offset: -1}, err)
+		md := RecordMetadata{Topic: rec.Topic, Partition: part, Offset: -1}
+		if observed {
+			p.hookOnDone(done.(*hooked), md, err)
+		}
+		if len(p.interceptors) > 0 {
+			p.onAck(md, err)
+		}
 	}
 	return err
 }
