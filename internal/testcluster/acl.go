@@ -55,7 +55,7 @@ func TransactionalACL(principal, transactionalID string) ACL {
 // Grant adds the ACLs with Java's AclCommand over PLAINTEXT, then waits until every broker's
 // authorizer shows all of them: ACLs travel through the metadata log, so a test that
 // produced right after AclCommand returned could still be denied. Grants are counted per
-// (principal, resource, pattern, operation) across every test process on this machine
+// (principal, resource, pattern, operation) across every test process using the cluster
 // (go test runs packages in parallel): an ACL stays while any running test holds it.
 // Whatever t still holds is released in t.Cleanup, and an ACL nobody holds any more is
 // removed, unless it was there before any counted grant (made by hand or by an older
@@ -197,17 +197,17 @@ func (s *SecureCluster) release(t testing.TB, acls []ACL) {
 	}
 }
 
-// lockACLs serialises ACL changes of every test process on this machine for this cluster.
+// lockACLs serialises the ACL changes of every test process using this cluster.
 func (s *SecureCluster) lockACLs(t testing.TB) (unlock func()) {
 	t.Helper()
-	return lockFile(t, filepath.Join(os.TempDir(), "kprod-kafka-"+s.Name+"-acl.lock"))
+	return lockFile(t, filepath.Join(s.dir, "acl.lock"))
 }
 
 // holdDir is the directory of a single-operation ACL's hold files.
 func (s *SecureCluster) holdDir(a ACL) string {
 	key := fmt.Sprintf("%s|%s|%s|%v|%v|%s", a.Principal, a.Resource, a.Name, a.Prefixed, a.Deny, a.Operations[0])
 	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(os.TempDir(), "kprod-kafka-"+s.Name+"-acl-holds", hex.EncodeToString(sum[:12]))
+	return filepath.Join(s.dir, "acl-holds", hex.EncodeToString(sum[:12]))
 }
 
 var holdSeq atomic.Int64
