@@ -174,6 +174,8 @@ func (c *completer) completeFrom(b *accumulator.Batch, r sender.Result, err erro
 			d(md, err)
 		case *syncWaiter:
 			d.ch <- syncResult{md, err}
+		case *spoolDone:
+			d.complete(md, err)
 		}
 	}
 	return i

@@ -80,6 +80,9 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) error {
 		}
 		return nilContext("Send")
 	}
+	if p.spool != nil {
+		return p.spoolSend(ctx, r, done)
+	}
 	if len(p.interceptors) == 0 {
 		return p.sendRecord(ctx, r, done)
 	}
@@ -107,6 +110,12 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	if p.closed.Load() {
 		return ErrClosed
 	}
+	return p.sendAccepted(ctx, rec, done)
+}
+
+// sendAccepted is sendRecord without the closed check: the spool's feeder hands over
+// records while Close waits for it, before the accumulator's closing barrier.
+func (p *Producer) sendAccepted(ctx context.Context, rec *Record, done any) (err error) {
 	if h := p.hot.Load(); h == nil || h.name != rec.Topic { // the hot topic was validated already
 		if err := validateTopic(rec.Topic); err != nil {
 			return err

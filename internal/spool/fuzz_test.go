@@ -63,6 +63,7 @@ func FuzzScan(f *testing.F) {
 			if err != nil || r.Seq != seqs[i] {
 				t.Fatalf("record %d: %v seq %v, want %d", i, err, r, seqs[i])
 			}
+			s.Handed(r.Seq)
 		}
 		if st := s.Stats(); st.ReadCorrupt != 0 {
 			t.Fatalf("%+v", st)

@@ -79,7 +79,6 @@ func (s *Spool) Next(ctx context.Context) (*Record, any, error) {
 		}
 		rd.off += int64(n)
 		s.mu.Lock()
-		s.fedSeq = rd.rec.Seq + 1
 		var done any
 		for len(s.waiting) > 0 && s.waiting[0].seq <= rd.rec.Seq {
 			w := s.waiting[0]
@@ -93,10 +92,6 @@ func (s *Spool) Next(ctx context.Context) (*Record, any, error) {
 		}
 		if len(s.waiting) == 0 {
 			s.waiting = nil // let the backing array go
-		}
-		if s.fedCh != nil {
-			close(s.fedCh)
-			s.fedCh = nil
 		}
 		s.mu.Unlock()
 		return &rd.rec, done, nil

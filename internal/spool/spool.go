@@ -105,7 +105,7 @@ type Spool struct {
 	lost         []any    // dones of records found damaged while reading
 	freed        chan struct{}
 	freedWatched bool
-	fedSeq       uint64 // every seq below it has been read by Next
+	fedSeq       uint64 // every seq below it has been handed over (Handed)
 	fedCh        chan struct{}
 	closing      chan struct{}
 	isClosing    bool
@@ -476,7 +476,7 @@ func (s *Spool) remove(seg *segment) {
 
 // Stats is the spool's state.
 type Stats struct {
-	// Records are spooled and not yet acknowledged; Unread of them not yet read by Next.
+	// Records are spooled and not yet acknowledged; Unread of them not yet handed over.
 	Records, Unread int
 	// Bytes is the segment files' total size; Segments their number.
 	Bytes    int64
@@ -507,9 +507,21 @@ func (s *Spool) NextSeq() uint64 {
 	return s.nextSeq
 }
 
-// WaitRead waits until Next has returned every record with a seq below seq, or ctx
-// ends.
-func (s *Spool) WaitRead(ctx context.Context, seq uint64) error {
+// Handed records that the reader is done with the record seq (handed over for
+// delivery, or failed): WaitHanded waits for it.
+func (s *Spool) Handed(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fedSeq = max(s.fedSeq, seq+1)
+	if s.fedCh != nil {
+		close(s.fedCh)
+		s.fedCh = nil
+	}
+}
+
+// WaitHanded waits until Handed was called for the last record below seq (every
+// record appended before NextSeq returned seq), or ctx ends.
+func (s *Spool) WaitHanded(ctx context.Context, seq uint64) error {
 	for {
 		s.mu.Lock()
 		if s.fedSeq >= seq {

@@ -55,16 +55,14 @@ func appendN(t *testing.T, s *Spool, from, n int) {
 // next reads one record, failing if none is there.
 func next(t *testing.T, s *Spool) (Record, any) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // Next must not wait: a record is expected
 	if st := s.Stats(); st.Unread == 0 {
-		t.Fatalf("no record to read: %+v", st)
+		t.Fatalf("no record to read: %+v", st) // Next would wait
 	}
 	r, done, err := s.Next(context.Background())
-	_ = ctx
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Handed(r.Seq)
 	c := *r
 	c.Key, c.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
 	c.Headers = append([]Header(nil), r.Headers...)
@@ -314,14 +312,14 @@ func TestLocked(t *testing.T) {
 	s2.Close()
 }
 
-// TestWaitRead: WaitRead returns once Next read every record appended before.
-func TestWaitRead(t *testing.T) {
+// TestWaitHanded: WaitHanded returns once Next read every record appended before.
+func TestWaitHanded(t *testing.T) {
 	s, _ := open(t, t.TempDir(), Options{Sync: SyncAlways})
 	defer s.Close()
 	appendN(t, s, 0, 3)
 	target := s.NextSeq()
 	res := make(chan error, 1)
-	go func() { res <- s.WaitRead(context.Background(), target) }()
+	go func() { res <- s.WaitHanded(context.Background(), target) }()
 	for i := 0; i < 3; i++ {
 		next(t, s)
 	}
