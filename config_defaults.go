@@ -142,7 +142,7 @@ var configTable = []property{
 	{ConfigEntry{"value.serializer", "ValueSerializer", "", "Java class name of a Kafka built-in or Confluent registry serializer for values; package kprod/serde/byname builds it."},
 		setSerializer(func(c *Config) *string { return &c.ValueSerializer }), func(s *config.Settings) string { return s.ValueSerializer }, nil},
 	{ConfigEntry{"spool.dir", "SpoolDir", "null", "kprod's own: directory of the durable local spool; Send returns once the record is written there, and records leave it when acknowledged."},
-		setString(func(c *Config) *string { return &c.SpoolDir }), func(s *config.Settings) string { return s.SpoolDir }, nil},
+		setSpoolDir, func(s *config.Settings) string { return s.SpoolDir }, nil},
 	{ConfigEntry{"spool.max.bytes", "SpoolMaxBytes", "1073741824", "kprod's own: size limit of the spool files; a full spool blocks send up to max.block.ms."},
 		nil, func(s *config.Settings) string { return formatInt(s.SpoolMaxBytes) }, intField(64, atLeast(1), false, func(c *Config) *int64 { return &c.SpoolMaxBytes })},
 	{ConfigEntry{"spool.sync", "SpoolSync", "interval", "kprod's own: when spooled records are fsynced: always (before send returns), interval (every spool.sync.interval.ms) or none."},

@@ -37,6 +37,16 @@ func (s SpoolSync) String() string {
 	return "SpoolSync(" + strconv.Itoa(int(s)) + ")"
 }
 
+// setSpoolDir stores spool.dir (trimmed); an empty one is refused, as a blank one in
+// a Config.
+func setSpoolDir(c *Config, v string) error {
+	if v == "" {
+		return errors.New("must not be empty; remove the property for no spool")
+	}
+	c.SpoolDir = v
+	return nil
+}
+
 func setSpoolSync(c *Config, v string) error {
 	i := slices.Index(spoolSyncNames[:], v)
 	if i < 0 {
