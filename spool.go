@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -211,7 +212,8 @@ func (s *spooler) sleep(d time.Duration) bool {
 // is wrong with the record itself. false: the feeder stops, the record stays spooled.
 func (s *spooler) feed(r *spool.Record, done any) bool {
 	p := s.p
-	d := &spoolDone{s: s, seq: r.Seq, inner: done}
+	d := spoolDones.Get().(*spoolDone)
+	*d = spoolDone{s: s, seq: r.Seq, inner: done}
 	s.hdrs = s.hdrs[:0]
 	for _, h := range r.Headers {
 		s.hdrs = append(s.hdrs, Header(h))
@@ -314,13 +316,20 @@ func (d *spoolDone) finish(md RecordMetadata, err error, ack bool) {
 			s.recovered(md, err)
 		}
 	}
-	switch c := d.inner.(type) {
+	inner := d.inner
+	*d = spoolDone{}
+	spoolDones.Put(d)
+	switch c := inner.(type) {
 	case func(RecordMetadata, error):
 		c(md, err)
 	case *syncWaiter:
 		c.ch <- syncResult{md, err}
 	}
 }
+
+// spoolDones recycles spoolDone: the spool path allocates nothing per record either
+// in steady state.
+var spoolDones = sync.Pool{New: func() any { return new(spoolDone) }}
 
 // drain runs at the start of Close: Sends fail from now on; the feeder hands over the
 // records spooled so far while ctx lasts and the cluster answers within max.block.ms,

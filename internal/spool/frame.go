@@ -129,7 +129,9 @@ func decodeBody(b []byte, r *Record) bool {
 	r.Seq = d.u64()
 	r.Timestamp = int64(d.u64())
 	r.Partition = int32(d.u32())
-	r.Topic = string(d.raw(d.uvarint()))
+	if t := d.raw(d.uvarint()); string(t) != r.Topic { // most records repeat the last topic: no copy
+		r.Topic = string(t)
+	}
 	r.Key = d.bytes()
 	r.Value = d.bytes()
 	nh := d.uvarint()
