@@ -255,6 +255,9 @@ func (p *Producer) Close(ctx context.Context) error {
 		}
 		p.meta.Close()
 		p.conns.Close() // last: nothing asks for a connection any more
+		if p.spool != nil {
+			p.spool.failLeft()
+		}
 		p.comp.stop()
 		if p.spool != nil {
 			if err := p.spool.close(); err != nil && p.closeErr == nil {

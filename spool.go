@@ -276,9 +276,13 @@ type spoolDone struct {
 	inner any
 }
 
-// leave completes a record that stays in the spool for the next producer.
+// leave gives back a record the feeder stopped before handing over: it stays in the
+// spool, and Close completes it on the completion goroutine (failLeft), where a
+// callback that calls Close is recognised.
 func (d *spoolDone) leave() {
-	d.finish(RecordMetadata{Partition: -1, Offset: -1}, &DeliveryError{Partition: -1, Err: leftErr(ErrClosed)}, false)
+	d.s.sp.GiveBack(d.inner)
+	*d = spoolDone{}
+	spoolDones.Put(d)
 }
 
 func leftErr(cause error) error { return fmt.Errorf("%w: %w", cause, ErrSpooled) }
@@ -353,13 +357,30 @@ func (s *spooler) drain(ctx context.Context) bool {
 	return err == nil
 }
 
-// close runs after the completion goroutine stopped: the records never handed over are
-// completed as left in the spool, and the spool is closed. It returns Close's error
-// when records remain.
-func (s *spooler) close() error {
+// failLeft completes, on the completion goroutine, the records never handed over: they
+// stay in the spool. Close calls it once the feeder stopped, before the completion
+// goroutine stops.
+func (s *spooler) failLeft() {
 	for _, done := range s.sp.TakeWaiting() {
-		(&spoolDone{s: s, seq: s.firstSeq, inner: done}).leave()
+		err := &DeliveryError{Partition: -1, Err: leftErr(ErrClosed)}
+		s.p.comp.enqueueFunc(func() {
+			md := RecordMetadata{Partition: -1, Offset: -1}
+			if len(s.p.interceptors) > 0 { // as completeFrom: interceptors first
+				s.p.onAck(md, err)
+			}
+			switch c := done.(type) {
+			case func(RecordMetadata, error):
+				c(md, err)
+			case *syncWaiter:
+				c.ch <- syncResult{md, err}
+			}
+		})
 	}
+}
+
+// close closes the spool after the completion goroutine stopped. It returns Close's
+// error when records remain.
+func (s *spooler) close() error {
 	left, err := s.sp.Close()
 	if err != nil {
 		return fmt.Errorf("kprod: close: spool.dir=%s: %w", s.dir, err)

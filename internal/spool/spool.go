@@ -551,6 +551,17 @@ func (s *Spool) BeginClose() {
 	}
 }
 
+// GiveBack hands back the done of a record Next returned but the reader did not hand
+// over: TakeWaiting returns it.
+func (s *Spool) GiveBack(done any) {
+	if done == nil {
+		return
+	}
+	s.mu.Lock()
+	s.lost = append(s.lost, done)
+	s.mu.Unlock()
+}
+
 // TakeWaiting returns the dones of records appended but never returned by Next (and
 // of records lost to damage found while reading), forgetting them.
 func (s *Spool) TakeWaiting() []any {
