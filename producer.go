@@ -193,6 +193,11 @@ func (p *Producer) Flush(ctx context.Context) error {
 // ctx's error when records had to be failed. A nil ctx is an error (ErrNilContext) and
 // closes nothing.
 //
+// With spool.dir, Close first hands the spooled records to delivery while ctx lasts and
+// the cluster answers within max.block.ms; the records it could not deliver stay in the
+// spool for the next producer on the directory (their callbacks get a *DeliveryError
+// wrapping ErrClosed and ErrSpooled) and Close returns an error wrapping ErrSpooled.
+//
 // Transactions, as Java's graceful close: a transaction call (InitTransactions,
 // SendOffsetsToTransaction, CommitTransaction, AbortTransaction) blocked when Close
 // starts continues until it completes or ctx ends; then it returns ErrClosed, and Close

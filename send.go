@@ -27,6 +27,12 @@ import (
 // ErrInvalidTopic, ErrInvalidPartition (also for a custom partitioner's number out of
 // range), ErrRecordTooLarge, ErrMetadataTimeout, ErrBufferExhausted, ErrNilRecord,
 // ErrNilContext, or ctx's error.
+//
+// With spool.dir, Send returns once the record is appended to the spool (and fsynced
+// under spool.sync=always); it waits for spool space (spool.max.bytes, up to
+// max.block.ms: ErrBufferExhausted), never for metadata, and partitions the record when
+// it is delivered, so ErrMetadataTimeout and a partition beyond the topic's count come
+// through cb instead. A write or fsync failure of the spool is an error too.
 func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, error)) error {
 	var done any
 	if cb != nil {
