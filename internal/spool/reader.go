@@ -79,6 +79,12 @@ func (s *Spool) Next(ctx context.Context) (*Record, any, error) {
 		}
 		rd.off += int64(n)
 		s.mu.Lock()
+		if seg.f == nil && seg.bit(rd.rec.Seq) {
+			// Recovered, below the saved acknowledged position: delivered before.
+			s.fedSeq = max(s.fedSeq, rd.rec.Seq+1)
+			s.mu.Unlock()
+			continue
+		}
 		var done any
 		for len(s.waiting) > 0 && s.waiting[0].seq <= rd.rec.Seq {
 			w := s.waiting[0]

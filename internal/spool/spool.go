@@ -61,6 +61,9 @@ var (
 type Recovery struct {
 	// Segments and Records count what is left to deliver.
 	Segments, Records int
+	// Skipped counts records below the saved acknowledged position: delivered before,
+	// not sent again.
+	Skipped int
 	// TornBytes were dropped from segment tails (a frame cut short or damaged at the end).
 	TornBytes int64
 	// Corrupt counts damaged regions skipped in the middle of segments, CorruptBytes
@@ -83,6 +86,8 @@ type segment struct {
 	sealed  bool // no more appends
 	removed bool
 	skips   map[int64]int64 // recovered damage: start -> next good frame
+	bits    []uint64        // acknowledged seqs, bit seq-first; also seqs absent from a recovered file
+	limit   uint64          // one past the last record's seq
 }
 
 type waiter struct {
@@ -112,6 +117,8 @@ type Spool struct {
 	err          error // sticky: a failed fsync
 	enc          []byte
 	readCorrupt  int
+	ackedAt      time.Time // last write of the acknowledged position
+	ackedSaved   uint64    // the position last written
 
 	avail chan struct{} // capacity 1: Append wakes Next
 
@@ -160,6 +167,8 @@ func (s *Spool) recover() (Recovery, error) {
 	if err != nil {
 		return rec, err
 	}
+	acked := readAcked(s.o.Dir)
+	s.ackedSaved = acked
 	var names []string
 	for _, e := range ents {
 		n := e.Name()
@@ -178,7 +187,9 @@ func (s *Spool) recover() (Recovery, error) {
 		if err != nil {
 			return rec, err
 		}
-		res, err := Scan(data, nil)
+		seg := &segment{first: first, path: path, sealed: true}
+		var present []uint64
+		res, err := Scan(data, func(_ int, r *Record) { present = append(present, r.Seq) })
 		if err != nil {
 			if len(data) < len(Magic) && Magic[:len(data)] == string(data) {
 				os.Remove(path) // created, magic not complete: a crash at creation
@@ -203,7 +214,29 @@ func (s *Spool) recover() (Recovery, error) {
 				return rec, err
 			}
 		}
-		seg := &segment{first: first, path: path, size: int64(res.End), synced: int64(res.End), records: res.Records, sealed: true}
+		seg.size, seg.synced, seg.records, seg.limit = int64(res.End), int64(res.End), res.Records, res.LastSeq+1
+		// Every seq of the file's range starts acknowledged: absent ones (damaged) and those
+		// below the saved position stay so; the records to deliver are cleared.
+		for seq := first; seq <= res.LastSeq; seq++ {
+			seg.setBit(seq)
+		}
+		for _, seq := range present {
+			if seq < first {
+				continue
+			}
+			if seq < acked {
+				seg.acked++
+				rec.Skipped++
+				continue
+			}
+			i := seq - first
+			seg.bits[i/64] &^= 1 << (i % 64)
+		}
+		if seg.acked >= seg.records {
+			os.Remove(path) // delivered before the crash, all of it
+			s.nextSeq = max(s.nextSeq, res.LastSeq+1)
+			continue
+		}
 		if len(res.Skips) > 0 {
 			seg.skips = make(map[int64]int64, len(res.Skips))
 			for _, sk := range res.Skips {
@@ -214,7 +247,7 @@ func (s *Spool) recover() (Recovery, error) {
 		s.bytes += seg.size
 		s.nextSeq = max(s.nextSeq, res.LastSeq+1)
 		rec.Segments++
-		rec.Records += res.Records
+		rec.Records += res.Records - seg.acked
 	}
 	return rec, nil
 }
@@ -301,6 +334,10 @@ func (s *Spool) Append(ctx context.Context, deadline time.Time, r *Record, done 
 	}
 	seg.size += n
 	seg.records++
+	seg.limit = r.Seq + 1
+	if i := r.Seq - seg.first; uint64(len(seg.bits))*64 <= i {
+		seg.bits = append(seg.bits, 0)
+	}
 	s.bytes += n
 	s.nextSeq++
 	s.waiting = append(s.waiting, waiter{r.Seq, done})
@@ -442,7 +479,11 @@ func (s *Spool) Ack(seq uint64) {
 		return
 	}
 	seg := s.segs[i]
+	if !seg.setBit(seq) {
+		return // twice: not counted again
+	}
 	seg.acked++
+	defer s.maybePersistAcked()
 	if seg.acked < seg.records {
 		return
 	}
@@ -591,6 +632,7 @@ func (s *Spool) Close() (int, error) {
 		s.syncAll()
 	}
 	s.mu.Lock()
+	s.persistAcked()
 	err = s.err
 	left := 0
 	for _, seg := range slices.Clone(s.segs) {

@@ -334,3 +334,40 @@ func TestWaitHanded(t *testing.T) {
 		t.Fatalf("waiting %v", w)
 	}
 }
+
+// TestAckedPosition: the saved acknowledged position makes recovery skip the records
+// below it, and only those, whatever order the acknowledgements came in.
+func TestAckedPosition(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir, Options{Sync: SyncNone})
+	appendN(t, s, 0, 10)
+	for range 10 {
+		next(t, s)
+	}
+	for _, seq := range []uint64{3, 1, 0, 2, 4, 7} {
+		s.Ack(seq)
+	}
+	s.Ack(7) // twice: counted once
+	if left, _ := s.Close(); left != 4 {
+		t.Fatalf("Close: %d left, want 4", left)
+	}
+	s, rec := open(t, dir, Options{Sync: SyncNone})
+	if rec.Records != 5 || rec.Skipped != 5 {
+		t.Fatalf("recovery %+v: want 5 records (5 to 9; 7 again), 5 skipped", rec)
+	}
+	for _, want := range []int{5, 6, 7, 8, 9} {
+		got, _ := next(t, s)
+		sameRecord(t, got, testRecord(want))
+	}
+	if st := s.Stats(); st.Unread != 0 {
+		t.Fatalf("%+v", st)
+	}
+	// A damaged position file is ignored: everything comes back.
+	s.Close()
+	os.WriteFile(filepath.Join(dir, ackedFile), []byte("garbage"), 0o644)
+	s, rec = open(t, dir, Options{Sync: SyncNone})
+	defer s.Close()
+	if rec.Records != 10 {
+		t.Fatalf("with a damaged position: %+v", rec)
+	}
+}
