@@ -169,6 +169,9 @@ func (s *Spool) recover() (Recovery, error) {
 	}
 	acked := readAcked(s.o.Dir)
 	s.ackedSaved = acked
+	// New records must number above the position, or the next recovery would skip them
+	// (a spool emptied by acknowledgements has no segment left to number from).
+	s.nextSeq = acked
 	var names []string
 	for _, e := range ents {
 		n := e.Name()

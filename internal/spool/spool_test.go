@@ -371,3 +371,30 @@ func TestAckedPosition(t *testing.T) {
 		t.Fatalf("with a damaged position: %+v", rec)
 	}
 }
+
+// TestAckedPositionEmptySpool: after a spool emptied by acknowledgements, new records
+// number above the saved position and come back after a crash.
+func TestAckedPositionEmptySpool(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir, Options{Sync: SyncNone, SegmentBytes: 1})
+	appendN(t, s, 0, 3)
+	for range 3 {
+		r, _ := next(t, s)
+		s.Ack(r.Seq)
+	}
+	if left, _ := s.Close(); left != 0 || len(segFiles(t, dir)) != 0 {
+		t.Fatalf("%d left, files %v", left, segFiles(t, dir))
+	}
+	s, _ = open(t, dir, Options{Sync: SyncNone})
+	appendN(t, s, 3, 3)
+	s.Close()
+	s, rec := open(t, dir, Options{Sync: SyncNone})
+	defer s.Close()
+	if rec.Records != 3 || rec.Skipped != 0 {
+		t.Fatalf("recovery %+v", rec)
+	}
+	for i := 3; i < 6; i++ {
+		got, _ := next(t, s)
+		sameRecord(t, got, testRecord(i))
+	}
+}
