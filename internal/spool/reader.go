@@ -81,7 +81,7 @@ func (s *Spool) Next(ctx context.Context) (*Record, any, error) {
 		s.mu.Lock()
 		if seg.f == nil && seg.bit(rd.rec.Seq) {
 			// Recovered, below the saved acknowledged position: delivered before.
-			s.fedSeq = max(s.fedSeq, rd.rec.Seq+1)
+			s.handedLocked(rd.rec.Seq)
 			s.mu.Unlock()
 			continue
 		}

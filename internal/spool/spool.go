@@ -556,6 +556,10 @@ func (s *Spool) NextSeq() uint64 {
 func (s *Spool) Handed(seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.handedLocked(seq)
+}
+
+func (s *Spool) handedLocked(seq uint64) {
 	s.fedSeq = max(s.fedSeq, seq+1)
 	if s.fedCh != nil {
 		close(s.fedCh)
