@@ -9,6 +9,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/kprod-io/kprod/internal/accumulator"
 	"github.com/kprod-io/kprod/internal/spool"
 	"github.com/kprod-io/kprod/internal/wallclock"
@@ -223,6 +225,7 @@ func (s *spooler) feed(r *spool.Record, done any) bool {
 		rec.Partition = InPartition(r.Partition)
 	}
 	defer s.sp.Handed(r.Seq)
+	var missingSince time.Time // when the cluster first said the topic does not exist
 	for {
 		err := p.sendAccepted(s.ctx, &rec, d)
 		if err == nil {
@@ -231,6 +234,22 @@ func (s *spooler) feed(r *spool.Record, done any) bool {
 		if s.ctx.Err() != nil {
 			d.leave()
 			return false
+		}
+		if t, ok := p.meta.Lookup(rec.Topic); ok && t.ErrorCode == kerr.UnknownTopicOrPartition.Code {
+			// The cluster answers and has no such topic: wait (it may be created) up to
+			// delivery.timeout.ms, then fail the record rather than hold back the ones
+			// behind it for ever.
+			if missingSince.IsZero() {
+				missingSince = time.Now()
+			} else if time.Since(missingSince) > p.set.DeliveryTimeout {
+				err = fmt.Errorf("%w: the cluster has answered for delivery.timeout.ms=%d ms that it has no topic %s",
+					ErrMetadataTimeout, p.set.DeliveryTimeout.Milliseconds(), rec.Topic)
+				d.complete(RecordMetadata{Topic: rec.Topic, Partition: r.Partition, Offset: -1},
+					&DeliveryError{Topic: rec.Topic, Partition: r.Partition, Err: err})
+				return true
+			}
+		} else {
+			missingSince = time.Time{}
 		}
 		if s.recordError(&rec, err) {
 			d.complete(RecordMetadata{Topic: rec.Topic, Partition: r.Partition, Offset: -1},

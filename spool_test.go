@@ -254,3 +254,27 @@ func TestSpoolInterceptorsAndCloseFromCallback(t *testing.T) {
 		}
 	}
 }
+
+// TestSpoolMissingTopic: a record for a topic the cluster does not have fails after
+// delivery.timeout.ms and leaves the spool; the records behind it are delivered.
+func TestSpoolMissingTopic(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("spool-here", 1))
+	p := newProducer(t, c.Bootstrap(), func(cfg *kprod.Config) {
+		cfg.SpoolDir, cfg.MaxBlock, cfg.DeliveryTimeout, cfg.Linger, cfg.RequestTimeout = t.TempDir(), 100*time.Millisecond, 500*time.Millisecond, kprod.ZeroDuration, 400*time.Millisecond
+	}, kprod.WithLogger(nil))
+	missing := make(chan error, 1)
+	if err := p.Send(context.Background(), &kprod.Record{Topic: "spool-nowhere", Value: []byte("x")}, func(_ kprod.RecordMetadata, err error) {
+		missing <- err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SendSync(context.Background(), &kprod.Record{Topic: "spool-here", Value: []byte("y")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-missing; !errors.Is(err, kprod.ErrMetadataTimeout) || !strings.Contains(err.Error(), "delivery.timeout.ms=500") {
+		t.Fatalf("record for a missing topic: %v", err)
+	}
+	if st := p.SpoolStats(); st.Records != 0 {
+		t.Fatalf("spool after both: %+v", st)
+	}
+}
