@@ -22,8 +22,9 @@ import (
 type completer struct {
 	p *Producer
 
-	mu      sync.Mutex // guards queue, busy, stopped
+	mu      sync.Mutex // guards queue, funcs, busy, stopped
 	queue   []finished
+	funcs   []func() // completions of records no batch holds (spool.dir's leftovers at Close)
 	spare   []finished
 	busy    bool
 	stopped bool
@@ -61,7 +62,7 @@ func (c *completer) run() {
 	c.gid.Store(goroutineID())
 	for {
 		c.mu.Lock()
-		for len(c.queue) == 0 {
+		for len(c.queue) == 0 && len(c.funcs) == 0 {
 			if c.watched {
 				close(c.idle)
 				c.idle = make(chan struct{})
@@ -75,10 +76,13 @@ func (c *completer) run() {
 			<-c.wake
 			c.mu.Lock()
 		}
-		batch := c.queue
-		c.queue = c.spare[:0]
+		batch, funcs := c.queue, c.funcs
+		c.queue, c.funcs = c.spare[:0], nil
 		c.busy = true
 		c.mu.Unlock()
+		for _, fn := range funcs {
+			c.runFunc(fn)
+		}
 		for i := range batch {
 			c.complete(batch[i].b, batch[i].r)
 			batch[i] = finished{}
@@ -90,10 +94,31 @@ func (c *completer) run() {
 	}
 }
 
+// enqueueFunc runs fn on the completion goroutine, after what was enqueued before it.
+func (c *completer) enqueueFunc(fn func()) {
+	c.mu.Lock()
+	c.funcs = append(c.funcs, fn)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runFunc runs fn, logging a panic as completeFrom does for callbacks.
+func (c *completer) runFunc(fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.p.logs.Error("callback panic", "kprod: send callback panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
+
 // drained waits until every completion handed over so far has run.
 func (c *completer) drained(ctx context.Context) error {
 	c.mu.Lock()
-	if len(c.queue) == 0 && !c.busy {
+	if len(c.queue) == 0 && len(c.funcs) == 0 && !c.busy {
 		c.mu.Unlock()
 		return nil
 	}
@@ -181,6 +206,8 @@ func (c *completer) completeFrom(b *accumulator.Batch, r sender.Result, err erro
 			d(md, err)
 		case *syncWaiter:
 			d.ch <- syncResult{md, err}
+		case *spoolDone:
+			d.complete(md, err)
 		}
 	}
 	return i

@@ -206,6 +206,23 @@ type Config struct {
 	KeySerializer string
 	// ValueSerializer is value.serializer, like KeySerializer. Default none.
 	ValueSerializer string
+
+	// SpoolDir is spool.dir, kprod's own: a directory where Send writes each record,
+	// checksummed, before it returns, and from which records leave once the broker
+	// acknowledged them; a new producer on the same directory delivers what a crashed
+	// one left (see Spool in the README and RELIABILITY.md). One producer per directory.
+	// Refused with TransactionalID. Default none: no spool.
+	SpoolDir string
+	// SpoolMaxBytes is spool.max.bytes, kprod's own: the spool files' total size; a
+	// full spool blocks Send up to MaxBlock, as buffer.memory does. Default 1073741824
+	// (1 GiB).
+	SpoolMaxBytes int64
+	// SpoolSync is spool.sync, kprod's own: when spooled records are fsynced.
+	// Default SpoolSyncInterval.
+	SpoolSync SpoolSync
+	// SpoolSyncInterval is spool.sync.interval.ms, kprod's own: the fsync period of
+	// SpoolSyncInterval. Default 1s.
+	SpoolSyncInterval time.Duration
 }
 
 // ErrInvalidConfig matches every configuration error with errors.Is.
@@ -350,6 +367,7 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 	errs = checkTimeouts(c, &s, invalid, errs)
 	errs = checkIdempotence(c, d, &s, invalid, errs)
 	errs = checkSecurity(c, &s, loadTLS, errs)
+	errs = checkSpool(c, d, &s, errs)
 	s.Profile = string(profile)
 	errs = checkProfile(profile, &s, errs)
 	return s, errors.Join(errs...)

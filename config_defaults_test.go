@@ -211,6 +211,8 @@ func TestResolvedZeroConfig(t *testing.T) {
 		ReconnectBackoffMax:             time.Second,
 		SendBufferBytes:                 131072,
 		ReceiveBufferBytes:              32768,
+		SpoolMaxBytes:                   1 << 30,
+		SpoolSyncInterval:               time.Second,
 		SecurityProtocol:                "PLAINTEXT",
 		SSL: tlsconf.Settings{Protocol: "TLSv1.3", EnabledProtocols: []string{"TLSv1.2", "TLSv1.3"},
 			EndpointIdentification: "https", TruststoreType: "JKS", KeystoreType: "JKS"},

@@ -67,6 +67,10 @@ var sampleValues = map[string]string{
 	"ssl.keystore.certificate.chain":           "-----BEGIN CERTIFICATE-----",
 	"ssl.key.password":                         "secret",
 	"sasl.mechanism":                           "PLAIN",
+	"spool.dir":                                "/var/spool/app",
+	"spool.max.bytes":                          "1000000",
+	"spool.sync":                               "always",
+	"spool.sync.interval.ms":                   "200",
 }
 
 func TestConfigFromPropertiesValues(t *testing.T) {
@@ -108,6 +112,11 @@ func TestConfigFromPropertiesValues(t *testing.T) {
 		{"compression.gzip.level", "-1", Config{GzipLevel: -1}},
 		{"compression.gzip.level", "1", Config{GzipLevel: 1}},
 		{"compression.lz4.level", "1", Config{LZ4Level: 1}},
+		{"spool.dir", "/var/spool/app", Config{SpoolDir: "/var/spool/app"}},
+		{"spool.max.bytes", "65536", Config{SpoolMaxBytes: 65536}},
+		{"spool.sync", "none", Config{SpoolSync: SpoolSyncNone}},
+		{"spool.sync", "interval", Config{SpoolSync: SpoolSyncInterval}},
+		{"spool.sync.interval.ms", "50", Config{SpoolSyncInterval: 50 * ms}},
 		{"compression.zstd.level", "-131072", Config{ZstdLevel: -131072}},
 		{"compression.zstd.level", "22", Config{ZstdLevel: 22}},
 		{"compression.zstd.level", "0", Config{}},
@@ -383,6 +392,7 @@ func TestPropertiesRoundTrip(t *testing.T) {
 			ReconnectBackoff: 10 * time.Millisecond, KeySerializer: "org.apache.kafka.common.serialization.LongSerializer",
 		},
 		{BootstrapServers: []string{"a:1"}, TransactionalID: "tx", TransactionTimeout: time.Second, Idempotence: ToggleOn},
+		{BootstrapServers: []string{"a:1"}, SpoolDir: "/s", SpoolMaxBytes: 1 << 20, SpoolSync: SpoolSyncAlways, SpoolSyncInterval: time.Second},
 	}
 	for i, c := range configs {
 		want, err := c.settings()

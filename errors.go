@@ -74,7 +74,7 @@ var (
 // refusals of Send, and the transaction calls' misuse errors, which concern no record.
 var notWritten = []error{ErrClosed, ErrRecordTooLarge, ErrBufferExhausted, ErrMetadataTimeout,
 	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig, ErrNilRecord, ErrNilContext,
-	ErrNotTransactional, ErrInvalidTxnState}
+	ErrNotTransactional, ErrInvalidTxnState, ErrSpooled, ErrSpoolLocked}
 
 // KafkaError is an error code a broker returned.
 type KafkaError struct {
@@ -310,4 +310,4 @@ func IsRetriable(err error) bool {
 // notRetriable lists the sentinels of misuse and of outcomes a retry cannot change.
 var notRetriable = []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition,
 	ErrInvalidConfig, ErrNilRecord, ErrNilContext, ErrNotTransactional, ErrInvalidTxnState,
-	ErrProducerFenced, ErrTransactionAborted, ErrAuthentication}
+	ErrProducerFenced, ErrTransactionAborted, ErrAuthentication, ErrSpooled, ErrSpoolLocked}

@@ -175,4 +175,19 @@ type Settings struct {
 	// typed layer maps them onto Go serializers.
 	KeySerializer   string
 	ValueSerializer string
+
+	// SpoolDir is spool.dir (kprod's own), "" for no spool; SpoolMaxBytes,
+	// SpoolSync (a SpoolSync constant) and SpoolSyncInterval its size limit and fsync
+	// policy.
+	SpoolDir          string
+	SpoolMaxBytes     int64
+	SpoolSync         int8
+	SpoolSyncInterval time.Duration
 }
+
+// Spool sync policies, as spool.sync names them.
+const (
+	SpoolSyncInterval int8 = iota
+	SpoolSyncAlways
+	SpoolSyncNone
+)
