@@ -129,7 +129,7 @@ func TestSpoolCrash(t *testing.T) {
 	defer px.Close()
 	dir := t.TempDir()
 
-	acked := map[int]bool{}  // Send returned nil
+	acked := map[int]bool{}   // Send returned nil
 	excused := map[int]bool{} // cut by a truncation
 	down := false
 	setDown := func(d bool) {
@@ -294,7 +294,7 @@ loop:
 			break loop
 		}
 	}
-	cmd.Process.Kill() // SIGKILL
+	cmd.Process.Kill()     // SIGKILL
 	for l := range lines { // what it printed before dying: those Sends returned nil too
 		if n, found := strings.CutPrefix(l, "ok "); found {
 			v, _ := strconv.Atoi(n)
