@@ -26,6 +26,8 @@ type Timing struct {
 	// to delivery.timeout.ms failing it. Zero when never sent.
 	RequestTime time.Duration
 	// Retries counts the record's batch's sends after the first (Java's record-retry).
+	// A batch split after MESSAGE_TOO_LARGE goes on as two new batches: their sends
+	// count from zero (the split is not a retry).
 	Retries int
 	// Latency is the whole delivery, from Send taking the record to its outcome: at
 	// least QueueTime + RequestTime, more by retries' backoffs and earlier attempts.
