@@ -222,6 +222,9 @@ type DeliveryError struct {
 	// reported: it had been sent and no answer proved otherwise (a timeout, a lost
 	// connection). When false, the record is certainly not in the log.
 	MaybeWritten bool
+	// Timing is how the record's delivery went until it failed; zero when SendSync's ctx
+	// ended before the outcome.
+	Timing Timing
 }
 
 // Error says where delivery failed, whether the record may have been written, and why.

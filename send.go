@@ -207,15 +207,15 @@ func (p *Producer) sendAccepted(ctx context.Context, rec *Record, done any) (err
 		tg.Partition = p.choosePartition(t, at, rec)
 	}
 
-	var ts int64
-	if rec.Timestamp.IsZero() {
-		// The wall clock, as Java's send reads System.currentTimeMillis: the same
-		// milliseconds as time.Now, at half its cost where the platform allows.
-		ts = wallclock.NowMillis()
-	} else {
+	// The wall clock, read once as Java's send reads System.currentTimeMillis once: the
+	// same milliseconds as time.Now, at half its cost where the platform allows. It is
+	// the record's timestamp when it has none, and the send time its Timing counts from.
+	sent := wallclock.NowMicros()
+	ts := sent / 1000
+	if !rec.Timestamp.IsZero() {
 		ts = rec.Timestamp.UnixMilli()
 	}
-	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: wireHeaders(rec.Headers), Done: done}
+	ar := accumulator.Rec{Timestamp: ts, SentMicros: sent, Key: rec.Key, Value: rec.Value, Headers: wireHeaders(rec.Headers), Done: done}
 	var ok2 bool
 	var used int32
 	used, ok2, err = p.acc.Append(ctx, deadline, at, tg, &ar)

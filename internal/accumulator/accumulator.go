@@ -7,6 +7,7 @@ package accumulator
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,7 +146,10 @@ func (t *Topic) Partitions() []*Partition { return *t.parts.Load() }
 
 // Rec is one serialized record to append.
 type Rec struct {
-	Timestamp  int64
+	Timestamp int64
+	// SentMicros is the wall clock in microseconds when Send took the record: its
+	// delivery timing counts from here (see Pending.Sent).
+	SentMicros int64
 	Key, Value []byte
 	Headers    []wire.Header
 	// Done is the record's completion, nil when nobody waits for it.
@@ -287,10 +291,18 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 		if r.Value == nil {
 			vs = -1
 		}
-		b.Pending = append(b.Pending, Pending{Index: idx, KeySize: ks, ValueSize: vs, Timestamp: r.Timestamp, Done: r.Done})
+		b.Pending = append(b.Pending, Pending{Index: idx, KeySize: ks, ValueSize: vs, Sent: sentOffset(r.SentMicros, b.createdMicros),
+			Timestamp: r.Timestamp, Done: r.Done})
 	}
 	full = b.builder.Len() >= a.cfg.BatchSize
 	return used, wake, full, true
+}
+
+// sentOffset is a record's send time as an offset in microseconds from its batch's
+// creation, saturated to int32 (+-35 minutes). It is negative when Send read the clock
+// before another appender created the batch, or waited for buffer space in between.
+func sentOffset(sent, created int64) int32 {
+	return int32(min(max(sent-created, math.MinInt32), math.MaxInt32))
 }
 
 // pendingCap sizes a new batch's completion list for the batch.size / record size records
@@ -321,6 +333,7 @@ func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 		b.buf = a.slab.newBuf(a.cfg.BatchSize, a.cfg.BufferMemory)
 	}
 	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()
+	b.createdMicros = b.Created.UnixMicro()
 	b.holds.Store(1)
 	b.builder.TrackCRC(!a.cfg.Compressed)
 	if need <= a.cfg.BatchSize {

@@ -138,6 +138,7 @@ func (s *Sender) expireInFlight(p *accumulator.Partition, now time.Time, soon fu
 			continue
 		}
 		b.Expired = true
+		b.RequestTime = now.Sub(b.SentAt) // still in flight when it expired
 		b.Hold()
 		s.unresolve(p, b)
 		s.failExpired(b, true)
@@ -277,8 +278,14 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 		s.recycle(req)
 		return false
 	}
-	req.sentAt = now
+	// One clock read per request, after encoding and compressing: what follows is the
+	// request in flight (each record's Timing.RequestTime).
+	req.sentAt = s.now()
 	for _, b := range req.batches {
+		if b.Drained.IsZero() {
+			b.Drained = now // the end of its records' accumulator wait (Timing.QueueTime)
+		}
+		b.SentAt = req.sentAt
 		if !b.Ordered {
 			b.Ordered = true
 			b.PartitionQueue().Ordered = append(b.PartitionQueue().Ordered, b)

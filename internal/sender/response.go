@@ -85,6 +85,7 @@ func (s *Sender) handle(r *request) {
 			s.acc.Done(b)
 			continue
 		}
+		b.RequestTime = now.Sub(r.sentAt)
 		if r.err != nil {
 			// The request failed as a whole (connection lost, timed out, malformed
 			// answer): retry every batch; a written request may have been applied.

@@ -262,6 +262,7 @@ func (s *Sender) clearUnresolved() {
 // attempt was in fact written, acknowledged as a duplicate after the next one) waits for
 // it, so callbacks always run in send order per partition.
 func (s *Sender) complete(b *accumulator.Batch, r Result) {
+	b.DoneAt = s.now() // once per batch: its records' Timing.Latency ends here
 	p := b.PartitionQueue()
 	if !b.Ordered {
 		if len(p.Ordered) == 0 {
