@@ -16,6 +16,7 @@ import (
 	"github.com/kprod-io/kprod/internal/cluster"
 	"github.com/kprod-io/kprod/internal/config"
 	"github.com/kprod-io/kprod/internal/logsum"
+	"github.com/kprod-io/kprod/internal/metrics"
 	"github.com/kprod-io/kprod/internal/pool"
 	"github.com/kprod-io/kprod/internal/sender"
 	"github.com/kprod-io/kprod/internal/txn"
@@ -41,7 +42,8 @@ type Producer struct {
 	interceptors []Interceptor
 	partitioner  Partitioner
 	log          *slog.Logger
-	logs         *logsum.Logger // log, summarising what may repeat per record
+	logs         *logsum.Logger    // log, summarising what may repeat per record
+	metrics      *metrics.Registry // Java's producer metrics; see Metrics
 
 	closeCtx   context.Context // cancelled when Close starts: blocked Sends give up
 	closeStart context.CancelFunc
@@ -72,6 +74,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	p := &Producer{set: set, interceptors: o.interceptors, partitioner: o.partitioner,
 		log: o.logger.With("client.id", set.ClientID), closeDone: make(chan struct{}), senderDone: make(chan struct{})}
 	p.logs = logsum.New(p.log, 0, nil)
+	p.metrics = p.newMetrics()
 	p.closeCtx, p.closeStart = context.WithCancel(context.Background())
 	p.closing = p.closeCtx.Done()
 
@@ -107,13 +110,14 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			}
 			return "", false
 		},
+		Metrics: p.metrics,
 		OnFailure: func() {
 			if m := metaPtr.Load(); m != nil {
 				m.Refresh()
 			}
 		}})
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
-		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone})
+		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone, Metrics: p.metrics})
 	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Pool: p.conns,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
@@ -126,7 +130,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			MaxBlock: set.MaxBlock, ErrClosed: ErrClosed, Wake: wake, Logger: p.log})
 	}
 	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
-		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn})
+		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn, Metrics: p.metrics})
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
@@ -156,6 +160,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
+	defer p.timed(&p.metrics.FlushNs, time.Now())
 	p.acc.BeginFlush()
 	defer p.acc.EndFlush()
 	if err := p.acc.AwaitIncomplete(ctx); err != nil {

@@ -141,8 +141,11 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	}
 	t, at := p.topics(rec.Topic)
 	if t == nil || t.ErrorCode != 0 || t.Parts.Count < need {
-		deadline = time.Now().Add(p.set.MaxBlock)
-		if t, err = p.waitTopic(ctx, rec.Topic, need, deadline); err != nil {
+		waitStart := time.Now()
+		deadline = waitStart.Add(p.set.MaxBlock)
+		t, err = p.waitTopic(ctx, rec.Topic, need, deadline)
+		p.timed(&p.metrics.MetadataWaitNs, waitStart) // Java's metadata-wait-time-ns-total: only sends that waited
+		if err != nil {
 			return refused(err)
 		}
 	}

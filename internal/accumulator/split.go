@@ -30,6 +30,7 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 				cur = a.newBatch(b.part, wire.BatchHeaderSize)
 				cur.sealed = true
 				cur.Created = b.Created // delivery.timeout.ms still counts from the first send
+				cur.MaxRecord = b.MaxRecord
 				halves = append(halves, cur)
 			}
 			hdrs := make([]wire.Header, len(r.Headers))

@@ -31,6 +31,7 @@ type writeLoop struct {
 	scratch []byte      // coalescing buffer when !writev
 	corr    int32       // next correlation id
 	off     int64       // bytes handed to the network so far
+	sizes   []int64     // frame sizes of this batch's requests, for opts.IO
 	held    bool        // the read loop waits for release (reauth.go)
 }
 
@@ -95,9 +96,13 @@ func (w *writeLoop) writeBatch() error {
 			w.corr = 0
 		}
 		r.writtenAt = now
+		before := end
 		for _, s := range r.frame {
 			w.iov = append(w.iov, s)
 			end += int64(len(s))
+		}
+		if c.opts.IO != nil {
+			w.sizes = append(w.sizes, end-before)
 		}
 		r.end = end
 		r.written = true
@@ -131,6 +136,16 @@ func (w *writeLoop) writeBatch() error {
 	n, err := w.write()
 	w.off = start + n
 	c.lastUsed.Store(now.UnixNano())
+	if c.opts.IO != nil {
+		// Requests written whole count as sent (Java records a send once complete).
+		k, at := 0, start
+		for k < len(w.sizes) && at+w.sizes[k] <= w.off {
+			at += w.sizes[k]
+			k++
+		}
+		c.opts.IO.Sent(w.sizes[:k], now.UnixMilli())
+		w.sizes = w.sizes[:0]
+	}
 
 	if err != nil {
 		if isTimeout(err) {
