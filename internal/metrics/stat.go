@@ -32,15 +32,14 @@ func (c Config) withDefaults() Config {
 
 // sample is one window of a SampledStat (Java's SampledStat.Sample).
 type sample struct {
-	value  float64
-	count  int64
-	start  int64 // startTimeMs
-	last   int64 // lastEventMs
-	inited bool
+	value float64
+	count int64
+	start int64 // startTimeMs
+	last  int64 // lastEventMs
 }
 
 func (s *sample) reset(now int64, initial float64) {
-	s.value, s.count, s.start, s.last, s.inited = initial, 0, now, now, true
+	s.value, s.count, s.start, s.last = initial, 0, now, now
 }
 
 // kind is what a SampledStat folds its values into.
@@ -59,12 +58,14 @@ const (
 type SampledStat struct {
 	kind    kind
 	current int
-	n       int // windows in use (Java's samples.size())
-	samples []sample
+	slots   int      // Samples+1
+	samples []sample // windows in use (Java's samples list), grown up to slots
 }
 
 func newSampled(k kind, cfg Config) SampledStat {
-	return SampledStat{kind: k, samples: make([]sample, cfg.Samples+1)}
+	// Windows are added as time passes, as Java's list grows: a huge metrics.num.samples
+	// costs memory only as its windows fill. Common configurations never grow.
+	return SampledStat{kind: k, slots: cfg.Samples + 1, samples: make([]sample, 0, min(cfg.Samples+1, 4))}
 }
 
 // NewAvg returns Java's Avg: the mean of the values recorded in the live windows, NaN
@@ -84,9 +85,9 @@ func (s *SampledStat) initial() float64 {
 
 // current returns the window being filled, creating the first one at now.
 func (s *SampledStat) cur(now int64) *sample {
-	if s.n == 0 {
+	if len(s.samples) == 0 {
+		s.samples = append(s.samples, sample{})
 		s.samples[0].reset(now, s.initial())
-		s.n = 1
 	}
 	return &s.samples[s.current]
 }
@@ -96,9 +97,9 @@ func (s *SampledStat) cur(now int64) *sample {
 func (s *SampledStat) Record(cfg Config, value float64, now int64) {
 	x := s.cur(now)
 	if now-x.start >= cfg.WindowMs {
-		s.current = (s.current + 1) % len(s.samples)
-		if s.current >= s.n {
-			s.n++
+		s.current = (s.current + 1) % s.slots
+		if s.current >= len(s.samples) {
+			s.samples = append(s.samples, sample{})
 		}
 		x = &s.samples[s.current]
 		x.reset(now, s.initial())
@@ -119,7 +120,7 @@ func (s *SampledStat) Record(cfg Config, value float64, now int64) {
 // (Java's purgeObsoleteSamples).
 func (s *SampledStat) purge(cfg Config, now int64) {
 	expire := int64(cfg.Samples) * cfg.WindowMs
-	for i := range s.samples[:s.n] {
+	for i := range s.samples {
 		if now-s.samples[i].last >= expire {
 			s.samples[i].reset(now, s.initial())
 		}
@@ -130,7 +131,7 @@ func (s *SampledStat) purge(cfg Config, now int64) {
 func (s *SampledStat) oldest(now int64) int64 {
 	s.cur(now)
 	o := s.samples[0].start
-	for _, x := range s.samples[1:s.n] {
+	for _, x := range s.samples[1:] {
 		o = min(o, x.start)
 	}
 	return o
@@ -142,7 +143,7 @@ func (s *SampledStat) Measure(cfg Config, now int64) float64 {
 	var total float64
 	var count int64
 	best := math.Inf(-1)
-	for _, x := range s.samples[:s.n] {
+	for _, x := range s.samples {
 		total += x.value
 		count += x.count
 		if x.count > 0 {
