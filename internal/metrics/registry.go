@@ -331,7 +331,6 @@ func (r *Registry) Snapshot(now int64) []Value {
 	meter(P, "buffer-exhausted", "sends that gave up waiting for buffer.memory", &r.exhausted)
 	add(P, "bufferpool-wait-ratio", "The fraction of time appenders spent waiting for buffer.memory.", r.bufWait.Rate.Measure(c, now)/1e9)
 	total(P, "bufferpool-wait-time-ns-total", "The total ns appenders waited for buffer.memory.", r.bufWait.Total)
-	total(P, "bufferpool-wait-time-total", "Deprecated: bufferpool-wait-time-ns-total.", r.bufWait.Total)
 	for name, t := range r.topics {
 		n0 := len(out)
 		meter(GroupTopic, "record-send", "records sent to the topic (each attempt counts)", &t.send)
