@@ -119,15 +119,39 @@ func TestRecordAllocatesNothing(t *testing.T) {
 	}
 }
 
+// BenchmarkDrainedRequest is the sender's accounting of one Produce request of 16
+// batches of 128 records (16 partitions, batch.size 16384, 100 B values): one lock, the
+// per-batch stats, the per-request stats. ns/record is its share of each record.
 func BenchmarkDrainedRequest(b *testing.B) {
+	const batches, records = 16, 128
 	cfg := Config{Samples: 2, WindowMs: 30000}
 	r := New(cfg)
 	b.ReportAllocs()
-	for i := range b.N {
-		now := int64(i / 1000)
+	i := 0
+	for b.Loop() {
+		now := int64(i / 100)
+		i++
 		r.Lock()
-		r.DrainedLocked("topic", 160, 16384, 5, 1, 190, now)
-		r.RequestLocked(160, now)
+		for range batches {
+			r.DrainedLocked("topic", records, 16000, 5, 1, 190, now)
+		}
+		r.RequestLocked(batches*records, now)
 		r.Unlock()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batches*records), "ns/record")
+}
+
+// BenchmarkIOSent is a connection's accounting of one written request and its response.
+func BenchmarkIOSent(b *testing.B) {
+	r := New(Config{Samples: 2, WindowMs: 30000})
+	io := r.IO(1)
+	sizes := []int64{16 * 16100}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		now := int64(i / 100)
+		i++
+		io.Sent(sizes, now)
+		io.Received(900, now)
 	}
 }
