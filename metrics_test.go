@@ -173,3 +173,24 @@ func TestMetricsRetriesAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsConnectionsAfterClose: every connection counted as created is counted as
+// closed once the producer closed, so connection-count goes back to 0; the metrics stay
+// readable after Close.
+func TestMetricsConnectionsAfterClose(t *testing.T) {
+	const topic = "metrics-close"
+	c := kafkatest.New(t, kafkatest.Brokers(2), kafkatest.Topic(topic, 2))
+	p := newProducer(t, c.Bootstrap(), nil)
+	sendN(t, p, topic, 100, 10)
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ix := indexMetrics(p.Metrics())
+	created, closed := ix.get(t, "producer-metrics", "connection-creation-total", ""), ix.get(t, "producer-metrics", "connection-close-total", "")
+	if created < 2 || closed != created {
+		t.Errorf("connections created %v, closed %v; want every one closed", created, closed)
+	}
+	if got := ix.get(t, "producer-metrics", "connection-count", ""); got != 0 {
+		t.Errorf("connection-count = %v after Close", got)
+	}
+}

@@ -144,8 +144,8 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 		waitStart := time.Now()
 		deadline = waitStart.Add(p.set.MaxBlock)
 		t, err = p.waitTopic(ctx, rec.Topic, need, deadline)
-		p.timed(&p.metrics.MetadataWaitNs, waitStart) // Java's metadata-wait-time-ns-total: only sends that waited
-		if err != nil {
+		// Java's metadata-wait-time-ns-total: sends that waited and got their metadata.
+		if p.timedOK(&p.metrics.MetadataWaitNs, waitStart, err) != nil {
 			return refused(err)
 		}
 	}

@@ -279,6 +279,12 @@ func (c *Conn) Abort(cause error) { c.shutdown(cause) }
 // the write loop has exited.
 func (c *Conn) shutdown(cause error) {
 	c.stop(cause, false)
+	c.closeNC()
+}
+
+// closeNC closes the socket, once, and counts the closing (connection-close-total,
+// connection-count).
+func (c *Conn) closeNC() {
 	c.closeOnce.Do(func() {
 		_ = c.nc.Close()
 		c.opts.IO.Closed(time.Now().UnixMilli())
@@ -310,7 +316,7 @@ func (c *Conn) CloseIfIdle() bool {
 	if !c.stop(nil, true) {
 		return false
 	}
-	c.closeOnce.Do(func() { _ = c.nc.Close() })
+	c.closeNC()
 	return true
 }
 

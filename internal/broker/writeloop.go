@@ -115,6 +115,14 @@ func (w *writeLoop) writeBatch() error {
 	if end == start {
 		return nil
 	}
+	if c.opts.IO != nil {
+		// Counted as sent before they are published: once published, an answer may be
+		// read and counted before the write call returns, and a response must never
+		// be counted before its request. A write that fails kills the connection; its
+		// requests stay counted.
+		c.opts.IO.Sent(w.sizes, now.UnixMilli())
+		w.sizes = w.sizes[:0]
+	}
 	timeout := c.opts.RequestTimeout
 	if len(w.live) > 0 {
 		c.inflightMu.Lock()
@@ -136,16 +144,6 @@ func (w *writeLoop) writeBatch() error {
 	n, err := w.write()
 	w.off = start + n
 	c.lastUsed.Store(now.UnixNano())
-	if c.opts.IO != nil {
-		// Requests written whole count as sent (Java records a send once complete).
-		k, at := 0, start
-		for k < len(w.sizes) && at+w.sizes[k] <= w.off {
-			at += w.sizes[k]
-			k++
-		}
-		c.opts.IO.Sent(w.sizes[:k], now.UnixMilli())
-		w.sizes = w.sizes[:0]
-	}
 
 	if err != nil {
 		if isTimeout(err) {
