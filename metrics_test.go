@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -192,5 +193,31 @@ func TestMetricsConnectionsAfterClose(t *testing.T) {
 	}
 	if got := ix.get(t, "producer-metrics", "connection-count", ""); got != 0 {
 		t.Errorf("connection-count = %v after Close", got)
+	}
+}
+
+// TestMetricsQueueTimeAtLeastLinger: a lone record waits linger.ms in its batch before
+// the sender takes it, so record-queue-time-max is at least linger.ms, and no request's
+// latency exceeds the time both sends took.
+func TestMetricsQueueTimeAtLeastLinger(t *testing.T) {
+	const topic, linger = "metrics-linger", 40 * time.Millisecond
+	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
+	p := newProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.Linger = linger })
+	ctx := context.Background()
+	start := time.Now()
+	// The first send waits for metadata and the producer id too.
+	if _, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Value: []byte("warm")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Value: []byte("timed")}); err != nil {
+		t.Fatal(err)
+	}
+	whole := float64(time.Since(start).Milliseconds())
+	ix := indexMetrics(p.Metrics())
+	if got := ix.get(t, "producer-metrics", "record-queue-time-max", ""); got < float64(linger.Milliseconds()) {
+		t.Errorf("record-queue-time-max = %v ms; a lone record waits linger.ms = %v", got, linger)
+	}
+	if got := ix.get(t, "producer-metrics", "request-latency-max", ""); got < 0 || got > whole+1 {
+		t.Errorf("request-latency-max = %v ms; both sends took %v ms", got, whole)
 	}
 }
