@@ -13,19 +13,18 @@ import "math"
 
 // Config is Java's MetricConfig: how many windows a stat keeps and how long each is.
 type Config struct {
-	// Samples is metrics.num.samples. Default 2.
+	// Samples is metrics.num.samples; 0 means Java's default, 2.
 	Samples int
-	// WindowMs is metrics.sample.window.ms. Default 30000.
+	// WindowMs is metrics.sample.window.ms, as resolved (the producer's default is
+	// 30000); 0 is Java's 0: every recording starts a new window.
 	WindowMs int64
 }
 
-// withDefaults fills a zero Config with Java's defaults.
+// withDefaults fills an unset Samples with Java's default. Stats are built and recorded
+// with the same Config.
 func (c Config) withDefaults() Config {
 	if c.Samples <= 0 {
 		c.Samples = 2
-	}
-	if c.WindowMs < 0 {
-		c.WindowMs = 30000
 	}
 	return c
 }
