@@ -79,6 +79,7 @@ var profileTable = []profileRow{
 
 // ProfileSetting is one profile as ProfileSettings lists it.
 type ProfileSetting struct {
+	// Profile is the profile's name, its delivery.profile value.
 	Profile Profile
 	// Properties are the Java producer properties the profile sets, in order.
 	Properties [][2]string

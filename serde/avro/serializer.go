@@ -151,7 +151,7 @@ func newSerializer[T any](text string, cfg Config) (*Serializer[T], error) {
 
 // compatible is the Avro check behind latest.compatibility.strict and
 // id.compatibility.strict: the registry's schema must read what the given one writes.
-func compatible(reader, writer registry.Schema) error {
+func compatible(reader, writer registry.Schema, _ registry.ReferenceLoader) error {
 	r, err := avro.Parse(reader.Text)
 	if err != nil {
 		return fmt.Errorf("avro: the registry's schema does not parse: %w", err)

@@ -28,7 +28,11 @@
 // Under use.latest.version or use.schema.id (auto.register.schemas=false) the id
 // written is the registry's schema's, and Java checks that this schema can read
 // what the given one writes (latest.compatibility.strict, id.compatibility.strict,
-// true by default). kprod has no JSON Schema compatibility checker, so with the
-// strict property true the constructor fails naming it: set it to false to use the
-// registry's schema unchecked.
+// true by default). The serializer makes that check as Java does, by the rules of
+// Confluent's JsonSchema.isBackwardCompatible (its strict set: the reader must take
+// every document the writer may write, so a property the reader adds to an open
+// object is incompatible), following "$ref"s to referenced subjects. It runs once
+// per pair of schemas; a failure fails Serialize with a *registry.IncompatibleError
+// naming the first incompatibility (a JSON pointer). Set the property to false to
+// use the registry's schema unchecked.
 package jsonschema

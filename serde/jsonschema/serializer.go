@@ -73,10 +73,16 @@ func NewSerializer[T any](r *registry.Resolver, schemaText string, opts Options)
 	if r == nil {
 		return nil, errors.New("jsonschema: no registry resolver")
 	}
-	if err := r.RequireNoCompatibilityCheck("JSON Schema"); err != nil {
-		return nil, fmt.Errorf("jsonschema: %w", err)
+	s, err := newSerializer[T](r, schemaText, opts)
+	if err != nil {
+		return nil, err
 	}
-	return newSerializer[T](r, schemaText, opts)
+	local := map[string]string{}
+	for _, ref := range opts.References {
+		local[ref.Name] = ref.Text
+	}
+	r.SetCompatibilityCheck(compatCheck(local))
+	return s, nil
 }
 
 func newSerializer[T any](r resolver, schemaText string, opts Options) (*Serializer[T], error) {

@@ -29,9 +29,12 @@
 // schema (registry.Resolver caches the id); after that, serializing a generated
 // message into the producer's reused buffer allocates nothing. Under
 // use.latest.version or use.schema.id the id is the registry's schema's and the path
-// points into that schema, as in Java. Java then checks that the registry's schema
-// can read what the message's writes (latest.compatibility.strict,
-// id.compatibility.strict, true by default); kprod has no Protobuf compatibility
-// checker, so with the strict property true the constructor fails naming it: set
-// it to false to use the registry's schema unchecked.
+// points into that schema, as in Java. As Java does, the serializer then checks that
+// the registry's schema can read what the message's writes (latest.compatibility.strict,
+// id.compatibility.strict, true by default), by the rules of Confluent's
+// ProtobufSchema.isBackwardCompatible: fields matched by number, their kind, wire
+// type group, message type and required-ness compared, the files the schemas import
+// followed. The check runs once per pair of schemas; a failure fails Serialize with
+// a *registry.IncompatibleError naming the first incompatible field. Set the
+// property to false to use the registry's schema unchecked.
 package protobuf

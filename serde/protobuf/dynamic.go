@@ -71,10 +71,19 @@ func NewDynamicSerializer(r *registry.Resolver, protoText string, opts DynamicOp
 	if r == nil {
 		return nil, errors.New("protobuf: no registry resolver")
 	}
-	if err := r.RequireNoCompatibilityCheck("Protobuf"); err != nil {
-		return nil, fmt.Errorf("protobuf: %w", err)
+	s, err := newDynamic(r, protoText, opts)
+	if err != nil {
+		return nil, err
 	}
-	return newDynamic(r, protoText, opts)
+	local := map[string]registry.Schema{}
+	for _, ref := range opts.References {
+		local[ref.Name] = registry.Schema{Type: "PROTOBUF", Text: ref.Text}
+	}
+	r.SetCompatibilityCheck(compatCheck(func(name string) (registry.Schema, bool) {
+		sch, ok := local[name]
+		return sch, ok
+	}))
+	return s, nil
 }
 
 // mainFile is the name the user's schema is compiled under, which compile errors

@@ -25,7 +25,11 @@ func FromProperties[T proto.Message](props map[string]string, isKey bool) (*Seri
 	if err != nil {
 		return nil, err
 	}
-	s := newSerializer[T](r, opts)
+	s, err := NewSerializer[T](r, opts)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
 	s.client = c
 	return s, nil
 }
@@ -37,7 +41,7 @@ func DynamicFromProperties(props map[string]string, isKey bool, protoText string
 	if err != nil {
 		return nil, err
 	}
-	s, err := newDynamic(r, protoText, opts)
+	s, err := NewDynamicSerializer(r, protoText, opts)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -63,10 +67,5 @@ func fromProperties(props map[string]string, isKey bool) (*registry.Resolver, *r
 	if err != nil {
 		return nil, nil, Options{}, fmt.Errorf("protobuf: %w", err)
 	}
-	r := registry.NewResolver(c, scfg, isKey)
-	if err := r.RequireNoCompatibilityCheck("Protobuf"); err != nil {
-		c.Close()
-		return nil, nil, Options{}, fmt.Errorf("protobuf: %w", err)
-	}
-	return r, c, opts, nil
+	return registry.NewResolver(c, scfg, isKey), c, opts, nil
 }

@@ -71,10 +71,18 @@ func NewSerializer[T proto.Message](r *registry.Resolver, opts Options) (*Serial
 	if r == nil {
 		return nil, errors.New("protobuf: no registry resolver")
 	}
-	if err := r.RequireNoCompatibilityCheck("Protobuf"); err != nil {
-		return nil, fmt.Errorf("protobuf: %w", err)
-	}
-	return newSerializer[T](r, opts), nil
+	s := newSerializer[T](r, opts)
+	r.SetCompatibilityCheck(compatCheck(s.localFile))
+	return s, nil
+}
+
+// localFile returns the schema of a file the serializer's messages import, as it
+// registers it: the writer's side of a compatibility check.
+func (s *Serializer[T]) localFile(path string) (registry.Schema, bool) {
+	s.filesMu.Lock()
+	defer s.filesMu.Unlock()
+	sch, ok := s.files[path]
+	return sch, ok
 }
 
 func newSerializer[T proto.Message](r resolver, opts Options) *Serializer[T] {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -421,12 +422,27 @@ func (c *Client) lookup(ctx context.Context, subject string, s Schema, normalize
 }
 
 // latest returns subject's latest version (GET /subjects/{subject}/versions/latest).
-func (c *Client) latest(ctx context.Context, subject string) (int, Schema, error) {
+func (c *Client) latest(ctx context.Context, subject string) (id, version int, s Schema, err error) {
 	var b idBody
 	if err := c.do(ctx, http.MethodGet, "/subjects/"+url.PathEscape(subject)+"/versions/latest", nil, &b); err != nil {
-		return 0, Schema{}, err
+		return 0, 0, Schema{}, err
 	}
-	return b.ID, (*schemaBody)(&b).schema(), nil
+	return b.ID, b.Version, (*schemaBody)(&b).schema(), nil
+}
+
+// schemaByVersion returns the schema registered under subject at version (GET
+// /subjects/{subject}/versions/{version}): what a reference names.
+func (c *Client) schemaByVersion(ctx context.Context, subject string, version int) (Schema, error) {
+	var b schemaBody
+	v := "latest" // Confluent's -1: a reference that follows the subject
+	if version > 0 {
+		v = strconv.Itoa(version)
+	}
+	path := "/subjects/" + url.PathEscape(subject) + "/versions/" + v
+	if err := c.do(ctx, http.MethodGet, path, nil, &b); err != nil {
+		return Schema{}, err
+	}
+	return b.schema(), nil
 }
 
 func normalizeQuery(normalize bool) string {

@@ -12,8 +12,9 @@
 // schema, not the caller's; Java then checks (latest.compatibility.strict,
 // id.compatibility.strict) that it can read what the caller's schema writes. That
 // check is schema-language specific, so a serializer supplies it with
-// Resolver.SetCompatibilityCheck; one that has none refuses the strict settings
-// at construction (Resolver.RequireNoCompatibilityCheck) rather than skip it.
+// Resolver.SetCompatibilityCheck; the resolver gives it a loader for the schemas
+// either side references, runs it once per pair of schemas, and reports a failure
+// as an *IncompatibleError.
 //
 // AppendHeader writes the wire-format prefix: the magic byte 0 and the schema id as
 // four big-endian bytes. The serializers built on this package add the payload.

@@ -31,7 +31,8 @@ type Resolver struct {
 	now      func() time.Time // time.Now; tests replace it
 	waiting  atomic.Int32     // callers blocked on another's request, for tests to wait on
 
-	check atomic.Pointer[func(reader, writer Schema) error]
+	check  atomic.Pointer[CompatibilityCheck]
+	passed sync.Map // compatPair -> struct{}: checks that passed, never run again
 
 	// tables is copied on write so that the per-record lookup takes no lock and
 	// allocates nothing (a sync.Map would box the key); new schemas are rare.
@@ -124,7 +125,7 @@ func NewResolver(c *Client, cfg SerdeConfig, isKey bool) *Resolver {
 // written with the caller's schema (writer). Checking is schema-language specific,
 // so the serializer supplies it; without one the check is skipped. Call it before
 // the first ID.
-func (r *Resolver) SetCompatibilityCheck(f func(reader, writer Schema) error) {
+func (r *Resolver) SetCompatibilityCheck(f CompatibilityCheck) {
 	r.check.Store(&f)
 }
 
@@ -346,13 +347,13 @@ func (r *Resolver) ask(ctx context.Context, topic, recordName string, s Schema) 
 		}
 		used, err := r.c.schemaByID(ctx, r.cfg.UseSchemaID, subject)
 		if err == nil && r.idStrict {
-			err = r.compatible(used, s, "id.compatibility.strict")
+			err = r.compatible(ctx, used, s, readerInfo{prop: "id.compatibility.strict", subject: subject, id: r.cfg.UseSchemaID})
 		}
 		return r.cfg.UseSchemaID, used, time.Time{}, err
 	case r.cfg.UseLatestVersion:
-		id, used, err := r.c.latest(ctx, subject)
+		id, version, used, err := r.c.latest(ctx, subject)
 		if err == nil && r.strict {
-			err = r.compatible(used, s, "latest.compatibility.strict")
+			err = r.compatible(ctx, used, s, readerInfo{prop: "latest.compatibility.strict", subject: subject, id: id, version: version})
 		}
 		var expires time.Time
 		if r.cfg.LatestCacheTTL > 0 {
@@ -363,16 +364,4 @@ func (r *Resolver) ask(ctx context.Context, topic, recordName string, s Schema) 
 		id, err := r.c.lookup(ctx, subject, s, r.cfg.NormalizeSchemas)
 		return id, s, time.Time{}, err
 	}
-}
-
-// compatible runs the serializer's check that reader can read writer's data.
-func (r *Resolver) compatible(reader, writer Schema, prop string) error {
-	f := r.check.Load()
-	if f == nil || *f == nil {
-		return nil
-	}
-	if err := (*f)(reader, writer); err != nil {
-		return fmt.Errorf("%w: the registry's schema cannot read data written with the given one (set %s=false to skip this check): %w", ErrIncompatible, prop, err)
-	}
-	return nil
 }

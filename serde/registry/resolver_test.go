@@ -258,22 +258,107 @@ func TestResolverOrder(t *testing.T) {
 func TestResolverCompatibilityCheck(t *testing.T) {
 	f := newFake(t)
 	f.SeedSchema("orders-value", 1, 11, sr.Schema{Schema: orderSchema})
-	check := func(reader, writer registry.Schema) error { return errors.New("field id: no") }
+	check := func(reader, writer registry.Schema, _ registry.ReferenceLoader) error {
+		return errors.New("field id: no")
+	}
 	for _, tc := range []struct {
-		cfg  registry.SerdeConfig
-		fail bool
+		cfg     registry.SerdeConfig
+		fail    string // the property named, "" for no failure
+		version int
 	}{
-		{registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseLatestVersion: true}, true},
-		{registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseLatestVersion: true, LatestCompatibilityStrict: ptr(false)}, false},
-		{registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseSchemaID: 11}, true},
-		{registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseSchemaID: 11, IDCompatibilityStrict: ptr(false)}, false},
+		{registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseLatestVersion: true}, "latest.compatibility.strict", 1},
+		{registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseLatestVersion: true, LatestCompatibilityStrict: ptr(false)}, "", 0},
+		{registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseSchemaID: 11}, "id.compatibility.strict", 0},
+		{registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseSchemaID: 11, IDCompatibilityStrict: ptr(false)}, "", 0},
 	} {
 		r := registry.NewResolver(client(t, registry.Config{URLs: []string{f.URL()}}), tc.cfg, false)
 		r.SetCompatibilityCheck(check)
 		_, _, err := r.ID(context.Background(), "orders", "", registry.Schema{Text: `"string"`})
-		if tc.fail != (err != nil) || (err != nil && (!errors.Is(err, registry.ErrIncompatible) || !strings.Contains(err.Error(), "field id: no"))) {
+		if tc.fail == "" {
+			if err != nil {
+				t.Fatalf("%+v: %v", tc.cfg, err)
+			}
+			continue
+		}
+		var ie *registry.IncompatibleError
+		if !errors.Is(err, registry.ErrIncompatible) || !errors.As(err, &ie) || ie.Property != tc.fail ||
+			ie.ReaderID != 11 || ie.ReaderVersion != tc.version || ie.Subject != "orders-value" ||
+			!strings.Contains(err.Error(), "field id: no") || !strings.Contains(err.Error(), tc.fail+"=true") {
 			t.Fatalf("%+v: %v", tc.cfg, err)
 		}
+	}
+}
+
+// A check that passed is not run again for the same two schemas, though the
+// latest version is asked again after latest.cache.ttl.sec; one that failed is run
+// again on the next record, so that a registry fixed meanwhile is seen.
+func TestResolverCompatibilityCheckCached(t *testing.T) {
+	f := newFake(t)
+	f.SeedSchema("orders-value", 1, 11, sr.Schema{Schema: orderSchema})
+	r := registry.NewResolver(client(t, registry.Config{URLs: []string{f.URL()}}),
+		registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseLatestVersion: true, LatestCacheTTL: time.Minute}, false)
+	now := time.Unix(1000, 0)
+	r.SetNow(func() time.Time { return now })
+	var checks atomic.Int32
+	fail := atomic.Bool{}
+	fail.Store(true)
+	r.SetCompatibilityCheck(func(reader, writer registry.Schema, _ registry.ReferenceLoader) error {
+		checks.Add(1)
+		if fail.Load() {
+			return errors.New("no")
+		}
+		return nil
+	})
+	id := func() error {
+		_, _, err := r.ID(context.Background(), "orders", "", registry.Schema{Text: `"string"`})
+		return err
+	}
+	if err := id(); err == nil {
+		t.Fatal("want a failed check")
+	}
+	fail.Store(false)
+	for range 3 {
+		if err := id(); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(2 * time.Minute) // past the TTL: the latest is asked again
+	}
+	if n := checks.Load(); n != 2 {
+		t.Fatalf("%d checks, want 2 (the failure, then one pass)", n)
+	}
+	if n := f.requests("GET /subjects/orders-value/versions/latest"); n != 4 {
+		t.Fatalf("%d latest requests, want 4", n)
+	}
+}
+
+// The check's loader fetches the schemas a reference names, from the registry, under
+// the request's context; a failure to load is the registry's, not a verdict.
+func TestResolverCompatibilityCheckLoadsReferences(t *testing.T) {
+	f := newFake(t)
+	f.SeedSchema("address", 3, 21, sr.Schema{Schema: `{"type":"string"}`, Type: sr.TypeJSON})
+	f.SeedSchema("orders-value", 1, 11, sr.Schema{Schema: `{"$ref":"address.json"}`, Type: sr.TypeJSON,
+		References: []sr.SchemaReference{{Name: "address.json", Subject: "address", Version: 3}}})
+	r := registry.NewResolver(client(t, registry.Config{URLs: []string{f.URL()}}),
+		registry.SerdeConfig{AutoRegisterSchemas: ptr(false), UseLatestVersion: true}, false)
+	var got []string
+	r.SetCompatibilityCheck(func(reader, writer registry.Schema, load registry.ReferenceLoader) error {
+		for _, ref := range reader.References {
+			s, err := load(ref)
+			if err != nil {
+				return err
+			}
+			got = append(got, ref.Name+"="+s.Text)
+		}
+		_, err := load(registry.Reference{Name: "x", Subject: "missing", Version: 1})
+		return err
+	})
+	_, _, err := r.ID(context.Background(), "orders", "", registry.Schema{Type: "JSON", Text: `{}`})
+	if len(got) != 1 || got[0] != `address.json={"type":"string"}` {
+		t.Fatalf("loaded %q", got)
+	}
+	var ie *registry.IncompatibleError
+	if !errors.Is(err, registry.ErrUnknownSubject) || errors.As(err, &ie) {
+		t.Fatalf("a reference the registry lacks: %v, want the registry's 404 and no verdict", err)
 	}
 }
 
