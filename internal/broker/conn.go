@@ -279,16 +279,14 @@ func (c *Conn) Abort(cause error) { c.shutdown(cause) }
 // the write loop has exited.
 func (c *Conn) shutdown(cause error) {
 	c.stop(cause, false)
-	c.closeNC()
+	c.closeOnce.Do(c.closeSocket)
 }
 
-// closeNC closes the socket, once, and counts the closing (connection-close-total,
-// connection-count).
-func (c *Conn) closeNC() {
-	c.closeOnce.Do(func() {
-		_ = c.nc.Close()
-		c.opts.IO.Closed(time.Now().UnixMilli())
-	})
+// closeSocket closes the socket and counts the closing (connection-close-total,
+// connection-count); run once, under closeOnce.
+func (c *Conn) closeSocket() {
+	_ = c.nc.Close()
+	c.opts.IO.Closed(time.Now().UnixMilli())
 }
 
 // stop marks the connection closed, once, under mu, the lock enqueue checks closed
@@ -316,7 +314,7 @@ func (c *Conn) CloseIfIdle() bool {
 	if !c.stop(nil, true) {
 		return false
 	}
-	c.closeNC()
+	c.closeOnce.Do(c.closeSocket)
 	return true
 }
 
