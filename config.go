@@ -114,7 +114,8 @@ type Config struct {
 	// call that timed out at once would never make progress.
 	MaxBlock time.Duration
 	// MaxRequestSize is max.request.size: the largest request, and so the largest
-	// uncompressed record, in bytes. Default 1048576 (1 MiB).
+	// uncompressed record, in bytes. Default 1048576 (1 MiB). The topic's own limit,
+	// max.message.bytes, is checked too when known (README "Size limits").
 	MaxRequestSize int
 	// MaxInFlight is max.in.flight.requests.per.connection: unacknowledged
 	// requests per broker connection. Default 5; at most 5 with idempotence.
@@ -151,8 +152,8 @@ type Config struct {
 	// transaction stay open before aborting it. Default 60s.
 	TransactionTimeout time.Duration
 
-	// MetadataMaxAge is metadata.max.age.ms: refresh metadata at least this often.
-	// Default 5m.
+	// MetadataMaxAge is metadata.max.age.ms: refresh metadata at least this often,
+	// the topics' max.message.bytes with it. Default 5m.
 	MetadataMaxAge time.Duration
 	// MetadataMaxIdle is metadata.max.idle.ms: forget the metadata of a topic not
 	// produced to for this long. Default 5m; at least 5s.

@@ -18,8 +18,12 @@ var (
 	// ErrClosed is returned by every call after Close, and fails records that Close
 	// could not deliver within its deadline.
 	ErrClosed = errors.New("kprod: producer is closed")
-	// ErrRecordTooLarge: the serialized record is larger than max.request.size or
-	// buffer.memory and could never be sent.
+	// ErrRecordTooLarge: the record is larger than a limit and could never be written.
+	// Send returns it for a record over the producer's max.request.size or buffer.memory,
+	// or over the topic's max.message.bytes (when known and compression.type is none; see
+	// sizelimit.go); the message names the limit, its value and the record's size. A
+	// broker's MESSAGE_TOO_LARGE (a *KafkaError with Code 10, in a *DeliveryError, the
+	// batch's size in its message) matches it too. Never retriable, never written.
 	ErrRecordTooLarge = errors.New("kprod: record too large")
 	// ErrBufferExhausted: buffer.memory stayed full for max.block.ms (Java's
 	// BufferExhaustedException).
@@ -106,8 +110,12 @@ func (e *KafkaError) Error() string {
 
 // Is matches another *KafkaError with the same code, so errors.Is(err,
 // &KafkaError{Code: 10}) finds a MESSAGE_TOO_LARGE anywhere in a chain, and
-// errors.Is(err, ErrTopicAuthorization) any TOPIC_AUTHORIZATION_FAILED.
+// errors.Is(err, ErrTopicAuthorization) any TOPIC_AUTHORIZATION_FAILED; and
+// MESSAGE_TOO_LARGE matches ErrRecordTooLarge, as Send's own size refusals do.
 func (e *KafkaError) Is(target error) bool {
+	if target == ErrRecordTooLarge {
+		return e.Code == codeMessageTooLarge
+	}
 	t, ok := target.(*KafkaError)
 	return ok && t.Code == e.Code
 }
@@ -156,6 +164,10 @@ var (
 	// later transaction request it is fatal (*FatalError), as in Java.
 	ErrTransactionalIDAuthorization = authorizationSentinel(53)
 )
+
+// codeMessageTooLarge is MESSAGE_TOO_LARGE: a record batch over the topic's
+// max.message.bytes (Java's RecordTooLargeException).
+const codeMessageTooLarge int16 = 10
 
 // authorizationCodes is the authorization part of the error table: what each code says
 // is missing.

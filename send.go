@@ -25,7 +25,8 @@ import (
 // bounded by max.block.ms and ctx. When it returns an error the record was not accepted,
 // cb is not called, and the record was certainly not written: ErrClosed,
 // ErrInvalidTopic, ErrInvalidPartition (also for a custom partitioner's number out of
-// range), ErrRecordTooLarge, ErrMetadataTimeout, ErrBufferExhausted, ErrNilRecord,
+// range), ErrRecordTooLarge (over max.request.size, buffer.memory or the topic's
+// max.message.bytes, see sizelimit.go), ErrMetadataTimeout, ErrBufferExhausted, ErrNilRecord,
 // ErrNilContext, or ctx's error.
 func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, error)) error {
 	var done any
@@ -126,9 +127,13 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	small := len(rec.Headers) == 0 && int64(len(rec.Key)+len(rec.Value)+128) <= min(int64(p.set.MaxRequestSize), p.set.BufferMemory)
 	if !small {
 		size := accumulator.MaxRecordSize(rec.Key, rec.Value, wireHeaders(rec.Headers))
-		if size > p.set.MaxRequestSize || int64(size) > p.set.BufferMemory {
-			return fmt.Errorf("%w: the record is %d bytes when serialized, more than max.request.size=%d or buffer.memory=%d",
-				ErrRecordTooLarge, size, p.set.MaxRequestSize, p.set.BufferMemory)
+		if size > p.set.MaxRequestSize {
+			return fmt.Errorf("%w: the record is %d bytes when serialized, more than the producer's max.request.size=%d (a producer setting, not the topic's max.message.bytes); not sent, not written",
+				ErrRecordTooLarge, size, p.set.MaxRequestSize)
+		}
+		if int64(size) > p.set.BufferMemory {
+			return fmt.Errorf("%w: the record is %d bytes when serialized, more than the producer's buffer.memory=%d; not sent, not written",
+				ErrRecordTooLarge, size, p.set.BufferMemory)
 		}
 	}
 	var deadline time.Time // max.block.ms; the clock is read only if Send has to wait
@@ -147,6 +152,11 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 		// Java's metadata-wait-time-ns-total: sends that waited and got their metadata.
 		if p.timedOK(&p.metrics.MetadataWaitNs, waitStart, err) != nil {
 			return refused(err)
+		}
+	}
+	if p.nearTopicLimit(rec, t.MaxMessageBytes) { // sizelimit.go
+		if err := topicLimitError(rec, t.MaxMessageBytes); err != nil {
+			return err
 		}
 	}
 

@@ -44,7 +44,7 @@ type profileRun struct {
 	acked     map[int]bool // record i acknowledged (in a committed transaction, for transactions)
 	aborted   map[int]bool // record i in an aborted transaction
 	killedAt  atomic.Bool
-	stop      atomic.Bool // the stream ends
+	stop      atomic.Bool  // the stream ends
 	afterKill atomic.Int64 // acknowledgements of records sent after the kill
 	ackedN    atomic.Int64
 	failed    atomic.Int64

@@ -34,6 +34,9 @@ type Config struct {
 	MaxAge, MaxIdle time.Duration
 	// RetryBackoff and RetryBackoffMax pace refreshes after failures.
 	RetryBackoff, RetryBackoffMax time.Duration
+	// LimitsTimeout bounds the wait for the topics' max.message.bytes before a snapshot
+	// is published (limits.go). Default 5s.
+	LimitsTimeout time.Duration
 	// OnUpdate runs after every new snapshot (the sender wakes up); must not block.
 	OnUpdate func()
 	// Logger receives failed refreshes, summarised (logsum): the first, then a count a
@@ -63,6 +66,10 @@ type Topic struct {
 	Partitions []Partition
 	// Parts is what the partitioners read: count and partitions with a leader.
 	Parts partition.Partitions
+	// MaxMessageBytes is the topic's max.message.bytes from DescribeConfigs, asked when
+	// the topic is first seen and again every metadata.max.age.ms (limits.go); 0 while
+	// unknown.
+	MaxMessageBytes int32
 
 	used atomic.Bool // set by Send, cleared by each refresh: drives metadata.max.idle.ms
 }
@@ -89,6 +96,7 @@ type Cluster struct {
 
 	last  pool.Target // refresher goroutine only: the broker that answered last, asked first
 	asked bool        // refresher goroutine only: last is set
+	lim   limits      // refresher goroutine only
 }
 
 // ErrClosed is returned by waits on a closed cluster view.
@@ -102,11 +110,15 @@ func New(cfg Config) *Cluster {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.LimitsTimeout <= 0 {
+		cfg.LimitsTimeout = 5 * time.Second
+	}
 	if cfg.OnUpdate == nil {
 		cfg.OnUpdate = func() {}
 	}
 	c := &Cluster{cfg: cfg, log: logsum.New(cfg.Logger, 0, cfg.Now), refreshCh: make(chan struct{}, 1), want: map[string]time.Time{},
-		updated: make(chan struct{}), done: make(chan struct{})}
+		updated: make(chan struct{}), done: make(chan struct{}),
+		lim: limits{asked: map[string]time.Time{}, logged: map[string]bool{}}}
 	c.snap.Store(&snapshot{brokers: map[int32]string{}, topics: map[string]*Topic{}})
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	go c.run()
@@ -222,7 +234,8 @@ func (c *Cluster) HintLeader(topic string, p, leader, leaderEpoch int32) {
 	if _, known := old.brokers[leader]; !known || leaderEpoch <= cur.LeaderEpoch || cur.Leader == leader {
 		return
 	}
-	nt := &Topic{Name: t.Name, ID: t.ID, ErrorCode: t.ErrorCode, Parts: t.Parts, Partitions: slices.Clone(t.Partitions)}
+	nt := &Topic{Name: t.Name, ID: t.ID, ErrorCode: t.ErrorCode, Parts: t.Parts, Partitions: slices.Clone(t.Partitions),
+		MaxMessageBytes: t.MaxMessageBytes}
 	nt.used.Store(t.used.Load())
 	nt.Partitions[p].Leader, nt.Partitions[p].LeaderEpoch = leader, leaderEpoch
 	ns := &snapshot{brokers: old.brokers, nodes: old.nodes, topics: make(map[string]*Topic, len(old.topics))}
@@ -355,6 +368,7 @@ func (c *Cluster) refresh() error {
 	if odd.any() {
 		c.log.Warn("odd answer", "kprod: metadata answer lists entries that cannot be right; they are left out", odd.attrs()...)
 	}
+	c.describeLimits(s, old)
 	c.snap.Store(s)
 	c.gen.Add(1)
 	c.lastOK.Store(c.cfg.Now().UnixMilli())

@@ -26,6 +26,7 @@ func (testMeta) Leader(string, int32) (int32, bool)     { return 1, true }
 func (testMeta) PartitionCount(string) int32            { return 0 }
 func (testMeta) Refresh()                               {}
 func (testMeta) HintLeader(string, int32, int32, int32) {}
+func (testMeta) MaxMessageBytes(string) int32           { return 0 }
 
 // testClock is a clock the test moves.
 type testClock struct {

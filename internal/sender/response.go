@@ -3,12 +3,15 @@ package sender
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/kprod-io/kprod/internal/accumulator"
 	"github.com/kprod-io/kprod/internal/broker"
+	"github.com/kprod-io/kprod/internal/compress"
+	"github.com/kprod-io/kprod/internal/wire"
 )
 
 // Kafka error codes the sender treats specially.
@@ -171,6 +174,9 @@ func (s *Sender) handle(r *request) {
 				}
 				s.log.Warn("split", "kprod: cannot split a batch the broker found too large", "err", err)
 			}
+			if res.code == codeMessageTooLarge {
+				berr.Message = s.tooLargeMessage(b, res.msg)
+			}
 			if berr.Retriable() {
 				if res.leader >= 0 { // KIP-951: the broker named the new leader
 					s.cfg.Meta.HintLeader(b.Topic, b.Partition, res.leader, res.leaderEpoch)
@@ -180,6 +186,24 @@ func (s *Sender) handle(r *request) {
 			s.retryOrFail(b, berr, berr.Retriable(), now)
 		}
 	}
+}
+
+// tooLargeMessage adds to the broker's MESSAGE_TOO_LARGE message what it leaves out and a
+// user needs to act: the size of the batch the broker measured against the topic's
+// max.message.bytes (header included, compressed when compression is on), the codec, the
+// record count and the uncompressed size. Only a batch of one record (or one that could
+// not be split) gets here: larger ones are split and sent again.
+func (s *Sender) tooLargeMessage(b *accumulator.Batch, msg string) string {
+	msg = strings.TrimRight(msg, ". ")
+	if msg == "" {
+		msg = "the broker refused the record batch as too large"
+	}
+	limit := "the topic's max.message.bytes (or the broker's message.max.bytes)"
+	if n := s.cfg.Meta.MaxMessageBytes(b.Topic); n > 0 {
+		limit = fmt.Sprintf("topic %s's max.message.bytes=%d", b.Topic, n)
+	}
+	return fmt.Sprintf("%s; the record batch was %d bytes (compression.type=%s, %d record(s), %d bytes uncompressed), more than %s",
+		msg, len(b.Encoded), compress.Codec(s.set.Codec), b.NumRecords(), wire.BatchHeaderSize+len(b.Records()), limit)
 }
 
 func (s *Sender) succeed(b *accumulator.Batch, base, appendTime int64) {

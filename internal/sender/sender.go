@@ -37,6 +37,9 @@ type Metadata interface {
 	// HintLeader records a partition's new leader named by a Produce response (KIP-951),
 	// so the retry goes there without waiting for a metadata refresh.
 	HintLeader(topic string, partition, leader, leaderEpoch int32)
+	// MaxMessageBytes returns the topic's max.message.bytes, 0 when unknown, for the
+	// error of a batch the broker refused as too large.
+	MaxMessageBytes(topic string) int32
 }
 
 // Result is how a batch ended.
