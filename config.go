@@ -180,6 +180,14 @@ type Config struct {
 	// 32768; OSDefaultBuffer keeps the operating system's size.
 	ReceiveBufferBytes int
 
+	// MetricsSampleWindow is metrics.sample.window.ms: the length of each window of
+	// the windowed metrics (-rate, -avg, -max; see Producer.Metrics). Default 30s;
+	// ZeroDuration makes every recording start a new window, as Java's 0 does.
+	MetricsSampleWindow time.Duration
+	// MetricsNumSamples is metrics.num.samples: how many windows the windowed
+	// metrics keep. Default 2.
+	MetricsNumSamples int
+
 	// SecurityProtocol is security.protocol. Default SecurityPlaintext.
 	SecurityProtocol SecurityProtocol
 	// TLS, for SecuritySSL and SecuritySASLSSL, is the TLS configuration used as given,
@@ -315,6 +323,7 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 		SocketConnectionSetupTimeoutMax: duration(c.SocketConnectionSetupTimeoutMax, d.SocketConnectionSetupTimeoutMax),
 		ReconnectBackoff:                duration(c.ReconnectBackoff, d.ReconnectBackoff),
 		ReconnectBackoffMax:             duration(c.ReconnectBackoffMax, d.ReconnectBackoffMax),
+		MetricsSampleWindow:             duration(c.MetricsSampleWindow, d.MetricsSampleWindow),
 
 		PartitionerIgnoreKeys: c.PartitionerIgnoreKeys,
 		PartitionerAdaptive:   c.PartitionerAdaptive.on(d.PartitionerAdaptive),
@@ -338,6 +347,7 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 	s.MaxInFlight = pickInt(c.MaxInFlight, d.MaxInFlight)
 	s.SendBufferBytes = pickInt(c.SendBufferBytes, d.SendBufferBytes)
 	s.ReceiveBufferBytes = pickInt(c.ReceiveBufferBytes, d.ReceiveBufferBytes)
+	s.MetricsNumSamples = pickInt(c.MetricsNumSamples, d.MetricsNumSamples)
 
 	if s.Codec = int8(c.Compression); !c.Compression.valid() {
 		bad("compression.type", c.Compression.String(), "must be none, gzip, snappy, lz4 or zstd")

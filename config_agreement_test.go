@@ -70,7 +70,7 @@ var (
 var msProps = []string{"retry.backoff.ms", "retry.backoff.max.ms", "linger.ms", "max.block.ms",
 	"partitioner.availability.timeout.ms", "metadata.max.age.ms", "connections.max.idle.ms",
 	"socket.connection.setup.timeout.ms", "socket.connection.setup.timeout.max.ms",
-	"reconnect.backoff.ms", "reconnect.backoff.max.ms"}
+	"reconnect.backoff.ms", "reconnect.backoff.max.ms", "metrics.sample.window.ms"}
 
 // msIntProps are the millisecond properties of INT type.
 var msIntProps = []string{"delivery.timeout.ms", "request.timeout.ms", "transaction.timeout.ms"}
@@ -131,6 +131,8 @@ func invalidCases() []agreeCase {
 		agree("partitioner.class", "2", kprod.PartitionerKind(2)),
 		agree("partitioner.adaptive.partitioning.enable", "3", kprod.Toggle(3)),
 		agree("metadata.max.idle.ms", "4999", ms(4999)),
+		agree("metrics.num.samples", "-1", -1),
+		agree("metrics.num.samples", bigInt32, bigInt),
 		agree("send.buffer.bytes", "-2", -2),
 		agree("send.buffer.bytes", bigInt32, bigInt),
 		agree("receive.buffer.bytes", "-5", -5),
@@ -225,6 +227,8 @@ func validCases() []agreeCase {
 		agree("partitioner.adaptive.partitioning.enable", "true", kprod.ToggleOn),
 		agree("transactional.id", "t", "t"),
 		agree("metadata.max.idle.ms", "5000", ms(5000)),
+		agree("metrics.num.samples", "1", 1),
+		agree("metrics.num.samples", "2147483647", math.MaxInt32),
 		agree("metadata.max.idle.ms", "9223372036854", ms(9223372036854)),
 		agree("send.buffer.bytes", "-1", kprod.OSDefaultBuffer),
 		agree("send.buffer.bytes", "1", 1),

@@ -205,6 +205,8 @@ func TestResolvedZeroConfig(t *testing.T) {
 		MetadataMaxAge:                  5 * time.Minute,
 		MetadataMaxIdle:                 5 * time.Minute,
 		ConnectionsMaxIdle:              9 * time.Minute,
+		MetricsSampleWindow:             30 * time.Second,
+		MetricsNumSamples:               2,
 		SocketConnectionSetupTimeout:    10 * time.Second,
 		SocketConnectionSetupTimeoutMax: 30 * time.Second,
 		ReconnectBackoff:                50 * time.Millisecond,

@@ -16,6 +16,7 @@ import (
 	"github.com/kprod-io/kprod/internal/cluster"
 	"github.com/kprod-io/kprod/internal/config"
 	"github.com/kprod-io/kprod/internal/logsum"
+	"github.com/kprod-io/kprod/internal/metrics"
 	"github.com/kprod-io/kprod/internal/pool"
 	"github.com/kprod-io/kprod/internal/sender"
 	"github.com/kprod-io/kprod/internal/txn"
@@ -42,8 +43,9 @@ type Producer struct {
 	partitioner  Partitioner
 	hook         SendHook // nil unless WithSendHook
 	log          *slog.Logger
-	logs         *logsum.Logger // log, summarising what may repeat per record
-	spool        *spooler       // nil without spool.dir
+	logs         *logsum.Logger    // log, summarising what may repeat per record
+	spool        *spooler          // nil without spool.dir
+	metrics      *metrics.Registry // Java's producer metrics; see Metrics
 
 	closeCtx   context.Context // cancelled when Close starts: blocked Sends give up
 	closeStart context.CancelFunc
@@ -74,6 +76,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	p := &Producer{set: set, interceptors: o.interceptors, partitioner: o.partitioner, hook: o.hook,
 		log: o.logger.With("client.id", set.ClientID), closeDone: make(chan struct{}), senderDone: make(chan struct{})}
 	p.logs = logsum.New(p.log, 0, nil)
+	p.metrics = p.newMetrics()
 	p.closeCtx, p.closeStart = context.WithCancel(context.Background())
 	p.closing = p.closeCtx.Done()
 	if set.SpoolDir != "" {
@@ -116,13 +119,14 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			}
 			return "", false
 		},
+		Metrics: p.metrics,
 		OnFailure: func() {
 			if m := metaPtr.Load(); m != nil {
 				m.Refresh()
 			}
 		}})
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
-		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone})
+		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone, Metrics: p.metrics})
 	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Pool: p.conns,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
@@ -135,7 +139,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			MaxBlock: set.MaxBlock, ErrClosed: ErrClosed, Wake: wake, Logger: p.log})
 	}
 	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
-		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn})
+		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn, Metrics: p.metrics})
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
@@ -171,6 +175,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
+	defer p.timed(&p.metrics.FlushNs, time.Now())
 	if p.spool != nil {
 		// Spooled records count once handed to the accumulator: wait for those spooled
 		// before the call (with the cluster unreachable, until ctx ends).

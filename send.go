@@ -180,8 +180,11 @@ func (p *Producer) sendAccepted(ctx context.Context, rec *Record, done any) (err
 	}
 	t, at := p.topics(rec.Topic)
 	if t == nil || t.ErrorCode != 0 || t.Parts.Count < need {
-		deadline = time.Now().Add(p.set.MaxBlock)
-		if t, err = p.waitTopic(ctx, rec.Topic, need, deadline); err != nil {
+		waitStart := time.Now()
+		deadline = waitStart.Add(p.set.MaxBlock)
+		t, err = p.waitTopic(ctx, rec.Topic, need, deadline)
+		// Java's metadata-wait-time-ns-total: sends that waited and got their metadata.
+		if p.timedOK(&p.metrics.MetadataWaitNs, waitStart, err) != nil {
 			return refused(err)
 		}
 	}

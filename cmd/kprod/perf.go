@@ -165,13 +165,20 @@ func perf(ctx context.Context, a parsed, stdout, stderr io.Writer) error {
 	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	var metrics []kprod.Metric
+	if a.has("print-metrics") {
+		// Java's tool reads producer.metrics() after its flush and before close: the
+		// connections still count as open.
+		if err := p.Flush(closeCtx); err != nil && sendErr == nil {
+			sendErr = err
+		}
+		metrics = p.Metrics()
+	}
 	if err := p.Close(closeCtx); err != nil && sendErr == nil {
 		sendErr = err
 	}
 	st.finish()
-	if a.has("print-metrics") {
-		st.printMetrics(stdout)
-	}
+	printProducerMetrics(stdout, metrics)
 	if sendErr != nil {
 		return sendErr
 	}

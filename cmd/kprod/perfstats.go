@@ -208,19 +208,6 @@ func (s *perfStats) printTotal(label string) {
 		float64(s.maxL), pct(0.5), pct(0.95), pct(0.99), pct(0.999))
 }
 
-// printMetrics prints the tool's own measurements. Java's --print-metrics dumps the
-// producer's metrics registry; kprod's producer metrics under Java's names are planned,
-// so until then these figures are labelled as the tool's, not the producer's.
-func (s *perfStats) printMetrics(w io.Writer) {
-	el := time.Since(s.start).Seconds()
-	fmt.Fprintf(w, "\nkprod perf measurements (the producer's own metrics are not implemented yet)\n")
-	fmt.Fprintf(w, "%-40s : %.3f\n", "records acknowledged per second", float64(s.count)/el)
-	fmt.Fprintf(w, "%-40s : %.3f\n", "records failed per second", float64(s.errors.Load())/el)
-	fmt.Fprintf(w, "%-40s : %.3f\n", "send-to-ack latency avg (ms)", float64(s.totalLatency)/float64(max(s.count, 1)))
-	fmt.Fprintf(w, "%-40s : %.3f\n", "send-to-ack latency max (ms)", float64(s.maxL))
-	fmt.Fprintf(w, "%-40s : %.3f\n", "payload bytes acknowledged per second", float64(s.bytes)/el)
-}
-
 // throttler is Java's ThroughputThrottler: it sleeps whenever sending runs ahead of the
 // target rate.
 type throttler struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/kprod-io/kprod/internal/metrics"
 	"github.com/kprod-io/kprod/internal/partition"
 	"github.com/kprod-io/kprod/internal/wire"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	// Compressed says batches will be compressed when sealed; if not, they checksum
 	// their records while appending (wire.BatchBuilder.TrackCRC).
 	Compressed bool
+	// Metrics, when set, records waits for buffer.memory (bufferpool-wait-*,
+	// buffer-exhausted-*): only appends that block, never the common path.
+	Metrics *metrics.Registry
 }
 
 // Accumulator holds every topic's partition queues.
@@ -225,7 +229,14 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 				if deadline.IsZero() { // read the clock only when about to block
 					deadline = time.Now().Add(a.cfg.MaxBlock)
 				}
+				start := time.Now()
 				ok, err := a.Budget.Acquire(ctx, need, deadline, a.cfg.Abort)
+				if m := a.cfg.Metrics; m != nil {
+					// buffer-exhausted counts sends that max.block.ms gave up on, as
+					// Java's BufferPool does on its timeout.
+					end := time.Now()
+					m.BufferWait(end.Sub(start).Nanoseconds(), !ok && err == nil, end.UnixMilli())
+				}
 				if !ok {
 					return -1, false, err
 				}
@@ -280,6 +291,9 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 	b.builder.Append(r.Timestamp, r.Key, r.Value, r.Headers)
 	rsize := b.builder.Len() - before
 	used += rsize
+	if rsize > b.maxEnc { // one comparison per record; the bound only for a new largest
+		b.maxEnc, b.MaxRecord = rsize, MaxRecordSize(r.Key, r.Value, r.Headers)
+	}
 	if r.Done != nil {
 		if cap(b.Pending) == 0 {
 			b.Pending = make([]Pending, 0, pendingCap(a.cfg.BatchSize, rsize))

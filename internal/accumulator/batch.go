@@ -48,6 +48,12 @@ type Batch struct {
 	sealed bool
 	// id orders batches for Flush.
 	id uint64
+	// MaxRecord is Java's ProducerBatch.maxRecordSize: the upper bound in bytes
+	// (MaxRecordSize) of the batch's largest record, for record-size-avg/-max; maxEnc
+	// is that record's encoded size, so the bound is computed only when a record
+	// beats it. Guarded by part.mu while open.
+	MaxRecord int
+	maxEnc    int
 
 	// Sender goroutine only, from the first drain on.
 

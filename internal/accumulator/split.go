@@ -32,6 +32,7 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 				cur.Created = b.Created             // delivery.timeout.ms still counts from the first send
 				cur.createdMicros = b.createdMicros // the base of the records' Pending.Sent
 				cur.Drained = b.Drained             // their accumulator wait ended at the first drain
+				cur.MaxRecord = b.MaxRecord
 				halves = append(halves, cur)
 			}
 			hdrs := make([]wire.Header, len(r.Headers))

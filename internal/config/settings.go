@@ -140,6 +140,10 @@ type Settings struct {
 	MetadataMaxIdle time.Duration
 	// ConnectionsMaxIdle closes connections idle for this long.
 	ConnectionsMaxIdle time.Duration
+	// MetricsSampleWindow and MetricsNumSamples shape the windowed metrics
+	// (metrics.sample.window.ms, metrics.num.samples).
+	MetricsSampleWindow time.Duration
+	MetricsNumSamples   int
 	// SocketConnectionSetupTimeout is the first connection attempt's timeout;
 	// never above SocketConnectionSetupTimeoutMax.
 	SocketConnectionSetupTimeout time.Duration

@@ -309,7 +309,34 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 		}
 		return false
 	}
+	s.inflightReqs.Add(1)
+	if s.cfg.Metrics != nil {
+		s.recordDrained(req, now)
+	}
 	return true
+}
+
+// recordDrained accounts a written Produce request as Java's updateProduceRequestMetrics
+// does: per batch its records, bytes, queue time, compression ratio and largest record;
+// per request its records. One lock for the whole request.
+func (s *Sender) recordDrained(req *request, now time.Time) {
+	m := s.cfg.Metrics
+	ms := now.UnixMilli()
+	records := 0
+	m.Lock()
+	for _, b := range req.batches {
+		n := b.NumRecords()
+		records += n
+		ratio := 1.0 // Java's ratio of an uncompressed batch
+		if s.comp != nil {
+			if raw := len(b.Records()); raw > 0 {
+				ratio = float64(len(b.Encoded)-wire.BatchHeaderSize) / float64(raw)
+			}
+		}
+		m.DrainedLocked(b.Topic, n, len(b.Encoded), now.Sub(b.Created).Milliseconds(), ratio, b.MaxRecord, ms)
+	}
+	m.RequestLocked(records, ms)
+	m.Unlock()
 }
 
 // encode finishes a batch the first time it is drained: stamps the producer id, epoch and
