@@ -180,6 +180,14 @@ type Config struct {
 	// 32768; OSDefaultBuffer keeps the operating system's size.
 	ReceiveBufferBytes int
 
+	// MetricsSampleWindow is metrics.sample.window.ms: the length of each window of
+	// the windowed metrics (-rate, -avg, -max; see Producer.Metrics). Default 30s;
+	// ZeroDuration makes every recording start a new window, as Java's 0 does.
+	MetricsSampleWindow time.Duration
+	// MetricsNumSamples is metrics.num.samples: how many windows the windowed
+	// metrics keep. Default 2.
+	MetricsNumSamples int
+
 	// SecurityProtocol is security.protocol. Default SecurityPlaintext.
 	SecurityProtocol SecurityProtocol
 	// TLS, for SecuritySSL and SecuritySASLSSL, is the TLS configuration used as given,
@@ -206,6 +214,23 @@ type Config struct {
 	KeySerializer string
 	// ValueSerializer is value.serializer, like KeySerializer. Default none.
 	ValueSerializer string
+
+	// SpoolDir is spool.dir, kprod's own: a directory where Send writes each record,
+	// checksummed, before it returns, and from which records leave once the broker
+	// acknowledged them; a new producer on the same directory delivers what a crashed
+	// one left (see Spool in the README and RELIABILITY.md). One producer per directory.
+	// Refused with TransactionalID. Default none: no spool.
+	SpoolDir string
+	// SpoolMaxBytes is spool.max.bytes, kprod's own: the spool files' total size; a
+	// full spool blocks Send up to MaxBlock, as buffer.memory does. Default 1073741824
+	// (1 GiB).
+	SpoolMaxBytes int64
+	// SpoolSync is spool.sync, kprod's own: when spooled records are fsynced.
+	// Default SpoolSyncInterval.
+	SpoolSync SpoolSync
+	// SpoolSyncInterval is spool.sync.interval.ms, kprod's own: the fsync period of
+	// SpoolSyncInterval. Default 1s.
+	SpoolSyncInterval time.Duration
 }
 
 // ErrInvalidConfig matches every configuration error with errors.Is.
@@ -298,6 +323,7 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 		SocketConnectionSetupTimeoutMax: duration(c.SocketConnectionSetupTimeoutMax, d.SocketConnectionSetupTimeoutMax),
 		ReconnectBackoff:                duration(c.ReconnectBackoff, d.ReconnectBackoff),
 		ReconnectBackoffMax:             duration(c.ReconnectBackoffMax, d.ReconnectBackoffMax),
+		MetricsSampleWindow:             duration(c.MetricsSampleWindow, d.MetricsSampleWindow),
 
 		PartitionerIgnoreKeys: c.PartitionerIgnoreKeys,
 		PartitionerAdaptive:   c.PartitionerAdaptive.on(d.PartitionerAdaptive),
@@ -321,6 +347,7 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 	s.MaxInFlight = pickInt(c.MaxInFlight, d.MaxInFlight)
 	s.SendBufferBytes = pickInt(c.SendBufferBytes, d.SendBufferBytes)
 	s.ReceiveBufferBytes = pickInt(c.ReceiveBufferBytes, d.ReceiveBufferBytes)
+	s.MetricsNumSamples = pickInt(c.MetricsNumSamples, d.MetricsNumSamples)
 
 	if s.Codec = int8(c.Compression); !c.Compression.valid() {
 		bad("compression.type", c.Compression.String(), "must be none, gzip, snappy, lz4 or zstd")
@@ -350,6 +377,7 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 	errs = checkTimeouts(c, &s, invalid, errs)
 	errs = checkIdempotence(c, d, &s, invalid, errs)
 	errs = checkSecurity(c, &s, loadTLS, errs)
+	errs = checkSpool(c, d, &s, errs)
 	s.Profile = string(profile)
 	errs = checkProfile(profile, &s, errs)
 	return s, errors.Join(errs...)

@@ -70,7 +70,7 @@ var (
 var msProps = []string{"retry.backoff.ms", "retry.backoff.max.ms", "linger.ms", "max.block.ms",
 	"partitioner.availability.timeout.ms", "metadata.max.age.ms", "connections.max.idle.ms",
 	"socket.connection.setup.timeout.ms", "socket.connection.setup.timeout.max.ms",
-	"reconnect.backoff.ms", "reconnect.backoff.max.ms"}
+	"reconnect.backoff.ms", "reconnect.backoff.max.ms", "metrics.sample.window.ms"}
 
 // msIntProps are the millisecond properties of INT type.
 var msIntProps = []string{"delivery.timeout.ms", "request.timeout.ms", "transaction.timeout.ms"}
@@ -86,6 +86,11 @@ func invalidCases() []agreeCase {
 		agree("retries", "3", 3, agreeSetting{"delivery.profile", "at-most-once", kprod.ProfileAtMostOnce}),
 		agree("acks", "1", kprod.AcksLeader, agreeSetting{"delivery.profile", "exactly-once", kprod.ProfileExactlyOnce}),
 		agree("transactional.id", "", nil, agreeSetting{"delivery.profile", "exactly-once-transactional", kprod.ProfileTransactional}),
+		agree("spool.dir", "/s", "/s", agreeSetting{"transactional.id", "t", "t"}),
+		agree("spool.dir", " ", " "),
+		agree("spool.max.bytes", "-1", int64(-1)),
+		agree("spool.sync", "sometimes", kprod.SpoolSync(7)),
+		agree("spool.sync.interval.ms", "0", kprod.ZeroDuration),
 		agree("acks", "2", kprod.Acks(2)),
 		agree("acks", "-2", kprod.Acks(-2)),
 		agree("acks", "1", kprod.AcksLeader, idem),
@@ -126,6 +131,8 @@ func invalidCases() []agreeCase {
 		agree("partitioner.class", "2", kprod.PartitionerKind(2)),
 		agree("partitioner.adaptive.partitioning.enable", "3", kprod.Toggle(3)),
 		agree("metadata.max.idle.ms", "4999", ms(4999)),
+		agree("metrics.num.samples", "-1", -1),
+		agree("metrics.num.samples", bigInt32, bigInt),
 		agree("send.buffer.bytes", "-2", -2),
 		agree("send.buffer.bytes", bigInt32, bigInt),
 		agree("receive.buffer.bytes", "-5", -5),
@@ -167,6 +174,12 @@ func validCases() []agreeCase {
 		agree("delivery.profile", "exactly-once-transactional", kprod.ProfileTransactional,
 			agreeSetting{"transactional.id", "t1", "t1"}),
 		agree("linger.ms", "50", ms(50), agreeSetting{"delivery.profile", "low-latency", kprod.ProfileLowLatency}),
+		agree("spool.dir", "/var/spool/kprod", "/var/spool/kprod"),
+		agree("spool.max.bytes", "1", int64(1)),
+		agree("spool.sync", "always", kprod.SpoolSyncAlways),
+		agree("spool.sync", "interval", kprod.SpoolSyncInterval),
+		agree("spool.sync", "none", kprod.SpoolSyncNone),
+		agree("spool.sync.interval.ms", "1", ms(1)),
 		agree("acks", "all", kprod.AcksAll),
 		withWant(agree("acks", "-1", kprod.AcksAll), "all"),
 		agree("acks", "1", kprod.AcksLeader),
@@ -214,6 +227,8 @@ func validCases() []agreeCase {
 		agree("partitioner.adaptive.partitioning.enable", "true", kprod.ToggleOn),
 		agree("transactional.id", "t", "t"),
 		agree("metadata.max.idle.ms", "5000", ms(5000)),
+		agree("metrics.num.samples", "1", 1),
+		agree("metrics.num.samples", "2147483647", math.MaxInt32),
 		agree("metadata.max.idle.ms", "9223372036854", ms(9223372036854)),
 		agree("send.buffer.bytes", "-1", kprod.OSDefaultBuffer),
 		agree("send.buffer.bytes", "1", 1),

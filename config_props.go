@@ -412,3 +412,20 @@ func formatInt[T int | int64](n T) string { return strconv.FormatInt(int64(n), 1
 
 // formatBool prints a boolean setting as Java does.
 func formatBool(b bool) string { return strconv.FormatBool(b) }
+
+// jmxReporter is metric.reporters' default, the only reporter class accepted.
+const jmxReporter = "org.apache.kafka.common.metrics.JmxReporter"
+
+// setMetricReporters accepts metric.reporters when it names no class or only Java's
+// JmxReporter (the default, which a Java properties file often repeats): Java reporter
+// classes cannot run in Go, and there is no JMX to report to. Producer.Metrics returns
+// the values; exporter modules publish them.
+func setMetricReporters(_ *Config, v string) error {
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" && name != jmxReporter {
+			return errors.New("Java metrics reporters cannot run in Go (only " + jmxReporter +
+				" is accepted, and ignored: there is no JMX); read Producer.Metrics or use an exporter module")
+		}
+	}
+	return nil
+}

@@ -74,7 +74,7 @@ var (
 // refusals of Send, and the transaction calls' misuse errors, which concern no record.
 var notWritten = []error{ErrClosed, ErrRecordTooLarge, ErrBufferExhausted, ErrMetadataTimeout,
 	ErrInvalidTopic, ErrInvalidPartition, ErrInvalidConfig, ErrNilRecord, ErrNilContext,
-	ErrNotTransactional, ErrInvalidTxnState}
+	ErrNotTransactional, ErrInvalidTxnState, ErrSpooled, ErrSpoolLocked}
 
 // KafkaError is an error code a broker returned.
 type KafkaError struct {
@@ -222,6 +222,9 @@ type DeliveryError struct {
 	// reported: it had been sent and no answer proved otherwise (a timeout, a lost
 	// connection). When false, the record is certainly not in the log.
 	MaybeWritten bool
+	// Timing is how the record's delivery went until it failed; zero when SendSync's ctx
+	// ended before the outcome.
+	Timing Timing
 }
 
 // Error says where delivery failed, whether the record may have been written, and why.
@@ -310,4 +313,4 @@ func IsRetriable(err error) bool {
 // notRetriable lists the sentinels of misuse and of outcomes a retry cannot change.
 var notRetriable = []error{ErrClosed, ErrRecordTooLarge, ErrInvalidTopic, ErrInvalidPartition,
 	ErrInvalidConfig, ErrNilRecord, ErrNilContext, ErrNotTransactional, ErrInvalidTxnState,
-	ErrProducerFenced, ErrTransactionAborted, ErrAuthentication}
+	ErrProducerFenced, ErrTransactionAborted, ErrAuthentication, ErrSpooled, ErrSpoolLocked}

@@ -64,6 +64,10 @@ func TestErrorClassification(t *testing.T) {
 	}{
 		{"ErrClosed", ErrClosed, false, false},
 		{"ErrRecordTooLarge", ErrRecordTooLarge, false, false},
+		// The next producer on spool.dir delivers a spooled record: resending it
+		// would write it twice.
+		{"ErrSpooled", ErrSpooled, false, false},
+		{"ErrSpoolLocked", ErrSpoolLocked, false, false},
 		{"ErrBufferExhausted", ErrBufferExhausted, true, false},
 		{"ErrMetadataTimeout", ErrMetadataTimeout, true, false},
 		{"ErrInvalidTopic", ErrInvalidTopic, false, false},

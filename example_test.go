@@ -264,3 +264,33 @@ func ExampleProfile() {
 	// all true 50 131072 lz4
 	// kprod: invalid config acks=1: must be all: exactly-once needs every in-sync replica under delivery.profile=exactly-once
 }
+
+// Each record's own timing: how long it queued, was in flight, was retried and took in
+// all, in its RecordMetadata (or in its *DeliveryError when it failed).
+func ExampleTiming() {
+	cluster := startCluster("timed")
+	defer cluster.Close()
+
+	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: cluster.Bootstrap(), Linger: 20 * time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close(context.Background())
+
+	md, err := p.SendSync(context.Background(), &kprod.Record{Topic: "timed", Value: []byte("hello")})
+	var de *kprod.DeliveryError
+	switch {
+	case errors.As(err, &de):
+		md.Timing = de.Timing
+	case err != nil:
+		log.Fatal(err) // refused by Send: never queued, no timing
+	}
+	t := md.Timing
+	fmt.Println("waited for linger.ms:", t.QueueTime >= 20*time.Millisecond)
+	fmt.Println("retries:", t.Retries)
+	fmt.Println("latency covers queue and request:", t.Latency >= t.QueueTime+t.RequestTime)
+	// Output:
+	// waited for linger.ms: true
+	// retries: 0
+	// latency covers queue and request: true
+}

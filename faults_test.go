@@ -517,6 +517,11 @@ func TestFaultDeliveryTimeout(t *testing.T) {
 		t.Errorf("MaybeWritten(%v) = false; the request had been sent", err)
 	}
 	t.Logf("failed after %v: %v", took, err)
+	if de != nil { // expired in flight (or between attempts): its Timing says so
+		if tm := de.Timing; tm.RequestTime <= 0 || tm.Latency < delivery-time.Millisecond || tm.Latency < tm.QueueTime+tm.RequestTime {
+			t.Errorf("Timing %+v; want a RequestTime, Latency >= delivery.timeout.ms=%v and >= QueueTime+RequestTime", tm, delivery)
+		}
+	}
 	if took < delivery-50*time.Millisecond || took > delivery+1500*time.Millisecond {
 		t.Errorf("the record failed after %v; delivery.timeout.ms=%v bounds it (request.timeout.ms=%v)", took, delivery, reqTimeout)
 	}

@@ -15,6 +15,8 @@ type options struct {
 	hook         SendHook
 	logger       *slog.Logger
 	dialer       func(ctx context.Context, network, addr string) (net.Conn, error)
+	// spoolRecovered observes the outcomes of records recovered from spool.dir.
+	spoolRecovered func(RecordMetadata, error)
 }
 
 // WithInterceptors adds interceptors, run in order (Java's interceptor.classes).

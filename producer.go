@@ -16,6 +16,7 @@ import (
 	"github.com/kprod-io/kprod/internal/cluster"
 	"github.com/kprod-io/kprod/internal/config"
 	"github.com/kprod-io/kprod/internal/logsum"
+	"github.com/kprod-io/kprod/internal/metrics"
 	"github.com/kprod-io/kprod/internal/pool"
 	"github.com/kprod-io/kprod/internal/sender"
 	"github.com/kprod-io/kprod/internal/txn"
@@ -42,7 +43,9 @@ type Producer struct {
 	partitioner  Partitioner
 	hook         SendHook // nil unless WithSendHook
 	log          *slog.Logger
-	logs         *logsum.Logger // log, summarising what may repeat per record
+	logs         *logsum.Logger    // log, summarising what may repeat per record
+	spool        *spooler          // nil without spool.dir
+	metrics      *metrics.Registry // Java's producer metrics; see Metrics
 
 	closeCtx   context.Context // cancelled when Close starts: blocked Sends give up
 	closeStart context.CancelFunc
@@ -73,8 +76,16 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	p := &Producer{set: set, interceptors: o.interceptors, partitioner: o.partitioner, hook: o.hook,
 		log: o.logger.With("client.id", set.ClientID), closeDone: make(chan struct{}), senderDone: make(chan struct{})}
 	p.logs = logsum.New(p.log, 0, nil)
+	p.metrics = p.newMetrics()
 	p.closeCtx, p.closeStart = context.WithCancel(context.Background())
 	p.closing = p.closeCtx.Done()
+	if set.SpoolDir != "" {
+		// First: a directory another producer holds fails construction before anything
+		// starts.
+		if err := p.openSpool(o.spoolRecovered); err != nil {
+			return nil, err
+		}
+	}
 
 	connOpts := broker.Options{
 		ClientID:               set.ClientID,
@@ -108,13 +119,14 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			}
 			return "", false
 		},
+		Metrics: p.metrics,
 		OnFailure: func() {
 			if m := metaPtr.Load(); m != nil {
 				m.Refresh()
 			}
 		}})
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
-		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone})
+		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone, Metrics: p.metrics})
 	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Pool: p.conns,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
@@ -127,7 +139,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			MaxBlock: set.MaxBlock, ErrClosed: ErrClosed, Wake: wake, Logger: p.log})
 	}
 	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
-		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn})
+		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn, Metrics: p.metrics})
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
@@ -135,6 +147,9 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			p.txn.Close()
 		}
 		p.conns.Close()
+		if p.spool != nil {
+			p.spool.sp.Close()
+		}
 		return nil, fmt.Errorf("kprod: %w", err)
 	}
 	p.snd = snd
@@ -145,6 +160,9 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 		defer close(p.senderDone)
 		snd.Run(ctx)
 	}()
+	if p.spool != nil {
+		p.spool.start()
+	}
 	return p, nil
 }
 
@@ -156,6 +174,14 @@ func (p *Producer) Flush(ctx context.Context) error {
 	}
 	if p.closed.Load() {
 		return ErrClosed
+	}
+	defer p.timed(&p.metrics.FlushNs, time.Now())
+	if p.spool != nil {
+		// Spooled records count once handed to the accumulator: wait for those spooled
+		// before the call (with the cluster unreachable, until ctx ends).
+		if err := p.spool.sp.WaitHanded(ctx, p.spool.sp.NextSeq()); err != nil {
+			return fmt.Errorf("kprod: flush: spooled records not yet handed over: %w", err)
+		}
 	}
 	p.acc.BeginFlush()
 	defer p.acc.EndFlush()
@@ -172,6 +198,11 @@ func (p *Producer) Flush(ctx context.Context) error {
 // takes (Java's close()); an expired ctx closes at once (close(Duration.ZERO)). It returns
 // ctx's error when records had to be failed. A nil ctx is an error (ErrNilContext) and
 // closes nothing.
+//
+// With spool.dir, Close first hands the spooled records to delivery while ctx lasts and
+// the cluster answers within max.block.ms; the records it could not deliver stay in the
+// spool for the next producer on the directory (their callbacks get a *DeliveryError
+// wrapping ErrClosed and ErrSpooled) and Close returns an error wrapping ErrSpooled.
 //
 // Transactions, as Java's graceful close: a transaction call (InitTransactions,
 // SendOffsetsToTransaction, CommitTransaction, AbortTransaction) blocked when Close
@@ -198,6 +229,15 @@ func (p *Producer) Close(ctx context.Context) error {
 	}
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
+		deliverCtx := ctx
+		if p.spool != nil && !p.spool.drain(ctx) {
+			// Spooled records remain (ctx ended, or the cluster did not answer within
+			// max.block.ms): the ones already buffered stay in the spool too, rather
+			// than wait for delivery.timeout.ms and leave it as failures.
+			expired, cancel := context.WithCancel(context.Background())
+			cancel()
+			deliverCtx = expired
+		}
 		p.closeStart()
 		// Sends that passed their closed check either appended already, and are waited
 		// for below, or fail with ErrClosed: SetClosing is a barrier.
@@ -213,7 +253,7 @@ func (p *Producer) Close(ctx context.Context) error {
 				p.closeErr = fmt.Errorf("kprod: close: aborting the open transaction: %w", txnError(err))
 			}
 		}
-		if err := p.acc.AwaitIncomplete(ctx); err != nil && p.closeErr == nil {
+		if err := p.acc.AwaitIncomplete(deliverCtx); err != nil && p.closeErr == nil && deliverCtx == ctx {
 			p.closeErr = fmt.Errorf("kprod: close: %w: undelivered records failed with ErrClosed", err)
 		}
 		p.stopSender()
@@ -226,7 +266,15 @@ func (p *Producer) Close(ctx context.Context) error {
 		}
 		p.meta.Close()
 		p.conns.Close() // last: nothing asks for a connection any more
+		if p.spool != nil {
+			p.spool.failLeft()
+		}
 		p.comp.stop()
+		if p.spool != nil {
+			if err := p.spool.close(); err != nil && p.closeErr == nil {
+				p.closeErr = err
+			}
+		}
 		close(p.closeDone)
 	})
 	<-p.closeDone

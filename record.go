@@ -76,6 +76,9 @@ type RecordMetadata struct {
 	// value, -1 when null.
 	SerializedKeySize   int
 	SerializedValueSize int
+	// Timing says how long the record queued, was in flight and took in all, and how
+	// often it was retried.
+	Timing Timing
 }
 
 // PartitionInfo describes one partition of a topic, as PartitionsFor returns it.

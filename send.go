@@ -28,6 +28,12 @@ import (
 // range), ErrRecordTooLarge (over max.request.size, buffer.memory or the topic's
 // max.message.bytes, see sizelimit.go), ErrMetadataTimeout, ErrBufferExhausted, ErrNilRecord,
 // ErrNilContext, or ctx's error.
+//
+// With spool.dir, Send returns once the record is appended to the spool (and fsynced
+// under spool.sync=always); it waits for spool space (spool.max.bytes, up to
+// max.block.ms: ErrBufferExhausted), never for metadata, and partitions the record when
+// it is delivered, so ErrMetadataTimeout and a partition beyond the topic's count come
+// through cb instead. A write or fsync failure of the spool is an error too.
 func (p *Producer) Send(ctx context.Context, r *Record, cb func(RecordMetadata, error)) error {
 	var done any
 	if cb != nil {
@@ -82,6 +88,9 @@ func (p *Producer) send(ctx context.Context, r *Record, done any) error {
 		return nilContext("Send")
 	}
 	if len(p.interceptors) == 0 && p.hook == nil {
+		if p.spool != nil {
+			return p.spoolAppend(ctx, r, done)
+		}
 		return p.sendRecord(ctx, r, done)
 	}
 	return p.sendObserved(ctx, *r, done)
@@ -100,7 +109,12 @@ func (p *Producer) sendObserved(ctx context.Context, rec Record, done any) error
 	if p.hook != nil {
 		done, observed = p.hookSend(ctx, &rec, done)
 	}
-	err := p.sendRecord(ctx, &rec, done)
+	var err error
+	if p.spool != nil { // spooled: delivered, and completed, later
+		err = p.spoolAppend(ctx, &rec, done)
+	} else {
+		err = p.sendRecord(ctx, &rec, done)
+	}
 	if err != nil { // Java's onSendError: interceptors see refused records too
 		part, ok := rec.Partition.Get()
 		if !ok {
@@ -122,6 +136,12 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	if p.closed.Load() {
 		return ErrClosed
 	}
+	return p.sendAccepted(ctx, rec, done)
+}
+
+// sendAccepted is sendRecord without the closed check: the spool's feeder hands over
+// records while Close waits for it, before the accumulator's closing barrier.
+func (p *Producer) sendAccepted(ctx context.Context, rec *Record, done any) (err error) {
 	if h := p.hot.Load(); h == nil || h.name != rec.Topic { // the hot topic was validated already
 		if err := validateTopic(rec.Topic); err != nil {
 			return err
@@ -160,8 +180,11 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 	}
 	t, at := p.topics(rec.Topic)
 	if t == nil || t.ErrorCode != 0 || t.Parts.Count < need {
-		deadline = time.Now().Add(p.set.MaxBlock)
-		if t, err = p.waitTopic(ctx, rec.Topic, need, deadline); err != nil {
+		waitStart := time.Now()
+		deadline = waitStart.Add(p.set.MaxBlock)
+		t, err = p.waitTopic(ctx, rec.Topic, need, deadline)
+		// Java's metadata-wait-time-ns-total: sends that waited and got their metadata.
+		if p.timedOK(&p.metrics.MetadataWaitNs, waitStart, err) != nil {
 			return refused(err)
 		}
 	}
@@ -187,15 +210,15 @@ func (p *Producer) sendRecord(ctx context.Context, rec *Record, done any) (err e
 		tg.Partition = p.choosePartition(t, at, rec)
 	}
 
-	var ts int64
-	if rec.Timestamp.IsZero() {
-		// The wall clock, as Java's send reads System.currentTimeMillis: the same
-		// milliseconds as time.Now, at half its cost where the platform allows.
-		ts = wallclock.NowMillis()
-	} else {
+	// The wall clock, read once as Java's send reads System.currentTimeMillis once: the
+	// same milliseconds as time.Now, at half its cost where the platform allows. It is
+	// the record's timestamp when it has none, and the send time its Timing counts from.
+	sent := wallclock.NowMicros()
+	ts := sent / 1000
+	if !rec.Timestamp.IsZero() {
 		ts = rec.Timestamp.UnixMilli()
 	}
-	ar := accumulator.Rec{Timestamp: ts, Key: rec.Key, Value: rec.Value, Headers: wireHeaders(rec.Headers), Done: done}
+	ar := accumulator.Rec{Timestamp: ts, SentMicros: sent, Key: rec.Key, Value: rec.Value, Headers: wireHeaders(rec.Headers), Done: done}
 	var ok2 bool
 	var used int32
 	used, ok2, err = p.acc.Append(ctx, deadline, at, tg, &ar)

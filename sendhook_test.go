@@ -227,3 +227,40 @@ func TestCoreImportsNoOpenTelemetry(t *testing.T) {
 		}
 	}
 }
+
+// TestSendHookSpooled: with spool.dir, the hook sees each record at Send and its
+// outcome once it is delivered from the spool, and its header is spooled and written.
+func TestSendHookSpooled(t *testing.T) {
+	const topic = "hooked-spool"
+	c := kafkatest.New(t, kafkatest.Topic(topic, 1))
+	h := &hookRecorder{}
+	p := newProducer(t, c.Bootstrap(), func(cfg *kprod.Config) { cfg.SpoolDir = t.TempDir() }, kprod.WithSendHook(h))
+	ctx := context.Background()
+	if err := p.Send(ctx, &kprod.Record{Topic: topic, Value: []byte("a")}, h.callback("a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Value: []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	if len(h.events) != 2 {
+		t.Fatalf("OnSend ran %d times; want 2", len(h.events))
+	}
+	for _, ev := range h.events {
+		if o := ev.outcome; o == nil || o.Err != nil || o.Metadata.Offset < 0 {
+			t.Errorf("record %q: OnDone saw %+v; want its offset", ev.start.Value, o)
+		}
+	}
+	if got := strings.Join(h.events2cb, ","); !strings.Contains(got, "done a,cb a") {
+		t.Errorf("order of OnDone and callbacks: %s; want OnDone first", got)
+	}
+	h.mu.Unlock()
+	for _, r := range readBack(t, c.Bootstrap(), topic, 2) {
+		if n := len(r.Headers); n != 1 || r.Headers[0].Key != "hooked" {
+			t.Errorf("record %q was written with headers %+v; want the hook's", r.Value, r.Headers)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kprod-io/kprod/internal/txn"
 )
@@ -163,20 +164,22 @@ func (p *Producer) txnManager() (*txn.Manager, error) {
 // producers with the same id and completes or aborts any transaction they left open. Call
 // it once, before any other transaction method. After a timeout it may be called again.
 func (p *Producer) InitTransactions(ctx context.Context) error {
+	start := time.Now()
 	m, err := p.txnManagerCtx(ctx, "InitTransactions")
 	if err != nil {
 		return err
 	}
-	return txnError(m.Init(ctx))
+	return p.timedOK(&p.metrics.TxnInitNs, start, txnError(m.Init(ctx)))
 }
 
 // BeginTransaction starts a transaction: records sent until Commit or Abort belong to it.
 func (p *Producer) BeginTransaction() error {
+	start := time.Now()
 	m, err := p.txnManager()
 	if err != nil {
 		return err
 	}
-	return txnError(m.Begin())
+	return p.timedOK(&p.metrics.TxnBeginNs, start, txnError(m.Begin()))
 }
 
 // SendOffsetsToTransaction adds consumer offsets to the current transaction, so they are
@@ -189,6 +192,7 @@ func (p *Producer) BeginTransaction() error {
 // TxnOffsetCommitHandler does not expect, returns a *FatalError. Empty offsets do nothing,
 // as in Java.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata, group ConsumerGroupMetadata) error {
+	start := time.Now()
 	m, err := p.txnManagerCtx(ctx, "SendOffsetsToTransaction")
 	if err != nil {
 		return err
@@ -208,8 +212,8 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 	if group.MemberID == "" && gen == 0 {
 		gen = -1 // no membership check, as Java's ConsumerGroupMetadata(groupId)
 	}
-	return txnError(m.SendOffsets(ctx, list, txn.Group{ID: group.GroupID, Generation: gen,
-		MemberID: group.MemberID, GroupInstanceID: group.GroupInstanceID}))
+	return p.timedOK(&p.metrics.TxnOffsNs, start, txnError(m.SendOffsets(ctx, list, txn.Group{ID: group.GroupID, Generation: gen,
+		MemberID: group.MemberID, GroupInstanceID: group.GroupInstanceID})))
 }
 
 // CommitTransaction flushes the transaction's records, commits the offsets
@@ -222,11 +226,12 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 // EndTxn(commit) was sent, MaybeWritten(err) is true: the transaction may have committed,
 // also when Close interrupted the call and the error wraps ErrClosed.
 func (p *Producer) CommitTransaction(ctx context.Context) error {
+	start := time.Now()
 	m, err := p.txnManagerCtx(ctx, "CommitTransaction")
 	if err != nil {
 		return err
 	}
-	return txnError(m.Commit(ctx, p.flushAll))
+	return p.timedOK(&p.metrics.TxnCommitNs, start, txnError(m.Commit(ctx, p.flushAll)))
 }
 
 // AbortTransaction fails the transaction's unsent records with ErrTransactionAborted,
@@ -242,12 +247,13 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 // never be accepted is not a dead end. Once EndTxn(commit) was sent it returns
 // ErrInvalidTxnState: call CommitTransaction again (KAFKA-17754).
 func (p *Producer) AbortTransaction(ctx context.Context) error {
+	start := time.Now()
 	m, err := p.txnManagerCtx(ctx, "AbortTransaction")
 	if err != nil {
 		return err
 	}
 	failQueued := func() { p.snd.AbortQueued(ErrTransactionAborted) }
-	return txnError(m.Abort(ctx, failQueued, p.flushAll))
+	return p.timedOK(&p.metrics.TxnAbortNs, start, txnError(m.Abort(ctx, failQueued, p.flushAll)))
 }
 
 // flushAll sends everything buffered and waits until every batch completed and its

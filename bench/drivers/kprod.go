@@ -2,6 +2,7 @@ package drivers
 
 import (
 	"context"
+	"os"
 	"strings"
 	"time"
 
@@ -48,6 +49,17 @@ func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	}
 	if o.Idempotent {
 		cfg.Idempotence = kprod.ToggleOn
+	}
+	if o.SpoolDir != "" {
+		if err := os.RemoveAll(o.SpoolDir); err != nil {
+			return nil, err
+		}
+		props, err := kprod.ConfigFromProperties(map[string]string{"bootstrap.servers": o.Brokers,
+			"spool.dir": o.SpoolDir, "spool.sync": o.SpoolSync})
+		if err != nil {
+			return nil, err
+		}
+		cfg.SpoolDir, cfg.SpoolSync = props.SpoolDir, props.SpoolSync
 	}
 	p, err := kprod.NewProducer(cfg)
 	if err != nil {

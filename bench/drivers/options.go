@@ -35,6 +35,10 @@ type Options struct {
 	Rate        int
 	CPUProfile  string
 	MemProfile  string
+	// SpoolDir and SpoolSync turn on kprod's spool.dir and spool.sync (kprod only):
+	// the spool's cost beside the same run without it.
+	SpoolDir  string
+	SpoolSync string
 	// CreateTopic creates Topic with Partitions before the run (an existing topic is
 	// fine); tests against an auto-creating broker may turn it off.
 	CreateTopic bool
@@ -63,6 +67,8 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phase to this file")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write a profile of every allocation after the run to this file (it slows the run: not for timing)")
 	fs.BoolVar(&o.CreateTopic, "create-topic", true, "create the topic with -partitions before the run")
+	fs.StringVar(&o.SpoolDir, "spool-dir", "", "kprod only: spool.dir (emptied before the run)")
+	fs.StringVar(&o.SpoolSync, "spool-sync", "interval", "kprod only: spool.sync, always, interval or none")
 }
 
 // Validate checks the options.
@@ -75,6 +81,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Acks != "all" && o.Acks != "1" {
 		return fmt.Errorf("-acks must be all or 1, not %q", o.Acks)
+	}
+	if o.SpoolDir != "" && o.Client != "kprod" {
+		return fmt.Errorf("-spool-dir is kprod's own")
 	}
 	if o.Idempotent && o.Acks != "all" {
 		return fmt.Errorf("-idempotent requires -acks all")

@@ -238,3 +238,55 @@ func TestPerfTransactional(t *testing.T) {
 		t.Fatalf("read_committed saw %d records, want 3000", got)
 	}
 }
+
+// TestPerfLatencyIsTheRecordsTiming: perf's latency is the producer's per-record Timing,
+// not a clock the tool reads. The run is throttled to last well over linger.ms (the
+// throttler sleeps at least 1 ms per record once ahead), so the first batch leaves at
+// linger.ms, not at Close: its first record reports at least linger.ms.
+func TestPerfLatencyIsTheRecordsTiming(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("lat", 1))
+	code, out, errOut := runCmd(t, "", "perf", "--topic", "lat", "--num-records", "600", "--record-size", "10",
+		"--throughput", "1000", "--reporting-interval", "100000", "--bootstrap-server", c.BootstrapServers(),
+		"--producer-props", "linger.ms=300")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	if summary.FindStringSubmatch(last) == nil {
+		t.Fatalf("last line %q does not match Java's summary", last)
+	}
+	var n int
+	var rate, mb, avg, maxL float64
+	if _, err := fmt.Sscanf(last, "%d records sent, %f records/sec (%f MB/sec), %f ms avg latency, %f ms max latency",
+		&n, &rate, &mb, &avg, &maxL); err != nil {
+		t.Fatalf("parsing %q: %v", last, err)
+	}
+	if n != 600 || maxL < 300 || avg <= 0 {
+		t.Errorf("%d records, avg %v ms, max %v ms; want 600, the first record waiting linger.ms=300", n, avg, maxL)
+	}
+}
+
+// TestPerfWindowLines: window lines come every --reporting-interval while records
+// complete, in Java's format.
+func TestPerfWindowLines(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Topic("win", 1))
+	code, out, errOut := runCmd(t, "", "perf", "--topic", "win", "--num-records", "400", "--record-size", "10",
+		"--throughput", "1000", "--reporting-interval", "50", "--bootstrap-server", c.BootstrapServers())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	window := regexp.MustCompile(`^\d+ records sent, [0-9.]+ records/sec \([0-9.]+ MB/sec\), [0-9.]+ ms avg latency, [0-9.]+ ms max latency\.$`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("output %q: want window lines before the summary (400 records at 1000/s, 50 ms windows)", out)
+	}
+	for _, l := range lines[:len(lines)-1] {
+		if !window.MatchString(l) {
+			t.Errorf("window line %q is not in Java's format", l)
+		}
+	}
+	if summary.FindStringSubmatch(lines[len(lines)-1]) == nil {
+		t.Errorf("last line %q is not Java's summary", lines[len(lines)-1])
+	}
+}

@@ -16,16 +16,23 @@ import (
 
 // perfStats is Java ProducerPerformance's Stats: a window line every 5 s and a summary
 // with latency percentiles from sampled latencies (at most 500,000 samples).
+//
+// The tool must not be the bottleneck it measures (issue 13: it once spent 2.7x the
+// library's CPU per record). Every record shares one callback, bound once; a record's
+// latency is its RecordMetadata's Timing.Latency, which the producer derives per batch,
+// so the tool reads no clock per record; and the counters take no lock, since kprod
+// runs every callback on one goroutine.
 type perfStats struct {
 	out, errOut io.Writer
 	total       int64
 	start       time.Time
 	sampling    int64
 	errors      atomic.Int64
-	done        atomic.Int64
+	done        atomic.Int64 // records completed, published every 1,024 for the progress bar
 
-	mu sync.Mutex // guards everything below; callbacks run on one goroutine, so it is uncontended
-	// whole run
+	// The callback goroutine's alone while records complete; the sending goroutine reads
+	// them for the summary after Close, which waits for every callback.
+	completed          int64
 	count, bytes       int64
 	totalLatency, maxL int64
 	latencies          []int32
@@ -34,6 +41,9 @@ type perfStats struct {
 	windowStart                            time.Time
 	windowCount, windowBytes, windowTotalL int64
 	windowMaxL                             int64
+	// windowDue is set every --reporting-interval; the next callback prints the window
+	// line, as Java's Stats.record prints it from the callback once the interval passed.
+	windowDue atomic.Bool
 
 	// steady summarises the records after --warmup-records apart (Kafka 4.x's
 	// steady-state Stats); nil without warmup. Its start is set when the first record
@@ -42,7 +52,8 @@ type perfStats struct {
 	warmup   int64
 	interval time.Duration // --reporting-interval
 
-	cbs    sync.Pool // *perfCallback
+	cb     func(kprod.RecordMetadata, error) // s.onDone, bound once
+	outMu  sync.Mutex                        // orders the window lines and the progress bar
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	isTerm bool
@@ -50,6 +61,7 @@ type perfStats struct {
 
 func newPerfStats(total int64, interval time.Duration, warmup int64, out, errOut io.Writer) *perfStats {
 	s := &perfStats{out: out, errOut: errOut, total: total, start: time.Now(), stop: make(chan struct{}), interval: interval}
+	s.cb = s.onDone
 	if warmup > 0 {
 		s.warmup = warmup
 		s.steady = &perfStats{out: out, errOut: errOut, total: total - warmup, sampling: 1}
@@ -73,43 +85,26 @@ func newPerfStats(total int64, interval time.Duration, warmup int64, out, errOut
 	return s
 }
 
-// callback returns the send callback of one record.
-// The tool must not be the bottleneck it measures: a closure per record would cost an
-// allocation each, so callbacks are pooled objects whose method value is bound once.
-func (s *perfStats) callback(sent time.Time, size int) func(kprod.RecordMetadata, error) {
-	c, _ := s.cbs.Get().(*perfCallback)
-	if c == nil {
-		c = &perfCallback{s: s}
-		c.fn = c.done
+// onDone is every record's send callback.
+func (s *perfStats) onDone(md kprod.RecordMetadata, err error) {
+	if s.completed++; s.completed&1023 == 0 {
+		s.done.Store(s.completed)
 	}
-	c.sent, c.size = sent, size
-	return c.fn
-}
-
-type perfCallback struct {
-	s    *perfStats
-	sent time.Time
-	size int
-	fn   func(kprod.RecordMetadata, error) // c.done, bound once
-}
-
-func (c *perfCallback) done(_ kprod.RecordMetadata, err error) {
-	s, sent, size := c.s, c.sent, c.size
-	s.cbs.Put(c)
-	now := time.Now()
-	s.done.Add(1)
 	if err != nil {
 		if s.errors.Add(1) <= 5 {
 			fmt.Fprintf(s.errOut, "kprod perf: error sending a record: %v\n", err)
 		}
 		return
 	}
-	s.record(now.Sub(sent).Milliseconds(), int64(size))
+	// Java's latency is whole milliseconds from send to completion.
+	s.record(md.Timing.Latency.Milliseconds(), int64(max(md.SerializedValueSize, 0)))
+	if s.windowDue.Load() {
+		s.windowDue.Store(false)
+		s.printWindow()
+	}
 }
 
 func (s *perfStats) record(latency, size int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.count++
 	s.bytes += size
 	s.totalLatency += latency
@@ -127,12 +122,9 @@ func (s *perfStats) record(latency, size int64) {
 	s.iteration++
 }
 
-// beginSteady starts the steady-state figures: the warmup records have been sent.
-func (s *perfStats) beginSteady() {
-	s.steady.mu.Lock()
-	s.steady.start = time.Now()
-	s.steady.mu.Unlock()
-}
+// beginSteady starts the steady-state figures: the warmup records have been sent. Called
+// on the sending goroutine, which alone reads steady.start (printTotal, after Close).
+func (s *perfStats) beginSteady() { s.steady.start = time.Now() }
 
 func (s *perfStats) ticker() {
 	defer s.wg.Done()
@@ -149,22 +141,23 @@ func (s *perfStats) ticker() {
 		case <-s.stop:
 			return
 		case <-window.C:
-			s.printWindow()
+			s.windowDue.Store(true)
 		case <-bar:
 			s.printBar()
 		}
 	}
 }
 
+// printWindow prints the window line; on the callback goroutine.
 func (s *perfStats) printWindow() {
-	s.mu.Lock()
 	now := time.Now()
 	el := now.Sub(s.windowStart).Seconds()
 	line := fmt.Sprintf("%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.\n",
 		s.windowCount, float64(s.windowCount)/el, float64(s.windowBytes)/el/1024/1024,
 		float64(s.windowTotalL)/float64(max(s.windowCount, 1)), float64(s.windowMaxL))
 	s.windowStart, s.windowCount, s.windowBytes, s.windowTotalL, s.windowMaxL = now, 0, 0, 0, 0
-	s.mu.Unlock()
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
 	if s.isTerm {
 		fmt.Fprint(s.errOut, "\r\033[K")
 	}
@@ -180,6 +173,8 @@ func (s *perfStats) printBar() {
 	const width = 30
 	fill := int(frac * width)
 	rate := float64(done) / time.Since(s.start).Seconds()
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
 	fmt.Fprintf(s.errOut, "\r\033[K[%s%s] %3.0f%% %d/%d records, %.0f records/sec",
 		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100, done, s.total, rate)
 }
@@ -199,8 +194,6 @@ func (s *perfStats) finish() {
 
 // printTotal prints the summary line; label follows the count.
 func (s *perfStats) printTotal(label string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	el := time.Since(s.start).Seconds()
 	lat := slices.Clone(s.latencies)
 	slices.Sort(lat)
@@ -213,21 +206,6 @@ func (s *perfStats) printTotal(label string) {
 	fmt.Fprintf(s.out, "%d%s records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.\n",
 		s.count, label, float64(s.count)/el, float64(s.bytes)/el/1024/1024, float64(s.totalLatency)/float64(max(s.count, 1)),
 		float64(s.maxL), pct(0.5), pct(0.95), pct(0.99), pct(0.999))
-}
-
-// printMetrics prints the tool's own measurements. Java's --print-metrics dumps the
-// producer's metrics registry; kprod's producer metrics under Java's names are planned,
-// so until then these figures are labelled as the tool's, not the producer's.
-func (s *perfStats) printMetrics(w io.Writer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	el := time.Since(s.start).Seconds()
-	fmt.Fprintf(w, "\nkprod perf measurements (the producer's own metrics are not implemented yet)\n")
-	fmt.Fprintf(w, "%-40s : %.3f\n", "records acknowledged per second", float64(s.count)/el)
-	fmt.Fprintf(w, "%-40s : %.3f\n", "records failed per second", float64(s.errors.Load())/el)
-	fmt.Fprintf(w, "%-40s : %.3f\n", "send-to-ack latency avg (ms)", float64(s.totalLatency)/float64(max(s.count, 1)))
-	fmt.Fprintf(w, "%-40s : %.3f\n", "send-to-ack latency max (ms)", float64(s.maxL))
-	fmt.Fprintf(w, "%-40s : %.3f\n", "payload bytes acknowledged per second", float64(s.bytes)/el)
 }
 
 // throttler is Java's ThroughputThrottler: it sleeps whenever sending runs ahead of the

@@ -207,7 +207,17 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 	if txnID != "" {
 		cfg.TransactionalID = txnID
 	}
-	p, err := kprod.NewProducer(cfg)
+	// With spool.dir, lines an earlier run left in the spool (killed, or closed while
+	// the cluster was unreachable) are delivered first; they are counted here.
+	var recovered, recoveredFailed atomic.Int64
+	p, err := kprod.NewProducer(cfg, kprod.WithSpoolRecovered(func(_ kprod.RecordMetadata, err error) {
+		if err != nil {
+			recoveredFailed.Add(1)
+			fmt.Fprintf(stderr, "kprod produce: a line left in spool.dir by an earlier run failed: %v\n", err)
+			return
+		}
+		recovered.Add(1)
+	}))
 	if err != nil {
 		return 0, err
 	}
@@ -227,9 +237,13 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 		}
 		return failed, err
 	}
-	var failed atomic.Int64
+	var failed, spooled atomic.Int64
 	var wg sync.WaitGroup
 	fail := func(lineNo int, state string, err error) {
+		if errors.Is(err, kprod.ErrSpooled) {
+			spooled.Add(1) // not failed: the next run on the same spool.dir delivers it
+			return
+		}
 		failed.Add(1)
 		fmt.Fprintf(stderr, "kprod produce: line %d (%s): %v\n", lineNo, state, err)
 	}
@@ -268,11 +282,19 @@ func produce(ctx context.Context, a parsed, stdin io.Reader, stderr io.Writer) (
 	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := p.Close(closeCtx); err != nil {
+	if err := p.Close(closeCtx); err != nil && !errors.Is(err, kprod.ErrSpooled) {
 		fmt.Fprintf(stderr, "kprod produce: %v\n", err)
 	}
 	wg.Wait()
-	return failed.Load(), nil
+	if n := recovered.Load(); n > 0 {
+		fmt.Fprintf(stderr, "kprod produce: delivered %d line(s) left in spool.dir by an earlier run\n", n)
+	}
+	if n := spooled.Load(); n > 0 {
+		// Not delivered, not lost: the exit status says so (1), the spool keeps them.
+		return failed.Load() + recoveredFailed.Load(), fmt.Errorf("%d line(s) not delivered yet: they stay in spool.dir=%s, which the next run with that spool.dir delivers",
+			n, cfg.SpoolDir)
+	}
+	return failed.Load() + recoveredFailed.Load(), nil
 }
 
 // writtenState says whether a failed line's record may be in the topic: a retry by hand

@@ -7,11 +7,13 @@ package accumulator
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
+	"github.com/kprod-io/kprod/internal/metrics"
 	"github.com/kprod-io/kprod/internal/partition"
 	"github.com/kprod-io/kprod/internal/wire"
 )
@@ -34,6 +36,9 @@ type Config struct {
 	// Compressed says batches will be compressed when sealed; if not, they checksum
 	// their records while appending (wire.BatchBuilder.TrackCRC).
 	Compressed bool
+	// Metrics, when set, records waits for buffer.memory (bufferpool-wait-*,
+	// buffer-exhausted-*): only appends that block, never the common path.
+	Metrics *metrics.Registry
 }
 
 // Accumulator holds every topic's partition queues.
@@ -145,7 +150,10 @@ func (t *Topic) Partitions() []*Partition { return *t.parts.Load() }
 
 // Rec is one serialized record to append.
 type Rec struct {
-	Timestamp  int64
+	Timestamp int64
+	// SentMicros is the wall clock in microseconds when Send took the record: its
+	// delivery timing counts from here (see Pending.Sent).
+	SentMicros int64
 	Key, Value []byte
 	Headers    []wire.Header
 	// Done is the record's completion, nil when nobody waits for it.
@@ -221,7 +229,14 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 				if deadline.IsZero() { // read the clock only when about to block
 					deadline = time.Now().Add(a.cfg.MaxBlock)
 				}
+				start := time.Now()
 				ok, err := a.Budget.Acquire(ctx, need, deadline, a.cfg.Abort)
+				if m := a.cfg.Metrics; m != nil {
+					// buffer-exhausted counts sends that max.block.ms gave up on, as
+					// Java's BufferPool does on its timeout.
+					end := time.Now()
+					m.BufferWait(end.Sub(start).Nanoseconds(), !ok && err == nil, end.UnixMilli())
+				}
 				if !ok {
 					return -1, false, err
 				}
@@ -276,6 +291,9 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 	b.builder.Append(r.Timestamp, r.Key, r.Value, r.Headers)
 	rsize := b.builder.Len() - before
 	used += rsize
+	if rsize > b.maxEnc { // one comparison per record; the bound only for a new largest
+		b.maxEnc, b.MaxRecord = rsize, MaxRecordSize(r.Key, r.Value, r.Headers)
+	}
 	if r.Done != nil {
 		if cap(b.Pending) == 0 {
 			b.Pending = make([]Pending, 0, pendingCap(a.cfg.BatchSize, rsize))
@@ -287,10 +305,18 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 		if r.Value == nil {
 			vs = -1
 		}
-		b.Pending = append(b.Pending, Pending{Index: idx, KeySize: ks, ValueSize: vs, Timestamp: r.Timestamp, Done: r.Done})
+		b.Pending = append(b.Pending, Pending{Index: idx, KeySize: ks, ValueSize: vs, Sent: sentOffset(r.SentMicros, b.createdMicros),
+			Timestamp: r.Timestamp, Done: r.Done})
 	}
 	full = b.builder.Len() >= a.cfg.BatchSize
 	return used, wake, full, true
+}
+
+// sentOffset is a record's send time as an offset in microseconds from its batch's
+// creation, saturated to int32 (+-35 minutes). It is negative when Send read the clock
+// before another appender created the batch, or waited for buffer space in between.
+func sentOffset(sent, created int64) int32 {
+	return int32(min(max(sent-created, math.MinInt32), math.MaxInt32))
 }
 
 // pendingCap sizes a new batch's completion list for the batch.size / record size records
@@ -321,6 +347,7 @@ func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
 		b.buf = a.slab.newBuf(a.cfg.BatchSize, a.cfg.BufferMemory)
 	}
 	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()
+	b.createdMicros = b.Created.UnixMicro()
 	b.holds.Store(1)
 	b.builder.TrackCRC(!a.cfg.Compressed)
 	if need <= a.cfg.BatchSize {

@@ -15,6 +15,10 @@ type Pending struct {
 	Index int32
 	// KeySize and ValueSize are the serialized sizes, -1 for null.
 	KeySize, ValueSize int32
+	// Sent is when Send took the record, in microseconds after the batch's Created
+	// (negative when before it). An offset rather than a time keeps Pending at 40 bytes:
+	// it fills what was padding, and the record's timing is the batch's times less it.
+	Sent int32
 	// Timestamp is the record's create time in Unix milliseconds.
 	Timestamp int64
 	// Done is the producer's completion for the record, opaque here.
@@ -36,12 +40,20 @@ type Batch struct {
 	Pending []Pending
 	// Created is when the first record was appended (monotonic clock).
 	Created time.Time
+	// createdMicros is Created's wall clock in microseconds, the base of Pending.Sent.
+	createdMicros int64
 	// reserved is the buffer.memory bytes this batch holds until it completes.
 	reserved int64
 	// sealed: no more appends (full, drained once, or closing). Guarded by part.mu.
 	sealed bool
 	// id orders batches for Flush.
 	id uint64
+	// MaxRecord is Java's ProducerBatch.maxRecordSize: the upper bound in bytes
+	// (MaxRecordSize) of the batch's largest record, for record-size-avg/-max; maxEnc
+	// is that record's encoded size, so the bound is computed only when a record
+	// beats it. Guarded by part.mu while open.
+	MaxRecord int
+	maxEnc    int
 
 	// Sender goroutine only, from the first drain on.
 
@@ -78,6 +90,15 @@ type Batch struct {
 	Ordered  bool
 	Finished bool
 	Outcome  any
+
+	// Timing, per batch: the producer derives each record's kprod.Timing from these and
+	// the record's Pending.Sent, with no clock read per record. Drained is the first
+	// drain (the end of the accumulator wait); SentAt is when the last attempt's request
+	// was written; RequestTime is how long that request was in flight (until its answer,
+	// or until delivery.timeout.ms failed it); DoneAt is when the batch's outcome was
+	// decided. Written by the sender goroutine before it completes the batch.
+	Drained, SentAt, DoneAt time.Time
+	RequestTime             time.Duration
 
 	// LastErr is the error of the last failed attempt, reported if the batch expires.
 	LastErr error

@@ -147,3 +147,6 @@ func (b *Budget) grantLocked() {
 		close(w.ready)
 	}
 }
+
+// Waiting returns how many appenders wait for memory (Java's waiting-threads).
+func (b *Budget) Waiting() int { return int(b.nwait.Load()) }

@@ -2,8 +2,10 @@ package accumulator
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestPendingSizedOnce: a batch's completion list is sized from its first record, so
@@ -45,6 +47,30 @@ func TestPendingCapBounds(t *testing.T) {
 	} {
 		if got := pendingCap(c.batch, c.rec); got != c.want {
 			t.Errorf("pendingCap(%d, %d) = %d, want %d", c.batch, c.rec, got, c.want)
+		}
+	}
+}
+
+// TestPendingSize: the send-time offset fills what was padding; a bigger entry would
+// cost memory per record and lower pendingCap's bound.
+func TestPendingSize(t *testing.T) {
+	if n := unsafe.Sizeof(Pending{}); n != 40 {
+		t.Fatalf("Pending is %d bytes, want 40", n)
+	}
+}
+
+func TestSentOffset(t *testing.T) {
+	for _, c := range []struct {
+		sent, created int64
+		want          int32
+	}{
+		{1_000_250, 1_000_000, 250},
+		{1_000_000, 1_000_040, -40},
+		{1 << 40, 0, math.MaxInt32},
+		{0, 1 << 40, math.MinInt32},
+	} {
+		if got := sentOffset(c.sent, c.created); got != c.want {
+			t.Errorf("sentOffset(%d, %d) = %d, want %d", c.sent, c.created, got, c.want)
 		}
 	}
 }

@@ -29,7 +29,10 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 			if i == 0 || i == cut {
 				cur = a.newBatch(b.part, wire.BatchHeaderSize)
 				cur.sealed = true
-				cur.Created = b.Created // delivery.timeout.ms still counts from the first send
+				cur.Created = b.Created             // delivery.timeout.ms still counts from the first send
+				cur.createdMicros = b.createdMicros // the base of the records' Pending.Sent
+				cur.Drained = b.Drained             // their accumulator wait ended at the first drain
+				cur.MaxRecord = b.MaxRecord
 				halves = append(halves, cur)
 			}
 			hdrs := make([]wire.Header, len(r.Headers))

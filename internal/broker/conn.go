@@ -26,6 +26,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kprod-io/kprod/internal/metrics"
 	"github.com/kprod-io/kprod/sasl"
 )
 
@@ -104,6 +105,11 @@ type Options struct {
 	// Features, when set, learns the finalized features of every connection
 	// dialed with these options (Java's ApiVersions). Default none.
 	Features *Features
+
+	// IO, when set, counts the connection's traffic for the producer's metrics
+	// (Java's Selector sensors): each request written, each response read, the
+	// connection's opening and closing. Default none.
+	IO *metrics.IO
 }
 
 func (o Options) withDefaults() Options {
@@ -218,6 +224,7 @@ func newConn(addr string, nc net.Conn, opts Options) *Conn {
 	c.clientID = append(c.clientID, opts.ClientID...)
 	c.lastUsed.Store(time.Now().UnixNano())
 	c.w.init(c)
+	opts.IO.Opened(time.Now().UnixMilli())
 	go c.writeLoop()
 	go c.readLoop()
 	return c
@@ -273,7 +280,14 @@ func (c *Conn) Abort(cause error) { c.shutdown(cause) }
 // the write loop has exited.
 func (c *Conn) shutdown(cause error) {
 	c.stop(cause, false)
-	c.closeOnce.Do(func() { _ = c.nc.Close() })
+	c.closeOnce.Do(c.closeSocket)
+}
+
+// closeSocket closes the socket and counts the closing (connection-close-total,
+// connection-count); run once, under closeOnce.
+func (c *Conn) closeSocket() {
+	_ = c.nc.Close()
+	c.opts.IO.Closed(time.Now().UnixMilli())
 }
 
 // stop marks the connection closed, once, under mu, the lock enqueue checks closed
@@ -301,7 +315,7 @@ func (c *Conn) CloseIfIdle() bool {
 	if !c.stop(nil, true) {
 		return false
 	}
-	c.closeOnce.Do(func() { _ = c.nc.Close() })
+	c.closeOnce.Do(c.closeSocket)
 	return true
 }
 

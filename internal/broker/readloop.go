@@ -51,6 +51,9 @@ func (c *Conn) readResponses() error {
 			}
 			return err
 		}
+		if c.opts.IO != nil {
+			c.opts.IO.Received(int64(len(frame))+4, time.Now().UnixMilli())
+		}
 		corr := int32(binary.BigEndian.Uint32(frame))
 		c.inflightMu.Lock()
 		r := c.inflight.peek()

@@ -31,6 +31,7 @@ type writeLoop struct {
 	scratch []byte      // coalescing buffer when !writev
 	corr    int32       // next correlation id
 	off     int64       // bytes handed to the network so far
+	sizes   []int64     // frame sizes of this batch's requests, for opts.IO
 	held    bool        // the read loop waits for release (reauth.go)
 }
 
@@ -95,9 +96,13 @@ func (w *writeLoop) writeBatch() error {
 			w.corr = 0
 		}
 		r.writtenAt = now
+		before := end
 		for _, s := range r.frame {
 			w.iov = append(w.iov, s)
 			end += int64(len(s))
+		}
+		if c.opts.IO != nil {
+			w.sizes = append(w.sizes, end-before)
 		}
 		r.end = end
 		r.written = true
@@ -109,6 +114,14 @@ func (w *writeLoop) writeBatch() error {
 	}
 	if end == start {
 		return nil
+	}
+	if c.opts.IO != nil {
+		// Counted as sent before they are published: once published, an answer may be
+		// read and counted before the write call returns, and a response must never
+		// be counted before its request. A write that fails kills the connection; its
+		// requests stay counted.
+		c.opts.IO.Sent(w.sizes, now.UnixMilli())
+		w.sizes = w.sizes[:0]
 	}
 	timeout := c.opts.RequestTimeout
 	if len(w.live) > 0 {

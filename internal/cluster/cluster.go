@@ -81,6 +81,7 @@ type Cluster struct {
 	snap atomic.Pointer[snapshot]
 
 	refreshCh chan struct{} // capacity 1
+	lastOK    atomic.Int64  // Unix ms of the last successful refresh, 0 before any
 	gen       atomic.Uint64 // bumped after every snapshot published
 	hintMu    sync.Mutex    // serialises HintLeader's copy-on-write updates
 
@@ -370,7 +371,18 @@ func (c *Cluster) refresh() error {
 	c.describeLimits(s, old)
 	c.snap.Store(s)
 	c.gen.Add(1)
+	c.lastOK.Store(c.cfg.Now().UnixMilli())
 	return nil
+}
+
+// LastSuccess returns when metadata was last refreshed successfully (Java's
+// Metadata.lastSuccessfulUpdate, behind the metadata-age metric); zero before any.
+func (c *Cluster) LastSuccess() time.Time {
+	ms := c.lastOK.Load()
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 // request sends a Metadata request to a known broker, or to the bootstrap servers

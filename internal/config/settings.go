@@ -140,6 +140,10 @@ type Settings struct {
 	MetadataMaxIdle time.Duration
 	// ConnectionsMaxIdle closes connections idle for this long.
 	ConnectionsMaxIdle time.Duration
+	// MetricsSampleWindow and MetricsNumSamples shape the windowed metrics
+	// (metrics.sample.window.ms, metrics.num.samples).
+	MetricsSampleWindow time.Duration
+	MetricsNumSamples   int
 	// SocketConnectionSetupTimeout is the first connection attempt's timeout;
 	// never above SocketConnectionSetupTimeoutMax.
 	SocketConnectionSetupTimeout time.Duration
@@ -175,4 +179,19 @@ type Settings struct {
 	// typed layer maps them onto Go serializers.
 	KeySerializer   string
 	ValueSerializer string
+
+	// SpoolDir is spool.dir (kprod's own), "" for no spool; SpoolMaxBytes,
+	// SpoolSync (a SpoolSync constant) and SpoolSyncInterval its size limit and fsync
+	// policy.
+	SpoolDir          string
+	SpoolMaxBytes     int64
+	SpoolSync         int8
+	SpoolSyncInterval time.Duration
 }
+
+// Spool sync policies, as spool.sync names them.
+const (
+	SpoolSyncInterval int8 = iota
+	SpoolSyncAlways
+	SpoolSyncNone
+)

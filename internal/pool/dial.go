@@ -11,6 +11,7 @@ func (p *Pool) dialLocked(k key, e *entry, n *node, addr string) *call {
 	e.call = c
 	opts := p.cfg.Conn
 	opts.ConnectionSetupTimeout = p.setup.at(n.setupFailures, p.rand())
+	opts.IO = p.cfg.Metrics.IO(k.id)
 	p.wg.Add(1)
 	go p.dial(k, e, c, addr, opts)
 	return c

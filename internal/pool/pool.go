@@ -27,6 +27,7 @@ import (
 
 	"github.com/kprod-io/kprod/internal/broker"
 	"github.com/kprod-io/kprod/internal/logsum"
+	"github.com/kprod-io/kprod/internal/metrics"
 )
 
 // Purpose separates connections to one node whose traffic must not mix.
@@ -84,6 +85,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of backoffs and idleness. Default time.Now.
 	Now func() time.Time
+	// Metrics, when set, counts every connection's traffic under its node id
+	// (producer-node-metrics). Default none.
+	Metrics *metrics.Registry
 }
 
 // key is a connection's: a node id (negative for a bootstrap address) and a purpose.

@@ -138,6 +138,7 @@ func (s *Sender) expireInFlight(p *accumulator.Partition, now time.Time, soon fu
 			continue
 		}
 		b.Expired = true
+		b.RequestTime = now.Sub(b.SentAt) // still in flight when it expired
 		b.Hold()
 		s.unresolve(p, b)
 		s.failExpired(b, true)
@@ -277,8 +278,14 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 		s.recycle(req)
 		return false
 	}
-	req.sentAt = now
+	// One clock read per request, after encoding and compressing: what follows is the
+	// request in flight (each record's Timing.RequestTime).
+	req.sentAt = s.now()
 	for _, b := range req.batches {
+		if b.Drained.IsZero() {
+			b.Drained = now // the end of its records' accumulator wait (Timing.QueueTime)
+		}
+		b.SentAt = req.sentAt
 		if !b.Ordered {
 			b.Ordered = true
 			b.PartitionQueue().Ordered = append(b.PartitionQueue().Ordered, b)
@@ -302,7 +309,34 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 		}
 		return false
 	}
+	s.inflightReqs.Add(1)
+	if s.cfg.Metrics != nil {
+		s.recordDrained(req, now)
+	}
 	return true
+}
+
+// recordDrained accounts a written Produce request as Java's updateProduceRequestMetrics
+// does: per batch its records, bytes, queue time, compression ratio and largest record;
+// per request its records. One lock for the whole request.
+func (s *Sender) recordDrained(req *request, now time.Time) {
+	m := s.cfg.Metrics
+	ms := now.UnixMilli()
+	records := 0
+	m.Lock()
+	for _, b := range req.batches {
+		n := b.NumRecords()
+		records += n
+		ratio := 1.0 // Java's ratio of an uncompressed batch
+		if s.comp != nil {
+			if raw := len(b.Records()); raw > 0 {
+				ratio = float64(len(b.Encoded)-wire.BatchHeaderSize) / float64(raw)
+			}
+		}
+		m.DrainedLocked(b.Topic, n, len(b.Encoded), now.Sub(b.Created).Milliseconds(), ratio, b.MaxRecord, ms)
+	}
+	m.RequestLocked(records, ms)
+	m.Unlock()
 }
 
 // encode finishes a batch the first time it is drained: stamps the producer id, epoch and

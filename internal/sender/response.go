@@ -65,6 +65,7 @@ func (s *Sender) handleResponses() {
 	s.resps = nil
 	s.respMu.Unlock()
 	for _, r := range rs {
+		s.inflightReqs.Add(-1)
 		s.handle(r)
 		s.recycle(r)
 	}
@@ -72,6 +73,10 @@ func (s *Sender) handleResponses() {
 
 func (s *Sender) handle(r *request) {
 	now := s.now()
+	if m := s.cfg.Metrics; m != nil && r.err == nil && s.set.Acks != 0 {
+		// Java's recordLatency: answered requests only, from send to answer.
+		m.Answered(r.node, now.Sub(r.sentAt).Milliseconds(), r.resp.ThrottleMillis, now.UnixMilli())
+	}
 	for i, b := range r.batches {
 		p := b.PartitionQueue()
 		b.InFlight = false
@@ -85,6 +90,7 @@ func (s *Sender) handle(r *request) {
 			s.acc.Done(b)
 			continue
 		}
+		b.RequestTime = now.Sub(r.sentAt)
 		if r.err != nil {
 			// The request failed as a whole (connection lost, timed out, malformed
 			// answer): retry every batch; a written request may have been applied.
@@ -152,6 +158,9 @@ func (s *Sender) handle(r *request) {
 				// (rule 11 of the idempotence reference; Java's splitAndReenqueue).
 				halves, err := s.acc.Split(b)
 				if err == nil {
+					if m := s.cfg.Metrics; m != nil {
+						m.Split(now.UnixMilli())
+					}
 					// The halves take the original's place in the completion order.
 					for i, x := range p.Ordered {
 						if x == b {
@@ -263,6 +272,9 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 		s.log.Debug(b.Topic, "kprod: retrying batch", "topic", b.Topic, "partition", b.Partition, "pid", b.ProducerID, "epoch", b.Epoch, "seq", b.BaseSequence, "attempt", b.Attempts, "err", err)
 		b.LastErr = err
 		b.RetryAt = now.Add(s.backoff(b.Attempts))
+		if m := s.cfg.Metrics; m != nil { // Java's reenqueueBatch: record-retry
+			m.Retried(b.Topic, b.NumRecords(), now.UnixMilli())
+		}
 		b.PartitionQueue().Requeue(b)
 		return
 	}

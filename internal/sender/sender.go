@@ -13,12 +13,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kprod-io/kprod/internal/accumulator"
 	"github.com/kprod-io/kprod/internal/compress"
 	"github.com/kprod-io/kprod/internal/config"
 	"github.com/kprod-io/kprod/internal/logsum"
+	"github.com/kprod-io/kprod/internal/metrics"
 	"github.com/kprod-io/kprod/internal/partition"
 	"github.com/kprod-io/kprod/internal/pool"
 	"github.com/kprod-io/kprod/internal/txn"
@@ -75,6 +77,9 @@ type Config struct {
 	// Txn owns the producer id and epoch and the transaction state; required when
 	// Settings.Idempotent.
 	Txn *txn.Manager
+	// Metrics receives the sender's accounting (Java's SenderMetrics), per request and
+	// per batch retried or failed, never per record; nil records nothing.
+	Metrics *metrics.Registry
 }
 
 // Sender is the background sender. Start it with Run.
@@ -104,6 +109,10 @@ type Sender struct {
 
 	respMu sync.Mutex // guards resps
 	resps  []*request // answered requests waiting for the sender loop
+
+	// inflightReqs counts Produce requests written and not yet handled: Java's
+	// requests-in-flight gauge.
+	inflightReqs atomic.Int32
 
 	// Sender goroutine only.
 	reqPool   []*request
@@ -262,6 +271,10 @@ func (s *Sender) clearUnresolved() {
 // attempt was in fact written, acknowledged as a duplicate after the next one) waits for
 // it, so callbacks always run in send order per partition.
 func (s *Sender) complete(b *accumulator.Batch, r Result) {
+	b.DoneAt = s.now()                        // once per batch: its records' Timing.Latency ends here
+	if r.Err != nil && s.cfg.Metrics != nil { // Java's failBatch: record-error
+		s.cfg.Metrics.Failed(b.Topic, b.NumRecords(), b.DoneAt.UnixMilli())
+	}
 	p := b.PartitionQueue()
 	if !b.Ordered {
 		if len(p.Ordered) == 0 {
@@ -279,6 +292,9 @@ func (s *Sender) complete(b *accumulator.Batch, r Result) {
 		s.cfg.Complete(x, x.Outcome.(Result))
 	}
 }
+
+// InFlightRequests returns the Produce requests written and not yet answered.
+func (s *Sender) InFlightRequests() int { return int(s.inflightReqs.Load()) }
 
 // AbortQueued fails every batch not yet sent with err (AbortTransaction) and returns once
 // that is done. The work runs on the sender goroutine, so completions keep their

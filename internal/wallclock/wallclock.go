@@ -1,5 +1,7 @@
-// Package wallclock reads the wall clock in milliseconds for record timestamps: what
-// Java's send takes from System.currentTimeMillis for every record without one.
+// Package wallclock reads the wall clock for Send: one reading per record gives both the
+// record's timestamp in milliseconds (what Java's send takes from
+// System.currentTimeMillis for every record without one) and, in microseconds, the
+// record's send time that its delivery timing (kprod.Timing) counts from.
 //
 // On linux/amd64 it is one vDSO gettimeofday (syscall.Gettimeofday calls the vDSO
 // directly there), about half of time.Now, which reads CLOCK_REALTIME and then
@@ -17,5 +19,9 @@ package wallclock
 
 import "time"
 
-// slowMillis is time.Now in milliseconds, the clock where no cheaper read is known.
-func slowMillis() int64 { return time.Now().UnixMilli() }
+// NowMillis returns the wall clock in milliseconds since the Unix epoch: NowMicros
+// truncated, so a record's timestamp and its send time come from one reading.
+func NowMillis() int64 { return NowMicros() / 1000 }
+
+// slowMicros is time.Now in microseconds, the clock where no cheaper read is known.
+func slowMicros() int64 { return time.Now().UnixMicro() }

@@ -32,12 +32,12 @@ func TestNowMillisBetweenTimeNows(t *testing.T) {
 	wg.Wait()
 }
 
-// TestSlowMillisAgrees keeps the fallback honest where it is not the default.
-func TestSlowMillisAgrees(t *testing.T) {
+// TestSlowMicrosAgrees keeps the fallback honest where it is not the default.
+func TestSlowMicrosAgrees(t *testing.T) {
 	before := time.Now().UnixMilli()
-	got := slowMillis()
+	got := slowMicros() / 1000
 	if after := time.Now().UnixMilli(); got < before || got > after {
-		t.Fatalf("slowMillis %d outside [%d, %d]", got, before, after)
+		t.Fatalf("slowMicros %d outside [%d, %d]", got, before, after)
 	}
 }
 
@@ -55,4 +55,17 @@ func BenchmarkTimeNowMillis(b *testing.B) {
 		sum += time.Now().UnixMilli()
 	}
 	_ = sum
+}
+
+// TestNowMicrosBetweenTimeNows: the send time a record's delivery timing counts from lies
+// between time.Now readings taken around it, at microsecond granularity.
+func TestNowMicrosBetweenTimeNows(t *testing.T) {
+	for i := range 200_000 {
+		before := time.Now().UnixMicro()
+		got := NowMicros()
+		after := time.Now().UnixMicro()
+		if got < before || got > after {
+			t.Fatalf("reading %d: NowMicros %d outside [%d, %d]", i, got, before, after)
+		}
+	}
 }

@@ -2,6 +2,6 @@
 
 package wallclock
 
-// NowMillis returns the wall clock in milliseconds since the Unix epoch. Elsewhere
+// NowMicros returns the wall clock in microseconds since the Unix epoch. Elsewhere
 // syscall.Gettimeofday may be a real system call, slower than time.Now.
-func NowMillis() int64 { return slowMillis() }
+func NowMicros() int64 { return slowMicros() }
