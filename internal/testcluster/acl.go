@@ -200,13 +200,8 @@ func (s *SecureCluster) lockACLs(t testing.TB, scope string) (unlock func()) {
 // comes.
 func (s *SecureCluster) aclScope(t testing.TB) string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Bootstrap...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	cl, ctx, done := s.adminClient(t)
+	defer done()
 	meta, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
 	if err != nil || meta.ClusterID == nil || *meta.ClusterID == "" {
 		t.Fatalf("cluster %s: no cluster id from Metadata (%v)", s.Name, err)
@@ -277,14 +272,20 @@ func markPreexisting(t testing.TB, dir string) {
 // present reports whether every broker already shows the single-operation ACL a.
 func (s *SecureCluster) present(t testing.TB, a ACL) bool {
 	t.Helper()
+	cl, ctx, done := s.adminClient(t)
+	defer done()
+	return s.aclsPending(ctx, cl, []ACL{a}, true) == ""
+}
+
+// adminClient is a client on the PLAINTEXT side (a super user) for one 30-second query.
+func (s *SecureCluster) adminClient(t testing.TB) (*kgo.Client, context.Context, func()) {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Bootstrap...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return s.aclsPending(ctx, cl, []ACL{a}, true) == ""
+	return cl, ctx, func() { cancel(); cl.Close() }
 }
 
 func (s *SecureCluster) changeACLs(t testing.TB, action string, acls []ACL) {
