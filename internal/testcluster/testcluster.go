@@ -43,11 +43,10 @@ type Cluster struct {
 
 	root     string // repository root, for scripts/kafka
 	security string // its security.env when started with `up --security`, else ""
-	// dir is a real cluster's scripts/kafka state folder, <cache>/clusters/NAME. The
-	// files test processes coordinate through (Exclusive's lock, Grant's lock and holds)
-	// live there, not in the temporary folder: they belong to this cluster, whose
-	// `up` removes the folder with the data, and machines whose sandboxes share /tmp
-	// but not the network or process ids run clusters of the same name apart.
+	// dir is a real cluster's scripts/kafka state folder, <cache>/clusters/NAME.
+	// Exclusive's lock lives there, not in the temporary folder: it belongs to this
+	// cluster, and sandboxes that share /tmp but not the network run clusters of the
+	// same name apart (their tests need not wait for one another).
 	dir string
 }
 
@@ -231,7 +230,7 @@ func (c *Cluster) Exclusive(t testing.TB) {
 }
 
 // lockFile takes an exclusive lock on path (created if need be), shared by every test
-// process using the cluster whose state folder holds it, and returns its release.
+// process on this machine that uses path, and returns its release.
 func lockFile(t testing.TB, path string) (unlock func()) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
