@@ -62,9 +62,12 @@ func TransactionalACL(principal, transactionalID string) ACL {
 // harness): that one is left alone.
 func (s *SecureCluster) Grant(t testing.TB, acls ...ACL) {
 	t.Helper()
+	start := time.Now()
 	scope := s.aclScope(t)
+	var lockWait time.Duration
 	func() {
 		defer s.lockACLs(t, scope)()
+		lockWait = time.Since(start)
 		var add []ACL
 		for _, a := range acls {
 			for _, op := range a.Operations {
@@ -85,7 +88,16 @@ func (s *SecureCluster) Grant(t testing.TB, acls ...ACL) {
 	// Every ACL asked for must be visible before the test goes on, including one another
 	// process granted that may still be propagating.
 	s.waitACLs(t, acls, true)
+	if took := time.Since(start); took > slowGrant {
+		// A test that bounds its work by a ctx made before Grant loses this much of it.
+		t.Logf("testcluster: granting ACLs took %v, %v of it waiting for the ACL lock other test processes share",
+			took.Round(time.Millisecond), lockWait.Round(time.Millisecond))
+	}
 }
+
+// slowGrant is how long a Grant may take before it says so: seconds unloaded (a JVM
+// for each AclCommand), 20-45s seen on a loaded machine.
+const slowGrant = 5 * time.Second
 
 // Revoke releases t's grants of the ACLs and removes those no running test holds any more
 // with AclCommand, waiting until no broker shows them. An ACL t did not grant is removed
