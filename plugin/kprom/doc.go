@@ -1,1 +1,12 @@
+// Package kprom exports kprod producers' metrics to Prometheus under the names the
+// Prometheus JMX exporter gives the Java producer's, so that dashboards and alerts built
+// for a Java producer's JMX export read a kprod producer unchanged:
+// producer-metrics record-send-rate {client-id=billing} is
+// kafka_producer_record_send_rate{client_id="billing"}, producer-topic-metrics
+// kafka_producer_topic_..., producer-node-metrics kafka_producer_node_... (the README's
+// Metrics section has the table).
+//
+// A Collector reads kprod.Producer.Metrics when Prometheus scrapes, so the producer pays
+// nothing per record for it. It is its own module so that kprod itself does not depend
+// on client_golang.
 package kprom
