@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -39,12 +40,13 @@ type Tracer struct {
 
 var _ kprod.SendHook = (*Tracer)(nil)
 
-// Option configures a Tracer.
+// Option configures a Tracer or Metrics.
 type Option func(*options)
 
 type options struct {
 	provider trace.TracerProvider
 	prop     propagation.TextMapPropagator
+	meter    metric.MeterProvider // NewMetrics only
 }
 
 // WithTracerProvider sets where spans go. Default the global provider
@@ -62,6 +64,12 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // trace.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(o *options) { o.prop = p }
+}
+
+// WithMeterProvider sets where NewMetrics' instruments go. Default the global provider
+// (otel.GetMeterProvider) when NewMetrics runs.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.meter = mp }
 }
 
 // NewTracer returns a Tracer for kprod.WithSendHook.

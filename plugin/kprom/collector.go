@@ -2,12 +2,11 @@ package kprom
 
 import (
 	"slices"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kprod-io/kprod"
-	"github.com/kprod-io/kprod/internal/metricname"
+	"github.com/kprod-io/kprod/internal/metricexport"
 )
 
 // Collector is a prometheus.Collector of the metrics of kprod producers: register it
@@ -25,8 +24,7 @@ import (
 type Collector struct {
 	descs map[string]metricDesc // by group ":" name, from kprod.MetricTemplates; read only
 
-	mu        sync.Mutex
-	producers []*kprod.Producer // guarded by mu; in the order added
+	producers metricexport.Producers
 }
 
 // metricDesc is one metric's Prometheus description and the Java tags its labels hold,
@@ -48,13 +46,13 @@ func NewCollector(ps ...*kprod.Producer) *Collector {
 		slices.Sort(tags) // client-id, node-id or topic
 		labels := make([]string, len(tags))
 		for i, tag := range tags {
-			labels[i] = metricname.PrometheusLabel(tag)
+			labels[i] = metricexport.PrometheusLabel(tag)
 		}
 		kind := prometheus.GaugeValue
 		if t.Kind == kprod.MetricCounter {
 			kind = prometheus.CounterValue
 		}
-		desc := prometheus.NewDesc(metricname.Prometheus(t.Group, t.Name), t.Description, labels, nil)
+		desc := prometheus.NewDesc(metricexport.Prometheus(t.Group, t.Name), t.Description, labels, nil)
 		c.descs[t.Group+":"+t.Name] = metricDesc{desc: desc, kind: kind, tags: tags}
 	}
 	for _, p := range ps {
@@ -64,20 +62,10 @@ func NewCollector(ps ...*kprod.Producer) *Collector {
 }
 
 // Add starts collecting p's metrics; adding a producer twice adds it once.
-func (c *Collector) Add(p *kprod.Producer) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !slices.Contains(c.producers, p) {
-		c.producers = append(c.producers, p)
-	}
-}
+func (c *Collector) Add(p *kprod.Producer) { c.producers.Add(p) }
 
 // Remove stops collecting p's metrics: the next scrape no longer shows them.
-func (c *Collector) Remove(p *kprod.Producer) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.producers = slices.DeleteFunc(c.producers, func(q *kprod.Producer) bool { return q == p })
-}
+func (c *Collector) Remove(p *kprod.Producer) { c.producers.Remove(p) }
 
 // Describe sends the description of every metric a producer may report
 // (kprod.MetricTemplates), so that the registry checks them against its other
@@ -91,17 +79,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect sends the current value of every metric of the producers still open, and
 // forgets the ones closed since the last scrape.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	c.producers = slices.DeleteFunc(c.producers, (*kprod.Producer).Closed)
-	ps := slices.Clone(c.producers)
-	c.mu.Unlock()
-	seen := map[string]bool{}
-	for _, p := range ps {
-		ms := p.Metrics()
-		if len(ms) == 0 || seen[ms[0].Tags["client-id"]] {
-			continue
-		}
-		seen[ms[0].Tags["client-id"]] = true
+	for _, ms := range c.producers.Read() {
 		c.collect(ch, ms)
 	}
 }

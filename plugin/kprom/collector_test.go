@@ -3,8 +3,6 @@ package kprom_test
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/kprod-io/kprod"
+	"github.com/kprod-io/kprod/internal/leakcheck"
 	"github.com/kprod-io/kprod/kafkatest"
 	"github.com/kprod-io/kprod/plugin/kprom"
 )
@@ -189,7 +188,7 @@ func TestCollectorRemovedAndClosed(t *testing.T) {
 		t.Fatalf("scrape after both closed has %d series", len(got))
 	}
 	c.Close()
-	checkNoKprodGoroutines(t)
+	leakcheck.NoKprodGoroutines(t)
 }
 
 // TestCollectorSameClientID: two producers of one client.id publish the first's series
@@ -214,26 +213,4 @@ func TestCollectorRegisteredTwice(t *testing.T) {
 	if err := reg.Register(kprom.NewCollector()); err == nil {
 		t.Fatal("a second Collector registered")
 	}
-}
-
-var kprodFrame = regexp.MustCompile(`(?m)^(created by )?github\.com/kprod-io/kprod[./]`)
-
-// checkNoKprodGoroutines waits for every goroutine running kprod's code (the plugin's
-// or the core's) to end; only a leak uses up the deadline.
-func checkNoKprodGoroutines(t *testing.T) {
-	t.Helper()
-	var left []string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		buf := make([]byte, 1<<20)
-		left = left[:0]
-		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")[1:] {
-			if kprodFrame.MatchString(g) {
-				left = append(left, g)
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-	}
-	t.Fatalf("%d goroutine(s) of kprod left:\n%s", len(left), strings.Join(left, "\n\n"))
 }

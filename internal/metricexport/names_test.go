@@ -1,4 +1,4 @@
-package metricname
+package metricexport
 
 import "testing"
 

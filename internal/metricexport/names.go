@@ -1,8 +1,8 @@
-// Package metricname turns Java's producer metric names (group, name and tags, as
-// kprod.Metric carries them) into the names the exporter plugins publish, so that the
-// Prometheus and OpenTelemetry plugins and the README's table agree on one mapping. It
-// has no dependency: the plugins (their own modules) and the core's tests import it.
-package metricname
+// Package metricexport is what the exporter plugins (plugin/kprom, plugin/kotel: their
+// own modules) share: the mapping of Java's producer metric names (group, name and tags,
+// as kprod.Metric carries them) to the names they publish, so that the plugins and the
+// README's table agree on one mapping, and the set of producers an exporter reads.
+package metricexport
 
 import "strings"
 
