@@ -1,6 +1,10 @@
 package metricexport
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kprod-io/kprod"
+)
 
 func TestNames(t *testing.T) {
 	for _, c := range []struct{ group, name, prom, otel string }{
@@ -24,5 +28,26 @@ func TestNames(t *testing.T) {
 		if got := OTelAttribute(tag); got != want {
 			t.Errorf("OTelAttribute(%q) = %q", tag, got)
 		}
+	}
+}
+
+// TestNamesDistinct: no two of the metrics a producer may report share a Prometheus
+// or an OpenTelemetry name, so the exporters never publish two metrics as one.
+func TestNamesDistinct(t *testing.T) {
+	prom, otel := map[string]string{}, map[string]string{}
+	for _, m := range kprod.MetricTemplates() {
+		java := m.Group + " " + m.Name
+		for _, seen := range []struct {
+			names map[string]string
+			name  string
+		}{{prom, Prometheus(m.Group, m.Name)}, {otel, OTel(m.Group, m.Name)}} {
+			if other, dup := seen.names[seen.name]; dup {
+				t.Errorf("%s and %s are both %s", other, java, seen.name)
+			}
+			seen.names[seen.name] = java
+		}
+	}
+	if len(prom) < 50 {
+		t.Errorf("only %d templates", len(prom))
 	}
 }
