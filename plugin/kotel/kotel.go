@@ -12,6 +12,9 @@
 // of the span in Send's ctx, and ends when the record is acknowledged or fails (or
 // when Send refuses it). It then carries the partition and offset, or error.type and
 // an error status.
+//
+// It also publishes producers' metrics (kprod.Producer.Metrics) as OpenTelemetry
+// instruments, under the names Java's clients use for them (KIP-714): see Metrics.
 package kotel
 
 import (
