@@ -15,7 +15,7 @@ import (
 var kprodFrame = regexp.MustCompile(`(?m)^(created by )?github\.com/kprod-io/kprod[./]`)
 
 // NoKprodGoroutines waits up to 10 s for every goroutine running kprod's code, other
-// than the caller's, to end, and fails t with their stacks if some do not: a goroutine
+// than the caller's and the one running the tests, to end, and fails t with their stacks if some do not: a goroutine
 // that signalled its end may still be unwinding, so only a leak uses up the deadline.
 func NoKprodGoroutines(t testing.TB) {
 	t.Helper()
@@ -25,7 +25,8 @@ func NoKprodGoroutines(t testing.TB) {
 		left = left[:0]
 		// runtime.Stack lists the caller's goroutine first.
 		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")[1:] {
-			if kprodFrame.MatchString(g) {
+			// The main goroutine runs the tests, through a kprod TestMain perhaps.
+			if kprodFrame.MatchString(g) && !strings.Contains(g, "testing.(*M).Run(") {
 				left = append(left, g)
 			}
 		}
