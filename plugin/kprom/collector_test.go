@@ -18,7 +18,7 @@ import (
 	"github.com/kprod-io/kprod/plugin/kprom"
 )
 
-func newProducer(t *testing.T, c *kafkatest.Cluster, clientID string) *kprod.Producer {
+func newProducer(t testing.TB, c *kafkatest.Cluster, clientID string) *kprod.Producer {
 	t.Helper()
 	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), ClientID: clientID})
 	if err != nil {
@@ -28,7 +28,7 @@ func newProducer(t *testing.T, c *kafkatest.Cluster, clientID string) *kprod.Pro
 	return p
 }
 
-func closeProducer(t *testing.T, p *kprod.Producer) {
+func closeProducer(t testing.TB, p *kprod.Producer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -38,7 +38,7 @@ func closeProducer(t *testing.T, p *kprod.Producer) {
 }
 
 // send sends n records to topic and waits until every one is acknowledged.
-func send(t *testing.T, p *kprod.Producer, topic string, n int) {
+func send(t testing.TB, p *kprod.Producer, topic string, n int) {
 	t.Helper()
 	errs := make(chan error, n)
 	for i := range n {
