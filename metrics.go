@@ -76,29 +76,83 @@ func (p *Producer) Metrics() []Metric {
 	return out
 }
 
+// MetricTemplates returns every metric a producer may report, without a value: its
+// name, group, description and kind, and its tags' keys (Tags holds "" for each), like
+// Java's ProducerMetrics and SenderMetricsRegistry templates. Metrics reports the
+// producer-metrics group at once and the other groups once per topic or broker used;
+// an exporter that must declare its instruments before it reads a value
+// (OpenTelemetry's) declares these.
+func MetricTemplates() []Metric {
+	// A registry that saw one batch, one answer and one request of one topic and node
+	// reports every name once: the names come from the code that reports them.
+	var p Producer
+	m := metrics.New(metrics.Config{})
+	p.gauges(m, time.Time{}, func(func() float64) func() float64 { return func() float64 { return 0 } })
+	m.Lock()
+	m.DrainedLocked("t", 1, 1, 0, 1, 1, 0)
+	m.Unlock()
+	m.Answered(1, 0, 0, 0)
+	m.IO(1).Sent([]int64{1}, 0)
+	var out []Metric
+	for _, v := range m.Snapshot(0) {
+		tags := map[string]string{"client-id": ""}
+		switch v.Group {
+		case metrics.GroupTopic:
+			tags["topic"] = ""
+		case metrics.GroupNode:
+			tags["node-id"] = ""
+		}
+		kind := MetricGauge
+		if v.Counter {
+			kind = MetricCounter
+		}
+		out = append(out, Metric{Name: v.Name, Group: v.Group, Description: v.Description, Tags: tags, Kind: kind})
+	}
+	return out
+}
+
 // newMetrics builds the producer's registry and its gauges, read at each Metrics call.
 func (p *Producer) newMetrics() *metrics.Registry {
 	m := metrics.New(metrics.Config{Samples: p.set.MetricsNumSamples, WindowMs: p.set.MetricsSampleWindow.Milliseconds()})
-	started := time.Now()
-	m.Gauge("buffer-total-bytes", "The bytes of buffer.memory.", func() float64 { return float64(p.acc.Budget.Max()) })
-	m.Gauge("buffer-available-bytes", "The bytes of buffer.memory not held by records.", func() float64 {
+	p.gauges(m, time.Now(), func(f func() float64) func() float64 { return f })
+	return m
+}
+
+// gauges adds the producer-metrics read from the producer's state at each Metrics call;
+// wrap gets each reader first (MetricTemplates replaces them, for a Producer that has
+// no state).
+func (p *Producer) gauges(m *metrics.Registry, started time.Time, wrap func(func() float64) func() float64) {
+	m.Gauge("buffer-total-bytes", "The bytes of buffer.memory.", wrap(func() float64 { return float64(p.acc.Budget.Max()) }))
+	m.Gauge("buffer-available-bytes", "The bytes of buffer.memory not held by records.", wrap(func() float64 {
 		return float64(p.acc.Budget.Max() - p.acc.Budget.Used())
-	})
-	m.Gauge("waiting-threads", "The sends blocked waiting for buffer.memory.", func() float64 { return float64(p.acc.Budget.Waiting()) })
-	m.Gauge("requests-in-flight", "The Produce requests sent and not yet answered.", func() float64 {
+	}))
+	m.Gauge("waiting-threads", "The sends blocked waiting for buffer.memory.", wrap(func() float64 { return float64(p.acc.Budget.Waiting()) }))
+	m.Gauge("requests-in-flight", "The Produce requests sent and not yet answered.", wrap(func() float64 {
 		if p.snd == nil {
 			return 0
 		}
 		return float64(p.snd.InFlightRequests())
-	})
-	m.Gauge("metadata-age", "The seconds since metadata was last refreshed (since the producer started, before the first refresh).", func() float64 {
+	}))
+	m.Gauge("metadata-age", "The seconds since metadata was last refreshed (since the producer started, before the first refresh).", wrap(func() float64 {
 		last := p.meta.LastSuccess()
 		if last.IsZero() {
 			last = started
 		}
 		return time.Since(last).Seconds()
-	})
-	return m
+	}))
+}
+
+// Closed reports whether Close has returned (for any caller): the producer sends
+// nothing more and its metrics, still readable, no longer change. The exporters
+// (plugin/kprom, plugin/kotel) stop publishing a closed producer's metrics, as Java's
+// JmxReporter unregisters a closed producer's MBeans.
+func (p *Producer) Closed() bool {
+	select {
+	case <-p.closeDone:
+		return true
+	default:
+		return false
+	}
 }
 
 // timed adds the time since start to a -time-ns-total counter; deferred by the calls

@@ -77,3 +77,27 @@ func BuildPrograms(t testing.TB, dir string, programs []string) {
 		t.Fatalf("README programs do not build: %v\n%s", err, out)
 	}
 }
+
+// BuildPluginPrograms builds, in the plugin module whose root is the working directory
+// (a plugin's test runs there), the programs of the core's README.md that import pkg,
+// and fails t if there is none: the core module's README test cannot build them, since
+// the plugin's dependencies are its own.
+func BuildPluginPrograms(t testing.TB, pkg string) {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var programs []string
+	for _, code := range GoBlocks(t, filepath.Join(dir, "..", "..", "README.md")) {
+		for _, imported := range Plugins(code) {
+			if imported == pkg && IsProgram(code) {
+				programs = append(programs, code)
+			}
+		}
+	}
+	if len(programs) == 0 {
+		t.Fatalf("found no README program importing %s", pkg)
+	}
+	BuildPrograms(t, dir, programs)
+}

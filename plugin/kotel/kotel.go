@@ -12,6 +12,9 @@
 // of the span in Send's ctx, and ends when the record is acknowledged or fails (or
 // when Send refuses it). It then carries the partition and offset, or error.type and
 // an error status.
+//
+// It also publishes producers' metrics (kprod.Producer.Metrics) as OpenTelemetry
+// instruments, under the names Java's clients use for them (KIP-714): see Metrics.
 package kotel
 
 import (
@@ -19,6 +22,7 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -39,12 +43,13 @@ type Tracer struct {
 
 var _ kprod.SendHook = (*Tracer)(nil)
 
-// Option configures a Tracer.
+// Option configures a Tracer or Metrics.
 type Option func(*options)
 
 type options struct {
 	provider trace.TracerProvider
 	prop     propagation.TextMapPropagator
+	meter    metric.MeterProvider // NewMetrics only
 }
 
 // WithTracerProvider sets where spans go. Default the global provider
@@ -62,6 +67,12 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // trace.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(o *options) { o.prop = p }
+}
+
+// WithMeterProvider sets where NewMetrics' instruments go. Default the global provider
+// (otel.GetMeterProvider) when NewMetrics runs.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.meter = mp }
 }
 
 // NewTracer returns a Tracer for kprod.WithSendHook.
