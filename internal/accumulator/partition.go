@@ -2,6 +2,7 @@ package accumulator
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,8 +11,15 @@ type Partition struct {
 	Topic string
 	ID    int32
 
-	mu      sync.Mutex // guards batches and each open batch's contents
+	mu      sync.Mutex // guards batches, hint and each open batch's contents
 	batches []*Batch
+	// hint is the buffer class a new batch starts in: the class its last sealed batch
+	// ended in, so a partition whose batches fill up does not copy its way up every time.
+	hint int8
+
+	// buffered is the buffer.memory bytes this partition's batches hold, from their first
+	// record to their completion; Accumulator.hold is its only writer.
+	buffered atomic.Int64
 
 	// Sender goroutine only: ordering and idempotence state.
 
@@ -43,6 +51,11 @@ type Partition struct {
 func newPartition(topic string, id int32) *Partition {
 	return &Partition{Topic: topic, ID: id, LastAckedOffset: -1}
 }
+
+// Buffered returns the bytes of buffer.memory the partition's batches hold (queued, in
+// flight or awaiting completion): the per-partition share that fair buffering between
+// partitions (issue 15) weighs.
+func (p *Partition) Buffered() int64 { return p.buffered.Load() }
 
 // AddInFlight records that b was sent.
 func (p *Partition) AddInFlight(b *Batch) { p.InFlight = append(p.InFlight, b) }
@@ -95,7 +108,9 @@ func (p *Partition) Pop(b *Batch) bool {
 	if len(p.batches) == 0 || p.batches[0] != b {
 		return false
 	}
-	b.sealed = true
+	if !b.sealed {
+		p.sealLocked(b)
+	}
 	p.batches[0] = nil
 	p.batches = p.batches[1:]
 	return true
@@ -148,6 +163,22 @@ func (p *Partition) SealHead(b *Batch) bool {
 	if len(p.batches) == 0 || p.batches[0] != b {
 		return false
 	}
-	b.sealed = true
+	if !b.sealed {
+		p.sealLocked(b)
+	}
 	return true
+}
+
+// sealLocked closes an open batch to appends and remembers its buffer's class for the
+// partition's next batch, one class lower when the batch used no more than half of it
+// (classes double), so the hint follows a partition whose traffic falls.
+func (p *Partition) sealLocked(b *Batch) {
+	b.sealed = true
+	if b.class >= 0 {
+		c := b.class
+		if c > 0 && 2*b.builder.Len() <= cap(b.buf) {
+			c--
+		}
+		p.hint = c
+	}
 }
