@@ -288,9 +288,8 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 			b = nil
 		case end > cap(b.buf) && !a.grow(p, b, end, grant):
 			// No memory to grow without waiting (or others wait first): the batch goes
-			// as it is, and the partition starts again from the smallest buffer.
-			b.sealed = true
-			p.hint = 0
+			// as it is, full to its buffer, and the record opens the next batch.
+			p.sealLocked(b)
 			wake = true
 			b = nil
 		}
@@ -340,18 +339,17 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 }
 
 // startClass picks a new batch's buffer class: the smallest that holds its first record
-// (c), raised to the class the partition's last batch ended in, unless others wait for
-// memory; with memory already granted, no larger than the grant, so a retry after a wait
-// does not ask for more again.
+// (c), raised to the class the partition's last batch ended in, so a busy partition does
+// not copy its way up every batch. Under memory pressure too: a partition that fills large
+// batches waits for a large buffer, as Java waits for batch.size, rather than sending many
+// small batches. With memory already granted, no larger than the grant, so a retry after a
+// wait does not ask for more again.
 func (a *Accumulator) startClass(p *Partition, c int, grant int64) int {
 	h := int(p.hint)
-	if h <= c || a.Budget.Exhausted() {
-		return c
-	}
 	for grant > 0 && h > c && int64(a.pool.size(h)) > grant {
 		h--
 	}
-	return h
+	return max(h, c)
 }
 
 // charge takes n bytes of buffer.memory from *grant, or from the budget when free without
@@ -441,7 +439,7 @@ func (a *Accumulator) newBatch(p *Partition, c, n int) *Batch {
 		// volume).
 		b.buf = a.pool.get(c)
 	} else {
-		b.buf = make([]byte, 0, n) // a record larger than batch.size gets its own batch
+		b.buf = a.pool.own(n) // a record larger than batch.size gets its own batch
 	}
 	b.class = int8(c)
 	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()
@@ -467,6 +465,7 @@ func (a *Accumulator) Done(b *Batch) {
 	charged := b.charged
 	a.hold(b.part, b, -charged)
 	a.Budget.Release(charged)
+	a.pool.put(b.buf)
 	a.incMu.Lock()
 	delete(a.incomplete, b)
 	if a.watched {
@@ -484,13 +483,10 @@ func freeExtra(b *Batch) int64 {
 	return int64(cap(b.compBuf)) + int64(cap(b.Pending))*int64(unsafe.Sizeof(Pending{}))
 }
 
-// recycle returns a released batch's buffer to the pool and the struct to the free list,
+// recycle returns a released batch's struct to the free list,
 // keeping the capacity of its Pending list and compression buffer while they fit under
 // freeCap; everything else is reset.
 func (a *Accumulator) recycle(b *Batch) {
-	if b.class >= 0 {
-		a.pool.put(b.buf)
-	}
 	comp, pending := b.compBuf, b.Pending
 	clear(pending) // drop the completions' references
 	*b = Batch{}

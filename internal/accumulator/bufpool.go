@@ -28,18 +28,22 @@ const (
 // bufPool keeps the buffers of completed batches by class for reuse (performance.md:
 // writing never-touched memory costs a page fault per 4 KiB; recycled buffers are warm).
 //
-// Idle buffers and held ones together stay within buffer.memory: put keeps a buffer only
-// while Budget.Used plus the idle bytes fit, and get, before allocating a new buffer,
-// drops idle buffers until they fit again. So the memory of batch buffers is bounded by
-// buffer.memory at all times, as Java's BufferPool bounds its free list and its
-// non-pooled memory together.
+// It counts the buffers it has handed out and not got back (held) and bounds them with
+// the idle ones by buffer.memory: put keeps a buffer only while held and idle bytes fit,
+// and a new buffer is made only after dropping idle ones until it fits too. So the memory
+// of batch buffers stays within buffer.memory at all times, as Java's BufferPool bounds
+// its free list and its non-pooled memory together. (Held counts buffers, not the budget:
+// bytes granted to an appender that has not yet taken its buffer are no memory yet, and
+// counting them dropped idle buffers that appender was about to reuse.) Split halves'
+// buffers, which hold no budget of their own, are the one way past it.
 type bufPool struct {
 	sizes  []int   // class sizes, ascending; the last is batch.size
-	budget *Budget // what is held; read to bound idle buffers
+	budget *Budget // its Max bounds held and idle buffers together
 
-	mu   sync.Mutex           // guards free and idle
+	mu   sync.Mutex           // guards free, idle and held
 	free [maxClasses][][]byte // idle buffers per class, len 0, cap the class's size
 	idle int64                // bytes in free
+	held int64                // bytes of buffers handed out and not put back
 	slab slab                 // where new batch.size buffers come from
 }
 
@@ -76,28 +80,40 @@ func (p *bufPool) size(c int) int { return p.sizes[c] }
 // get returns an empty buffer of class c, whose bytes the caller has already charged to
 // the budget.
 func (p *bufPool) get(c int) []byte {
+	size := p.sizes[c]
 	p.mu.Lock()
+	p.held += int64(size)
 	if n := len(p.free[c]); n > 0 {
 		b := p.free[c][n-1]
 		p.free[c][n-1] = nil
 		p.free[c] = p.free[c][:n-1]
-		p.idle -= int64(cap(b))
+		p.idle -= int64(size)
 		p.mu.Unlock()
 		return b
 	}
 	p.trimLocked()
 	p.mu.Unlock()
 	if c == len(p.sizes)-1 {
-		return p.slab.newBuf(p.sizes[c], p.budget.Max())
+		return p.slab.newBuf(size, p.budget.Max())
 	}
-	return make([]byte, 0, p.sizes[c])
+	return make([]byte, 0, size)
+}
+
+// own returns an empty buffer of exactly n bytes that is not kept for reuse (a record
+// over batch.size, a split half), counted with the others.
+func (p *bufPool) own(n int) []byte {
+	p.mu.Lock()
+	p.held += int64(n)
+	p.trimLocked()
+	p.mu.Unlock()
+	return make([]byte, 0, n)
 }
 
 // trimLocked drops idle buffers, the largest classes first, until held and idle bytes fit
 // in buffer.memory again: a new buffer is about to be made.
 func (p *bufPool) trimLocked() {
-	for c := len(p.sizes) - 1; c >= 0 && p.idle > 0 && p.budget.Used()+p.idle > p.budget.Max(); c-- {
-		for len(p.free[c]) > 0 && p.budget.Used()+p.idle > p.budget.Max() {
+	for c := len(p.sizes) - 1; c >= 0 && p.idle > 0 && p.held+p.idle > p.budget.Max(); c-- {
+		for len(p.free[c]) > 0 && p.held+p.idle > p.budget.Max() {
 			n := len(p.free[c])
 			p.idle -= int64(cap(p.free[c][n-1]))
 			p.free[c][n-1] = nil
@@ -106,16 +122,14 @@ func (p *bufPool) trimLocked() {
 	}
 }
 
-// put keeps buf, whose charge the caller has already released, for a later get when it
-// is a class buffer and held plus idle bytes stay within buffer.memory; otherwise the
-// garbage collector takes it.
+// put takes back a buffer from get or own, and keeps it for a later get when it is a class
+// buffer and held plus idle bytes stay within buffer.memory; otherwise the garbage
+// collector takes it.
 func (p *bufPool) put(buf []byte) {
 	c := p.class(cap(buf))
-	if c < 0 || cap(buf) != p.sizes[c] {
-		return
-	}
 	p.mu.Lock()
-	if p.budget.Used()+p.idle+int64(cap(buf)) <= p.budget.Max() {
+	p.held -= int64(cap(buf))
+	if c >= 0 && cap(buf) == p.sizes[c] && p.held+p.idle+int64(cap(buf)) <= p.budget.Max() {
 		p.free[c] = append(p.free[c], buf[:0])
 		p.idle += int64(cap(buf))
 	}

@@ -110,36 +110,36 @@ func TestBufPoolClasses(t *testing.T) {
 	}
 }
 
-// TestBufPoolKeepsIdleWithinBudget: buffers given back are kept only while held and idle
-// bytes fit in buffer.memory, and a new buffer drops idle ones of other classes first.
+// TestBufPoolKeepsIdleWithinBudget: buffers given back are kept for reuse, and a buffer
+// of a class none is idle in is made only after dropping idle ones (the largest first)
+// until held and idle bytes fit in buffer.memory.
 func TestBufPoolKeepsIdleWithinBudget(t *testing.T) {
-	b := NewBudget(8 << 10)
-	p := newBufPool(4<<10, b)
+	p := newBufPool(4<<10, NewBudget(8<<10)) // classes 1, 2 and 4 KiB
+	check := func(step string, held, idle int64) {
+		t.Helper()
+		if p.held != held || p.idle != idle || p.held+p.idle > 8<<10 {
+			t.Fatalf("%s: held %d idle %d, want %d and %d", step, p.held, p.idle, held, idle)
+		}
+	}
 	var bufs [][]byte
-	for range 4 { // 4 x 2 KiB held
-		b.TryAcquire(2 << 10)
+	for range 4 {
 		bufs = append(bufs, p.get(1))
 	}
 	for _, buf := range bufs {
-		b.Release(2 << 10)
 		p.put(buf)
 	}
-	if p.Idle() != 8<<10 {
-		t.Fatalf("idle %d, want the 4 buffers kept", p.Idle())
+	check("4 x 2 KiB back", 0, 8<<10)
+	big := p.get(2) // none idle: two 2 KiB buffers go first
+	check("a 4 KiB buffer made", 4<<10, 4<<10)
+	small := p.get(1) // from the idle ones
+	if cap(small) != 2<<10 || cap(big) != 4<<10 {
+		t.Fatalf("got buffers of %d and %d bytes", cap(small), cap(big))
 	}
-	b.TryAcquire(4 << 10) // a 4 KiB buffer is not among them: 4 KiB of idle ones go
-	if buf := p.get(2); cap(buf) != 4<<10 {
-		t.Fatalf("got a %d-byte buffer", cap(buf))
-	}
-	if b.Used()+p.Idle() > b.Max() || p.Idle() != 4<<10 {
-		t.Fatalf("used %d + idle %d, want within %d with 4 KiB idle", b.Used(), p.Idle(), b.Max())
-	}
-	b.TryAcquire(2 << 10) // a 2 KiB buffer comes from the idle ones
-	if buf := p.get(1); cap(buf) != 2<<10 || p.Idle() != 2<<10 {
-		t.Fatalf("got a %d-byte buffer, %d idle", cap(buf), p.Idle())
-	}
-	p.put(make([]byte, 0, 2<<10)) // no room: used 6 KiB + idle 2 KiB + 2 KiB > 8 KiB
-	if p.Idle() != 2<<10 {
-		t.Fatalf("idle %d after a put with no room, want 2 KiB", p.Idle())
-	}
+	check("a 2 KiB buffer reused", 6<<10, 2<<10)
+	own := p.own(1500) // no class: the 2 KiB idle goes, and it is not kept afterwards
+	check("a buffer of its own", 6<<10+1500, 0)
+	p.put(own)
+	p.put(big)
+	p.put(small)
+	check("all back", 0, 6<<10)
 }

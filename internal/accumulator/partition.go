@@ -176,7 +176,7 @@ func (p *Partition) sealLocked(b *Batch) {
 	b.sealed = true
 	if b.class >= 0 {
 		c := b.class
-		if c > 0 && 2*b.builder.Len() <= cap(b.buf) {
+		if c > 0 && 4*b.builder.Len() <= cap(b.buf) {
 			c--
 		}
 		p.hint = c
