@@ -68,6 +68,10 @@ type Accumulator struct {
 	doneCh     chan struct{} // closed and replaced whenever a batch completes while watched
 	watched    bool
 
+	// active counts the partitions holding buffer.memory (Partition.Buffered > 0), for
+	// startClass's fair share.
+	active atomic.Int64
+
 	flushing atomic.Int32
 	closing  atomic.Bool
 }
@@ -339,17 +343,26 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 }
 
 // startClass picks a new batch's buffer class: the smallest that holds its first record
-// (c), raised to the class the partition's last batch ended in, so a busy partition does
-// not copy its way up every batch. Under memory pressure too: a partition that fills large
-// batches waits for a large buffer, as Java waits for batch.size, rather than sending many
-// small batches. With memory already granted, no larger than the grant, so a retry after a
-// wait does not ask for more again.
+// (c), raised to the class the partition's batches have grown to (so a busy partition
+// does not copy its way up every batch), but no larger than the partition's fair share:
+// half of buffer.memory split among the partitions holding memory (the other half for
+// batches in flight). A partition with the budget to itself starts at batch.size as
+// Java's batches do; 1,000 partitions start small and grow while memory is free. With
+// memory already granted, no larger than the grant, so a retry after a wait does not ask
+// for more again.
 func (a *Accumulator) startClass(p *Partition, c int, grant int64) int {
 	h := int(p.hint)
-	for grant > 0 && h > c && int64(a.pool.size(h)) > grant {
+	if h <= c {
+		return c
+	}
+	share := a.Budget.Max() / (2 * max(a.active.Load(), 1))
+	if grant > 0 {
+		share = min(share, grant)
+	}
+	for h > c && int64(a.pool.size(h)) > share {
 		h--
 	}
-	return max(h, c)
+	return h
 }
 
 // charge takes n bytes of buffer.memory from *grant, or from the budget when free without
@@ -396,7 +409,12 @@ func (a *Accumulator) grow(p *Partition, b *Batch, end int, grant *int64) bool {
 // back by the callers.
 func (a *Accumulator) hold(p *Partition, b *Batch, n int64) {
 	b.charged += n
-	p.buffered.Add(n)
+	switch v := p.buffered.Add(n); {
+	case v == n && n > 0:
+		a.active.Add(1)
+	case v == 0 && n < 0:
+		a.active.Add(-1)
+	}
 }
 
 // sentOffset is a record's send time as an offset in microseconds from its batch's

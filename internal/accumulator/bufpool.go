@@ -44,7 +44,7 @@ type bufPool struct {
 	free [maxClasses][][]byte // idle buffers per class, len 0, cap the class's size
 	idle int64                // bytes in free
 	held int64                // bytes of buffers handed out and not put back
-	slab slab                 // where new batch.size buffers come from
+	slab slab                 // where new buffers come from (huge pages)
 }
 
 func newBufPool(batchSize int, budget *Budget) *bufPool {
@@ -93,10 +93,7 @@ func (p *bufPool) get(c int) []byte {
 	}
 	p.trimLocked()
 	p.mu.Unlock()
-	if c == len(p.sizes)-1 {
-		return p.slab.newBuf(size, p.budget.Max())
-	}
-	return make([]byte, 0, size)
+	return p.slab.newBuf(size, p.budget.Max())
 }
 
 // own returns an empty buffer of exactly n bytes that is not kept for reuse (a record

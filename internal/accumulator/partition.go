@@ -13,8 +13,8 @@ type Partition struct {
 
 	mu      sync.Mutex // guards batches, hint and each open batch's contents
 	batches []*Batch
-	// hint is the buffer class a new batch starts in: the class its last sealed batch
-	// ended in, so a partition whose batches fill up does not copy its way up every time.
+	// hint is the largest buffer class the partition's batches grew to: where a new batch
+	// starts, within the partition's share (Accumulator.startClass).
 	hint int8
 
 	// buffered is the buffer.memory bytes this partition's batches hold, from their first
@@ -169,16 +169,12 @@ func (p *Partition) SealHead(b *Batch) bool {
 	return true
 }
 
-// sealLocked closes an open batch to appends and remembers its buffer's class for the
-// partition's next batch, one class lower when the batch used no more than half of it
-// (classes double), so the hint follows a partition whose traffic falls.
+// sealLocked closes an open batch to appends and remembers the largest buffer class the
+// partition's batches have grown to, where its next batch starts (see startClass, which
+// bounds it by the partition's share of buffer.memory).
 func (p *Partition) sealLocked(b *Batch) {
 	b.sealed = true
-	if b.class >= 0 {
-		c := b.class
-		if c > 0 && 4*b.builder.Len() <= cap(b.buf) {
-			c--
-		}
-		p.hint = c
+	if b.class > p.hint {
+		p.hint = b.class
 	}
 }
