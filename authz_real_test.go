@@ -46,6 +46,8 @@ func authzTopic(t *testing.T, s *testcluster.SecureCluster, prefix string) strin
 	return topic
 }
 
+// authzCtx bounds a test's producer calls by a minute. Make it after the test's last
+// Grant before them: the grant's time is the harness's, not the producer's.
 func authzCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -157,6 +159,11 @@ func TestRealAuthzTransactionalID(t *testing.T) {
 	}
 
 	s.Grant(t, testcluster.TransactionalACL("User:noacl", txnID))
+	// A ctx of its own after the grant: AclCommand and the wait for the ACL to reach the
+	// authorizer take seconds, and minutes under a loaded CI run with other test
+	// processes queued on the ACL lock; they must not spend the producer's minute (a
+	// CI run's InitTransactions started with under 30s of it left and failed).
+	ctx = authzCtx(t)
 	if err := p.InitTransactions(ctx); err != nil {
 		t.Fatalf("InitTransactions after the grant: %v", err)
 	}

@@ -286,6 +286,7 @@ func TestTopicLimitRealNoDescribeConfigs(t *testing.T) {
 		t.Errorf("refusal logged %d times, want once: %q", n, logs.since(0, slog.LevelDebug))
 	}
 	s.Grant(t, testcluster.ACL{Principal: "User:noacl", Resource: "topic", Name: topic, Operations: []string{"DescribeConfigs"}})
+	ctx = authzCtx(t) // the grant's time is not the producer's (authzCtx)
 	waitLimit(t, p, topic, 2000)
 	if _, err := p.SendSync(ctx, &kprod.Record{Topic: topic, Value: make([]byte, 2100)}); !errors.Is(err, kprod.ErrRecordTooLarge) || errors.As(err, &de) {
 		t.Fatalf("2100-byte record once the limit is readable: %v, want Send's refusal", err)

@@ -18,6 +18,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -509,7 +510,12 @@ func (c *Conn) Do(ctx context.Context, req kmsg.Request) (kmsg.Response, error) 
 		return nil, err
 	}
 	key := r.key
+	start := time.Now()
 	if err := c.acquire(ctx); err != nil {
+		if ctx.Err() != nil {
+			err = c.waitedError(ctx.Err(), fmt.Sprintf("waited %v for one of the connection's %d in-flight slots",
+				roundWait(time.Since(start)), c.opts.MaxInFlight))
+		}
 		return nil, c.requestError(key, false, err)
 	}
 	if err := c.enqueue(r); err != nil {
@@ -526,7 +532,40 @@ func (c *Conn) Do(ctx context.Context, req kmsg.Request) (kmsg.Response, error) 
 	default:
 	}
 	written := !r.state.CompareAndSwap(stateQueued, stateAbandoned)
-	return nil, c.requestError(key, written, ctx.Err())
+	where := "written, awaiting the response"
+	if !written {
+		where = fmt.Sprintf("queued %v, never written", roundWait(time.Since(start)))
+	}
+	return nil, c.requestError(key, written, c.waitedError(ctx.Err(), where))
+}
+
+// waitedError is the error of a Do whose ctx ended: ctxErr (still matched by errors.Is)
+// with where the request was then, and, when the write loop is re-authenticating (which
+// holds back everything queued, KIP-368), for how long, so that a caller's timeout says
+// which wait it cut short.
+func (c *Conn) waitedError(ctxErr error, where string) error {
+	if since := c.reauth.running.Load(); since != 0 {
+		where += fmt.Sprintf(" while the connection re-authenticates (KIP-368, for %v so far)",
+			roundWait(time.Since(time.Unix(0, since))))
+	}
+	return &waitError{err: ctxErr, where: where}
+}
+
+// waitError is a ctx error with where the request stood when it ended.
+type waitError struct {
+	err   error
+	where string
+}
+
+func (e *waitError) Error() string { return e.err.Error() + " (" + e.where + ")" }
+func (e *waitError) Unwrap() error { return e.err }
+
+// roundWait rounds a wait for a message.
+func roundWait(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
 }
 
 // prepare encodes req for Do (choosing its version unless pinned) into a request

@@ -147,3 +147,15 @@ func (e *dialError) Unwrap() error { return e.cause }
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformedResponse}, args...)...)
 }
+
+// WaitedAt returns where the request of a Do whose ctx ended stood then (waiting for
+// an in-flight slot, queued, held by a re-authentication, written and awaiting the
+// answer), or "" when err is not such an error. Callers that give up on a request
+// name the wait they cut short with it.
+func WaitedAt(err error) string {
+	var we *waitError
+	if errors.As(err, &we) {
+		return we.where
+	}
+	return ""
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -187,6 +188,38 @@ func TestNeverAnswers(t *testing.T) {
 	<-c.Done()
 }
 
+// TestDoSlotWaitSaysWhere: a Do whose ctx ends while every in-flight slot is held by an
+// unanswered request fails unwritten and says it was waiting for a slot, so a caller's
+// timeout names the wait it cut short.
+func TestDoSlotWaitSaysWhere(t *testing.T) {
+	checkLeaks(t)
+	got := make(chan struct{}, 1)
+	fb := newFakeBroker(t, func(fc *fakeConn) {
+		for {
+			if _, err := fc.read(); err != nil {
+				return
+			}
+			got <- struct{}{}
+		}
+	})
+	c := mustDial(t, fb.addr(), Options{MaxInFlight: 1})
+	defer c.Close()
+	ch := make(chan result, 1)
+	if err := c.Produce(context.Background(), produceFrame(9, -1, "t", recordBatch("x")), true, collect(ch)); err != nil {
+		t.Fatal(err)
+	}
+	<-got // the only slot is held by a written, unanswered request
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.Do(ctx, kmsg.NewPtrMetadataRequest())
+	if re := asRequestError(t, err); re.Written || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do: %v", err)
+	}
+	if !strings.Contains(err.Error(), "for one of the connection's 1 in-flight slots") {
+		t.Errorf("Do: %q does not say it waited for an in-flight slot", err)
+	}
+}
+
 // Requests that keep being answered never time out, however long the
 // connection lives: the lazily armed deadline follows the oldest request.
 func TestNoSpuriousTimeout(t *testing.T) {
@@ -254,6 +287,9 @@ func TestNotWritten(t *testing.T) {
 	_, err = c.Do(ctx, kmsg.NewPtrMetadataRequest())
 	if re := asRequestError(t, err); re.Written || !errors.Is(err, context.DeadlineExceeded) || re.Retriable() {
 		t.Fatalf("Do: %v", err)
+	}
+	if !strings.Contains(err.Error(), "never written") || strings.Contains(err.Error(), "re-authenticates") {
+		t.Errorf("Do: %q does not say the request waited in the queue", err)
 	}
 
 	// Produce with a ctx already cancelled completes unwritten.

@@ -78,6 +78,10 @@ func reauthPlan(start, end time.Time, lifetime time.Duration, u float64) (due, e
 type reauthState struct {
 	due, expires atomic.Int64 // unix nanos; 0: no re-authentication
 	count        atomic.Int64 // re-authentications that succeeded
+	// running is when the write loop started holding queued requests back for a
+	// re-authentication (unix nanos), 0 when it is not: a Do whose ctx ends meanwhile
+	// says so (waitedError).
+	running atomic.Int64
 
 	// ack lets the read loop go on after it completed a re-authentication request: it
 	// waits for the write loop to judge the response first, so that a broker closing
@@ -118,10 +122,13 @@ func (c *Conn) maybeReauthenticate() error {
 	if !waiting {
 		return nil
 	}
-	if now := time.Now().UnixNano(); now < due {
-		if now < c.reauth.expires.Load() {
-			return nil
-		}
+	now := time.Now().UnixNano()
+	if now < due && now < c.reauth.expires.Load() {
+		return nil
+	}
+	c.reauth.running.Store(now)
+	defer c.reauth.running.Store(0)
+	if now < due {
 		t := time.NewTimer(time.Duration(due - now))
 		select {
 		case <-t.C:

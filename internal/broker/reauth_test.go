@@ -271,6 +271,48 @@ func TestKfakeReauthHoldsNewRequests(t *testing.T) {
 	}
 }
 
+// TestKfakeReauthWaitSaysWhere: a Do whose ctx ends while its request waits behind a
+// re-authentication the broker has not answered fails unwritten and says so: the
+// caller's timeout names the KIP-368 exchange that held it, rather than a bare "context
+// canceled" (a coordinator call cut short on the 10s-session secure cluster told nothing).
+func TestKfakeReauthWaitSaysWhere(t *testing.T) {
+	checkLeaks(t)
+	cl := saslCluster(t, kfake.BrokerConfigs(map[string]string{"connections.max.reauth.ms": "1000"}))
+	c := mustDial(t, cl.ListenAddrs()[0], Options{SASL: sasl.Plain("admin", "admin-secret")})
+	held, release, resumed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	cl.ControlKey(int16(kmsg.SASLHandshake), func(kmsg.Request) (kmsg.Response, error, bool) {
+		once.Do(func() {
+			close(held)
+			cl.SleepControl(func() { <-release })
+			close(resumed)
+		})
+		return nil, nil, false
+	})
+	pastDue(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Do(ctx, kmsg.NewPtrMetadataRequest())
+		errc <- err
+	}()
+	<-held // the request started the re-authentication and waits behind it
+	cancel()
+	err := <-errc
+	if re := asRequestError(t, err); re.Written || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do: %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "never written while the connection re-authenticates (KIP-368") {
+		t.Errorf("Do: %q does not say the request waited for a re-authentication", msg)
+	}
+	close(release)
+	<-resumed
+	if _, err := c.Do(context.Background(), kmsg.NewPtrMetadataRequest()); err != nil || c.Reauthentications() != 1 {
+		t.Fatalf("after the re-authentication: %v, %d re-authentications", err, c.Reauthentications())
+	}
+	c.Close()
+}
+
 // TestKfakeReauthFails: a refused re-authentication closes the connection with an
 // authentication error (a re-authentication's); requests in flight or queued fail as on any lost connection,
 // retriable; a new dial authenticates anew.

@@ -62,13 +62,17 @@ func TransactionalACL(principal, transactionalID string) ACL {
 // harness): that one is left alone.
 func (s *SecureCluster) Grant(t testing.TB, acls ...ACL) {
 	t.Helper()
+	start := time.Now()
+	scope := s.aclScope(t)
+	var lockWait time.Duration
 	func() {
-		defer s.lockACLs(t)()
+		defer s.lockACLs(t, scope)()
+		lockWait = time.Since(start)
 		var add []ACL
 		for _, a := range acls {
 			for _, op := range a.Operations {
 				one := a.with(op)
-				dir := s.holdDir(one)
+				dir := holdDir(scope, one)
 				if liveHolds(dir) == 0 && !preexisting(dir) {
 					if s.present(t, one) {
 						markPreexisting(t, dir)
@@ -84,7 +88,16 @@ func (s *SecureCluster) Grant(t testing.TB, acls ...ACL) {
 	// Every ACL asked for must be visible before the test goes on, including one another
 	// process granted that may still be propagating.
 	s.waitACLs(t, acls, true)
+	if took := time.Since(start); took > slowGrant {
+		// A test that bounds its work by a ctx made before Grant loses this much of it.
+		t.Logf("testcluster: granting ACLs took %v, %v of it waiting for the ACL lock other test processes share",
+			took.Round(time.Millisecond), lockWait.Round(time.Millisecond))
+	}
 }
+
+// slowGrant is how long a Grant may take before it says so: seconds unloaded (a JVM
+// for each AclCommand), 20-45s seen on a loaded machine.
+const slowGrant = 5 * time.Second
 
 // Revoke releases t's grants of the ACLs and removes those no running test holds any more
 // with AclCommand, waiting until no broker shows them. An ACL t did not grant is removed
@@ -164,8 +177,9 @@ func (s *SecureCluster) release(t testing.TB, acls []ACL) {
 		return
 	}
 	var remove []ACL
+	scope := s.aclScope(t)
 	func() {
-		defer s.lockACLs(t)()
+		defer s.lockACLs(t, scope)()
 		for _, h := range taken {
 			os.Remove(h.path)
 			if dir := filepath.Dir(h.path); liveHolds(dir) == 0 && !preexisting(dir) {
@@ -174,7 +188,7 @@ func (s *SecureCluster) release(t testing.TB, acls []ACL) {
 			}
 		}
 		for _, a := range notHeld {
-			if dir := s.holdDir(a); liveHolds(dir) == 0 && !preexisting(dir) {
+			if dir := holdDir(scope, a); liveHolds(dir) == 0 && !preexisting(dir) {
 				remove = append(remove, a)
 			}
 		}
@@ -186,16 +200,32 @@ func (s *SecureCluster) release(t testing.TB, acls []ACL) {
 }
 
 // lockACLs serialises ACL changes of every test process on this machine for this cluster.
-func (s *SecureCluster) lockACLs(t testing.TB) (unlock func()) {
+func (s *SecureCluster) lockACLs(t testing.TB, scope string) (unlock func()) {
 	t.Helper()
-	return lockFile(t, filepath.Join(os.TempDir(), "kprod-kafka-"+s.Name+"-acl.lock"))
+	return lockFile(t, filepath.Join(os.TempDir(), "kprod-kafka-"+scope+"-acl.lock"))
+}
+
+// aclScope names the cluster the hold files count grants for: its scripts/kafka name and
+// its cluster id. The files in the temporary directory outlive the cluster: one started
+// anew under the same name has none of the old one's ACLs, and counting the old holds
+// or "preexisting" markers for it would skip a grant and wait for an ACL that never
+// comes.
+func (s *SecureCluster) aclScope(t testing.TB) string {
+	t.Helper()
+	cl, ctx, done := s.adminClient(t)
+	defer done()
+	meta, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+	if err != nil || meta.ClusterID == nil || *meta.ClusterID == "" {
+		t.Fatalf("cluster %s: no cluster id from Metadata (%v)", s.Name, err)
+	}
+	return s.Name + "-" + *meta.ClusterID
 }
 
 // holdDir is the directory of a single-operation ACL's hold files.
-func (s *SecureCluster) holdDir(a ACL) string {
+func holdDir(scope string, a ACL) string {
 	key := fmt.Sprintf("%s|%s|%s|%v|%v|%s", a.Principal, a.Resource, a.Name, a.Prefixed, a.Deny, a.Operations[0])
 	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(os.TempDir(), "kprod-kafka-"+s.Name+"-acl-holds", hex.EncodeToString(sum[:12]))
+	return filepath.Join(os.TempDir(), "kprod-kafka-"+scope+"-acl-holds", hex.EncodeToString(sum[:12]))
 }
 
 var holdSeq atomic.Int64
@@ -254,14 +284,20 @@ func markPreexisting(t testing.TB, dir string) {
 // present reports whether every broker already shows the single-operation ACL a.
 func (s *SecureCluster) present(t testing.TB, a ACL) bool {
 	t.Helper()
+	cl, ctx, done := s.adminClient(t)
+	defer done()
+	return s.aclsPending(ctx, cl, []ACL{a}, true) == ""
+}
+
+// adminClient is a client on the PLAINTEXT side (a super user) for one 30-second query.
+func (s *SecureCluster) adminClient(t testing.TB) (*kgo.Client, context.Context, func()) {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Bootstrap...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return s.aclsPending(ctx, cl, []ACL{a}, true) == ""
+	return cl, ctx, func() { cancel(); cl.Close() }
 }
 
 func (s *SecureCluster) changeACLs(t testing.TB, action string, acls []ACL) {

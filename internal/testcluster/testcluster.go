@@ -43,6 +43,11 @@ type Cluster struct {
 
 	root     string // repository root, for scripts/kafka
 	security string // its security.env when started with `up --security`, else ""
+	// dir is a real cluster's scripts/kafka state folder, <cache>/clusters/NAME.
+	// Exclusive's lock lives there, not in the temporary folder: it belongs to this
+	// cluster, and sandboxes that share /tmp but not the network run clusters of the
+	// same name apart (their tests need not wait for one another).
+	dir string
 }
 
 // BootstrapServers returns Bootstrap comma-separated.
@@ -162,7 +167,7 @@ func load(dir string) (*Cluster, error) {
 		return nil, errors.New("incomplete")
 	}
 	c := &Cluster{Kind: "real", Bootstrap: strings.Split(boot, ","), Nodes: nodes,
-		Version: read("version"), Name: filepath.Base(dir)}
+		Version: read("version"), Name: filepath.Base(dir), dir: dir}
 	if _, err := os.Stat(filepath.Join(dir, "security.env")); err == nil {
 		c.security = filepath.Join(dir, "security.env")
 	}
@@ -221,11 +226,11 @@ func (c *Cluster) Exclusive(t testing.TB) {
 	if c.Kind != "real" {
 		return
 	}
-	t.Cleanup(lockFile(t, filepath.Join(os.TempDir(), "kprod-kafka-"+c.Name+".lock")))
+	t.Cleanup(lockFile(t, filepath.Join(c.dir, "exclusive.lock")))
 }
 
 // lockFile takes an exclusive lock on path (created if need be), shared by every test
-// process on this machine, and returns its release.
+// process on this machine that uses path, and returns its release.
 func lockFile(t testing.TB, path string) (unlock func()) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)

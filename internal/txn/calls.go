@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrTimeout is wrapped by a transactional call that max.block.ms ended, as Java's
@@ -83,6 +84,12 @@ func (m *Manager) closedErr() error {
 // context.DeadlineExceeded or context.Canceled, and the caller's cause if it gave one).
 // Only the caller's ctx makes it wrap the context errors.
 func ended(ctx context.Context, what string, last error) error {
+	return endedAt(ctx, what, nil, last)
+}
+
+// endedAt is ended for a coordinator call that knows where it was (p, nil if it does
+// not): the message says which wait the ctx cut short and how long the call had run.
+func endedAt(ctx context.Context, what string, p *progress, last error) error {
 	cause := context.Cause(ctx)
 	err := ctx.Err()
 	var own *limitError
@@ -96,8 +103,15 @@ func ended(ctx context.Context, what string, last error) error {
 	default:
 		err = fmt.Errorf("kprod: the caller's ctx ended: %w", err)
 	}
+	var notes []string
+	if p != nil {
+		notes = append(notes, p.String())
+	}
 	if last != nil {
-		return fmt.Errorf("%w while awaiting %s (last error: %v)", err, what, last)
+		notes = append(notes, fmt.Sprintf("last error: %v", last))
+	}
+	if len(notes) > 0 {
+		return fmt.Errorf("%w while awaiting %s (%s)", err, what, strings.Join(notes, "; "))
 	}
 	return fmt.Errorf("%w while awaiting %s", err, what)
 }

@@ -29,13 +29,14 @@ func (m *Manager) conn(ctx context.Context, node int32, addr string) (*broker.Co
 }
 
 // anyConn returns a connection to any broker, for FindCoordinator and idempotent
-// InitProducerId.
-func (m *Manager) anyConn(ctx context.Context) (*broker.Conn, error) {
+// InitProducerId; p (may be nil) records the dial as the call's step, for why.
+func (m *Manager) anyConn(ctx context.Context, p *progress, why string) (*broker.Conn, error) {
 	node, addr, ok := m.cfg.Meta.AnyBroker()
 	if !ok {
 		m.cfg.Meta.Refresh()
 		return nil, errNoBroker
 	}
+	p.at("connecting to broker %d (%s) for %s", node, addr, why)
 	return m.conn(ctx, node, addr)
 }
 
@@ -51,8 +52,8 @@ func pinned(c *broker.Conn, req kmsg.Request, max int16) (kmsg.Request, error) {
 }
 
 // findCoordinator asks any broker which node coordinates key.
-func (m *Manager) findCoordinator(ctx context.Context, typ int8, key string) (int32, string, error) {
-	c, err := m.anyConn(ctx)
+func (m *Manager) findCoordinator(ctx context.Context, typ int8, key string, p *progress) (int32, string, error) {
+	c, err := m.anyConn(ctx, p, "FindCoordinator")
 	if err != nil {
 		return -1, "", err
 	}
@@ -64,8 +65,10 @@ func (m *Manager) findCoordinator(ctx context.Context, typ int8, key string) (in
 	if err != nil {
 		return -1, "", err
 	}
+	p.at("FindCoordinator to broker %s", c.Addr())
 	resp, err := c.Do(ctx, preq)
 	if err != nil {
+		p.cut(err)
 		return -1, "", err
 	}
 	r := resp.(*kmsg.FindCoordinatorResponse)
@@ -94,8 +97,10 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 	handle func(kmsg.Response) error) error {
 	attempt := 0
 	var last error
+	p := newProgress()
 	for {
 		if attempt > 0 {
+			p.at("the backoff before attempt %d", attempt+1)
 			wait := m.backoff(attempt)
 			var ce *CodeError
 			if errors.As(last, &ce) && ce.Code == codeConcurrentTransactions && attempt < 4 {
@@ -105,15 +110,15 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return ended(ctx, op, last)
+				return endedAt(ctx, op, p, last)
 			case <-t.C:
 			}
 		}
 		attempt++
-		node, addr, err := m.coordinator(ctx, typ, key)
+		node, addr, err := m.coordinator(ctx, typ, key, p)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ended(ctx, op, last)
+				return endedAt(ctx, op, p, last)
 			}
 			last = err
 			var ce *CodeError
@@ -125,10 +130,11 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 			}
 			continue
 		}
+		p.at("connecting to the coordinator, broker %d (%s)", node, addr)
 		c, err := m.conn(ctx, node, addr)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ended(ctx, op, last)
+				return endedAt(ctx, op, p, last)
 			}
 			last = err
 			m.forgetCoordinator(typ, key)
@@ -138,10 +144,12 @@ func (m *Manager) coordinated(ctx context.Context, op string, typ int8, key stri
 		if err != nil {
 			return &StateError{Kind: Fatal, Err: err}
 		}
+		p.at("%s to the coordinator, broker %d (%s)", op, node, addr)
 		resp, err := c.Do(ctx, req)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ended(ctx, op, last) // err only says that ctx ended
+				p.cut(err) // err says where the request stood
+				return endedAt(ctx, op, p, last)
 			}
 			last = err
 			m.forgetCoordinator(typ, key)
@@ -188,7 +196,7 @@ func codeErr(op string, code int16) error {
 }
 
 // coordinator returns the cached coordinator of (typ, key), finding it when unknown.
-func (m *Manager) coordinator(ctx context.Context, typ int8, key string) (int32, string, error) {
+func (m *Manager) coordinator(ctx context.Context, typ int8, key string, p *progress) (int32, string, error) {
 	ck := coordKey{typ, key}
 	m.coordMu.Lock()
 	co, ok := m.coords[ck]
@@ -196,7 +204,7 @@ func (m *Manager) coordinator(ctx context.Context, typ int8, key string) (int32,
 	if ok {
 		return co.node, co.addr, nil
 	}
-	node, addr, err := m.findCoordinator(ctx, typ, key)
+	node, addr, err := m.findCoordinator(ctx, typ, key, p)
 	if err != nil {
 		return -1, "", err
 	}

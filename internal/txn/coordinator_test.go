@@ -2,7 +2,11 @@ package txn
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,4 +66,71 @@ func TestCoordinatedWrappedCodeError(t *testing.T) {
 	if calls != 2 {
 		t.Errorf("%d answers handled, want 2 (the wrapped retriable code retried once)", calls)
 	}
+}
+
+// TestCoordinatedCutShortSaysWhere: a coordinator call whose ctx ends while a wait
+// recorded no error (a dial the broker never completes; a request the coordinator
+// never answers) says which wait it cut short and how long the call had run, beside
+// "while awaiting InitProducerId": a bare ctx error once left a real-Kafka failure
+// unexplained.
+func TestCoordinatedCutShortSaysWhere(t *testing.T) {
+	t.Run("dial", func(t *testing.T) {
+		// A broker that accepts the connection and never answers ApiVersions.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			if nc, err := ln.Accept(); err == nil {
+				accepted <- nc
+			}
+		}()
+		meta := fakeMeta{ln.Addr().String()}
+		conns := pool.New(pool.Config{Resolve: meta.BrokerAddr})
+		defer conns.Close()
+		m := New(Config{TransactionalID: "cut-dial", TransactionTimeout: time.Minute, Meta: meta, Pool: conns})
+		defer m.Close()
+		err = cutShort(t, m, func() { nc := <-accepted; t.Cleanup(func() { nc.Close() }) })
+		want := "connecting to broker 0 (" + meta.addr + ") for FindCoordinator, for "
+		if msg := err.Error(); !strings.Contains(msg, want) || !strings.Contains(msg, " into it: ") {
+			t.Errorf("Init: %q does not say it was %q", msg, want)
+		}
+	})
+	t.Run("answer", func(t *testing.T) {
+		m, cl := newFakeManager(t, "cut-answer")
+		held, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		cl.ControlKey(int16(kmsg.InitProducerID), func(kmsg.Request) (kmsg.Response, error, bool) {
+			once.Do(func() {
+				close(held)
+				cl.SleepControl(func() { <-release })
+			})
+			return nil, nil, false
+		})
+		defer close(release) // before the cluster closes: kfake can wedge with a control asleep
+		err := cutShort(t, m, func() { <-held })
+		want := "InitProducerId to the coordinator, broker 0 (" + cl.ListenAddrs()[0] + "), for "
+		if msg := err.Error(); !strings.Contains(msg, want) || !strings.Contains(msg, ": written, awaiting the response") {
+			t.Errorf("Init: %q does not say it was %q, written", msg, want)
+		}
+	})
+}
+
+// cutShort runs m.Init, cancels its ctx once reached has returned and returns Init's
+// error, which must be the caller's ctx's.
+func cutShort(t *testing.T, m *Manager, reached func()) error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- m.Init(ctx) }()
+	reached()
+	cancel()
+	err := <-errc
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "while awaiting InitProducerId (") {
+		t.Fatalf("Init: %v; want the caller's ctx's error", err)
+	}
+	return err
 }

@@ -365,7 +365,7 @@ func (m *Manager) initProducerID(ctx context.Context, txnID string, pid int64, e
 		return codeErr("InitProducerId", out.ErrorCode)
 	}
 	if txnID == "" {
-		c, err := m.anyConn(ctx)
+		c, err := m.anyConn(ctx, nil, "InitProducerId")
 		if err != nil {
 			return 0, 0, err
 		}
