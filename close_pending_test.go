@@ -46,8 +46,9 @@ func closePending(t *testing.T, idempotent bool) {
 	c := kafkatest.New(t, kafkatest.Topic(topic, 2))
 	tap := &ftTap{}
 	cfg := kprod.Config{BootstrapServers: c.Bootstrap(), Linger: kprod.ZeroDuration, MaxInFlight: inFlight,
-		// buffer.memory is charged per batch (batch.size bytes each, as Java): room for
-		// the in-flight batches, the queued ones and a few more.
+		// buffer.memory is charged by the buffers batches hold; at batch.size 1024 (the
+		// smallest buffer class) that is 1024 bytes a batch: room for the in-flight
+		// batches, the queued ones and a few more.
 		BatchSize: 1024, BufferMemory: 12 * 1024, MaxBlock: time.Minute, Idempotence: kprod.ToggleOff}
 	if idempotent {
 		cfg.Idempotence = kprod.ToggleOn

@@ -102,7 +102,10 @@ type Config struct {
 	// Default 16384.
 	BatchSize int
 	// BufferMemory is buffer.memory: bytes of records the producer may hold
-	// unsent before Send blocks. Default 33554432 (32 MiB).
+	// unsent before Send blocks. Default 33554432 (32 MiB). A batch is charged for
+	// the buffer it holds, which grows with its records up to BatchSize, not for
+	// BatchSize from its first record as Java's BufferPool charges, so many
+	// partitions can batch at once.
 	BufferMemory int64
 	// MaxBlock is max.block.ms: how long Send may block for metadata or buffer space,
 	// and how long each transaction call (InitTransactions, SendOffsetsToTransaction,

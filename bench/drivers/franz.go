@@ -18,6 +18,7 @@ func init() { registry["franz-go"] = newFranz }
 type franzClient struct {
 	cl       *kgo.Client
 	payloads [][]byte
+	keys     [][]byte
 	pool     sync.Pool
 	promise  func(*kgo.Record, error)
 	slotPr   []func(*kgo.Record, error)
@@ -51,7 +52,7 @@ func newFranz(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &franzClient{cl: cl, payloads: payloads}
+	f := &franzClient{cl: cl, payloads: payloads, keys: Keys(o.Keys)}
 	f.pool.New = func() any { return new(kgo.Record) }
 	f.promise = func(r *kgo.Record, err error) {
 		tr.ack(1, err)
@@ -75,6 +76,9 @@ func newFranz(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 func (f *franzClient) send(ctx context.Context, i int, s *slot) error {
 	r := f.pool.Get().(*kgo.Record)
 	r.Value = f.payloads[i%len(f.payloads)]
+	if f.keys != nil {
+		r.Key = f.keys[i%len(f.keys)]
+	}
 	pr := f.promise
 	if s != nil {
 		pr = f.slotPr[s.k]

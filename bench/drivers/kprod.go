@@ -18,6 +18,7 @@ func init() { registry["kprod"] = newKprod }
 type kprodClient struct {
 	p        *kprod.Producer
 	payloads [][]byte
+	keys     [][]byte
 	rec      kprod.Record
 	cb       func(kprod.RecordMetadata, error)
 	slotCBs  []func(kprod.RecordMetadata, error)
@@ -65,7 +66,7 @@ func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &kprodClient{p: p, payloads: payloads, rec: kprod.Record{Topic: o.Topic}}
+	k := &kprodClient{p: p, payloads: payloads, keys: Keys(o.Keys), rec: kprod.Record{Topic: o.Topic}}
 	k.cb = func(_ kprod.RecordMetadata, err error) { tr.ack(1, err) }
 	if tr.slots != nil {
 		k.slotCBs = make([]func(kprod.RecordMetadata, error), len(tr.slots))
@@ -79,6 +80,9 @@ func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 
 func (k *kprodClient) send(ctx context.Context, i int, s *slot) error {
 	k.rec.Value = k.payloads[i%len(k.payloads)]
+	if k.keys != nil {
+		k.rec.Key = k.keys[i%len(k.keys)]
+	}
 	cb := k.cb
 	if s != nil {
 		cb = k.slotCBs[s.k]

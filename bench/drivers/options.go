@@ -39,6 +39,10 @@ type Options struct {
 	// the spool's cost beside the same run without it.
 	SpoolDir  string
 	SpoolSync string
+	// Keys, when positive, gives record i the key Keys()[i % Keys] (kprod and franz-go
+	// only): keyed records spread over every partition by the default partitioner's
+	// murmur2 hash, as issue 14's 1,000-partition scenario needs; 0 sends no keys.
+	Keys int
 	// CreateTopic creates Topic with Partitions before the run (an existing topic is
 	// fine); tests against an auto-creating broker may turn it off.
 	CreateTopic bool
@@ -69,6 +73,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.CreateTopic, "create-topic", true, "create the topic with -partitions before the run")
 	fs.StringVar(&o.SpoolDir, "spool-dir", "", "kprod only: spool.dir (emptied before the run)")
 	fs.StringVar(&o.SpoolSync, "spool-sync", "interval", "kprod only: spool.sync, always, interval or none")
+	fs.IntVar(&o.Keys, "keys", 0, "kprod and franz-go only: distinct record keys, cycled (0: no keys)")
 }
 
 // Validate checks the options.
@@ -85,14 +90,17 @@ func (o *Options) Validate() error {
 	if o.SpoolDir != "" && o.Client != "kprod" {
 		return fmt.Errorf("-spool-dir is kprod's own")
 	}
+	if o.Keys > 0 && o.Client != "kprod" && o.Client != "franz-go" {
+		return fmt.Errorf("-keys is implemented for kprod and franz-go only")
+	}
 	if o.Idempotent && o.Acks != "all" {
 		return fmt.Errorf("-idempotent requires -acks all")
 	}
 	switch {
 	case o.Records <= 0, o.ValueSize <= 0, o.Payloads <= 0, o.Partitions <= 0:
 		return fmt.Errorf("-records, -value-size, -payloads and -partitions must be positive")
-	case o.Warmup < 0, o.LingerMs < 0, o.Rate < 0, o.BatchBytes <= 0, o.BufferBytes <= 0:
-		return fmt.Errorf("-warmup, -linger and -rate must not be negative; -batch-bytes and -buffer-bytes must be positive")
+	case o.Warmup < 0, o.Keys < 0, o.LingerMs < 0, o.Rate < 0, o.BatchBytes <= 0, o.BufferBytes <= 0:
+		return fmt.Errorf("-warmup, -keys, -linger and -rate must not be negative; -batch-bytes and -buffer-bytes must be positive")
 	}
 	return nil
 }

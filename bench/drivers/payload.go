@@ -52,3 +52,15 @@ func Payloads(n, size int, seed uint64) [][]byte {
 	}
 	return out
 }
+
+// Keys returns n distinct record keys ("key-0" ...), or nil for n == 0.
+func Keys(n int) [][]byte {
+	if n <= 0 {
+		return nil
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = strconv.AppendInt([]byte("key-"), int64(i), 10)
+	}
+	return out
+}

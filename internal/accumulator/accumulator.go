@@ -49,19 +49,28 @@ type Accumulator struct {
 	topicsMu sync.Mutex                        // serialises writers of topics
 	topics   atomic.Pointer[map[string]*Topic] // copy on write: lock-free lookups
 
-	// free keeps released batches with their buffers, like Java's BufferPool keeps freed
-	// batch.size buffers: a sync.Pool would lose them at every GC. At most maxFree
-	// (buffer.memory / batch.size) are kept.
-	freeMu  sync.Mutex
-	free    []*Batch
-	maxFree int
-	slab    slab // where new batch.size buffers come from (its own lock: growing it allocates)
+	// pool keeps the buffers of completed batches by size class, within buffer.memory.
+	pool *bufPool
+
+	// free keeps released Batch structs with their completion list and compression
+	// buffer (a sync.Pool would lose them at every GC): at most maxFree structs, whose
+	// lists and buffers together stay under freeCap bytes (freeExtra counts them). They
+	// are heap outside buffer.memory, as Java's callbacks and compression streams are.
+	freeMu    sync.Mutex
+	free      []*Batch
+	freeExtra int64
+	maxFree   int
+	freeCap   int64
 
 	incMu      sync.Mutex // guards incomplete, nextID and doneCh
 	incomplete map[*Batch]uint64
 	nextID     uint64
 	doneCh     chan struct{} // closed and replaced whenever a batch completes while watched
 	watched    bool
+
+	// active counts the partitions holding buffer.memory (Partition.Buffered > 0), for
+	// startClass's fair share.
+	active atomic.Int64
 
 	flushing atomic.Int32
 	closing  atomic.Bool
@@ -76,13 +85,14 @@ func New(cfg Config) *Accumulator {
 		cfg.Wake = func() {}
 	}
 	if int64(cfg.BatchSize) > cfg.BufferMemory {
-		// Each batch takes batch.size bytes of buffer.memory; a batch larger than all of
-		// it could never be allocated (Java then fails every send), so batches are
+		// A batch's buffer grows up to batch.size bytes of buffer.memory; a batch larger
+		// than all of it could never be held (Java then fails every send), so batches are
 		// capped at buffer.memory.
 		cfg.BatchSize = int(cfg.BufferMemory)
 	}
-	a := &Accumulator{cfg: cfg, Budget: NewBudget(cfg.BufferMemory), incomplete: map[*Batch]uint64{},
-		doneCh: make(chan struct{}), maxFree: int(cfg.BufferMemory / int64(max(cfg.BatchSize, 1)))}
+	budget := NewBudget(cfg.BufferMemory)
+	a := &Accumulator{cfg: cfg, Budget: budget, pool: newBufPool(cfg.BatchSize, budget), incomplete: map[*Batch]uint64{},
+		doneCh: make(chan struct{}), maxFree: int(min(cfg.BufferMemory/minClass, maxFreeBatches)), freeCap: cfg.BufferMemory / 2}
 	m := map[string]*Topic{}
 	a.topics.Store(&m)
 	return a
@@ -182,10 +192,13 @@ type Target struct {
 }
 
 // Append encodes r into its partition's open batch, opening a new one when it would
-// overflow batch.size. A zero deadline means max.block.ms from when it would block. buffer.memory is charged per batch, as Java's BufferPool does: a
-// new batch takes max(batch.size, record size) bytes, waiting up to deadline or ctx when
-// the budget is exhausted (then it returns ok=false and err: ctx's error, ErrAborted, or
-// nil for the deadline); appends into an open batch take nothing. It returns the
+// overflow batch.size. A zero deadline means max.block.ms from when it would block.
+// buffer.memory is charged by the bytes batches hold (see bufpool.go): a new batch takes
+// its first buffer, and a batch that outgrows its buffer moves to a larger one, taking the
+// difference. A new batch waits up to deadline or ctx when the budget is spent (then
+// Append returns ok=false and err: ctx's error, ErrAborted, or nil for the deadline), as
+// Java's BufferPool.allocate waits up to max.block.ms; a batch that cannot grow without
+// waiting is sealed instead, for the sender to send what it holds. It returns the
 // partition used. Once SetClosing has begun, Append refuses with ErrAborted.
 func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, tg Target, r *Rec) (int32, bool, error) {
 	var grant int64 // budget taken for a new batch and not yet handed to one (no defer: hot path)
@@ -213,17 +226,20 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 			p.mu.Unlock()
 			continue
 		}
-		used, w, full, ok := a.appendLocked(p, r, &grant)
+		used, w, full, need := a.appendLocked(p, r, &grant)
 		wake = wake || w
-		if !ok {
+		if need > 0 {
 			// A new batch is needed: take its memory outside the lock (it may block),
 			// then try again (another appender may have opened a batch meanwhile).
 			p.mu.Unlock()
-			if grant > 0 { // cannot happen (need covers any new batch), but never leak it
+			if grant > 0 { // taken for a smaller buffer than now needed: take it anew
 				a.Budget.Release(grant)
 				grant = 0
 			}
-			need := int64(max(a.cfg.BatchSize, MaxRecordSize(r.Key, r.Value, r.Headers)))
+			if wake {
+				a.cfg.Wake() // a sealed batch frees memory once sent
+				wake = false
+			}
 			if !a.Budget.TryAcquire(need) {
 				a.cfg.Wake()           // lingering batches count as ready while memory is short
 				if deadline.IsZero() { // read the clock only when about to block
@@ -258,28 +274,42 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 	}
 }
 
-// appendLocked appends r to p's last open batch when it fits, or to a new batch paid for
-// by *grant (which it then consumes). It returns the bytes the record added, whether the
-// sender should look, whether the partition's last batch is now full (the sticky
-// partitioner may switch), and ok=false when a new batch is needed but *grant is short.
-func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int, wake, full, ok bool) {
+// appendLocked appends r to p's last open batch when it fits, growing its buffer when
+// needed, or to a new batch. It returns the bytes the record added, whether the sender
+// should look, whether the partition's last batch is now full (the sticky partitioner may
+// switch), and need > 0 when a new batch's buffer of need bytes could not be charged
+// without waiting (nothing was appended then). Memory comes from *grant, taken by the
+// caller while unlocked, or from the budget when it is free at once.
+func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int, wake, full bool, need int64) {
 	var b *Batch
 	if n := len(p.batches); n > 0 && !p.batches[n-1].sealed {
 		b = p.batches[n-1]
-		size := b.builder.RecordSize(r.Timestamp, r.Key, r.Value, r.Headers)
-		if b.builder.Len()+size > a.cfg.BatchSize && b.builder.NumRecords() > 0 {
-			b.sealed = true // full: the sender may take it at once
+		end := b.builder.Len() + b.builder.RecordSize(r.Timestamp, r.Key, r.Value, r.Headers)
+		switch {
+		case end > a.cfg.BatchSize && b.builder.NumRecords() > 0:
+			p.sealLocked(b) // full: the sender may take it at once
+			wake = true
+			b = nil
+		case end > cap(b.buf) && !a.grow(p, b, end, grant):
+			// No memory to grow without waiting (or others wait first): the batch goes
+			// as it is, full to its buffer, and the record opens the next batch.
+			p.sealLocked(b)
 			wake = true
 			b = nil
 		}
 	}
 	if b == nil {
 		size := wire.BatchHeaderSize + wire.RecordSize(0, 0, r.Key, r.Value, r.Headers)
-		if *grant < int64(max(a.cfg.BatchSize, size)) {
-			return 0, wake, false, false
+		c, n := a.pool.class(size), size // c < 0: over batch.size, a buffer of its own
+		if c >= 0 {
+			c = a.startClass(p, c, *grant)
+			n = a.pool.size(c)
 		}
-		b = a.newBatch(p, size)
-		b.reserved, *grant = *grant, 0
+		if !a.charge(int64(n), grant) {
+			return 0, wake, false, int64(n)
+		}
+		b = a.newBatch(p, c, n)
+		a.hold(p, b, int64(n))
 		used = wire.BatchHeaderSize
 		if len(p.batches) == 0 {
 			wake = true // the sender starts this partition's linger clock
@@ -296,7 +326,7 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 	}
 	if r.Done != nil {
 		if cap(b.Pending) == 0 {
-			b.Pending = make([]Pending, 0, pendingCap(a.cfg.BatchSize, rsize))
+			b.Pending = make([]Pending, 0, pendingCap(cap(b.buf), rsize))
 		}
 		ks, vs := int32(len(r.Key)), int32(len(r.Value))
 		if r.Key == nil {
@@ -309,7 +339,82 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 			Timestamp: r.Timestamp, Done: r.Done})
 	}
 	full = b.builder.Len() >= a.cfg.BatchSize
-	return used, wake, full, true
+	return used, wake, full, 0
+}
+
+// startClass picks a new batch's buffer class: the smallest that holds its first record
+// (c), raised to the class the partition's batches have grown to (so a busy partition
+// does not copy its way up every batch), but no larger than the partition's fair share:
+// half of buffer.memory split among the partitions holding memory (the other half for
+// batches in flight). A partition with the budget to itself starts at batch.size as
+// Java's batches do; 1,000 partitions start small and grow while memory is free. With
+// memory already granted, no larger than the grant, so a retry after a wait does not ask
+// for more again.
+func (a *Accumulator) startClass(p *Partition, c int, grant int64) int {
+	h := int(p.hint)
+	if h <= c {
+		return c
+	}
+	share := a.Budget.Max() / (2 * max(a.active.Load(), 1))
+	if grant > 0 {
+		share = min(share, grant)
+	}
+	for h > c && int64(a.pool.size(h)) > share {
+		h--
+	}
+	return h
+}
+
+// charge takes n bytes of buffer.memory from *grant, or from the budget when free without
+// waiting. Under the partition's lock: it never blocks.
+func (a *Accumulator) charge(n int64, grant *int64) bool {
+	if *grant >= n {
+		*grant -= n
+		return true
+	}
+	return a.Budget.TryAcquire(n)
+}
+
+// grow moves open batch b to a buffer of the class that holds end bytes, when that
+// memory is free without waiting, and returns its old buffer to the pool.
+func (a *Accumulator) grow(p *Partition, b *Batch, end int, grant *int64) bool {
+	c := a.pool.class(end)
+	if c < 0 { // cannot happen: end <= batch.size; never grow past it
+		return false
+	}
+	n := int64(a.pool.size(c))
+	if !a.charge(n, grant) {
+		return false
+	}
+	old, oldCharge := b.buf, b.charged
+	buf := a.pool.get(c)
+	b.builder.Move(buf)
+	b.buf, b.class = buf[:0], int8(c)
+	if k := len(b.Pending); k > 0 {
+		// The completion list grows with the buffer, sized for the records seen so far,
+		// so filling the new buffer with records like them does not grow it again.
+		if want := pendingCap(cap(buf), (b.builder.Len()-wire.BatchHeaderSize)/b.builder.NumRecords()); cap(b.Pending) < want {
+			b.Pending = append(make([]Pending, 0, want), b.Pending...)
+		}
+	}
+	a.hold(p, b, n-oldCharge)
+	a.Budget.Release(oldCharge)
+	a.pool.put(old)
+	return true
+}
+
+// hold changes by n the buffer.memory bytes batch b of partition p holds. Every change of
+// a batch's charge goes through here, so Partition.Buffered is exact: the place fair
+// buffering between partitions (issue 15) hooks in. The budget itself is taken and given
+// back by the callers.
+func (a *Accumulator) hold(p *Partition, b *Batch, n int64) {
+	b.charged += n
+	switch v := p.buffered.Add(n); {
+	case v == n && n > 0:
+		a.active.Add(1)
+	case v == 0 && n < 0:
+		a.active.Add(-1)
+	}
 }
 
 // sentOffset is a record's send time as an offset in microseconds from its batch's
@@ -319,42 +424,47 @@ func sentOffset(sent, created int64) int32 {
 	return int32(min(max(sent-created, math.MinInt32), math.MaxInt32))
 }
 
-// pendingCap sizes a new batch's completion list for the batch.size / record size records
-// its first record suggests. Grown by doubling, each new batch's list left its smaller
-// copies behind as garbage and fresh pages; recycled batches keep their list's capacity,
-// so this is paid once per batch the producer makes. It stays within batch.size bytes: a
-// tiny first record must not reserve more than the batch it describes.
-func pendingCap(batchSize, recordSize int) int {
-	return min(batchSize/max(recordSize, 1)+1, batchSize/int(unsafe.Sizeof(Pending{})))
+// pendingCap sizes a new batch's completion list for the bufSize / record size records
+// its first record suggests will fill its buffer. Grown by doubling, each new batch's list
+// left its smaller copies behind as garbage and fresh pages; recycled batches keep their
+// list's capacity, so this is paid once per batch the producer makes. It stays within
+// bufSize bytes: a tiny first record must not reserve more than the buffer it describes.
+func pendingCap(bufSize, recordSize int) int {
+	return min(bufSize/max(recordSize, 1)+1, bufSize/int(unsafe.Sizeof(Pending{})))
 }
 
-func (a *Accumulator) newBatch(p *Partition, need int) *Batch {
-	// Batches are recycled with their buffers (performance.md: writing never-touched
-	// memory costs page faults; a fresh 16 KiB buffer per batch showed up as a third of
-	// the allocation volume).
+// maxFreeBatches bounds the Batch structs kept for reuse.
+const maxFreeBatches = 4096
+
+// newBatch opens a batch for p with a buffer of class c, or of its own of n bytes when c
+// is -1. The caller charges the buffer (hold).
+func (a *Accumulator) newBatch(p *Partition, c, n int) *Batch {
 	var b *Batch
 	a.freeMu.Lock()
-	if n := len(a.free); n > 0 {
-		b = a.free[n-1]
-		a.free[n-1] = nil
-		a.free = a.free[:n-1]
+	if k := len(a.free); k > 0 {
+		b = a.free[k-1]
+		a.free[k-1] = nil
+		a.free = a.free[:k-1]
+		a.freeExtra -= freeExtra(b)
 	}
 	a.freeMu.Unlock()
 	if b == nil {
 		b = &Batch{}
 	}
-	if need <= a.cfg.BatchSize && cap(b.buf) < a.cfg.BatchSize {
-		b.buf = a.slab.newBuf(a.cfg.BatchSize, a.cfg.BufferMemory)
+	if c >= 0 {
+		// Buffers are recycled (performance.md: writing never-touched memory costs page
+		// faults; a fresh 16 KiB buffer per batch showed up as a third of the allocation
+		// volume).
+		b.buf = a.pool.get(c)
+	} else {
+		b.buf = a.pool.own(n) // a record larger than batch.size gets its own batch
 	}
+	b.class = int8(c)
 	b.Topic, b.Partition, b.part, b.Created = p.Topic, p.ID, p, a.cfg.Now()
 	b.createdMicros = b.Created.UnixMicro()
 	b.holds.Store(1)
 	b.builder.TrackCRC(!a.cfg.Compressed)
-	if need <= a.cfg.BatchSize {
-		b.builder.Reset(b.buf[:0])
-	} else {
-		b.builder.Reset(make([]byte, 0, need)) // a record larger than batch.size gets its own batch
-	}
+	b.builder.Reset(b.buf)
 	a.incMu.Lock()
 	a.nextID++
 	b.id = a.nextID
@@ -370,8 +480,10 @@ func (a *Accumulator) Done(b *Batch) {
 	if b.holds.Add(-1) > 0 {
 		return
 	}
-	a.Budget.Release(b.reserved)
-	b.reserved = 0
+	charged := b.charged
+	a.hold(b.part, b, -charged)
+	a.Budget.Release(charged)
+	a.pool.put(b.buf)
 	a.incMu.Lock()
 	delete(a.incomplete, b)
 	if a.watched {
@@ -383,17 +495,27 @@ func (a *Accumulator) Done(b *Batch) {
 	a.recycle(b)
 }
 
-// recycle returns a released batch to the pool, keeping its buffers and the capacity of
-// its Pending list; everything else is reset.
+// freeExtra is the heap a free Batch struct keeps: its completion list and compression
+// buffer.
+func freeExtra(b *Batch) int64 {
+	return int64(cap(b.compBuf)) + int64(cap(b.Pending))*int64(unsafe.Sizeof(Pending{}))
+}
+
+// recycle returns a released batch's struct to the free list,
+// keeping the capacity of its Pending list and compression buffer while they fit under
+// freeCap; everything else is reset.
 func (a *Accumulator) recycle(b *Batch) {
-	buf, comp, pending := b.buf, b.compBuf, b.Pending
-	if cap(buf) != a.cfg.BatchSize {
-		buf = nil
-	}
+	comp, pending := b.compBuf, b.Pending
 	clear(pending) // drop the completions' references
-	*b = Batch{buf: buf[:0], compBuf: comp[:0], Pending: pending[:0]}
+	*b = Batch{}
 	a.freeMu.Lock()
 	if len(a.free) < a.maxFree {
+		b.compBuf, b.Pending = comp[:0], pending[:0]
+		if x := freeExtra(b); a.freeExtra+x <= a.freeCap {
+			a.freeExtra += x
+		} else {
+			b.compBuf, b.Pending = nil, nil
+		}
 		a.free = append(a.free, b)
 	}
 	a.freeMu.Unlock()

@@ -63,23 +63,174 @@ func TestBatchSizeZeroMeansOneRecordPerBatch(t *testing.T) {
 	}
 }
 
-func TestBudgetChargedPerBatchNotPerRecord(t *testing.T) {
-	// Java's BufferPool: each new batch takes batch.size bytes, so memory stays bounded
-	// whatever the number of partitions.
-	a := newTestAcc(1024, 4096)
+func TestBudgetChargedByBytesHeld(t *testing.T) {
+	// Issue 14: a batch is charged for the buffer it holds, which starts at the smallest
+	// class and grows with its records, not batch.size from its first record.
+	a := newTestAcc(1<<20, 8*minClass)
 	tp := a.Topic("t")
 	for part := int32(0); part < 4; part++ {
 		appendN(t, a, tp, part, 1, 10)
 	}
-	if used := a.Budget.Used(); used != 4096 {
-		t.Fatalf("budget used %d after 4 one-record batches of batch.size 1024, want 4096", used)
+	if used := a.Budget.Used(); used != 4*minClass {
+		t.Fatalf("budget used %d after 4 one-record batches, want 4 smallest buffers (%d)", used, 4*minClass)
+	}
+	// Partition 0's batch grows to 2 KiB: 4 classes of 1 KiB become 1 + 1 + 1 + 2.
+	appendN(t, a, tp, 0, 15, 100)
+	if used, held := a.Budget.Used(), heldBytes(a); used != 5*minClass || used != held {
+		t.Fatalf("budget used %d, batches hold %d; want both %d", used, held, 5*minClass)
+	}
+	checkCharges(t, a)
+	// 3 more small batches fill the budget; a fourth must wait, then give up.
+	for part := int32(4); part < 7; part++ {
+		appendN(t, a, tp, part, 1, 10)
 	}
 	r := Rec{Timestamp: 1, Value: make([]byte, 10)}
-	_, ok, _ := a.Append(context.Background(), time.Now().Add(20*time.Millisecond), tp, Target{Partition: 4}, &r)
-	if ok {
-		t.Fatal("a fifth batch fit in a 4096-byte budget")
+	if _, ok, _ := a.Append(context.Background(), time.Now().Add(20*time.Millisecond), tp, Target{Partition: 7}, &r); ok {
+		t.Fatalf("a new batch fit in a spent budget (used %d of %d)", a.Budget.Used(), a.Budget.Max())
 	}
-	appendN(t, a, tp, 0, 3, 10) // appends into an open batch need no memory
+	appendN(t, a, tp, 1, 3, 10) // appends that fit an open buffer need no memory
+	checkCharges(t, a)
+}
+
+func TestBatchThatCannotGrowIsSealed(t *testing.T) {
+	// With no memory free to grow, the batch goes as it is and the record opens a new
+	// batch in the smallest buffer (it waits for that memory as Java's allocate does).
+	a := newTestAcc(1<<20, 3*minClass)
+	tp := a.Topic("t")
+	appendN(t, a, tp, 0, 8, 100) // 925 bytes of a 1 KiB buffer: a 9th record needs 2 KiB
+	appendN(t, a, tp, 1, 1, 100)
+	appendN(t, a, tp, 2, 1, 100) // budget spent: 3 x 1 KiB
+	p := tp.Partition(0)
+	first := p.Queued()[0]
+	done := make(chan error, 1)
+	go func() {
+		r := Rec{Timestamp: 1, Value: make([]byte, 100)}
+		_, _, err := a.Append(context.Background(), time.Now().Add(time.Minute), tp, Target{Partition: 0}, &r)
+		done <- err
+	}()
+	waitFor(t, "the append to wait for memory", func() bool { return a.Budget.Waiting() == 1 })
+	if h, _ := p.Peek(); !h.Full || h.Batch != first || first.NumRecords() != 8 {
+		t.Fatalf("the batch that could not grow: full=%v records=%d, want sealed with its 8", h.Full, first.NumRecords())
+	}
+	p.Pop(first)
+	a.Done(first)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if q := p.Queued(); len(q) != 1 || q[0].NumRecords() != 1 || cap(q[0].buf) != minClass {
+		t.Fatalf("after the wait: %d batches, want 1 new one of 1 record in a %d-byte buffer", len(q), minClass)
+	}
+	checkCharges(t, a)
+}
+
+// TestThousandPartitionsBatchNormally is issue 14's case: 1,000 keyed partitions at
+// batch.size 1 MB and buffer.memory 32 MiB. Reserving batch.size per batch let 32
+// partitions hold a batch; charged by the bytes held, every partition batches its
+// records and the budget charged is exactly the buffers held, within buffer.memory.
+func TestThousandPartitionsBatchNormally(t *testing.T) {
+	const parts, perPart = 1000, 200
+	a := newTestAcc(1_000_000, 32<<20)
+	tp := a.Topic("t")
+	v := make([]byte, 100)
+	for i := range parts * perPart {
+		r := Rec{Timestamp: 1000, Value: v, Done: i}
+		// A deadline in the past: any append that would wait for memory fails.
+		if _, ok, err := a.Append(context.Background(), time.Now().Add(-time.Second), tp, Target{Partition: int32(i % parts)}, &r); !ok {
+			t.Fatalf("append %d waited for memory (%v): used %d of %d", i, err, a.Budget.Used(), a.Budget.Max())
+		}
+	}
+	for id, p := range tp.Partitions() {
+		q := p.Queued()
+		if len(q) != 1 || q[0].NumRecords() != perPart {
+			t.Fatalf("partition %d: %d batches, want 1 of %d records", id, len(q), perPart)
+		}
+	}
+	used := checkCharges(t, a)
+	if used > a.Budget.Max() || used > parts*32<<10 {
+		t.Fatalf("%d bytes charged for %d partitions of ~22 KB each", used, parts)
+	}
+	// Past the budget, appends wait and give up, never holding more than buffer.memory.
+	big := make([]byte, 50_000)
+	refused := 0
+	for i := 0; refused < 50 && i < 100_000; i++ {
+		r := Rec{Timestamp: 1000, Value: big}
+		if _, ok, _ := a.Append(context.Background(), time.Now().Add(-time.Second), tp, Target{Partition: int32(i % parts)}, &r); !ok {
+			refused++
+		}
+		if u := a.Budget.Used(); u > a.Budget.Max() {
+			t.Fatalf("%d bytes charged, over buffer.memory %d", u, a.Budget.Max())
+		}
+	}
+	if refused == 0 {
+		t.Fatal("appends never waited: buffer.memory is not a bound")
+	}
+	checkCharges(t, a)
+	// Completing every batch gives every byte back; idle buffers kept for reuse stay
+	// within buffer.memory.
+	for _, b := range a.TakeAll() {
+		a.Done(b)
+	}
+	if u, idle := a.Budget.Used(), a.pool.Idle(); u != 0 || idle > a.Budget.Max() {
+		t.Fatalf("after completion: %d bytes charged, %d idle; want 0 and at most %d", u, idle, a.Budget.Max())
+	}
+	for id, p := range tp.Partitions() {
+		if p.Buffered() != 0 {
+			t.Fatalf("partition %d still counts %d bytes", id, p.Buffered())
+		}
+	}
+}
+
+// heldBytes sums the buffers of every queued batch.
+func heldBytes(a *Accumulator) int64 {
+	var n int64
+	for _, t := range a.Topics() {
+		for _, p := range t.Partitions() {
+			for _, b := range p.Queued() {
+				n += int64(cap(b.buf))
+			}
+		}
+	}
+	return n
+}
+
+// checkCharges checks, with every batch queued, that the budget charged is exactly the
+// buffers the batches hold, partition by partition, and within buffer.memory together
+// with the idle buffers kept for reuse. It returns the bytes charged.
+func checkCharges(t *testing.T, a *Accumulator) int64 {
+	t.Helper()
+	var total int64
+	for _, tp := range a.Topics() {
+		for _, p := range tp.Partitions() {
+			var held int64
+			for _, b := range p.Queued() {
+				if b.charged != int64(cap(b.buf)) {
+					t.Fatalf("partition %d: a batch charged %d for a %d-byte buffer", p.ID, b.charged, cap(b.buf))
+				}
+				held += b.charged
+			}
+			if p.Buffered() != held {
+				t.Fatalf("partition %d: Buffered %d, its batches hold %d", p.ID, p.Buffered(), held)
+			}
+			total += held
+		}
+	}
+	if used := a.Budget.Used(); used != total {
+		t.Fatalf("budget used %d, batches hold %d", used, total)
+	}
+	if idle := a.pool.Idle(); total+idle > a.Budget.Max() {
+		t.Fatalf("held %d + idle %d bytes exceed buffer.memory %d", total, idle, a.Budget.Max())
+	}
+	return total
+}
+
+// waitFor polls cond until it holds (an observable state, not a timing).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
 
 func TestRecordLargerThanBatchSizeGetsItsOwnBatch(t *testing.T) {

@@ -35,15 +35,19 @@ type Batch struct {
 	part      *Partition
 
 	builder wire.BatchBuilder
-	buf     []byte // the batch.size buffer under builder, recycled with the batch
+	buf     []byte // the buffer under builder (its capacity, len 0), back to the pool at Done
 	// Pending lists the records with a completion, in append order.
 	Pending []Pending
 	// Created is when the first record was appended (monotonic clock).
 	Created time.Time
 	// createdMicros is Created's wall clock in microseconds, the base of Pending.Sent.
 	createdMicros int64
-	// reserved is the buffer.memory bytes this batch holds until it completes.
-	reserved int64
+	// charged is the buffer.memory bytes this batch holds until it completes: its
+	// buffer's capacity (see Accumulator.hold).
+	charged int64
+	// class is buf's size class in the buffer pool, -1 for a buffer of its own (a record
+	// over batch.size, a split half) that is not kept for reuse.
+	class int8
 	// sealed: no more appends (full, drained once, or closing). Guarded by part.mu.
 	sealed bool
 	// id orders batches for Flush.
@@ -134,5 +138,5 @@ func (b *Batch) SetEncoded(enc, comp []byte) {
 // PartitionQueue returns the partition the batch belongs to.
 func (b *Batch) PartitionQueue() *Partition { return b.part }
 
-// Reserved returns the buffer.memory bytes the batch holds.
-func (b *Batch) Reserved() int64 { return b.reserved }
+// Charged returns the buffer.memory bytes the batch holds.
+func (b *Batch) Charged() int64 { return b.charged }

@@ -65,7 +65,7 @@ func TestAppendRacingSetClosing(t *testing.T) {
 		var reserved int64
 		a.incMu.Lock()
 		for b := range a.incomplete {
-			reserved += b.reserved
+			reserved += b.charged
 		}
 		a.incMu.Unlock()
 		if used := a.Budget.Used(); used != reserved {

@@ -2,6 +2,7 @@ package accumulator
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,8 +11,15 @@ type Partition struct {
 	Topic string
 	ID    int32
 
-	mu      sync.Mutex // guards batches and each open batch's contents
+	mu      sync.Mutex // guards batches, hint and each open batch's contents
 	batches []*Batch
+	// hint is the largest buffer class the partition's batches grew to: where a new batch
+	// starts, within the partition's share (Accumulator.startClass).
+	hint int8
+
+	// buffered is the buffer.memory bytes this partition's batches hold, from their first
+	// record to their completion; Accumulator.hold is its only writer.
+	buffered atomic.Int64
 
 	// Sender goroutine only: ordering and idempotence state.
 
@@ -43,6 +51,11 @@ type Partition struct {
 func newPartition(topic string, id int32) *Partition {
 	return &Partition{Topic: topic, ID: id, LastAckedOffset: -1}
 }
+
+// Buffered returns the bytes of buffer.memory the partition's batches hold (queued, in
+// flight or awaiting completion): the per-partition share that fair buffering between
+// partitions (issue 15) weighs.
+func (p *Partition) Buffered() int64 { return p.buffered.Load() }
 
 // AddInFlight records that b was sent.
 func (p *Partition) AddInFlight(b *Batch) { p.InFlight = append(p.InFlight, b) }
@@ -95,7 +108,9 @@ func (p *Partition) Pop(b *Batch) bool {
 	if len(p.batches) == 0 || p.batches[0] != b {
 		return false
 	}
-	b.sealed = true
+	if !b.sealed {
+		p.sealLocked(b)
+	}
 	p.batches[0] = nil
 	p.batches = p.batches[1:]
 	return true
@@ -148,6 +163,18 @@ func (p *Partition) SealHead(b *Batch) bool {
 	if len(p.batches) == 0 || p.batches[0] != b {
 		return false
 	}
-	b.sealed = true
+	if !b.sealed {
+		p.sealLocked(b)
+	}
 	return true
+}
+
+// sealLocked closes an open batch to appends and remembers the largest buffer class the
+// partition's batches have grown to, where its next batch starts (see startClass, which
+// bounds it by the partition's share of buffer.memory).
+func (p *Partition) sealLocked(b *Batch) {
+	b.sealed = true
+	if b.class > p.hint {
+		p.hint = b.class
+	}
 }

@@ -8,33 +8,49 @@ import (
 	"unsafe"
 )
 
-// TestPendingSizedOnce: a batch's completion list is sized from its first record, so
-// filling the batch with records like it never grows (and copies) the list.
+// TestPendingSizedOnce: a batch's completion list is sized from its first record and
+// resized only when the batch's buffer grows, so filling the batch with records like it
+// never grows (and copies) the list otherwise; a partition's next batch starts in the
+// buffer its last one ended in, and reuses the recycled list without growing it at all.
 func TestPendingSizedOnce(t *testing.T) {
 	const batchSize = 64 << 10
 	a := newTestAcc(batchSize, 1<<20)
 	tp := a.Topic("t")
+	p := tp.Partition(0)
 	v := make([]byte, 100)
-	var first *Pending
-	var firstCap int
-	for i := 0; ; i++ {
-		r := Rec{Timestamp: 1000, Value: v, Done: i}
-		if _, ok, err := a.Append(context.Background(), time.Now().Add(time.Second), tp, Target{Partition: 0}, &r); !ok {
-			t.Fatalf("append %d: %v", i, err)
-		}
-		b := tp.Partition(0).Queued()[0]
-		if i == 0 {
-			first, firstCap = &b.Pending[0], cap(b.Pending)
-		}
-		if &b.Pending[0] != first {
-			t.Fatalf("completion list reallocated at record %d (its first capacity was %d)", i, firstCap)
-		}
-		if len(tp.Partition(0).Queued()) > 1 { // the first batch is full
-			if n := len(b.Pending); n < 500 {
-				t.Fatalf("first batch holds %d records, want a full batch", n)
+	fill := func(round int) (moves, listMoves int) {
+		var list *Pending
+		var buf int
+		for i := 0; ; i++ {
+			r := Rec{Timestamp: 1000, Value: v, Done: i}
+			if _, ok, err := a.Append(context.Background(), time.Now().Add(time.Second), tp, Target{Partition: 0}, &r); !ok {
+				t.Fatalf("round %d append %d: %v", round, i, err)
 			}
-			return
+			q := p.Queued()
+			if len(q) > 1 { // the batch is full
+				b := q[0]
+				if n := len(b.Pending); n < 500 {
+					t.Fatalf("round %d: first batch holds %d records, want a full batch", round, n)
+				}
+				p.Pop(b)
+				a.Done(b)
+				return moves, listMoves
+			}
+			b := q[0]
+			if i > 0 && cap(b.buf) != buf {
+				moves++
+			} else if i > 0 && &b.Pending[0] != list {
+				listMoves++
+			}
+			list, buf = &b.Pending[0], cap(b.buf)
 		}
+	}
+	moves, listMoves := fill(0)
+	if listMoves != 0 || moves == 0 {
+		t.Fatalf("first batch: %d buffer moves, %d list reallocations without one; want some and none", moves, listMoves)
+	}
+	if moves, listMoves := fill(1); moves != 0 || listMoves != 0 {
+		t.Fatalf("next batch: %d buffer moves, %d list reallocations; want none (it starts where the last ended)", moves, listMoves)
 	}
 }
 

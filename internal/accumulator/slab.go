@@ -24,7 +24,9 @@ const (
 	slabStart = 2 << 20
 )
 
-// slab hands out buffers of one size from shared allocations. The zero value is ready.
+// slab hands out buffers from shared allocations: the buffer pool's classes, of several
+// sizes (a slab's tail too short for the size asked is left unused). The zero value is
+// ready.
 type slab struct {
 	mu   sync.Mutex
 	mem  []byte // the current slab's unused part
@@ -32,8 +34,8 @@ type slab struct {
 }
 
 // newBuf returns an empty buffer of capacity size. limit is buffer.memory: a slab holds
-// no more than what is left of it, in whole buffers. (Split batches hold no budget, so
-// made can pass limit; later buffers are then ordinary allocations.)
+// no more than what is left of it, in whole buffers of this size. (Buffers the pool drops
+// are made again, so made can pass limit; later buffers are then ordinary allocations.)
 func (s *slab) newBuf(size int, limit int64) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -13,7 +13,8 @@ import (
 // splitAndReenqueue does, so the split batches fill exactly the sequences the refused
 // one held). The halves are returned in order, sealed, never sent; the original batch is
 // released without completing its records, whose completions moved to the halves. Its
-// buffer.memory bytes move to the halves too.
+// buffer.memory charge moves to the first half (the halves' buffers are their own, out of
+// the pool, about the original's size together), so the partition's share is unchanged.
 func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 	n := b.NumRecords()
 	if n < 2 {
@@ -27,7 +28,7 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 		var cur *Batch
 		for i, r := range rb.Records {
 			if i == 0 || i == cut {
-				cur = a.newBatch(b.part, wire.BatchHeaderSize)
+				cur = a.newBatch(b.part, -1, wire.BatchHeaderSize+len(raw)/2)
 				cur.sealed = true
 				cur.Created = b.Created             // delivery.timeout.ms still counts from the first send
 				cur.createdMicros = b.createdMicros // the base of the records' Pending.Sent
@@ -60,7 +61,9 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 		a.incomplete[h] = b.id
 	}
 	a.incMu.Unlock()
-	halves[0].reserved, halves[1].reserved, b.reserved = b.reserved, 0, 0
+	moved := b.charged
+	a.hold(b.part, b, -moved)
+	a.hold(b.part, halves[0], moved)
 	for _, pd := range b.Pending {
 		h, idx := halves[0], pd.Index
 		if int(idx) >= cut {
@@ -83,7 +86,6 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 
 // forget drops a batch that never held budget (a failed split).
 func (a *Accumulator) forget(b *Batch) {
-	b.reserved = 0
 	b.holds.Store(1)
 	a.Done(b)
 }

@@ -150,6 +150,17 @@ func (b *BatchBuilder) Reset(buf []byte) {
 	b.recordsCRC, b.crcTo = 0, BatchHeaderSize
 }
 
+// Move copies the batch so far into buf[:0] and continues it there, for a caller that
+// grows its buffers itself: Append would otherwise grow the buffer with append, outside
+// the caller's accounting. The old buffer is no longer used and may be reused.
+func (b *BatchBuilder) Move(buf []byte) {
+	if len(b.buf) < BatchHeaderSize {
+		b.Reset(buf)
+		return
+	}
+	b.buf = append(buf[:0], b.buf...)
+}
+
 // NumRecords returns the number of records appended since Reset.
 func (b *BatchBuilder) NumRecords() int { return int(b.count) }
 

@@ -237,3 +237,28 @@ func TestRecordSizeThenDifferentAppend(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchBuilderMove: a batch moved to a larger buffer mid-way continues there and
+// finishes to the same bytes (CRC tracking included) as one built in a single buffer.
+func TestBatchBuilderMove(t *testing.T) {
+	for _, track := range []bool{false, true} {
+		var whole, moved BatchBuilder
+		whole.TrackCRC(track)
+		moved.TrackCRC(track)
+		whole.Reset(make([]byte, 0, 1<<16))
+		moved.Reset(make([]byte, 0, 128))
+		for i := range 200 {
+			v := bytes.Repeat([]byte{byte(i)}, 50+i)
+			whole.Append(int64(1000+i), []byte{byte(i)}, v, nil)
+			if need := moved.Len() + moved.RecordSize(int64(1000+i), []byte{byte(i)}, v, nil); need > cap(moved.buf) {
+				old := moved.buf
+				moved.Move(make([]byte, 0, 2*need))
+				clear(old[:cap(old)]) // the old buffer may be reused at once
+			}
+			moved.Append(int64(1000+i), []byte{byte(i)}, v, nil)
+		}
+		if a, b := whole.Finish(BatchOptions{}), moved.Finish(BatchOptions{}); !bytes.Equal(a, b) {
+			t.Fatalf("track=%v: moved batch differs from one built whole", track)
+		}
+	}
+}
