@@ -266,9 +266,12 @@ func (s *spooler) recordError(rec *Record, err error) bool {
 	case errors.Is(err, ErrInvalidPartition), errors.Is(err, ErrRecordTooLarge), errors.Is(err, ErrInvalidTopic):
 		return true
 	case errors.Is(err, ErrMetadataTimeout):
-		// A known topic with fewer partitions than the record's explicit one.
+		// A known topic with fewer partitions than the record's explicit one. Only that:
+		// metadata that arrives just after the wait timed out makes the topic known too,
+		// and the record then waits for another try, not fails.
+		n, set := rec.Partition.Get()
 		t, ok := s.p.meta.Lookup(rec.Topic)
-		return ok && t.ErrorCode == 0 && t.Parts.Count > 0
+		return set && ok && t.ErrorCode == 0 && t.Parts.Count > 0 && n >= t.Parts.Count
 	case errors.Is(err, ErrBufferExhausted), errors.Is(err, ErrAuthentication):
 		return false
 	}
