@@ -87,6 +87,10 @@ func (f *franzClient) send(ctx context.Context, i int, s *slot) error {
 	return nil
 }
 
+// fork returns f: its records come from a sync.Pool and kgo's Produce is safe for
+// concurrent use, so senders share everything.
+func (f *franzClient) fork() producer { return f }
+
 func (f *franzClient) flush(ctx context.Context) error { return f.cl.Flush(ctx) }
 
 func (f *franzClient) close() { f.cl.Close() }

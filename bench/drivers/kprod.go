@@ -90,6 +90,13 @@ func (k *kprodClient) send(ctx context.Context, i int, s *slot) error {
 	return k.p.Send(ctx, &k.rec, cb)
 }
 
+// fork gives another sender its own Record: Send reads it, so senders cannot share one.
+func (k *kprodClient) fork() producer {
+	f := *k
+	f.rec = kprod.Record{Topic: k.rec.Topic}
+	return &f
+}
+
 func (k *kprodClient) flush(ctx context.Context) error { return k.p.Flush(ctx) }
 
 func (k *kprodClient) close() { k.p.Close(context.Background()) }

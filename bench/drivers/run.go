@@ -53,6 +53,7 @@ type Result struct {
 	LatencyP999Us    float64  `json:"latency_p999_us,omitempty"`
 	LatencyMaxUs     float64  `json:"latency_max_us,omitempty"`
 	GOMAXPROCS       int      `json:"gomaxprocs"`
+	Goroutines       int      `json:"goroutines"` // senders sharing the records
 	Notes            []string `json:"notes,omitempty"`
 }
 
@@ -77,7 +78,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	defer p.close()
 	res := Result{Client: o.Client, Records: int64(o.Records), Warmup: o.Warmup, Rate: o.Rate,
-		GOMAXPROCS: runtime.GOMAXPROCS(0), Notes: p.notes()}
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Goroutines: max(o.Goroutines, 1), Notes: p.notes()}
 
 	// Warm-up: connections, metadata, producer id, pools; not measured.
 	tr.phase(int64(o.Warmup))
@@ -172,52 +173,6 @@ func percentile(sorted []int64, q float64) float64 {
 	i := int(q*float64(len(sorted))+0.5) - 1
 	i = max(0, min(i, len(sorted)-1))
 	return float64(sorted[i]) / 1e3
-}
-
-// sendAll sends records [from, from+n). Unpaced, it keeps at most buffer-bytes of
-// unacknowledged values in flight (an equal bound for clients that have none); paced,
-// it sends record i at start + i*period, in bursts after each sleep.
-func sendAll(ctx context.Context, p producer, tr *tracker, o Options, from, n int, paced bool) error {
-	maxInFlight := int64(max(o.BufferBytes/o.ValueSize, 1024))
-	latency := tr.slots != nil
-	if paced {
-		tr.start = mono()
-	}
-	for i := 0; i < n; {
-		burst := n - i
-		if paced {
-			due := int((float64(mono()-tr.start) / tr.period)) + 1
-			if due <= i {
-				time.Sleep(time.Duration(float64(i)*tr.period) - time.Duration(mono()-tr.start))
-				continue
-			}
-			burst = min(due, n) - i
-		}
-		for range burst {
-			var s *slot
-			if latency {
-				s = &tr.slots[(from+i)%len(tr.slots)]
-				for s.busy.Load() {
-					time.Sleep(50 * time.Microsecond)
-				}
-				s.idx = int64(i)
-				s.busy.Store(true)
-			}
-			if err := p.send(ctx, from+i, s); err != nil {
-				return err
-			}
-			i++
-			if i&1023 == 0 {
-				for int64(i)-tr.done.Load() > maxInFlight {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					time.Sleep(50 * time.Microsecond)
-				}
-			}
-		}
-	}
-	return nil
 }
 
 // errTimeout is returned when acknowledgements stop arriving.
