@@ -47,7 +47,7 @@ func TestEveryDriver(t *testing.T) {
 			t.Run(client+"/"+v.name, func(t *testing.T) {
 				o := tiny(client, s.Addr(), fmt.Sprintf("%s-%s", client, v.name))
 				v.set(&o)
-				st := runCounted(t, s, o)
+				_, st := runCounted(t, s, o)
 				if o.Compression != "none" {
 					checkCodec(t, client, o.Compression, st)
 				}
@@ -59,7 +59,7 @@ func TestEveryDriver(t *testing.T) {
 // runCounted runs o and checks its result, its latency percentiles when paced, and
 // that the sink received exactly warm-up + measured records, well formed, in a topic
 // of o.Partitions partitions.
-func runCounted(t *testing.T, s *sink.Server, o Options) sink.TopicStats {
+func runCounted(t *testing.T, s *sink.Server, o Options) (Result, sink.TopicStats) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -81,7 +81,7 @@ func runCounted(t *testing.T, s *sink.Server, o Options) sink.TopicStats {
 	if st.Partitions != o.Partitions {
 		t.Fatalf("topic has %d partitions, want %d", st.Partitions, o.Partitions)
 	}
-	return st
+	return res, st
 }
 
 // TestCodecs runs every client with every codec through the verifying sink and checks

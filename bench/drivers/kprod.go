@@ -22,6 +22,7 @@ type kprodClient struct {
 	rec      kprod.Record
 	cb       func(kprod.RecordMetadata, error)
 	slotCBs  []func(kprod.RecordMetadata, error)
+	ob       *observer // -observe; nil without
 }
 
 func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
@@ -62,17 +63,29 @@ func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 		}
 		cfg.SpoolDir, cfg.SpoolSync = props.SpoolDir, props.SpoolSync
 	}
-	p, err := kprod.NewProducer(cfg)
+	var opts []kprod.Option
+	if o.Observe {
+		opts = observeOptions()
+	}
+	p, err := kprod.NewProducer(cfg, opts...)
 	if err != nil {
 		return nil, err
 	}
 	k := &kprodClient{p: p, payloads: payloads, keys: Keys(o.Keys), rec: kprod.Record{Topic: o.Topic}}
 	k.cb = func(_ kprod.RecordMetadata, err error) { tr.ack(1, err) }
+	if o.Observe {
+		k.ob = &observer{}
+		k.ob.start(p)
+		k.cb = func(md kprod.RecordMetadata, err error) { k.ob.record(md); tr.ack(1, err) }
+	}
 	if tr.slots != nil {
 		k.slotCBs = make([]func(kprod.RecordMetadata, error), len(tr.slots))
 		for i := range tr.slots {
 			s := &tr.slots[i]
 			k.slotCBs[i] = func(_ kprod.RecordMetadata, err error) { tr.slotDone(s, err) }
+			if k.ob != nil {
+				k.slotCBs[i] = func(md kprod.RecordMetadata, err error) { k.ob.record(md); tr.slotDone(s, err) }
+			}
 		}
 	}
 	return k, nil
@@ -99,6 +112,24 @@ func (k *kprodClient) fork() producer {
 
 func (k *kprodClient) flush(ctx context.Context) error { return k.p.Flush(ctx) }
 
-func (k *kprodClient) close() { k.p.Close(context.Background()) }
+func (k *kprodClient) close() {
+	if k.ob != nil {
+		k.ob.close()
+	}
+	k.p.Close(context.Background())
+}
 
-func (k *kprodClient) notes() []string { return nil }
+// observed says what -observe saw, after the run.
+func (k *kprodClient) observed() []string {
+	if k.ob == nil {
+		return nil
+	}
+	return k.ob.notes()
+}
+
+func (k *kprodClient) notes() []string {
+	if k.ob != nil {
+		return []string{"observe: metrics scraped every second, a debug-level logger, each record's Timing read in its callback"}
+	}
+	return nil
+}

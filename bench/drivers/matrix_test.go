@@ -2,6 +2,8 @@ package drivers
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +44,25 @@ func TestClientSupports(t *testing.T) {
 		if err := o.ClientSupports(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestObserve runs kprod with -observe, paced and not: every record is counted and
+// every one was timed in its callback (warm-up included).
+func TestObserve(t *testing.T) {
+	s := startSink(t)
+	for _, rate := range []int{0, 20000} {
+		t.Run(fmt.Sprintf("rate=%d", rate), func(t *testing.T) {
+			o := tiny("kprod", s.Addr(), fmt.Sprintf("observe-%d", rate))
+			o.Observe, o.Rate = true, rate
+			if rate > 0 {
+				o.Records = 2000
+			}
+			res, _ := runCounted(t, s, o)
+			want := fmt.Sprintf("observe: %d records timed", o.Records+o.Warmup)
+			if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.HasPrefix(n, want) }) {
+				t.Fatalf("notes %q lack %q", res.Notes, want)
+			}
+		})
 	}
 }

@@ -140,6 +140,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
+	if ob, ok := p.(interface{ observed() []string }); ok {
+		res.Notes = append(res.Notes, ob.observed()...)
+	}
 	n := float64(o.Records)
 	res.Seconds = elapsed.Seconds()
 	res.RecordsPerSec = n / res.Seconds
