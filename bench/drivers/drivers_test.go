@@ -67,7 +67,7 @@ func runCounted(t *testing.T, s *sink.Server, o Options) (Result, sink.TopicStat
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Failed != 0 || res.Records != int64(o.Records) || res.RecordsPerSec <= 0 || res.CPUNsPerRecord <= 0 {
+	if res.Failed != 0 || res.Records != int64(o.Records) || res.RecordsPerSec <= 0 || res.CPUNsPerRecord <= 0 || res.PeakRSSMiB <= 0 {
 		t.Fatalf("result %+v", res)
 	}
 	if o.Rate > 0 && (res.LatencyP50Us <= 0 || res.LatencyP99Us < res.LatencyP50Us || res.LatencyP999Us < res.LatencyP99Us) {

@@ -45,6 +45,7 @@ type Result struct {
 	BytesPerRecord   float64  `json:"bytes_per_record"` // Go heap bytes allocated
 	GCCycles         uint32   `json:"gc_cycles"`
 	MinorFaults      *int64   `json:"minor_faults,omitempty"` // page faults of the measured phase (getrusage ru_minflt); nil: not measured
+	PeakRSSMiB       float64  `json:"peak_rss_mib,omitempty"` // the process's resident high-water mark over its whole life (getrusage ru_maxrss)
 	Failed           int64    `json:"failed"`
 	FirstError       string   `json:"first_error,omitempty"`
 	Rate             int      `json:"rate,omitempty"`
@@ -154,6 +155,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.GCCycles = m1.NumGC - m0.NumGC
 	faults := flt1 - flt0
 	res.MinorFaults = &faults
+	res.PeakRSSMiB = peakRSSMiB()
 	res.Failed = tr.failed.Load()
 	if e := tr.firstErr.Load(); e != nil {
 		res.FirstError = *e
@@ -215,4 +217,15 @@ func processCPU() (time.Duration, int64) {
 		return 0, 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), int64(ru.Minflt) // int32 on some 32-bit platforms
+}
+
+// peakRSSMiB is the process's peak resident set so far (ru_maxrss, KiB on Linux) in
+// MiB. It spans the whole process, payload generation and warm-up included: the same
+// for every client, and what an operator sizing a container sees.
+func peakRSSMiB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
 }

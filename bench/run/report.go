@@ -115,6 +115,7 @@ type cell struct {
 	rps, mbps, cpu             summary
 	allocs, bytes, wire, sinkU summary
 	faults                     summary // minor page faults per 1000 records
+	rss                        summary // driver's peak RSS, MiB
 	p50, p99, p999             summary
 	latRate                    int
 	latAchieved                float64 // worst achieved/offered over latency trials
@@ -123,7 +124,7 @@ type cell struct {
 
 func (r *report) cell(target, scen, client string) cell {
 	c := cell{client: client, latAchieved: math.NaN()}
-	var rps, mbps, cpu, allocs, bytes, wire, sinkU, faults, p50, p99, p999 []float64
+	var rps, mbps, cpu, allocs, bytes, wire, sinkU, faults, rss, p50, p99, p999 []float64
 	for _, x := range r.results {
 		if x.Target != target || x.Scenario != scen || x.Client != client {
 			continue
@@ -153,6 +154,9 @@ func (r *report) cell(target, scen, client string) cell {
 			allocs = append(allocs, x.Res.MallocsPerRecord)
 			bytes = append(bytes, x.Res.BytesPerRecord)
 		}
+		if x.Res.PeakRSSMiB > 0 {
+			rss = append(rss, x.Res.PeakRSSMiB)
+		}
 		if x.Res.MinorFaults != nil && x.Res.Records > 0 {
 			faults = append(faults, float64(*x.Res.MinorFaults)*1000/float64(x.Res.Records))
 		}
@@ -166,7 +170,7 @@ func (r *report) cell(target, scen, client string) cell {
 	c.rps, c.mbps, c.cpu = summarize(rps), summarize(mbps), summarize(cpu)
 	c.allocs, c.bytes, c.wire, c.sinkU = summarize(allocs), summarize(bytes), summarize(wire), summarize(sinkU)
 	c.p50, c.p99, c.p999 = summarize(p50), summarize(p99), summarize(p999)
-	c.faults = summarize(faults)
+	c.faults, c.rss = summarize(faults), summarize(rss)
 	return c
 }
 
@@ -301,6 +305,9 @@ func (r *report) header(b *strings.Builder, jsonName string) {
 		"C heap is not counted). Page faults: the process's minor faults (getrusage ru_minflt) during the measured phase per 1000 "+
 		"records; each first touch of fresh memory costs one (about 2.5 µs here), so they show a client still growing its buffers. Wire B/rec: batch bytes the sink received per record (shows each codec's ratio). Sink core: "+
 		"the sink's CPU per record times the client's rate, the share of its one core it used; near 100%% the sink was the bottleneck.\n")
+	fmt.Fprintf(b, "- Peak RSS MiB: the driver process's resident high-water mark (getrusage ru_maxrss) over its whole life, "+
+		"its payloads (%.3g MiB at 100 B, %.3g MiB at 1 KiB) and warm-up included, median of the throughput runs; Java's is not measured.\n",
+		float64(c.Set.Payloads*100)/(1<<20), float64(c.Set.Payloads*1024)/(1<<20))
 	fmt.Fprintf(b, "- Latency: a separate run offering a fixed load (sink: %d records/s at 100 B, %d at 1 KiB; real Kafka: %d and %d) "+
 		"for %.2g s; each record's latency runs from its scheduled send time to its acknowledgement (coordinated omission "+
 		"corrected). A client whose sends fall behind the schedule (send rate under 95%% of the offered load) is marked saturated with the share it achieved.\n",
@@ -390,8 +397,8 @@ func (r *report) scenarioSection(b *strings.Builder, target string, sc scenario,
 			break
 		}
 	}
-	fmt.Fprintf(b, "| client | records/s | MB/s | CPU ns/record | allocs/record | B/record | page faults/1k rec | wire B/rec | sink core | %s | rec/s ÷ franz-go | CPU ÷ franz-go | p99 ÷ franz-go |\n", latHead)
-	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "| client | records/s | MB/s | CPU ns/record | allocs/record | B/record | page faults/1k rec | peak RSS MiB | wire B/rec | sink core | %s | rec/s ÷ franz-go | CPU ÷ franz-go | p99 ÷ franz-go |\n", latHead)
+	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cells {
 		if c.runs == 0 {
 			continue
@@ -407,9 +414,9 @@ func (r *report) scenarioSection(b *strings.Builder, target string, sc scenario,
 		if c.failed > 0 {
 			name += fmt.Sprintf(" (%d of %d runs failed)", c.failed, c.runs)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
 			fmtSummary(c.rps, fmtCount), fmtNum(c.mbps.med), fmtSummary(c.cpu, fmtNum), fmtSmall(c.allocs.med),
-			fmtNum(c.bytes.med), fmtSmall(c.faults.med), fmtNum(c.wire.med), fmtPct(c.sinkU.med), lat,
+			fmtNum(c.bytes.med), fmtSmall(c.faults.med), fmtNum(c.rss.med), fmtNum(c.wire.med), fmtPct(c.sinkU.med), lat,
 			fmtRatio(c.rps.med/franz.rps.med), fmtRatio(c.cpu.med/franz.cpu.med), fmtRatio(c.p99.med/franz.p99.med))
 	}
 	for _, kind := range kinds(r.cfg) {

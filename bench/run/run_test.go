@@ -82,7 +82,7 @@ func TestReportWrites(t *testing.T) {
 	r := &report{cfg: config{Trials: 2, Records: 100, ClientCore: "1", SinkCore: "0"}, scenarios: []scenario{sc},
 		clients: []string{"kprod", "franz-go"}, versions: map[string]string{"franz-go": "v1.22.2"}}
 	add := func(client, kind string, rps, cpu, p99 float64, ok bool) {
-		res := drivers.Result{Client: client, Records: 100, RecordsPerSec: rps, CPUNsPerRecord: cpu, Rate: 0}
+		res := drivers.Result{Client: client, Records: 100, RecordsPerSec: rps, CPUNsPerRecord: cpu, Rate: 0, PeakRSSMiB: 42}
 		if kind == "latency" {
 			res.Rate, res.SendSeconds, res.LatencyP50Us, res.LatencyP99Us, res.LatencyP999Us = 100, 1, p99/2, p99, p99*2
 		}
@@ -102,7 +102,7 @@ func TestReportWrites(t *testing.T) {
 	md, _ := os.ReadFile(out)
 	for _, want := range []string{
 		"| kprod | 6.00M | ", "110 [100–120]", "3.00x | 0.22x | 0.25x", // kprod row: ratios to franz-go
-		"(1 of 3 runs failed)", "| records/s, 100 B uncompressed | v100-none-p1-idem | ≥ 3x | 3.00x | met |",
+		"(1 of 3 runs failed)", "| peak RSS MiB |", " | 42.0 | ", "| records/s, 100 B uncompressed | v100-none-p1-idem | ≥ 3x | 3.00x | met |",
 		"## Problems", "received 110 of 110", "charts/sink-v100-none-p1-idem.svg",
 	} {
 		if !strings.Contains(string(md), want) {
