@@ -12,7 +12,12 @@ import (
 
 func startSink(t *testing.T) *sink.Server {
 	t.Helper()
-	s, err := sink.New(sink.Config{Verify: true, Logf: t.Logf})
+	return startSinkWith(t, sink.Config{Verify: true, Logf: t.Logf})
+}
+
+func startSinkWith(t *testing.T, cfg sink.Config) *sink.Server {
+	t.Helper()
+	s, err := sink.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,11 @@ func newFranz(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	if !o.Idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite())
 	}
-	cl, err := kgo.NewClient(opts...)
+	tlsOpts, err := franzTLS(o.TLSCA)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, tlsOpts...)...)
 	if err != nil {
 		return nil, err
 	}

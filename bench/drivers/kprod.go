@@ -52,6 +52,12 @@ func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	if o.Idempotent {
 		cfg.Idempotence = kprod.ToggleOn
 	}
+	if o.TLSCA != "" {
+		// The properties' way (security.protocol=SSL, a PEM ssl.truststore.location),
+		// as a Java user would configure it; kprod builds its tls.Config from them.
+		cfg.SecurityProtocol = kprod.SecuritySSL
+		cfg.SSL.TruststoreType, cfg.SSL.TruststoreLocation = "PEM", o.TLSCA
+	}
 	if o.SpoolDir != "" {
 		if err := os.RemoveAll(o.SpoolDir); err != nil {
 			return nil, err

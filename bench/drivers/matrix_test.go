@@ -1,10 +1,17 @@
 package drivers
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kprod-io/kprod/bench/sink"
 )
 
 // TestGoroutines runs kprod and franz-go from 4 goroutines, keyed over 4 partitions,
@@ -64,5 +71,35 @@ func TestObserve(t *testing.T) {
 				t.Fatalf("notes %q lack %q", res.Notes, want)
 			}
 		})
+	}
+}
+
+// TestTLS runs kprod and franz-go over TLS to a verifying sink with a self-signed
+// certificate, trusting it through -tls-ca; a client that fell back to plaintext would
+// fail the handshake and count nothing.
+func TestTLS(t *testing.T) {
+	cert, caPEM, err := sink.SelfSigned(sink.LocalHosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startSinkWith(t, sink.Config{Verify: true, Logf: t.Logf, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	for _, client := range []string{"kprod", "franz-go"} {
+		t.Run(client, func(t *testing.T) {
+			o := tiny(client, s.Addr(), "tls-"+client)
+			o.TLSCA, o.Goroutines, o.Partitions = ca, 2, 2
+			runCounted(t, s, o)
+		})
+	}
+	// Without the CA, the sink's certificate is not trusted.
+	o := tiny("franz-go", s.Addr(), "tls-untrusted")
+	o.Records, o.Warmup = 10, 0
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := Run(ctx, o); err == nil {
+		t.Fatal("plaintext run against a TLS sink succeeded")
 	}
 }

@@ -68,7 +68,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		payloads = Payloads(o.Payloads, o.ValueSize, o.Seed)
 	}
 	if o.CreateTopic {
-		if err := createTopic(ctx, o.Brokers, o.Topic, o.Partitions); err != nil {
+		if err := createTopic(ctx, o.Brokers, o.Topic, o.Partitions, o.TLSCA); err != nil {
 			return Result{}, err
 		}
 	}
