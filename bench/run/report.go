@@ -187,6 +187,11 @@ func (r *report) targets() []string {
 	return ts
 }
 
+// ran says whether any run of scenario went to target.
+func (r *report) ran(target, scenario string) bool {
+	return slices.ContainsFunc(r.results, func(x runResult) bool { return x.Target == target && x.Scenario == scenario })
+}
+
 func (r *report) clientsOf(target string) []string {
 	cs := slices.Clone(r.clients)
 	if target == "real" {
@@ -226,6 +231,9 @@ func (r *report) write(path string) error {
 			fmt.Fprintf(&b, "The broker caps throughput here; CPU per record still compares clients. %s. Java: %s.\n", r.realPinned, r.javaNote)
 		}
 		for _, sc := range r.scenarios {
+			if !r.ran(target, sc.Name) {
+				continue // e.g. TLS on real Kafka without -real-tls
+			}
 			cells := make([]cell, 0, len(r.clientsOf(target)))
 			for _, c := range r.clientsOf(target) {
 				cells = append(cells, r.cell(target, sc.Name, c))
@@ -289,16 +297,16 @@ func (r *report) header(b *strings.Builder, jsonName string) {
 		"clients (`-verify-throughput` sends every run there). After each run the sink's count for the run's own topic must equal "+
 		"warm-up + measured records, or the run is reported as a problem below. bench/'s tests run every client and codec through the verifying sink.\n",
 		c.SinkCore, verifyRuns)
-	fmt.Fprintf(b, "- Client: `taskset -c %s driver -client <client> ...` (bench/drivers), one process per run, one goroutine calling "+
-		"the client's asynchronous send per record; GOMAXPROCS follows the pinning (1). The exact driver command of each scenario "+
+	fmt.Fprintf(b, "- Client: `taskset -c %s driver -client <client> ...` (bench/drivers), one process per run, one goroutine (or as many as "+
+		"a scenario names, sharing the records) calling the client's asynchronous send per record; GOMAXPROCS follows the pinning (1). The exact driver command of each scenario "+
 		"is under its table.\n", c.ClientCore)
 	fmt.Fprintf(b, "- Interleaved: per scenario, %d trials; each trial runs every client in turn (order rotated per trial), "+
 		"each a throughput run then a latency run. Tables give median [min–max] over trials.\n", c.Trials)
 	fmt.Fprintf(b, "- Throughput runs: %d records (100 B) or %d (1 KiB) as fast as the client accepts them, after %d warm-up records "+
 		"(connections, metadata, producer id, pools) that are not measured; the run ends when every record is acknowledged.\n",
 		c.Records, c.Records1k, c.Warmup)
-	fmt.Fprintf(b, "- Payloads: %d distinct JSON-like values per size from a fixed seed (bench/drivers/payload.go), no keys. "+
-		"Every client: batch %d bytes, %d bytes of buffer, its default compression level and partitioner, the OS default socket send buffer (kprod is set to it: its own default is Java's 128 KiB send.buffer.bytes).\n",
+	fmt.Fprintf(b, "- Payloads: %d distinct JSON-like values per size from a fixed seed (bench/drivers/payload.go), no keys unless a scenario is keyed. "+
+		"Every client: batch %d bytes (unless a scenario sets batch.size), %d bytes of buffer, its default compression level and partitioner, the OS default socket send buffer (kprod is set to it: its own default is Java's 128 KiB send.buffer.bytes).\n",
 		c.Set.Payloads, c.Set.BatchBytes, c.Set.BufferBytes)
 	fmt.Fprintf(b, "- CPU ns/record: user+system time of the driver process (getrusage RUSAGE_SELF: every thread, librdkafka's "+
 		"too) during the measured phase, divided by records. Allocs and bytes per record: Go's runtime.MemStats (librdkafka's "+
@@ -383,7 +391,11 @@ func (r *report) targetsSection(b *strings.Builder) {
 }
 
 func (r *report) scenarioSection(b *strings.Builder, target string, sc scenario, cells []cell, chart string) {
-	fmt.Fprintf(b, "\n### %s\n\n%s.\n\n![%s](%s)\n\n", sc.Name, sc.describe(), sc.Name, chart)
+	fmt.Fprintf(b, "\n### %s\n\n%s.\n\n", sc.Name, sc.describe())
+	if sk := sc.skipped(r.clientsOf(target)); len(sk) > 0 {
+		fmt.Fprintf(b, "Not run by: %s.\n\n", strings.Join(sk, "; "))
+	}
+	fmt.Fprintf(b, "![%s](%s)\n\n", sc.Name, chart)
 	var franz cell
 	for _, c := range cells {
 		if c.client == "franz-go" {
