@@ -377,17 +377,19 @@ func (r *report) targetsSection(b *strings.Builder) {
 		fmt.Fprintf(b, "| %s | %s | %s %.2gx | %s | %s |\n", t.what, t.scen, op, t.limit, fmtRatio(ratio), verdict)
 	}
 	defer r.profilesSection(b, missed)
-	worst := math.NaN()
+	worst, worstScen := math.NaN(), "all"
 	for _, sc := range r.scenarios {
 		if a := r.cell("sink", sc.Name, "kprod").allocs.med; !math.IsNaN(a) && (math.IsNaN(worst) || a > worst) {
-			worst = a
+			worst, worstScen = a, sc.Name
 		}
 	}
 	verdict := map[bool]string{true: "met", false: "**missed**"}[worst <= 0.01]
 	if math.IsNaN(worst) {
 		verdict = "not run"
 	}
-	fmt.Fprintf(b, "| allocations/record, every scenario (worst median) | all | ≤ 0.01 | %.3g | %s |\n", worst, verdict)
+	// The scenario named is the worst one: with issue 14's scenarios beside issue 5's,
+	// "every scenario" covers more than it did.
+	fmt.Fprintf(b, "| allocations/record, every scenario (worst median) | %s | ≤ 0.01 | %.3g | %s |\n", worstScen, worst, verdict)
 }
 
 func (r *report) scenarioSection(b *strings.Builder, target string, sc scenario, cells []cell, chart string) {
