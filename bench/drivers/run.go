@@ -136,6 +136,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 		defer f.Close()
+		// The profile is as of the last completed GC: without one, the measured phase's
+		// allocations since then would be missing from it.
+		runtime.GC()
 		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 			return res, err
 		}
