@@ -12,7 +12,12 @@ import (
 
 func startSink(t *testing.T) *sink.Server {
 	t.Helper()
-	s, err := sink.New(sink.Config{Verify: true, Logf: t.Logf})
+	return startSinkWith(t, sink.Config{Verify: true, Logf: t.Logf})
+}
+
+func startSinkWith(t *testing.T, cfg sink.Config) *sink.Server {
+	t.Helper()
+	s, err := sink.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,32 +52,41 @@ func TestEveryDriver(t *testing.T) {
 			t.Run(client+"/"+v.name, func(t *testing.T) {
 				o := tiny(client, s.Addr(), fmt.Sprintf("%s-%s", client, v.name))
 				v.set(&o)
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				res, err := Run(ctx, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res.Failed != 0 || res.Records != int64(o.Records) || res.RecordsPerSec <= 0 || res.CPUNsPerRecord <= 0 {
-					t.Fatalf("result %+v", res)
-				}
-				if o.Rate > 0 && (res.LatencyP50Us <= 0 || res.LatencyP99Us < res.LatencyP50Us || res.LatencyP999Us < res.LatencyP99Us) {
-					t.Fatalf("latency percentiles %v %v %v", res.LatencyP50Us, res.LatencyP99Us, res.LatencyP999Us)
-				}
-				st, _ := s.Topic(o.Topic)
-				want := int64(o.Records + o.Warmup)
-				if st.Records != want || st.ValueBytes != want*int64(o.ValueSize) || st.Errors != 0 {
-					t.Fatalf("sink received %+v, want %d records of %d bytes", st, want, o.ValueSize)
-				}
+				_, st := runCounted(t, s, o)
 				if o.Compression != "none" {
 					checkCodec(t, client, o.Compression, st)
-				}
-				if st.Partitions != o.Partitions {
-					t.Fatalf("topic has %d partitions, want %d", st.Partitions, o.Partitions)
 				}
 			})
 		}
 	}
+}
+
+// runCounted runs o and checks its result, its latency percentiles when paced, and
+// that the sink received exactly warm-up + measured records, well formed, in a topic
+// of o.Partitions partitions.
+func runCounted(t *testing.T, s *sink.Server, o Options) (Result, sink.TopicStats) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 0 || res.Records != int64(o.Records) || res.RecordsPerSec <= 0 || res.CPUNsPerRecord <= 0 || res.PeakRSSMiB <= 0 {
+		t.Fatalf("result %+v", res)
+	}
+	if o.Rate > 0 && (res.LatencyP50Us <= 0 || res.LatencyP99Us < res.LatencyP50Us || res.LatencyP999Us < res.LatencyP99Us) {
+		t.Fatalf("latency percentiles %v %v %v", res.LatencyP50Us, res.LatencyP99Us, res.LatencyP999Us)
+	}
+	st, _ := s.Topic(o.Topic)
+	want := int64(o.Records + o.Warmup)
+	if st.Records != want || st.ValueBytes != want*int64(o.ValueSize) || st.Errors != 0 {
+		t.Fatalf("sink received %+v, want %d records of %d bytes", st, want, o.ValueSize)
+	}
+	if st.Partitions != o.Partitions {
+		t.Fatalf("topic has %d partitions, want %d", st.Partitions, o.Partitions)
+	}
+	return res, st
 }
 
 // TestCodecs runs every client with every codec through the verifying sink and checks

@@ -48,7 +48,11 @@ func newFranz(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	if !o.Idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite())
 	}
-	cl, err := kgo.NewClient(opts...)
+	tlsOpts, err := franzTLS(o.TLSCA)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, tlsOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +90,10 @@ func (f *franzClient) send(ctx context.Context, i int, s *slot) error {
 	f.cl.Produce(ctx, r, pr)
 	return nil
 }
+
+// fork returns f: its records come from a sync.Pool and kgo's Produce is safe for
+// concurrent use, so senders share everything.
+func (f *franzClient) fork() producer { return f }
 
 func (f *franzClient) flush(ctx context.Context) error { return f.cl.Flush(ctx) }
 

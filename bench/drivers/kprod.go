@@ -22,6 +22,7 @@ type kprodClient struct {
 	rec      kprod.Record
 	cb       func(kprod.RecordMetadata, error)
 	slotCBs  []func(kprod.RecordMetadata, error)
+	ob       *observer // -observe; nil without
 }
 
 func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
@@ -51,6 +52,12 @@ func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	if o.Idempotent {
 		cfg.Idempotence = kprod.ToggleOn
 	}
+	if o.TLSCA != "" {
+		// The properties' way (security.protocol=SSL, a PEM ssl.truststore.location),
+		// as a Java user would configure it; kprod builds its tls.Config from them.
+		cfg.SecurityProtocol = kprod.SecuritySSL
+		cfg.SSL.TruststoreType, cfg.SSL.TruststoreLocation = "PEM", o.TLSCA
+	}
 	if o.SpoolDir != "" {
 		if err := os.RemoveAll(o.SpoolDir); err != nil {
 			return nil, err
@@ -62,17 +69,29 @@ func newKprod(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 		}
 		cfg.SpoolDir, cfg.SpoolSync = props.SpoolDir, props.SpoolSync
 	}
-	p, err := kprod.NewProducer(cfg)
+	var opts []kprod.Option
+	if o.Observe {
+		opts = observeOptions()
+	}
+	p, err := kprod.NewProducer(cfg, opts...)
 	if err != nil {
 		return nil, err
 	}
 	k := &kprodClient{p: p, payloads: payloads, keys: Keys(o.Keys), rec: kprod.Record{Topic: o.Topic}}
 	k.cb = func(_ kprod.RecordMetadata, err error) { tr.ack(1, err) }
+	if o.Observe {
+		k.ob = &observer{}
+		k.ob.start(p)
+		k.cb = func(md kprod.RecordMetadata, err error) { k.ob.record(md); tr.ack(1, err) }
+	}
 	if tr.slots != nil {
 		k.slotCBs = make([]func(kprod.RecordMetadata, error), len(tr.slots))
 		for i := range tr.slots {
 			s := &tr.slots[i]
 			k.slotCBs[i] = func(_ kprod.RecordMetadata, err error) { tr.slotDone(s, err) }
+			if k.ob != nil {
+				k.slotCBs[i] = func(md kprod.RecordMetadata, err error) { k.ob.record(md); tr.slotDone(s, err) }
+			}
 		}
 	}
 	return k, nil
@@ -90,8 +109,33 @@ func (k *kprodClient) send(ctx context.Context, i int, s *slot) error {
 	return k.p.Send(ctx, &k.rec, cb)
 }
 
+// fork gives another sender its own Record: Send reads it, so senders cannot share one.
+func (k *kprodClient) fork() producer {
+	f := *k
+	f.rec = kprod.Record{Topic: k.rec.Topic}
+	return &f
+}
+
 func (k *kprodClient) flush(ctx context.Context) error { return k.p.Flush(ctx) }
 
-func (k *kprodClient) close() { k.p.Close(context.Background()) }
+func (k *kprodClient) close() {
+	if k.ob != nil {
+		k.ob.close()
+	}
+	k.p.Close(context.Background())
+}
 
-func (k *kprodClient) notes() []string { return nil }
+// observed says what -observe saw, after the run.
+func (k *kprodClient) observed() []string {
+	if k.ob == nil {
+		return nil
+	}
+	return k.ob.notes()
+}
+
+func (k *kprodClient) notes() []string {
+	if k.ob != nil {
+		return []string{"observe: metrics scraped every second, a debug-level logger, each record's Timing read in its callback"}
+	}
+	return nil
+}

@@ -1,7 +1,7 @@
 // Package drivers runs one Kafka producer client against a broker with identical flags,
 // payloads and measurement for every client: kprod, franz-go, confluent-kafka-go
 // (librdkafka), sarama and segmentio/kafka-go. A run sends -records records (after a
-// warm-up that is not measured) from one goroutine, waits until every record is
+// warm-up that is not measured) from -goroutines goroutines (default one), waits until every record is
 // acknowledged, and reports one Result: throughput, the process's CPU time from
 // getrusage(RUSAGE_SELF) per record, Go allocations per record and, when -rate > 0,
 // send-to-ack latency percentiles at that offered load.
@@ -43,6 +43,16 @@ type Options struct {
 	// only): keyed records spread over every partition by the default partitioner's
 	// murmur2 hash, as issue 14's 1,000-partition scenario needs; 0 sends no keys.
 	Keys int
+	// Goroutines is how many goroutines share the records (kprod and franz-go beyond
+	// one; 0 is 1): goroutine g sends records g, g+N, g+2N..., so together they keep the
+	// single sender's order of payloads, keys and intended send times.
+	Goroutines int
+	// TLSCA, when set, connects over TLS trusting the PEM certificates in this file
+	// (kprod and franz-go only); the brokers' certificates must name the host dialled.
+	TLSCA string
+	// Observe turns on every observability feature kprod has (kprod only; see
+	// observe.go): the peers' runs beside it stay as usual.
+	Observe bool
 	// CreateTopic creates Topic with Partitions before the run (an existing topic is
 	// fine); tests against an auto-creating broker may turn it off.
 	CreateTopic bool
@@ -74,6 +84,29 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.SpoolDir, "spool-dir", "", "kprod only: spool.dir (emptied before the run)")
 	fs.StringVar(&o.SpoolSync, "spool-sync", "interval", "kprod only: spool.sync, always, interval or none")
 	fs.IntVar(&o.Keys, "keys", 0, "kprod and franz-go only: distinct record keys, cycled (0: no keys)")
+	fs.IntVar(&o.Goroutines, "goroutines", 1, "goroutines sharing the records, each sending its share (beyond 1: kprod and franz-go only)")
+	fs.StringVar(&o.TLSCA, "tls-ca", "", "kprod and franz-go only: connect over TLS, trusting the PEM CA certificates in this file")
+	fs.BoolVar(&o.Observe, "observe", false, "kprod only: metrics scraped every second, a debug-level logger, per-record Timing read in the callback")
+}
+
+// ClientSupports says whether o.Client implements the options only some clients
+// have; the runner asks it to skip a client in a scenario it cannot run.
+func (o *Options) ClientSupports() error {
+	// The two clients the issue's targets compare have every option.
+	full := o.Client == "kprod" || o.Client == "franz-go"
+	switch {
+	case o.SpoolDir != "" && o.Client != "kprod":
+		return fmt.Errorf("-spool-dir is kprod's own")
+	case o.Observe && o.Client != "kprod":
+		return fmt.Errorf("-observe is kprod's own")
+	case o.Keys > 0 && !full:
+		return fmt.Errorf("-keys is implemented for kprod and franz-go only")
+	case o.Goroutines > 1 && !full:
+		return fmt.Errorf("-goroutines beyond 1 is implemented for kprod and franz-go only")
+	case o.TLSCA != "" && !full:
+		return fmt.Errorf("-tls-ca is implemented for kprod and franz-go only")
+	}
+	return nil
 }
 
 // Validate checks the options.
@@ -87,11 +120,8 @@ func (o *Options) Validate() error {
 	if o.Acks != "all" && o.Acks != "1" {
 		return fmt.Errorf("-acks must be all or 1, not %q", o.Acks)
 	}
-	if o.SpoolDir != "" && o.Client != "kprod" {
-		return fmt.Errorf("-spool-dir is kprod's own")
-	}
-	if o.Keys > 0 && o.Client != "kprod" && o.Client != "franz-go" {
-		return fmt.Errorf("-keys is implemented for kprod and franz-go only")
+	if err := o.ClientSupports(); err != nil {
+		return err
 	}
 	if o.Idempotent && o.Acks != "all" {
 		return fmt.Errorf("-idempotent requires -acks all")
@@ -99,8 +129,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Records <= 0, o.ValueSize <= 0, o.Payloads <= 0, o.Partitions <= 0:
 		return fmt.Errorf("-records, -value-size, -payloads and -partitions must be positive")
-	case o.Warmup < 0, o.Keys < 0, o.LingerMs < 0, o.Rate < 0, o.BatchBytes <= 0, o.BufferBytes <= 0:
-		return fmt.Errorf("-warmup, -keys, -linger and -rate must not be negative; -batch-bytes and -buffer-bytes must be positive")
+	case o.Warmup < 0, o.Keys < 0, o.Goroutines < 0, o.LingerMs < 0, o.Rate < 0, o.BatchBytes <= 0, o.BufferBytes <= 0:
+		return fmt.Errorf("-warmup, -keys, -goroutines, -linger and -rate must not be negative; -batch-bytes and -buffer-bytes must be positive")
 	}
 	return nil
 }

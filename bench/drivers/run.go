@@ -45,6 +45,7 @@ type Result struct {
 	BytesPerRecord   float64  `json:"bytes_per_record"` // Go heap bytes allocated
 	GCCycles         uint32   `json:"gc_cycles"`
 	MinorFaults      *int64   `json:"minor_faults,omitempty"` // page faults of the measured phase (getrusage ru_minflt); nil: not measured
+	PeakRSSMiB       float64  `json:"peak_rss_mib,omitempty"` // the process's resident high-water mark over its whole life (getrusage ru_maxrss)
 	Failed           int64    `json:"failed"`
 	FirstError       string   `json:"first_error,omitempty"`
 	Rate             int      `json:"rate,omitempty"`
@@ -53,6 +54,7 @@ type Result struct {
 	LatencyP999Us    float64  `json:"latency_p999_us,omitempty"`
 	LatencyMaxUs     float64  `json:"latency_max_us,omitempty"`
 	GOMAXPROCS       int      `json:"gomaxprocs"`
+	Goroutines       int      `json:"goroutines"` // senders sharing the records
 	Notes            []string `json:"notes,omitempty"`
 }
 
@@ -66,7 +68,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		payloads = Payloads(o.Payloads, o.ValueSize, o.Seed)
 	}
 	if o.CreateTopic {
-		if err := createTopic(ctx, o.Brokers, o.Topic, o.Partitions); err != nil {
+		if err := createTopic(ctx, o.Brokers, o.Topic, o.Partitions, o.TLSCA); err != nil {
 			return Result{}, err
 		}
 	}
@@ -77,7 +79,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	defer p.close()
 	res := Result{Client: o.Client, Records: int64(o.Records), Warmup: o.Warmup, Rate: o.Rate,
-		GOMAXPROCS: runtime.GOMAXPROCS(0), Notes: p.notes()}
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Goroutines: max(o.Goroutines, 1), Notes: p.notes()}
 
 	// Warm-up: connections, metadata, producer id, pools; not measured.
 	tr.phase(int64(o.Warmup))
@@ -134,11 +136,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 		defer f.Close()
+		// The profile is as of the last completed GC: without one, the measured phase's
+		// allocations since then would be missing from it.
+		runtime.GC()
 		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 			return res, err
 		}
 	}
 
+	if ob, ok := p.(interface{ observed() []string }); ok {
+		res.Notes = append(res.Notes, ob.observed()...)
+	}
 	n := float64(o.Records)
 	res.Seconds = elapsed.Seconds()
 	res.RecordsPerSec = n / res.Seconds
@@ -150,6 +158,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.GCCycles = m1.NumGC - m0.NumGC
 	faults := flt1 - flt0
 	res.MinorFaults = &faults
+	res.PeakRSSMiB = peakRSSMiB()
 	res.Failed = tr.failed.Load()
 	if e := tr.firstErr.Load(); e != nil {
 		res.FirstError = *e
@@ -172,52 +181,6 @@ func percentile(sorted []int64, q float64) float64 {
 	i := int(q*float64(len(sorted))+0.5) - 1
 	i = max(0, min(i, len(sorted)-1))
 	return float64(sorted[i]) / 1e3
-}
-
-// sendAll sends records [from, from+n). Unpaced, it keeps at most buffer-bytes of
-// unacknowledged values in flight (an equal bound for clients that have none); paced,
-// it sends record i at start + i*period, in bursts after each sleep.
-func sendAll(ctx context.Context, p producer, tr *tracker, o Options, from, n int, paced bool) error {
-	maxInFlight := int64(max(o.BufferBytes/o.ValueSize, 1024))
-	latency := tr.slots != nil
-	if paced {
-		tr.start = mono()
-	}
-	for i := 0; i < n; {
-		burst := n - i
-		if paced {
-			due := int((float64(mono()-tr.start) / tr.period)) + 1
-			if due <= i {
-				time.Sleep(time.Duration(float64(i)*tr.period) - time.Duration(mono()-tr.start))
-				continue
-			}
-			burst = min(due, n) - i
-		}
-		for range burst {
-			var s *slot
-			if latency {
-				s = &tr.slots[(from+i)%len(tr.slots)]
-				for s.busy.Load() {
-					time.Sleep(50 * time.Microsecond)
-				}
-				s.idx = int64(i)
-				s.busy.Store(true)
-			}
-			if err := p.send(ctx, from+i, s); err != nil {
-				return err
-			}
-			i++
-			if i&1023 == 0 {
-				for int64(i)-tr.done.Load() > maxInFlight {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					time.Sleep(50 * time.Microsecond)
-				}
-			}
-		}
-	}
-	return nil
 }
 
 // errTimeout is returned when acknowledgements stop arriving.
@@ -257,4 +220,15 @@ func processCPU() (time.Duration, int64) {
 		return 0, 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), int64(ru.Minflt) // int32 on some 32-bit platforms
+}
+
+// peakRSSMiB is the process's peak resident set so far (ru_maxrss, KiB on Linux) in
+// MiB. It spans the whole process, payload generation and warm-up included: the same
+// for every client, and what an operator sizing a container sees.
+func peakRSSMiB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
 }

@@ -12,10 +12,15 @@ import (
 )
 
 // createTopic creates topic with partitions (replication factor 1) before a run, so
-// every client starts with the same partitions; TOPIC_ALREADY_EXISTS is fine. It uses a
+// every client starts with the same partitions; TOPIC_ALREADY_EXISTS is fine. With a CA
+// file it connects over TLS, as the run will. It uses a
 // short-lived franz-go client that is closed before anything is measured.
-func createTopic(ctx context.Context, brokers, topic string, partitions int) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.ClientID("bench-setup"))
+func createTopic(ctx context.Context, brokers, topic string, partitions int, caFile string) error {
+	tlsOpts, err := franzTLS(caFile)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(tlsOpts, kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.ClientID("bench-setup"))...)
 	if err != nil {
 		return err
 	}

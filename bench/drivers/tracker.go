@@ -21,7 +21,12 @@ type slot struct {
 
 // tracker counts acknowledgements of every client the same way: clients call ack (per
 // record or per batch) in throughput mode and slotDone per record in latency mode.
+//
+// Several senders and the clients' callback goroutines use one tracker at once: every
+// field they share is atomic, or written before the senders start (slots, start, period,
+// lat's backing array) and then only read; each lat element and slot idx has one writer.
 type tracker struct {
+	sent     atomic.Int64 // records handed to the client in this phase, counted in steps of 1024
 	done     atomic.Int64 // records acknowledged or failed in this phase
 	failed   atomic.Int64
 	firstErr atomic.Pointer[string]
@@ -53,6 +58,7 @@ func newTracker(latency bool) *tracker {
 
 // phase starts counting n new records.
 func (t *tracker) phase(n int64) {
+	t.sent.Store(0)
 	t.done.Store(0)
 	t.failed.Store(0)
 	t.target.Store(n)

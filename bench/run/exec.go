@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"net/http"
 	"os"
 	"os/exec"
@@ -45,15 +46,21 @@ func build(ctx context.Context, benchDir, dir string) error {
 
 // sinkProc is a running sink process.
 type sinkProc struct {
-	cmd  *exec.Cmd
-	Addr string `json:"addr"`
-	HTTP string `json:"http"`
+	cmd   *exec.Cmd
+	Addr  string `json:"addr"`
+	HTTP  string `json:"http"`
+	TLSCA string `json:"-"` // the CA clients trust, for a TLS sink
 }
 
-func startSink(ctx context.Context, pin pinner, core, bin string, verify bool, logFile string) (*sinkProc, error) {
+// startSink starts a sink; with caFile set it serves TLS with a self-signed certificate
+// whose CA it writes there.
+func startSink(ctx context.Context, pin pinner, core, bin string, verify bool, caFile, logFile string) (*sinkProc, error) {
 	args := []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0"}
 	if verify {
 		args = append(args, "-verify")
+	}
+	if caFile != "" {
+		args = append(args, "-tls", "-tls-ca-out", caFile)
 	}
 	cmd := pin.command(ctx, core, bin, args...)
 	logf, err := os.Create(logFile)
@@ -68,7 +75,7 @@ func startSink(ctx context.Context, pin pinner, core, bin string, verify bool, l
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &sinkProc{cmd: cmd}
+	s := &sinkProc{cmd: cmd, TLSCA: caFile}
 	line, err := bufio.NewReader(out).ReadBytes('\n')
 	if err != nil {
 		cmd.Process.Kill()
@@ -79,6 +86,41 @@ func startSink(ctx context.Context, pin pinner, core, bin string, verify bool, l
 		return nil, fmt.Errorf("sink said %q: %w", line, err)
 	}
 	return s, nil
+}
+
+// sinkPair is a counting sink and a verifying one (in verify mode unless -verify=false)
+// on the sink core, both plaintext or both TLS.
+type sinkPair struct {
+	counting, verifying *sinkProc
+}
+
+func startSinks(ctx context.Context, c config, pin pinner, bin string, tls bool) (*sinkPair, error) {
+	suffix, caFile := "", func(string) string { return "" }
+	if tls {
+		suffix = "-tls"
+		caFile = func(name string) string { return filepath.Join(bin, name+"-ca.pem") }
+	}
+	var p sinkPair
+	var err error
+	p.counting, err = startSink(ctx, pin, c.SinkCore, filepath.Join(bin, "sink"), false, caFile("counting"),
+		filepath.Join(bin, "sink-counting"+suffix+".log"))
+	if err != nil {
+		return nil, err
+	}
+	p.verifying, err = startSink(ctx, pin, c.SinkCore, filepath.Join(bin, "sink"), c.Verify, caFile("verifying"),
+		filepath.Join(bin, "sink"+suffix+".log"))
+	if err != nil {
+		p.counting.stop()
+		return nil, err
+	}
+	log.Printf("sinks on %s (counting) and %s (verify=%v, tls=%v), pinned to core %s; clients on core %s",
+		p.counting.Addr, p.verifying.Addr, c.Verify, tls, c.SinkCore, c.ClientCore)
+	return &p, nil
+}
+
+func (p *sinkPair) stop() {
+	p.counting.stop()
+	p.verifying.stop()
 }
 
 func (s *sinkProc) stop() {
@@ -125,7 +167,16 @@ type runSpec struct {
 	Rate     int
 	Profile  string
 	Create   bool
+	TLSCA    string // the CA file of Brokers' TLS listener, for TLS scenarios
 	settings settings
+}
+
+// batchBytes is the scenario's batch size, else the runner's.
+func (r runSpec) batchBytes() int {
+	if r.Scenario.BatchBytes > 0 {
+		return r.Scenario.BatchBytes
+	}
+	return r.settings.BatchBytes
 }
 
 // settings are the knobs equal for every run.
@@ -142,8 +193,21 @@ func (r runSpec) args() []string {
 		"-warmup", strconv.Itoa(r.Warmup), "-value-size", strconv.Itoa(s.ValueSize),
 		"-payloads", strconv.Itoa(r.settings.Payloads), "-compression", s.Compression,
 		"-acks", s.Acks, "-idempotent=" + strconv.FormatBool(s.Idempotent),
-		"-linger", strconv.Itoa(s.LingerMs), "-batch-bytes", strconv.Itoa(r.settings.BatchBytes),
+		"-linger", strconv.Itoa(s.LingerMs), "-batch-bytes", strconv.Itoa(r.batchBytes()),
 		"-buffer-bytes", strconv.Itoa(r.settings.BufferBytes)}
+	o := s.options(r.Client)
+	if o.Keys > 0 {
+		a = append(a, "-keys", strconv.Itoa(o.Keys))
+	}
+	if o.Goroutines > 0 {
+		a = append(a, "-goroutines", strconv.Itoa(o.Goroutines))
+	}
+	if s.TLS {
+		a = append(a, "-tls-ca", r.TLSCA)
+	}
+	if o.Observe {
+		a = append(a, "-observe")
+	}
 	if r.Rate > 0 {
 		a = append(a, "-rate", strconv.Itoa(r.Rate))
 	}

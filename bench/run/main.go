@@ -54,6 +54,8 @@ type config struct {
 	Real         string
 	RealOnly     bool
 	RealCluster  string
+	RealTLS      string
+	RealTLSCA    string
 	PinBroker    bool
 	Java         bool
 	JavaFullJIT  bool
@@ -86,6 +88,8 @@ func main() {
 	flag.IntVar(&c.RealTrials, "real-trials", 0, "trials against real Kafka (0: -trials)")
 	flag.IntVar(&c.RealRecords, "real-records", 0, "records per throughput run against real Kafka, 100-byte values; a quarter at 1 KiB (0: as the sink)")
 	flag.StringVar(&c.RealCluster, "real-cluster", "single", "scripts/kafka cluster name of -real (for Java's tool)")
+	flag.StringVar(&c.RealTLS, "real-tls", "", "host:port of -real's SSL listener, for the TLS scenarios (scripts/kafka up --security; without it they run on the sink only)")
+	flag.StringVar(&c.RealTLSCA, "real-tls-ca", "", "PEM CA file that -real-tls's certificate chains to")
 	flag.BoolVar(&c.PinBroker, "pin-broker", true, "with -real, pin the broker's threads to -sink-core for the run (taskset -a -p)")
 	flag.BoolVar(&c.Java, "java", true, "with -real, also run Java's ProducerPerformance")
 	flag.BoolVar(&c.JavaFullJIT, "java-full-jit", false, "run ProducerPerformance with java directly (default JIT) instead of scripts/kafka's C1-only tool JVM")
@@ -207,34 +211,44 @@ func runSink(ctx context.Context, c config, rep *report, pin pinner, bin string,
 	// Two sinks on the same core: throughput runs go to one that counts records from
 	// batch headers, latency runs to one that parses every batch. A verifying sink
 	// answers each request only after checking it, which capped the fastest client
-	// (kprod at 100 B: ~25% fewer records/s, idle while the sink checked CRCs).
-	counting, err := startSink(ctx, pin, c.SinkCore, filepath.Join(bin, "sink"), false, filepath.Join(bin, "sink-counting.log"))
+	// (kprod at 100 B: ~25% fewer records/s, idle while the sink checked CRCs). TLS
+	// scenarios get a second such pair serving TLS.
+	plain, err := startSinks(ctx, c, pin, bin, false)
 	if err != nil {
 		return err
 	}
-	defer counting.stop()
-	verifying, err := startSink(ctx, pin, c.SinkCore, filepath.Join(bin, "sink"), c.Verify, filepath.Join(bin, "sink.log"))
-	if err != nil {
-		return err
-	}
-	defer verifying.stop()
-	log.Printf("sinks on %s (counting) and %s (verify=%v), pinned to core %s; clients on core %s",
-		counting.Addr, verifying.Addr, c.Verify, c.SinkCore, c.ClientCore)
-	sinkFor := func(kind string) *sinkProc {
-		if kind == "throughput" && !c.VerifyAll {
-			return counting
+	defer plain.stop()
+	var secure *sinkPair
+	if slices.ContainsFunc(scens, func(s scenario) bool { return s.TLS }) {
+		if secure, err = startSinks(ctx, c, pin, bin, true); err != nil {
+			return err
 		}
-		return verifying
+		defer secure.stop()
+	}
+	sinkFor := func(sc scenario, kind string) *sinkProc {
+		pair := plain
+		if sc.TLS {
+			pair = secure
+		}
+		if kind == "throughput" && !c.VerifyAll {
+			return pair.counting
+		}
+		return pair.verifying
 	}
 	for _, sc := range scens {
+		logSkipped(sc, clients)
 		for trial := range c.Trials {
 			for _, client := range trialOrder(clients, trial) {
+				if sc.runs(client) != nil {
+					continue
+				}
 				for _, kind := range kinds(c) {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					sink := sinkFor(kind)
+					sink := sinkFor(sc, kind)
 					spec := c.spec(sc, client, kind, sink.Addr, "sink", trial)
+					spec.TLSCA = sink.TLSCA
 					spec.Topic = fmt.Sprintf("%s-%s-%s-t%d", sc.Name, client, kind, trial)
 					before, _ := sink.topic("-cpu-probe-")
 					r := runResult{Target: "sink", Scenario: sc.Name, Client: client, Trial: trial, Kind: kind,
@@ -257,7 +271,7 @@ func runSink(ctx context.Context, c config, rep *report, pin pinner, bin string,
 			}
 		}
 		if c.Profiles != "" {
-			profileRuns(ctx, c, pin, bin, counting, sc, clients)
+			profileRuns(ctx, c, pin, bin, sinkFor(sc, "throughput"), sc, clients)
 		}
 	}
 	return nil
@@ -305,13 +319,28 @@ func runReal(ctx context.Context, c config, rep *report, pin pinner, bin, benchD
 	}
 	rep.realAddr = c.Real
 	for _, sc := range scens {
+		brokers := c.Real
+		if sc.TLS {
+			if c.RealTLS == "" {
+				log.Printf("real %s: skipped, no -real-tls listener", sc.Name)
+				continue
+			}
+			brokers = c.RealTLS
+		}
+		logSkipped(sc, all)
 		for trial := range c.realTrials() {
 			for _, client := range trialOrder(all, trial) {
+				if sc.runs(client) != nil {
+					continue
+				}
 				for _, kind := range kinds(c) {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					spec := c.spec(sc, client, kind, c.Real, "real", trial)
+					spec := c.spec(sc, client, kind, brokers, "real", trial)
+					if sc.TLS {
+						spec.TLSCA = c.RealTLSCA
+					}
 					spec.Topic = fmt.Sprintf("bench-%s-%s-%s-t%d-%d", sc.Name, client, kind, trial, time.Now().UnixNano()%1e6)
 					spec.Create = false
 					r := runResult{Target: "real", Scenario: sc.Name, Client: client, Trial: trial, Kind: kind,
@@ -430,16 +459,24 @@ var profiledClients = []string{"kprod", "franz-go"}
 // runs are not measured: the profiler's signal handling would tilt a trial.
 func profileRuns(ctx context.Context, c config, pin pinner, bin string, sink *sinkProc, sc scenario, clients []string) {
 	for _, client := range profiledClients {
-		if !slices.Contains(clients, client) {
+		if !slices.Contains(clients, client) || sc.runs(client) != nil {
 			continue
 		}
 		spec := c.spec(sc, client, "throughput", sink.Addr, "sink", 0)
+		spec.TLSCA = sink.TLSCA
 		spec.Topic = fmt.Sprintf("%s-%s-profile", sc.Name, client)
 		spec.Profile = profilePath(c.Profiles, "sink", sc.Name, client)
 		spec.Records = max(spec.Records, c.Records) // 1 KiB runs are short: enough samples
 		if _, err := runDriver(ctx, pin, c.ClientCore, filepath.Join(bin, "driver"), spec); err != nil {
 			log.Printf("profile run %s %s: %v", sc.Name, client, err)
 		}
+	}
+}
+
+// logSkipped says which clients sit out sc, once per scenario and target.
+func logSkipped(sc scenario, clients []string) {
+	if sk := sc.skipped(clients); len(sk) > 0 {
+		log.Printf("%s: not run by %s", sc.Name, strings.Join(sk, "; "))
 	}
 }
 

@@ -209,10 +209,13 @@ func (j *javaRunner) run(ctx context.Context, pin pinner, core, payloadFile stri
 	}
 	props := []string{"bootstrap.servers=" + r.Brokers, "client.id=bench-java", "acks=" + s.Acks,
 		"enable.idempotence=" + strconv.FormatBool(s.Idempotent), "linger.ms=" + strconv.Itoa(s.LingerMs),
-		"batch.size=" + strconv.Itoa(r.settings.BatchBytes), "buffer.memory=" + strconv.Itoa(r.settings.BufferBytes),
+		"batch.size=" + strconv.Itoa(r.batchBytes()), "buffer.memory=" + strconv.Itoa(r.settings.BufferBytes),
 		"compression.type=" + s.Compression}
-	if r.settings.BatchBytes+(64<<10) > 1<<20 {
-		props = append(props, "max.request.size="+strconv.Itoa(r.settings.BatchBytes+64<<10))
+	if r.batchBytes()+(64<<10) > 1<<20 {
+		props = append(props, "max.request.size="+strconv.Itoa(r.batchBytes()+64<<10))
+	}
+	if s.TLS {
+		props = append(props, "security.protocol=SSL", "ssl.truststore.type=PEM", "ssl.truststore.location="+r.TLSCA)
 	}
 	args := []string{"--topic", r.Topic, "--num-records", strconv.Itoa(r.Records), "--payload-file", payloadFile,
 		"--throughput", throughput}

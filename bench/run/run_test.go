@@ -59,12 +59,75 @@ func TestMatrix(t *testing.T) {
 			t.Fatalf("matrix lacks %s", want)
 		}
 	}
-	if f, err := filter(m, "^v1024-"); err != nil || len(f) != 6 {
+	if f, err := filter(m, "^v1024-"); err != nil || len(f) != 7 {
 		t.Fatalf("filter: %d, %v", len(f), err)
 	}
 	if _, err := filter(m, "nothing"); err == nil {
 		t.Fatal("empty filter accepted")
 	}
+}
+
+// TestUsersRun checks issue 14's scenarios: their names, what the driver is told, and
+// that clients without an option sit them out instead of failing.
+func TestUsersRun(t *testing.T) {
+	byName := map[string]scenario{}
+	for _, s := range matrix() {
+		byName[s.Name] = s
+	}
+	want := map[string][]string{ // scenario -> driver flags kprod gets
+		"v100-none-p16-idem-keyed-g1":         {"-keys 65536", "-goroutines 1", "-partitions 16"},
+		"v100-none-p16-idem-keyed-g2":         {"-goroutines 2"},
+		"v100-none-p16-idem-keyed-g8":         {"-goroutines 8"},
+		"v100-none-p16-idem-keyed-g32":        {"-goroutines 32"},
+		"v100-none-p1000-idem-keyed-batch16k": {"-partitions 1000", "-batch-bytes 16384", "-keys 65536"},
+		"v100-none-p1000-idem-keyed-batch1m":  {"-batch-bytes 1000000"},
+		"v100-none-p1-idem-tls":               {"-tls-ca /tmp/ca.pem"},
+		"v1024-none-p1-idem-tls":              {"-value-size 1024", "-tls-ca /tmp/ca.pem"},
+		"v100-none-p1-idem-observe":           {"-observe"},
+	}
+	for name, flags := range want {
+		sc, ok := byName[name]
+		if !ok {
+			t.Fatalf("matrix lacks %s", name)
+		}
+		spec := runSpec{Client: "kprod", Scenario: sc, TLSCA: "/tmp/ca.pem", settings: settings{Payloads: 1, BatchBytes: 5, BufferBytes: 1}}
+		args := " " + strings.Join(spec.args(), " ") + " "
+		for _, f := range flags {
+			if !strings.Contains(args, " "+f+" ") {
+				t.Errorf("%s: kprod args %q lack %q", name, args, f)
+			}
+		}
+		if err := sc.runs("kprod"); err != nil {
+			t.Errorf("%s: kprod skipped: %v", name, err)
+		}
+		if err := sc.runs("franz-go"); err != nil {
+			t.Errorf("%s: franz-go skipped: %v", name, err)
+		}
+		if !strings.Contains(sc.describe(), ", ") {
+			t.Errorf("%s: describe %q", name, sc.describe())
+		}
+	}
+	// The peers run the observed scenario as usual, without -observe.
+	obs := runSpec{Client: "franz-go", Scenario: byName["v100-none-p1-idem-observe"]}
+	if slices.Contains(obs.args(), "-observe") {
+		t.Fatal("franz-go given -observe")
+	}
+	if byName["v100-none-p1-idem-observe"].runs("sarama") != nil {
+		t.Fatal("sarama skips the observed scenario")
+	}
+	for _, name := range []string{"v100-none-p16-idem-keyed-g8", "v100-none-p1000-idem-keyed-batch16k", "v100-none-p1-idem-tls"} {
+		sk := byName[name].skipped([]string{"kprod", "franz-go", "sarama", "kafka-go", "java"})
+		if len(sk) != 2+btoi(!byName[name].TLS) || !strings.HasPrefix(sk[0], "sarama (") {
+			t.Errorf("%s: skipped %q", name, sk)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestGenericArgs(t *testing.T) {
@@ -82,7 +145,7 @@ func TestReportWrites(t *testing.T) {
 	r := &report{cfg: config{Trials: 2, Records: 100, ClientCore: "1", SinkCore: "0"}, scenarios: []scenario{sc},
 		clients: []string{"kprod", "franz-go"}, versions: map[string]string{"franz-go": "v1.22.2"}}
 	add := func(client, kind string, rps, cpu, p99 float64, ok bool) {
-		res := drivers.Result{Client: client, Records: 100, RecordsPerSec: rps, CPUNsPerRecord: cpu, Rate: 0}
+		res := drivers.Result{Client: client, Records: 100, RecordsPerSec: rps, CPUNsPerRecord: cpu, Rate: 0, PeakRSSMiB: 42}
 		if kind == "latency" {
 			res.Rate, res.SendSeconds, res.LatencyP50Us, res.LatencyP99Us, res.LatencyP999Us = 100, 1, p99/2, p99, p99*2
 		}
@@ -102,7 +165,7 @@ func TestReportWrites(t *testing.T) {
 	md, _ := os.ReadFile(out)
 	for _, want := range []string{
 		"| kprod | 6.00M | ", "110 [100–120]", "3.00x | 0.22x | 0.25x", // kprod row: ratios to franz-go
-		"(1 of 3 runs failed)", "| records/s, 100 B uncompressed | v100-none-p1-idem | ≥ 3x | 3.00x | met |",
+		"(1 of 3 runs failed)", "| peak RSS MiB |", " | 42.0 | ", "| records/s, 100 B uncompressed | v100-none-p1-idem | ≥ 3x | 3.00x | met |",
 		"## Problems", "received 110 of 110", "charts/sink-v100-none-p1-idem.svg",
 	} {
 		if !strings.Contains(string(md), want) {

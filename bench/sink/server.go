@@ -10,6 +10,7 @@ package sink
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -39,6 +40,8 @@ type Config struct {
 	Verify bool
 	// Logf receives one line per protocol or verification problem; nil discards them.
 	Logf func(format string, args ...any)
+	// TLS, when set, makes the listener serve TLS only (SelfSigned makes a certificate).
+	TLS *tls.Config
 }
 
 // Server is a running sink broker.
@@ -113,6 +116,12 @@ func (s *Server) accept() {
 			c.Close()
 			return
 		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		if s.cfg.TLS != nil { // the handshake runs on serve's first read, off this loop
+			c = tls.Server(c, s.cfg.TLS)
+		}
 		s.conns[c] = struct{}{}
 		s.connsMu.Unlock()
 		s.wg.Add(1)
@@ -133,9 +142,6 @@ func (s *Server) serve(c net.Conn) {
 		s.connsMu.Unlock()
 		c.Close()
 	}()
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-	}
 	br := bufio.NewReaderSize(c, 1<<20)
 	bw := bufio.NewWriterSize(c, 256<<10)
 	cs := &connState{}

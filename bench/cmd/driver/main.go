@@ -4,6 +4,7 @@
 //	driver -client kprod|franz-go|confluent|sarama|kafka-go -brokers 127.0.0.1:9092 \
 //	    -topic t -partitions 1 -records 1000000 -value-size 100 -compression none \
 //	    -acks all -idempotent -linger 5 [-rate 1000000] [-cpuprofile f]
+//	    [-keys 65536] [-goroutines 8] [-tls-ca ca.pem] [-observe]
 //
 // driver -versions prints the clients' versions as JSON.
 package main
