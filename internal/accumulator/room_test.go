@@ -184,26 +184,11 @@ func TestPartitionMaxUnderConcurrentAppendAndDrain(t *testing.T) {
 	a := newRoomAcc(roomMax, nil)
 	tp := a.Topic("t")
 	var over atomic.Int64
-	stop := make(chan struct{})
-	drainer := make(chan struct{})
-	go func() {
-		defer close(drainer)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for _, p := range tp.Partitions() {
-				if b := p.Buffered(); b > roomMax {
-					over.Store(b)
-				}
-				if h, ok := p.Peek(); ok && p.Pop(h.Batch) {
-					a.Done(h.Batch)
-				}
-			}
+	stopDrain := drainConcurrently(a, tp, func(p *Partition, _ *Batch) {
+		if b := p.Buffered(); b > roomMax {
+			over.Store(b)
 		}
-	}()
+	})
 	var wg sync.WaitGroup
 	for g := range appenders {
 		wg.Go(func() {
@@ -217,8 +202,7 @@ func TestPartitionMaxUnderConcurrentAppendAndDrain(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	<-drainer
+	stopDrain()
 	if b := over.Load(); b != 0 {
 		t.Fatalf("a partition held %d bytes, over buffer.memory.partition.max %d", b, roomMax)
 	}
