@@ -107,6 +107,14 @@ type Config struct {
 	// BatchSize from its first record as Java's BufferPool charges, so many
 	// partitions can batch at once.
 	BufferMemory int64
+	// BufferMemoryPartitionMax is buffer.memory.partition.max, kprod's own: the most
+	// bytes of BufferMemory the batches of one partition may hold. A Send to a
+	// partition holding them blocks up to MaxBlock (then fails with ErrBufferExhausted)
+	// while Sends to other partitions go on, so a partition whose leader stopped
+	// answering cannot take all of BufferMemory and stall every Send, as it does in Java
+	// (see Fair buffering in the README). At least BatchSize, at most BufferMemory.
+	// Default 0: no bound, as in Java.
+	BufferMemoryPartitionMax int64
 	// MaxBlock is max.block.ms: how long Send may block for metadata or buffer space,
 	// and how long each transaction call (InitTransactions, SendOffsetsToTransaction,
 	// CommitTransaction, AbortTransaction) may block. Default 60s. ZeroDuration
@@ -381,6 +389,7 @@ func (c *Config) check(loadTLS bool) (config.Settings, error) {
 	errs = checkIdempotence(c, d, &s, invalid, errs)
 	errs = checkSecurity(c, &s, loadTLS, errs)
 	errs = checkSpool(c, d, &s, errs)
+	errs = checkPartitionMax(c, &s, invalid, errs)
 	s.Profile = string(profile)
 	errs = checkProfile(profile, &s, errs)
 	return s, errors.Join(errs...)

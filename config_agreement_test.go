@@ -118,6 +118,11 @@ func invalidCases() []agreeCase {
 		agree("batch.size", bigInt32, bigInt),
 		agree("buffer.memory", "-5", int64(-5)),
 		agree("buffer.memory", "-1", int64(-1)),
+		agree("buffer.memory.partition.max", "-1", int64(-1)),
+		agree("buffer.memory.partition.max", "16383", int64(16383)),       // below batch.size
+		agree("buffer.memory.partition.max", "33554433", int64(33554433)), // above buffer.memory
+		agree("buffer.memory.partition.max", "1999", int64(1999), agreeSetting{"batch.size", "2000", 2000}),
+		agree("buffer.memory.partition.max", "65537", int64(65537), agreeSetting{"buffer.memory", "65536", int64(65536)}),
 		agree("max.request.size", "-5", -5),
 		agree("max.request.size", bigInt32, bigInt),
 		agree("compression.type", "9", kprod.Compression(9)),
@@ -198,6 +203,10 @@ func validCases() []agreeCase {
 		agree("transaction.timeout.ms", "0", kprod.ZeroDuration),
 		agree("transaction.timeout.ms", "2147483647", ms(math.MaxInt32)),
 		agree("batch.size", "0", kprod.NoBatching),
+		agree("buffer.memory.partition.max", "0", int64(0)),
+		agree("buffer.memory.partition.max", "16384", int64(16384)),
+		agree("buffer.memory.partition.max", "33554432", int64(33554432)),
+		agree("buffer.memory.partition.max", "1000", int64(1000), agreeSetting{"batch.size", "1000", 1000}, agreeSetting{"buffer.memory", "1000000", int64(1000000)}),
 		agree("batch.size", "2147483647", math.MaxInt32),
 		agree("buffer.memory", "1", int64(1)),
 		agree("buffer.memory", "9223372036854775807", int64(math.MaxInt64)),

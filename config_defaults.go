@@ -93,6 +93,8 @@ var configTable = []property{
 		nil, func(s *config.Settings) string { return formatInt(s.BatchSize) }, intField(32, atLeast(0), true, func(c *Config) *int { return &c.BatchSize })},
 	{ConfigEntry{"buffer.memory", "BufferMemory", "33554432", "Bytes of unsent records the producer may hold before send blocks."},
 		nil, func(s *config.Settings) string { return formatInt(s.BufferMemory) }, intField(64, atLeast(1), false, func(c *Config) *int64 { return &c.BufferMemory })},
+	{ConfigEntry{"buffer.memory.partition.max", "BufferMemoryPartitionMax", "0", "kprod's own: most bytes of buffer.memory one partition may hold, so a stalled leader's partitions cannot block sends to the others; 0: no bound (Java's behaviour)."},
+		nil, func(s *config.Settings) string { return formatInt(s.BufferMemoryPartitionMax) }, intField(64, atLeast(0), false, func(c *Config) *int64 { return &c.BufferMemoryPartitionMax })},
 	{ConfigEntry{"max.block.ms", "MaxBlock", "60000", "How long send and the transaction calls may block for metadata or buffer space."},
 		nil, getMS(func(s *config.Settings) time.Duration { return s.MaxBlock }), millisField(64, atLeast(0), func(c *Config) *time.Duration { return &c.MaxBlock })},
 	{ConfigEntry{"max.request.size", "MaxRequestSize", "1048576", "Largest request in bytes, and so the largest uncompressed record."},

@@ -125,7 +125,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 				m.Refresh()
 			}
 		}})
-	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory,
+	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory, PartitionMax: set.BufferMemoryPartitionMax,
 		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone, Metrics: p.metrics})
 	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Pool: p.conns,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,

@@ -229,6 +229,9 @@ func (p *Producer) sendAccepted(ctx context.Context, rec *Record, done any) (err
 		switch {
 		case errors.Is(err, accumulator.ErrAborted):
 			return ErrClosed
+		case errors.Is(err, accumulator.ErrPartitionFull):
+			return fmt.Errorf("%w: partition %d of topic %s held buffer.memory.partition.max=%d bytes for max.block.ms=%d ms (its leader has not acknowledged its batches); sends to other partitions are not held back",
+				ErrBufferExhausted, used, rec.Topic, p.set.BufferMemoryPartitionMax, p.set.MaxBlock.Milliseconds())
 		case err != nil:
 			return refused(fmt.Errorf("kprod: no buffer space when the caller's ctx ended: %w", ctxEnd(ctx)))
 		}

@@ -7,6 +7,7 @@ package accumulator
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,9 @@ type Config struct {
 	BatchSize int
 	// BufferMemory is buffer.memory.
 	BufferMemory int64
+	// PartitionMax is buffer.memory.partition.max (kprod's own, see room.go): the most
+	// bytes of BufferMemory one partition may hold; 0 means no bound, as in Java.
+	PartitionMax int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Wake tells the sender that a batch became ready or a queue got its first batch.
@@ -198,10 +202,13 @@ type Target struct {
 // difference. A new batch waits up to deadline or ctx when the budget is spent (then
 // Append returns ok=false and err: ctx's error, ErrAborted, or nil for the deadline), as
 // Java's BufferPool.allocate waits up to max.block.ms; a batch that cannot grow without
-// waiting is sealed instead, for the sender to send what it holds. It returns the
-// partition used. Once SetClosing has begun, Append refuses with ErrAborted.
+// waiting is sealed instead, for the sender to send what it holds. A partition holding
+// buffer.memory.partition.max waits the same way, for its own bytes only (room.go), and
+// fails with ErrPartitionFull at the deadline. It returns the partition used (tried, on
+// ErrPartitionFull). Once SetClosing has begun, Append refuses with ErrAborted.
 func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, tg Target, r *Rec) (int32, bool, error) {
 	var grant int64 // budget taken for a new batch and not yet handed to one (no defer: hot path)
+	var skips int   // sticky partitions passed over for buffer.memory.partition.max
 	// wake outlives the retry: the append that seals a full batch is the one that needs
 	// memory for the next batch, and the sender must hear of the full batch at once (Java
 	// wakes it when append reports batchIsFull), not at linger.ms.
@@ -231,6 +238,7 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 		if need > 0 {
 			// A new batch is needed: take its memory outside the lock (it may block),
 			// then try again (another appender may have opened a batch meanwhile).
+			capped := !a.fits(p, need)
 			p.mu.Unlock()
 			if grant > 0 { // taken for a smaller buffer than now needed: take it anew
 				a.Budget.Release(grant)
@@ -239,6 +247,31 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 			if wake {
 				a.cfg.Wake() // a sealed batch frees memory once sent
 				wake = false
+			}
+			if capped {
+				// The partition holds buffer.memory.partition.max: an unkeyed record
+				// moves on to another partition, as it does from a full batch; a
+				// keyed or explicit one waits for this partition alone, holding no
+				// budget meanwhile (room.go).
+				if sp != nil && skips < maxSkips {
+					skips++
+					t.Sticky.Skip(sp, tg.Parts)
+					continue
+				}
+				if deadline.IsZero() {
+					deadline = time.Now().Add(a.cfg.MaxBlock)
+				}
+				a.cfg.Wake() // its batches count as ready while Sends wait for them
+				start := time.Now()
+				err := a.waitRoom(ctx, p, need, deadline)
+				if m := a.cfg.Metrics; m != nil {
+					end := time.Now()
+					m.BufferWait(end.Sub(start).Nanoseconds(), errors.Is(err, ErrPartitionFull), end.UnixMilli())
+				}
+				if err != nil {
+					return pid, false, err
+				}
+				continue
 			}
 			if !a.Budget.TryAcquire(need) {
 				a.cfg.Wake()           // lingering batches count as ready while memory is short
@@ -305,7 +338,7 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 			c = a.startClass(p, c, *grant)
 			n = a.pool.size(c)
 		}
-		if !a.charge(int64(n), grant) {
+		if !a.fits(p, int64(n)) || !a.charge(int64(n), grant) {
 			return 0, wake, false, int64(n)
 		}
 		b = a.newBatch(p, c, n)
@@ -359,6 +392,9 @@ func (a *Accumulator) startClass(p *Partition, c int, grant int64) int {
 	if grant > 0 {
 		share = min(share, grant)
 	}
+	if left := a.roomLeft(p); left >= 0 { // within buffer.memory.partition.max
+		share = min(share, left)
+	}
 	for h > c && int64(a.pool.size(h)) > share {
 		h--
 	}
@@ -383,7 +419,7 @@ func (a *Accumulator) grow(p *Partition, b *Batch, end int, grant *int64) bool {
 		return false
 	}
 	n := int64(a.pool.size(c))
-	if !a.charge(n, grant) {
+	if !a.fits(p, n-b.charged) || !a.charge(n, grant) {
 		return false
 	}
 	old, oldCharge := b.buf, b.charged
@@ -404,9 +440,9 @@ func (a *Accumulator) grow(p *Partition, b *Batch, end int, grant *int64) bool {
 }
 
 // hold changes by n the buffer.memory bytes batch b of partition p holds. Every change of
-// a batch's charge goes through here, so Partition.Buffered is exact: the place fair
-// buffering between partitions (issue 15) hooks in. The budget itself is taken and given
-// back by the callers.
+// a batch's charge goes through here, so Partition.Buffered is exact, and a release wakes
+// the Sends waiting for the partition's buffer.memory.partition.max (room.go). The budget
+// itself is taken and given back by the callers.
 func (a *Accumulator) hold(p *Partition, b *Batch, n int64) {
 	b.charged += n
 	switch v := p.buffered.Add(n); {
@@ -414,6 +450,9 @@ func (a *Accumulator) hold(p *Partition, b *Batch, n int64) {
 		a.active.Add(1)
 	case v == 0 && n < 0:
 		a.active.Add(-1)
+	}
+	if n < 0 && a.cfg.PartitionMax != 0 {
+		p.room.released()
 	}
 }
 
@@ -432,6 +471,11 @@ func sentOffset(sent, created int64) int32 {
 func pendingCap(bufSize, recordSize int) int {
 	return min(bufSize/max(recordSize, 1)+1, bufSize/int(unsafe.Sizeof(Pending{})))
 }
+
+// maxSkips bounds the sticky partitions one unkeyed record passes over because they hold
+// buffer.memory.partition.max, before it waits for the last one: every partition may be
+// full.
+const maxSkips = 8
 
 // maxFreeBatches bounds the Batch structs kept for reuse.
 const maxFreeBatches = 4096

@@ -17,28 +17,15 @@ func TestChargesUnderConcurrentAppendAndDrain(t *testing.T) {
 	a := newTestAcc(16<<10, 256<<10)
 	tp := a.Topic("t")
 	var appended, drained atomic.Int64
-	stop := make(chan struct{})
 	var over atomic.Int64
-	drainer := make(chan struct{})
-	go func() {
-		defer close(drainer)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for _, p := range tp.Partitions() {
-				if u := a.Budget.Used(); u > a.Budget.Max() {
-					over.Store(u)
-				}
-				if h, ok := p.Peek(); ok && p.Pop(h.Batch) {
-					drained.Add(int64(h.Batch.NumRecords()))
-					a.Done(h.Batch)
-				}
-			}
+	stopDrain := drainConcurrently(a, tp, func(p *Partition, b *Batch) {
+		if u := a.Budget.Used(); u > a.Budget.Max() {
+			over.Store(u)
 		}
-	}()
+		if b != nil {
+			drained.Add(int64(b.NumRecords()))
+		}
+	})
 	var wg sync.WaitGroup
 	for g := range appenders {
 		wg.Go(func() {
@@ -57,8 +44,7 @@ func TestChargesUnderConcurrentAppendAndDrain(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	<-drainer
+	stopDrain()
 	if u := over.Load(); u != 0 {
 		t.Fatalf("%d bytes charged, over buffer.memory %d", u, a.Budget.Max())
 	}
@@ -142,4 +128,32 @@ func TestBufPoolKeepsIdleWithinBudget(t *testing.T) {
 	p.put(big)
 	p.put(small)
 	check("all back", 0, 6<<10)
+}
+
+// drainConcurrently completes every partition's head batch, as the sender would, in a
+// loop until the returned stop is called; see is called for each partition looked at,
+// with the batch completed (nil if none), before the batch is released.
+func drainConcurrently(a *Accumulator, tp *Topic, see func(p *Partition, b *Batch)) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for _, p := range tp.Partitions() {
+				var b *Batch
+				if h, ok := p.Peek(); ok && p.Pop(h.Batch) {
+					b = h.Batch
+				}
+				see(p, b)
+				if b != nil {
+					a.Done(b)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }

@@ -20,6 +20,8 @@ type Partition struct {
 	// buffered is the buffer.memory bytes this partition's batches hold, from their first
 	// record to their completion; Accumulator.hold is its only writer.
 	buffered atomic.Int64
+	// room holds the Sends waiting for buffered to drop under buffer.memory.partition.max.
+	room room
 
 	// Sender goroutine only: ordering and idempotence state.
 
@@ -53,8 +55,7 @@ func newPartition(topic string, id int32) *Partition {
 }
 
 // Buffered returns the bytes of buffer.memory the partition's batches hold (queued, in
-// flight or awaiting completion): the per-partition share that fair buffering between
-// partitions (issue 15) weighs.
+// flight or awaiting completion): what buffer.memory.partition.max bounds (room.go).
 func (p *Partition) Buffered() int64 { return p.buffered.Load() }
 
 // AddInFlight records that b was sent.

@@ -61,9 +61,11 @@ func (a *Accumulator) Split(b *Batch) ([]*Batch, error) {
 		a.incomplete[h] = b.id
 	}
 	a.incMu.Unlock()
+	// The half takes the charge before the original gives it up, so the partition's
+	// bytes never dip and let a Send past buffer.memory.partition.max meanwhile.
 	moved := b.charged
-	a.hold(b.part, b, -moved)
 	a.hold(b.part, halves[0], moved)
+	a.hold(b.part, b, -moved)
 	for _, pd := range b.Pending {
 		h, idx := halves[0], pd.Index
 		if int(idx) >= cut {

@@ -106,6 +106,9 @@ type Settings struct {
 	BatchSize int
 	// BufferMemory is the record buffer budget in bytes, positive.
 	BufferMemory int64
+	// BufferMemoryPartitionMax is buffer.memory.partition.max (kprod's own): the most
+	// bytes of BufferMemory one partition may hold, 0 for no bound.
+	BufferMemoryPartitionMax int64
 	// MaxBlock bounds how long Send blocks for metadata and buffer space.
 	MaxBlock time.Duration
 	// MaxRequestSize caps one request (and one uncompressed batch) in bytes.

@@ -152,6 +152,19 @@ func (s *Sticky) OnAppend(sp *StickyPartition, appendedBytes int, enableSwitch b
 	}
 }
 
+// Skip ends the stint sp at once and draws the next partition: sp's partition holds
+// kprod's buffer.memory.partition.max, so unkeyed records go elsewhere rather than wait
+// for it, as they leave a partition whose batch is full. Unlike OnAppend it needs no
+// queue lock: it only swaps the current stint, and only if sp still is it.
+func (s *Sticky) Skip(sp *StickyPartition, parts Partitions) {
+	if sp == nil || sp.partition == UnknownPartition {
+		return
+	}
+	if next := s.nextPartition(parts); next != UnknownPartition {
+		s.current.CompareAndSwap(sp, &StickyPartition{partition: next})
+	}
+}
+
 // nextPartition draws the partition of the next stint (Java's
 // BuiltInPartitioner.nextPartition). One random number feeds either the
 // weighted draw over the load table or the uniform draw over partitions with a

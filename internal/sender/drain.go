@@ -87,7 +87,9 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 				soon(b.RetryAt)
 				continue
 			}
-			if !h.Full && !flushing && b.Attempts == 0 {
+			// Sends waiting for this partition's buffer.memory.partition.max need its
+			// batches gone as much as Sends waiting for buffer.memory do.
+			if !h.Full && !flushing && b.Attempts == 0 && !p.RoomWaiting() {
 				if lingerEnd := h.Created.Add(s.set.Linger); now.Before(lingerEnd) {
 					soon(lingerEnd)
 					continue

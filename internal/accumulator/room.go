@@ -1,0 +1,118 @@
+package accumulator
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Fair buffering, buffer.memory.partition.max (kprod's own, issue 15): a partition may
+// hold at most Config.PartitionMax bytes of buffer.memory. Java has no such bound: one
+// partition whose leader stopped answering keeps taking buffer.memory until every Send,
+// to any partition, blocks on BufferPool.allocate. With the bound, only Sends to that
+// partition block, and the rest of buffer.memory stays for partitions that make progress.
+//
+// The bound is checked where a partition's charge grows (a new batch, a batch moving to
+// a larger buffer) under the partition's lock, against Partition.buffered, which hold
+// keeps exact. A partition holding nothing may always open a batch, so a record larger
+// than the bound is still sent, alone. The bound is at least batch.size (config checks
+// it), so a lone batch can always grow to batch.size.
+
+// ErrPartitionFull is returned by Append when max.block.ms passed while the record's
+// partition held buffer.memory.partition.max bytes.
+var ErrPartitionFull = errors.New("kprod: the partition holds buffer.memory.partition.max")
+
+// room is a partition's waiting list for buffer.memory.partition.max: the Sends blocked
+// until the partition's batches release bytes.
+//
+// Waking uses the store-then-load handshake of two atomics, which Go orders
+// sequentially: a waiter counts itself in waiting and then reads buffered; a release
+// lowers buffered and then reads waiting. One of the two sees the other, so a release
+// never slips between a waiter's check and its wait.
+type room struct {
+	waiting atomic.Int32 // Sends in waitRoom, read without the lock by released
+
+	mu sync.Mutex    // guards ch
+	ch chan struct{} // closed by the next release while someone waits; nil before the first wait
+}
+
+// released wakes the partition's waiters after its buffered bytes went down (hold).
+func (r *room) released() {
+	if r.waiting.Load() == 0 {
+		return
+	}
+	r.mu.Lock()
+	if r.ch != nil {
+		close(r.ch)
+		r.ch = nil
+	}
+	r.mu.Unlock()
+}
+
+// fits reports whether partition p may charge n more bytes: the bound is off, p holds
+// nothing, or the bytes stay within the bound. When the bound is off this is one branch.
+func (a *Accumulator) fits(p *Partition, n int64) bool {
+	if a.cfg.PartitionMax == 0 {
+		return true
+	}
+	held := p.buffered.Load()
+	return held == 0 || held+n <= a.cfg.PartitionMax
+}
+
+// roomLeft is what partition p may still charge, or -1 when the bound is off.
+func (a *Accumulator) roomLeft(p *Partition) int64 {
+	if a.cfg.PartitionMax == 0 {
+		return -1
+	}
+	return max(a.cfg.PartitionMax-p.buffered.Load(), 0)
+}
+
+// waitRoom blocks until partition p may charge n bytes, ctx ends (its error), the
+// producer closes (ErrAborted) or deadline passes (ErrPartitionFull). It takes nothing:
+// the caller retries its append, which checks the bound again under p's lock.
+func (a *Accumulator) waitRoom(ctx context.Context, p *Partition, n int64, deadline time.Time) error {
+	r := &p.room
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		r.mu.Lock()
+		if r.ch == nil {
+			r.ch = make(chan struct{})
+		}
+		ch := r.ch
+		r.waiting.Add(1)
+		r.mu.Unlock()
+		if a.fits(p, n) { // after counting ourselves: a release from here on closes ch
+			r.waiting.Add(-1)
+			return nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(time.Until(deadline))
+		}
+		var err error
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-a.cfg.Abort:
+			err = ErrAborted
+		case <-timer.C:
+			err = ErrPartitionFull
+		}
+		r.waiting.Add(-1)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// RoomWaiting reports whether Sends wait for this partition to release bytes
+// (buffer.memory.partition.max): the sender then treats its batches as ready, as it
+// treats every batch while anyone waits for buffer.memory (Java's RecordAccumulator.ready).
+func (p *Partition) RoomWaiting() bool { return p.room.waiting.Load() > 0 }
