@@ -159,6 +159,9 @@ func (s *Sender) unresolve(p *accumulator.Partition, b *accumulator.Batch) {
 		return
 	}
 	end := int32(uint32(b.BaseSequence)+uint32(b.NumRecords())) & 0x7fffffff
+	if b.ProducerID == p.SequencePID && b.Epoch == p.SequenceEpoch && (p.NextExpected == end || seqAfter(p.NextExpected, end)) {
+		return // the broker acknowledged past b (passedOver): its next sequence is known
+	}
 	if !p.Unresolved || seqAfter(end, p.UnresolvedUpTo) {
 		p.UnresolvedUpTo = end
 	}

@@ -127,6 +127,10 @@ func (s *Sender) handle(r *request) {
 			s.succeed(b, -1, -1)
 		case codeOutOfOrder, codeUnknownProducerID, codeInvalidEpoch:
 			berr := &BrokerError{Code: res.code, Message: res.msg}
+			if res.code == codeOutOfOrder && s.behindAcked(p, b) {
+				s.passedOver(p, b, berr, now)
+				continue
+			}
 			if res.code == codeOutOfOrder && (b.SequenceReset || b.BaseSequence != p.NextExpected) {
 				// Not the batch the broker expects next: an earlier one failed or is
 				// being retried, so this one is retried in order behind it (Java's
@@ -189,6 +193,40 @@ func (s *Sender) handle(r *request) {
 	}
 }
 
+// behindAcked reports whether the broker acknowledged a later batch of p under b's
+// producer id and epoch while b itself is not in the log: it expects a sequence past
+// b's, so b can never be written under this epoch, and retrying it "in order" would
+// loop until delivery.timeout.ms.
+//
+// A broker before Kafka 4.5 does this to a partition that holds no state of the
+// producer: it takes any first sequence (ProducerAppendInfo.checkSequence), so when the
+// first batch sent to a new partition is refused (NOT_LEADER_OR_FOLLOWER while the
+// partition is being created) and the next one, already in flight, is accepted, the
+// first is passed over (KAFKA-15591, fixed by the broker in 4.5). Found by
+// TestRealPerfPrintMetrics: one batch of 148 records failed after 120 s.
+func (s *Sender) behindAcked(p *accumulator.Partition, b *accumulator.Batch) bool {
+	return b.HasSequence && !b.SequenceReset && b.ProducerID == p.SequencePID && b.Epoch == p.SequenceEpoch &&
+		seqAfter(p.NextExpected, b.BaseSequence)
+}
+
+// passedOver handles a batch the broker passed over (behindAcked). Not written by any
+// attempt, an idempotent producer bumps its epoch once nothing is in flight and sends
+// it again from sequence 0: it lands after the batch that overtook it, which the broker
+// already holds, but it is not lost. In a transaction the batch fails, abortable. A
+// batch that may have been written by an earlier attempt fails, possibly written: the
+// broker keeps only its last five batches for de-duplication, so a resend could write
+// it twice.
+func (s *Sender) passedOver(p *accumulator.Partition, b *accumulator.Batch, berr *BrokerError, now time.Time) {
+	if !b.MaybeWritten && !s.transactional() {
+		s.bumpWanted = true
+		s.retryOrFail(b, berr, true, now)
+		return
+	}
+	berr.Message = fmt.Sprintf("%s (the broker holds later records of %s-%d: this batch was passed over)",
+		strings.TrimRight(berr.Message, ". "), p.Topic, p.ID)
+	s.retryOrFail(b, berr, false, now)
+}
+
 // tooLargeMessage adds to the broker's MESSAGE_TOO_LARGE message what it leaves out and a
 // user needs to act: the size of the batch the broker measured against the topic's
 // max.message.bytes (header included, compressed when compression is on), the codec, the
@@ -233,6 +271,11 @@ func (s *Sender) acked(p *accumulator.Partition, b *accumulator.Batch) {
 func (s *Sender) releaseSequences(b *accumulator.Batch) {
 	p := b.PartitionQueue()
 	if !b.HasSequence || b.ProducerID != p.SequencePID || b.Epoch != p.SequenceEpoch {
+		return
+	}
+	if seqAfter(p.NextExpected, b.BaseSequence) {
+		// The broker acknowledged past b (behindAcked): the batches after it are
+		// where the broker expects them, and nothing can be given back.
 		return
 	}
 	n := uint32(b.NumRecords())

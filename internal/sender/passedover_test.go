@@ -1,0 +1,58 @@
+package sender
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kprod-io/kprod/internal/accumulator"
+)
+
+// TestPassedOverBatch: the broker acknowledged the second batch of a partition while the
+// first, refused, was waiting for its retry (KAFKA-15591 before Kafka 4.5); the first's
+// retry is refused OUT_OF_ORDER_SEQUENCE_NUMBER. Never written, it is retried under a
+// bumped epoch; possibly written by its first attempt, it fails at once as possibly
+// written, with no bump and nothing left in doubt.
+func TestPassedOverBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first int16 // the first attempt's answer
+		bump  bool
+	}{
+		{"not-written", kerr.NotLeaderForPartition.Code, true},
+		{"maybe-written", codeRequestTimedOut, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			const v = 9
+			a := h.batch(t, "t", 0, 2)
+			p := a.PartitionQueue()
+			ra := h.send(t, v, a)
+			b := h.batch(t, "t", 0, 1)
+			rb := h.send(t, v, b)
+			h.answer(ra, produceResponse(v, map[*accumulator.Batch]int16{a: tc.first}, a), nil)
+			h.answer(rb, produceResponse(v, map[*accumulator.Batch]int16{b: 0}, b), nil)
+			if p.NextExpected != 3 {
+				t.Fatalf("next expected sequence %d after the second batch was acknowledged; want 3", p.NextExpected)
+			}
+			h.clock.Add(h.s.backoff(1))
+			ra = h.send(t, v, a)
+			h.answer(ra, produceResponse(v, map[*accumulator.Batch]int16{a: codeOutOfOrder}, a), nil)
+			if h.s.bumpWanted != tc.bump {
+				t.Errorf("epoch bump wanted %v; want %v", h.s.bumpWanted, tc.bump)
+			}
+			if p.Unresolved {
+				t.Error("the partition is left in doubt; the broker acknowledged past the batch")
+			}
+			if tc.bump {
+				if len(h.done) != 0 || p.Len() != 1 {
+					t.Fatalf("%d completions, %d queued; want the batch queued for a retry", len(h.done), p.Len())
+				}
+				return
+			}
+			if len(h.done) != 2 || h.done[0].b != a || h.done[0].r.Err == nil || !h.done[0].r.MaybeWritten {
+				t.Fatalf("completions %+v; want the first batch failed, possibly written, then the second", h.done)
+			}
+		})
+	}
+}
