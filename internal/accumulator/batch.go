@@ -81,6 +81,10 @@ type Batch struct {
 	SequenceReset bool
 	// Restamp asks the next drain to stamp Encoded again with the batch's sequence.
 	Restamp bool
+	// StaleInFlight is set when the sequence moved down while an attempt was in flight:
+	// that attempt's bytes carry the old sequence, so an acknowledgement of it does not
+	// say where the broker's sequence stands. Cleared when the batch is sent again.
+	StaleInFlight bool
 	// Expired is set when delivery.timeout.ms failed the batch while it was in flight:
 	// its records were completed; the late response only releases it.
 	Expired bool

@@ -277,6 +277,7 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 			continue
 		}
 		size += len(enc) + 64
+		b.StaleInFlight = false // this attempt carries the batch's current sequence
 		req.add(b)
 	}
 	if len(req.batches) == 0 {

@@ -1,7 +1,9 @@
 package sender
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -54,5 +56,60 @@ func TestPassedOverBatch(t *testing.T) {
 				t.Fatalf("completions %+v; want the first batch failed, possibly written, then the second", h.done)
 			}
 		})
+	}
+}
+
+// TestStaleInFlightAck: the first batch of a partition fails for good, not written
+// (INVALID_RECORD), while the second is in flight behind it; its sequence moves down
+// (releaseSequences), but the attempt in flight carries the old one, and a broker before
+// Kafka 4.5, holding no state of the producer there, takes it. Its acknowledgement does
+// not say where the broker's sequence stands: the producer must not count from it (the
+// next batch would repeat a sequence the broker holds and be "acknowledged" unwritten)
+// but bump its epoch.
+func TestStaleInFlightAck(t *testing.T) {
+	h := newHarness(t, nil)
+	const v = 9
+	a := h.batch(t, "t", 0, 1)
+	p := a.PartitionQueue()
+	ra := h.send(t, v, a)
+	b := h.batch(t, "t", 0, 1)
+	rb := h.send(t, v, b)
+	h.answer(ra, produceResponse(v, map[*accumulator.Batch]int16{a: kerr.InvalidRecord.Code}, a), nil)
+	if b.BaseSequence != 0 || !b.StaleInFlight {
+		t.Fatalf("second batch at sequence %d, stale in flight %v; want moved down to 0, with its attempt stale", b.BaseSequence, b.StaleInFlight)
+	}
+	h.answer(rb, produceResponse(v, map[*accumulator.Batch]int16{b: 0}, b), nil)
+	if len(h.done) != 2 || h.done[0].r.Err == nil || h.done[1].r.Err != nil {
+		t.Fatalf("completions %+v; want the first failed and the second acknowledged", h.done)
+	}
+	if !h.s.bumpWanted {
+		t.Error("a stale attempt was acknowledged and no epoch bump is wanted")
+	}
+	if p.NextExpected != 0 {
+		t.Errorf("next expected sequence %d; a stale acknowledgement must not move it", p.NextExpected)
+	}
+}
+
+// TestAckedNeverMovesBack: a retry acknowledged as a duplicate after a later batch was
+// acknowledged leaves the expected sequence where the later one put it (Java's
+// maybeUpdateLastAckedSequence keeps the highest).
+func TestAckedNeverMovesBack(t *testing.T) {
+	h := newHarness(t, nil)
+	const v = 9
+	a := h.batch(t, "t", 0, 2)
+	p := a.PartitionQueue()
+	ra := h.send(t, v, a)
+	b := h.batch(t, "t", 0, 1)
+	rb := h.send(t, v, b)
+	h.answer(ra, nil, errors.New("connection lost")) // possibly written: retried
+	h.answer(rb, produceResponse(v, map[*accumulator.Batch]int16{b: 0}, b), nil)
+	if p.NextExpected != 3 {
+		t.Fatalf("next expected %d after the second batch; want 3", p.NextExpected)
+	}
+	h.clock.Add(time.Second)
+	ra = h.send(t, v, a)
+	h.answer(ra, produceResponse(v, map[*accumulator.Batch]int16{a: codeDuplicateSequence}, a), nil)
+	if p.NextExpected != 3 {
+		t.Errorf("next expected %d after the first batch's duplicate; want it kept at 3", p.NextExpected)
 	}
 }

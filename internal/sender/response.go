@@ -145,7 +145,8 @@ func (s *Sender) handle(r *request) {
 			}
 			// Idempotent producer: the broker lost or rejected our sequence state (rules
 			// 5 and 6, KIP-360). The batch was not written; bump the epoch once nothing
-			// is in flight and resend it under the new one.
+			// is in flight and resend it under the new one. Also when it fails for good:
+			// the broker's sequence state is not what this producer thinks.
 			s.bumpWanted = true
 			s.retryOrFail(b, berr, true, now)
 		default:
@@ -218,8 +219,9 @@ func (s *Sender) behindAcked(p *accumulator.Partition, b *accumulator.Batch) boo
 // it twice.
 func (s *Sender) passedOver(p *accumulator.Partition, b *accumulator.Batch, berr *BrokerError, now time.Time) {
 	if !b.MaybeWritten && !s.transactional() {
-		s.bumpWanted = true
-		s.retryOrFail(b, berr, true, now)
+		if s.retryOrFail(b, berr, true, now) {
+			s.bumpWanted = true // not when the batch failed for good: nothing to resend
+		}
 		return
 	}
 	berr.Message = fmt.Sprintf("%s (the broker holds later records of %s-%d: this batch was passed over)",
@@ -256,10 +258,31 @@ func (s *Sender) succeed(b *accumulator.Batch, base, appendTime int64) {
 	s.complete(b, Result{BaseOffset: base, LogAppendTime: appendTime})
 }
 
-// acked records that the broker holds b: it expects the sequence after it next.
+// acked records that the broker holds b: it expects the sequence after it next. It only
+// moves forward, as Java's maybeUpdateLastAckedSequence keeps the highest: a retry
+// acknowledged as a duplicate after later batches says nothing new.
 func (s *Sender) acked(p *accumulator.Partition, b *accumulator.Batch) {
-	if b.ProducerID == p.SequencePID && b.Epoch == p.SequenceEpoch {
-		p.NextExpected = int32(uint32(b.BaseSequence)+uint32(b.NumRecords())) & 0x7fffffff
+	if b.ProducerID != p.SequencePID || b.Epoch != p.SequenceEpoch {
+		return
+	}
+	if b.StaleInFlight {
+		// The acknowledged attempt carried the sequence b had before releaseSequences
+		// moved it down, and the broker took it: a broker before Kafka 4.5 takes any first
+		// sequence from a producer it holds no state of on the partition, so the batch
+		// that failed ahead of b left no gap there. The broker now expects the sequence
+		// after b's old one; the next batch, stamped after b's new one, would repeat a
+		// sequence the broker holds and be "acknowledged" as a duplicate without being
+		// written. An idempotent producer restarts its sequences under a new epoch; in a
+		// transaction the failed batch already made the transaction abortable, and the
+		// abort takes a new epoch.
+		if !s.transactional() {
+			s.bumpWanted = true
+		}
+		return
+	}
+	end := int32(uint32(b.BaseSequence)+uint32(b.NumRecords())) & 0x7fffffff
+	if seqAfter(end, p.NextExpected) {
+		p.NextExpected = end
 	}
 }
 
@@ -287,6 +310,7 @@ func (s *Sender) releaseSequences(b *accumulator.Batch) {
 		x.BaseSequence = int32(uint32(x.BaseSequence)-n) & 0x7fffffff
 		x.SequenceReset = true
 		x.Restamp = x.Encoded != nil
+		x.StaleInFlight = x.StaleInFlight || x.InFlight
 	}
 	for _, x := range p.InFlight {
 		move(x)
@@ -301,12 +325,13 @@ func (s *Sender) releaseSequences(b *accumulator.Batch) {
 func seqAfter(a, b int32) bool { return a != b && (a-b)&0x7fffffff < 1<<30 }
 
 // retryOrFail requeues a batch for another attempt when the error is retriable, retries
-// remain and delivery.timeout.ms has not passed; otherwise it fails the batch.
-func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, now time.Time) {
+// remain and delivery.timeout.ms has not passed, and reports true; otherwise it fails the
+// batch.
+func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, now time.Time) bool {
 	if s.shutdownCause != nil { // closing: report the close, not the connection it tore down
 		s.shutdownFailed++
 		s.fail(b, s.shutdownCause, b.MaybeWritten)
-		return
+		return false
 	}
 	expired := !now.Before(b.Created.Add(s.set.DeliveryTimeout))
 	if retriable && !expired && b.Attempts <= s.set.Retries {
@@ -319,7 +344,7 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 			m.Retried(b.Topic, b.NumRecords(), now.UnixMilli())
 		}
 		b.PartitionQueue().Requeue(b)
-		return
+		return true
 	}
 	if expired && retriable {
 		err = fmt.Errorf("%w (last error: %w)", ErrDeliveryTimeout, err)
@@ -343,9 +368,10 @@ func (s *Sender) retryOrFail(b *accumulator.Batch, err error, retriable bool, no
 		}
 		kind := s.txn.OnProduceError(code, err)
 		s.complete(b, Result{BaseOffset: -1, LogAppendTime: -1, Err: err, MaybeWritten: b.MaybeWritten, TxnKind: kind})
-		return
+		return false
 	}
 	s.fail(b, err, b.MaybeWritten)
+	return false
 }
 
 func (s *Sender) transactional() bool { return s.txn != nil && s.txn.Transactional() }
