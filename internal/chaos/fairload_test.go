@@ -27,9 +27,13 @@ type fairLoad struct {
 	// byPartition: one sender per partition, each naming its partition (as a keyed
 	// record's partition is fixed); otherwise one sender of unkeyed records.
 	byPartition bool
-	rate        int // records/s per partition
-	valueBytes  int
-	props       fairProps
+	// uniform turns the adaptive partitioner off (partitioner.adaptive.partitioning.enable
+	// =false): unkeyed records then go to every partition with a leader alike, however
+	// many batches wait for it.
+	uniform    bool
+	rate       int // records/s per partition
+	valueBytes int
+	props      fairProps
 }
 
 // fairProps are the producer properties both producers get.
@@ -77,21 +81,27 @@ func pace(ctx context.Context, perSecond float64, send func()) {
 
 // kprodLoad is a fairLoad on kprod's producer, in this process.
 type kprodLoad struct {
-	p       *kprod.Producer
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	acked   []atomic.Int64
-	failed  atomic.Int64
-	lastErr atomic.Value
+	p      *kprod.Producer
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	acked  []atomic.Int64
+	// accepted counts the records Send took, per partition, of a byPartition load (nil
+	// otherwise: the partitioner's choice is known only once acknowledged).
+	accepted []atomic.Int64
+	failed   atomic.Int64
+	lastErr  atomic.Value
 }
 
 func startKprod(bootstrap []string, l fairLoad) (*kprodLoad, error) {
 	pr := l.props
-	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: bootstrap,
+	cfg := kprod.Config{BootstrapServers: bootstrap,
 		BufferMemory: pr.bufferMemory, BufferMemoryPartitionMax: pr.partitionMax,
 		BatchSize: pr.batchSize, Linger: pr.linger, MaxBlock: pr.maxBlock,
-		RequestTimeout: pr.requestTimeout, DeliveryTimeout: pr.delivery},
-		kprod.WithLogger(slog.New(slog.DiscardHandler)))
+		RequestTimeout: pr.requestTimeout, DeliveryTimeout: pr.delivery}
+	if l.uniform {
+		cfg.PartitionerAdaptive = kprod.ToggleOff
+	}
+	p, err := kprod.NewProducer(cfg, kprod.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +109,7 @@ func startKprod(bootstrap []string, l fairLoad) (*kprodLoad, error) {
 	k := &kprodLoad{p: p, cancel: cancel, acked: make([]atomic.Int64, l.partitions)}
 	value := make([]byte, l.valueBytes)
 	sender := func(part kprod.OptionalPartition) func() {
+		n, pinned := part.Get()
 		return func() {
 			err := p.Send(ctx, &kprod.Record{Topic: l.topic, Partition: part, Value: value}, func(md kprod.RecordMetadata, err error) {
 				if err != nil {
@@ -107,12 +118,16 @@ func startKprod(bootstrap []string, l fairLoad) (*kprodLoad, error) {
 				}
 				k.acked[md.Partition].Add(1)
 			})
-			if err != nil && ctx.Err() == nil { // a Send that stop cut short is no failure
+			switch {
+			case err == nil && pinned:
+				k.accepted[n].Add(1)
+			case err != nil && ctx.Err() == nil: // a Send that stop cut short is no failure
 				k.fail(err)
 			}
 		}
 	}
 	if l.byPartition {
+		k.accepted = make([]atomic.Int64, l.partitions)
 		for part := range l.partitions {
 			k.wg.Go(func() { pace(ctx, float64(l.rate), sender(kprod.InPartition(part))) })
 		}
@@ -170,7 +185,8 @@ func startJava(ctx context.Context, c *Cluster, bootstrap []string, l fairLoad, 
 		"acks=all", "buffer.memory=" + strconv.FormatInt(pr.bufferMemory, 10),
 		"batch.size=" + strconv.Itoa(pr.batchSize), "linger.ms=" + ms(pr.linger),
 		"max.block.ms=" + ms(pr.maxBlock), "request.timeout.ms=" + ms(pr.requestTimeout),
-		"delivery.timeout.ms=" + ms(pr.delivery)}
+		"delivery.timeout.ms=" + ms(pr.delivery),
+		"partitioner.adaptive.partitioning.enable=" + strconv.FormatBool(!l.uniform)}
 	cmd := c.Java(ctx, src, args...)
 	j := &javaLoad{cmd: cmd, stderr: filepath.Join(stderrDir, "fairpause-java.stderr"), partitions: l.partitions}
 	errFile, err := os.Create(j.stderr)

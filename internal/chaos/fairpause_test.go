@@ -45,6 +45,18 @@ var fairVariants = []fairVariant{
 	{name: "java", java: true},
 }
 
+// fairLoadKind is how the load's records find their partitions.
+type fairLoadKind struct {
+	name                 string
+	byPartition, uniform bool // see fairLoad
+}
+
+var fairLoads = []fairLoadKind{
+	{name: "by-partition", byPartition: true},
+	{name: "unkeyed"},
+	{name: "unkeyed-uniform", uniform: true},
+}
+
 // fairFigures is what one variant got acknowledged on the healthy partitions.
 type fairFigures struct {
 	variant, load         string
@@ -70,10 +82,10 @@ func TestFairPause(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rows []fairFigures
-	for _, load := range []string{"by-partition", "unkeyed"} {
+	for _, load := range fairLoads {
 		for _, v := range fairVariants {
-			t.Run(v.name+"/"+load, func(t *testing.T) {
-				rows = append(rows, fairPause(ctx, t, c, a, bootstrap, v, load == "by-partition"))
+			t.Run(v.name+"/"+load.name, func(t *testing.T) {
+				rows = append(rows, fairPause(ctx, t, c, a, bootstrap, v, load))
 			})
 		}
 	}
@@ -81,9 +93,9 @@ func TestFairPause(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "records/s acknowledged on the healthy partitions (%d partitions at %d records/s of %d bytes, buffer.memory %d, node paused %s):\n",
 		fairPartitions, fairRate, fairValue, fairBufferMemory, fairPauseFor)
-	fmt.Fprintf(&b, "%-16s %-13s %8s %8s %8s %12s\n", "producer", "load", "before", "during", "after", "during acks")
+	fmt.Fprintf(&b, "%-16s %-15s %8s %8s %8s %12s\n", "producer", "load", "before", "during", "after", "during acks")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-16s %-13s %8.0f %8.0f %8.0f %12d\n", r.variant, r.load, r.before, r.during, r.after, r.duringAcks)
+		fmt.Fprintf(&b, "%-16s %-15s %8.0f %8.0f %8.0f %12d\n", r.variant, r.load, r.before, r.during, r.after, r.duringAcks)
 	}
 	t.Log(b.String())
 	leakcheck.NoKprodGoroutines(t)
@@ -91,17 +103,14 @@ func TestFairPause(t *testing.T) {
 
 // fairPause runs one variant under one load through a pause of the node leading
 // partition 0, on a topic of its own.
-func fairPause(ctx context.Context, t *testing.T, c *Cluster, a *admin, bootstrap []string, v fairVariant, byPartition bool) fairFigures {
-	l := fairLoad{partitions: fairPartitions, byPartition: byPartition, rate: fairRate, valueBytes: fairValue,
+func fairPause(ctx context.Context, t *testing.T, c *Cluster, a *admin, bootstrap []string, v fairVariant, load fairLoadKind) fairFigures {
+	l := fairLoad{partitions: fairPartitions, byPartition: load.byPartition, uniform: load.uniform, rate: fairRate, valueBytes: fairValue,
 		props: fairProps{bufferMemory: fairBufferMemory, batchSize: 16384, linger: 5 * time.Millisecond,
 			maxBlock: 10 * time.Minute, requestTimeout: 30 * time.Second, delivery: 5 * time.Minute}}
 	if v.bound {
 		l.props.partitionMax = fairPartitionMax
 	}
-	fig := fairFigures{variant: v.name, load: "unkeyed"}
-	if byPartition {
-		fig.load = "by-partition"
-	}
+	fig := fairFigures{variant: v.name, load: load.name}
 	l.topic = fmt.Sprintf("fair-%s-%s-%d", v.name, fig.load, time.Now().UnixNano())
 	if err := a.createTopic(ctx, l.topic, fairPartitions, 1, 1); err != nil {
 		t.Fatal(err)
@@ -181,6 +190,7 @@ func fairPause(ctx context.Context, t *testing.T, c *Cluster, a *admin, bootstra
 	})
 	hr, sr := count()
 	fig.paused = time.Since(pausedAt)
+	checkStuckHeld(t, p, v, stuck)
 	if err := c.Resume(ctx, int(node)); err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +242,31 @@ func fairPause(ctx context.Context, t *testing.T, c *Cluster, a *admin, bootstra
 		t.Fatal(err)
 	}
 	return fig
+}
+
+// checkStuckHeld counts what kprod holds for the paused node's partitions at the end of
+// the pause, when each partition has its own sender (Send tells which records it took):
+// with the bound, at most the bound each (every record takes at least fairValue bytes of
+// its partition's share); without it, at least half of buffer.memory together, or the
+// pause did not put the bound to the test (the stuck senders send 20 times that during
+// the pause, so this holds by count).
+func checkStuckHeld(t *testing.T, p fairProducer, v fairVariant, stuck map[int32]bool) {
+	k, ok := p.(*kprodLoad)
+	if !ok || k.accepted == nil {
+		return // Java's, or not by partition
+	}
+	var total int64
+	for _, part := range slices.Sorted(maps.Keys(stuck)) {
+		held := k.accepted[part].Load() - k.acked[part].Load()
+		total += held
+		t.Logf("partition %d (paused) holds %d records (%d bytes of values)", part, held, held*fairValue)
+		if v.bound && held > fairPartitionMax/fairValue {
+			t.Errorf("partition %d holds %d records of %d bytes, over buffer.memory.partition.max=%d", part, held, fairValue, fairPartitionMax)
+		}
+	}
+	if !v.bound && total < fairBufferMemory/2/fairValue {
+		t.Errorf("without the bound the paused node's partitions hold %d records of %d bytes, less than half of buffer.memory=%d", total, fairValue, fairBufferMemory)
+	}
 }
 
 // fairLeaders returns the node leading topic's partition 0, and the partitions it leads.
