@@ -176,6 +176,21 @@ func TestPartitionMaxMovesStickyRecords(t *testing.T) {
 	}
 }
 
+// TestPartitionMaxMovesStickyRecordsPastFullDraws: an unkeyed record whose partitioner
+// keeps drawing the full partition still moves to one with room instead of waiting.
+func TestPartitionMaxMovesStickyRecordsPastFullDraws(t *testing.T) {
+	a := newRoomAcc(roomMax, nil)
+	tp := a.Topic("t")
+	tp.Sticky = partition.NewSticky(roomBatch, func() uint32 { return 3 }) // partition 0 of 3, always
+	parts := partition.Partitions{Count: 3, Available: []int32{0, 1, 2}}
+	appendN(t, a, tp, 0, 4, roomRecord) // partition 0 full
+	r := Rec{Timestamp: 1, Value: make([]byte, roomRecord)}
+	pid, ok, err := a.Append(context.Background(), time.Now().Add(20*time.Millisecond), tp, Target{Partition: -1, Parts: parts}, &r)
+	if !ok || pid != 1 {
+		t.Fatalf("unkeyed append went to %d (ok=%v err=%v), want partition 1, the one after the full one", pid, ok, err)
+	}
+}
+
 // TestPartitionMaxUnderConcurrentAppendAndDrain: appenders to a few partitions race a
 // drainer; no partition ever holds more than the bound, every append succeeds, and every
 // byte comes back. Run with -race.
