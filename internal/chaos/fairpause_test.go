@@ -273,17 +273,25 @@ func checkStuckHeld(t *testing.T, p fairProducer, v fairVariant, stuck map[int32
 }
 
 // fairLeaders returns the node leading topic's partition 0, and the partitions it leads.
+// A broker may answer for a topic created a moment ago before it knows the partitions,
+// so it asks until one answer names a leader for every partition.
 func fairLeaders(ctx context.Context, a *admin, topic string) (int32, map[int32]bool, error) {
-	m, err := a.metadata(ctx, topic)
-	if err != nil {
-		return 0, nil, err
-	}
 	leaders := map[int32]int32{}
-	for _, tp := range m.Topics {
-		for _, p := range tp.Partitions {
-			leaders[p.Partition] = p.Leader
+	known := await(ctx, time.Minute, func() bool {
+		m, err := a.metadata(ctx, topic)
+		if err != nil {
+			return false
 		}
-	}
+		clear(leaders)
+		for _, tp := range m.Topics {
+			for _, p := range tp.Partitions {
+				if p.ErrorCode == 0 && p.Leader >= 0 {
+					leaders[p.Partition] = p.Leader
+				}
+			}
+		}
+		return len(leaders) == fairPartitions
+	})
 	node := leaders[0]
 	stuck := map[int32]bool{}
 	for p, l := range leaders {
@@ -291,7 +299,7 @@ func fairLeaders(ctx context.Context, a *admin, topic string) (int32, map[int32]
 			stuck[p] = true
 		}
 	}
-	if len(leaders) != fairPartitions || len(stuck) == fairPartitions {
+	if !known || len(stuck) == fairPartitions {
 		return 0, nil, fmt.Errorf("chaos: %s's leaders %v: want %d partitions over several nodes", topic, leaders, fairPartitions)
 	}
 	return node, stuck, nil
