@@ -253,9 +253,7 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 				// moves on to another partition, as it does from a full batch; a
 				// keyed or explicit one waits for this partition alone, holding no
 				// budget meanwhile (room.go).
-				if sp != nil && skips < maxSkips {
-					skips++
-					t.Sticky.Skip(sp, tg.Parts)
+				if sp != nil && a.skipFull(t, sp, tg.Parts, need, &skips) {
 					continue
 				}
 				if deadline.IsZero() {
@@ -471,11 +469,6 @@ func sentOffset(sent, created int64) int32 {
 func pendingCap(bufSize, recordSize int) int {
 	return min(bufSize/max(recordSize, 1)+1, bufSize/int(unsafe.Sizeof(Pending{})))
 }
-
-// maxSkips bounds the sticky partitions one unkeyed record passes over because they hold
-// buffer.memory.partition.max, before it waits for the last one: every partition may be
-// full.
-const maxSkips = 8
 
 // maxFreeBatches bounds the Batch structs kept for reuse.
 const maxFreeBatches = 4096

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kprod-io/kprod/internal/partition"
 )
 
 // Fair buffering, buffer.memory.partition.max (kprod's own, issue 15): a partition may
@@ -110,6 +112,57 @@ func (a *Accumulator) waitRoom(ctx context.Context, p *Partition, n int64, deadl
 			return err
 		}
 	}
+}
+
+// maxSkips bounds the partitions one unkeyed record is moved to because its sticky
+// partition holds buffer.memory.partition.max: maxSkips draws of the partitioner, then
+// maxSkips partitions found with room (another appender may fill one first), before it
+// waits for the last one.
+const maxSkips = 8
+
+// skipFull moves the unkeyed records of the stint sp off its partition, which holds
+// buffer.memory.partition.max, and reports whether the record should try again. It draws
+// again first, as the sticky partitioner would, so that the partitioner's weights still
+// hold; but draws alone can keep landing on full partitions (when one of three brokers
+// stalls, a third of the draws do, and one stint in 6561 that starts on a full partition
+// would wait after eight more: with a few hundred stints a second, the one unkeyed sender
+// stalled every minute or two in TestFairPause), so after maxSkips draws it takes a
+// partition with room, and the record waits only when there is none.
+func (a *Accumulator) skipFull(t *Topic, sp *partition.StickyPartition, parts partition.Partitions, need int64, skips *int) bool {
+	*skips++
+	switch {
+	case *skips <= maxSkips:
+		t.Sticky.Skip(sp, parts)
+		return true
+	case *skips <= 2*maxSkips:
+		next, ok := a.withRoom(t, parts, sp.Partition(), need)
+		if ok {
+			t.Sticky.SkipTo(sp, next)
+		}
+		return ok
+	}
+	return false
+}
+
+// withRoom returns a partition that may charge need more bytes, looking among the
+// partitions with a leader (all of them when none has one) from the one after full on,
+// so that records leaving a full partition do not all crowd onto the lowest id.
+func (a *Accumulator) withRoom(t *Topic, parts partition.Partitions, full int32, need int64) (int32, bool) {
+	n := int32(len(parts.Available))
+	if n == 0 {
+		n = parts.Count
+	}
+	for i := range n {
+		j := (full + 1 + i) % n
+		id := j
+		if len(parts.Available) > 0 {
+			id = parts.Available[j]
+		}
+		if id != full && a.fits(t.Partition(id), need) {
+			return id, true
+		}
+	}
+	return -1, false
 }
 
 // RoomWaiting reports whether Sends wait for this partition to release bytes

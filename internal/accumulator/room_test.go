@@ -30,6 +30,13 @@ func appendTo(ctx context.Context, a *Accumulator, tp *Topic, part int32, deadli
 	return ok, err
 }
 
+// appendUnkeyed appends one record for the sticky partitioner over parts, willing to
+// wait 20ms, and returns Append's results.
+func appendUnkeyed(a *Accumulator, tp *Topic, parts partition.Partitions) (int32, bool, error) {
+	r := Rec{Timestamp: 1, Value: make([]byte, roomRecord)}
+	return a.Append(context.Background(), time.Now().Add(20*time.Millisecond), tp, Target{Partition: -1, Parts: parts}, &r)
+}
+
 // completeHead drains and completes part's oldest batch, as the sender does once its
 // leader answers.
 func completeHead(t *testing.T, a *Accumulator, p *Partition) {
@@ -169,10 +176,23 @@ func TestPartitionMaxMovesStickyRecords(t *testing.T) {
 	tp.Sticky = partition.NewSticky(roomBatch, func() uint32 { return n.Add(1) - 1 }) // 0, 1, 2...
 	parts := partition.Partitions{Count: 2, Available: []int32{0, 1}}
 	appendN(t, a, tp, 0, 4, roomRecord) // partition 0 full; the sticky choice is 0
-	r := Rec{Timestamp: 1, Value: make([]byte, roomRecord)}
-	pid, ok, err := a.Append(context.Background(), time.Now().Add(20*time.Millisecond), tp, Target{Partition: -1, Parts: parts}, &r)
+	pid, ok, err := appendUnkeyed(a, tp, parts)
 	if !ok || pid != 1 {
 		t.Fatalf("unkeyed append went to %d (ok=%v err=%v), want partition 1", pid, ok, err)
+	}
+}
+
+// TestPartitionMaxMovesStickyRecordsPastFullDraws: an unkeyed record whose partitioner
+// keeps drawing the full partition still moves to one with room instead of waiting.
+func TestPartitionMaxMovesStickyRecordsPastFullDraws(t *testing.T) {
+	a := newRoomAcc(roomMax, nil)
+	tp := a.Topic("t")
+	tp.Sticky = partition.NewSticky(roomBatch, func() uint32 { return 3 }) // partition 0 of 3, always
+	parts := partition.Partitions{Count: 3, Available: []int32{0, 1, 2}}
+	appendN(t, a, tp, 0, 4, roomRecord) // partition 0 full
+	pid, ok, err := appendUnkeyed(a, tp, parts)
+	if !ok || pid != 1 {
+		t.Fatalf("unkeyed append went to %d (ok=%v err=%v), want partition 1, the one after the full one", pid, ok, err)
 	}
 }
 

@@ -78,11 +78,23 @@ func (c *Cluster) prepareCache() error {
 	return nil
 }
 
-// script runs scripts/kafka --cluster Name args... in our cache.
-func (c *Cluster) script(ctx context.Context, args ...string) (string, error) {
+// command is scripts/kafka --cluster Name args... in our cache, not started.
+func (c *Cluster) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(c.Root, "scripts", "kafka"), append([]string{"--cluster", c.Name}, args...)...)
 	cmd.Env = append(os.Environ(), "KPROD_KAFKA_CACHE="+c.Cache, "KPROD_KAFKA_CLUSTER=")
-	out, err := cmd.CombinedOutput()
+	return cmd
+}
+
+// Java is the command running a Kafka tool class, or a single-file Java program by its
+// path, on the cluster's own jars (scripts/kafka java), not started: the caller wires
+// its stdin and stdout. ctx's end kills it.
+func (c *Cluster) Java(ctx context.Context, class string, args ...string) *exec.Cmd {
+	return c.command(ctx, append([]string{"java", class}, args...)...)
+}
+
+// script runs scripts/kafka --cluster Name args... in our cache.
+func (c *Cluster) script(ctx context.Context, args ...string) (string, error) {
+	out, err := c.command(ctx, args...).CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("scripts/kafka --cluster %s %s: %w: %s", c.Name, strings.Join(args, " "), err, tail(string(out), 1500))
 	}

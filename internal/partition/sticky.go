@@ -165,6 +165,16 @@ func (s *Sticky) Skip(sp *StickyPartition, parts Partitions) {
 	}
 }
 
+// SkipTo ends the stint sp at once for one on partition p, which the caller chose with
+// room to spare after Skip kept drawing full partitions. Like Skip it needs no queue
+// lock, and acts only if sp still is the current stint.
+func (s *Sticky) SkipTo(sp *StickyPartition, p int32) {
+	if sp == nil || sp.partition == UnknownPartition || p == UnknownPartition {
+		return
+	}
+	s.current.CompareAndSwap(sp, &StickyPartition{partition: p})
+}
+
 // nextPartition draws the partition of the next stint (Java's
 // BuiltInPartitioner.nextPartition). One random number feeds either the
 // weighted draw over the load table or the uniform draw over partitions with a
