@@ -364,3 +364,57 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// TestQueueCycleAllocatesNothing: a partition whose one batch is drained and completed
+// before the next record comes (every partition's lot when records spread over many)
+// reuses its queue's array. Popping with q[1:] gave the array's front up, and the next
+// batch allocated a new one: one allocation per batch, 0.09 per record at 1,000 keyed
+// partitions in bench/.
+func TestQueueCycleAllocatesNothing(t *testing.T) {
+	a := newTestAcc(1024, 1<<20)
+	tp := a.Topic("t")
+	v := make([]byte, 100)
+	deadline := time.Now().Add(time.Minute)
+	cycle := func() {
+		r := Rec{Timestamp: 1, Value: v}
+		if _, ok, err := a.Append(context.Background(), deadline, tp, Target{Partition: 0}, &r); !ok {
+			t.Fatalf("append: %v", err)
+		}
+		p := tp.Partition(0)
+		h, ok := p.Peek()
+		if !ok || !p.Pop(h.Batch) {
+			t.Fatal("no batch to drain")
+		}
+		a.Done(h.Batch)
+	}
+	cycle()
+	if n := testing.AllocsPerRun(100, cycle); n != 0 {
+		t.Fatalf("%v allocations per append, drain and completion of a one-record batch; want 0", n)
+	}
+}
+
+// TestPopFront: short queues shift down in place, long ones are resliced; either way the
+// order is kept and no reference to the popped batch stays in the array.
+func TestPopFront(t *testing.T) {
+	for _, n := range []int{1, 2, popShiftMax, popShiftMax + 1, 3 * popShiftMax} {
+		arr := make([]*Batch, n)
+		for i := range arr {
+			arr[i] = &Batch{Partition: int32(i)}
+		}
+		q := arr
+		for i := range n {
+			if q[0].Partition != int32(i) {
+				t.Fatalf("n=%d: head %d after %d pops", n, q[0].Partition, i)
+			}
+			q = PopFront(q)
+			if len(q) != n-i-1 {
+				t.Fatalf("n=%d: length %d after %d pops", n, len(q), i+1)
+			}
+		}
+		for i, b := range arr {
+			if b != nil {
+				t.Fatalf("n=%d: array slot %d still holds batch %d", n, i, b.Partition)
+			}
+		}
+	}
+}

@@ -112,10 +112,28 @@ func (p *Partition) Pop(b *Batch) bool {
 	if !b.sealed {
 		p.sealLocked(b)
 	}
-	p.batches[0] = nil
-	p.batches = p.batches[1:]
+	p.batches = PopFront(p.batches)
 	return true
 }
+
+// PopFront removes q's first batch and returns the rest in the same array. Popping with
+// q[1:] gives up the array's front, so a queue that empties and refills one batch at a
+// time (each partition's, with many partitions) allocated a new array per batch; a short
+// queue is shifted down instead. A long one (a backlog) is resliced: moving it would cost
+// more than the rare growth.
+func PopFront(q []*Batch) []*Batch {
+	n := len(q)
+	if n > popShiftMax {
+		q[0] = nil
+		return q[1:]
+	}
+	copy(q, q[1:])
+	q[n-1] = nil
+	return q[:n-1]
+}
+
+// popShiftMax is the longest queue PopFront shifts rather than reslices.
+const popShiftMax = 16
 
 // Requeue puts a batch that must be sent again (or a half of a split one) back in the
 // queue, ahead of every batch never drained and, among retried ones, in base sequence order so an idempotent partition

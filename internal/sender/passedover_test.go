@@ -113,3 +113,34 @@ func TestAckedNeverMovesBack(t *testing.T) {
 		t.Errorf("next expected %d after the first batch's duplicate; want it kept at 3", p.NextExpected)
 	}
 }
+
+// TestCompleteInOrderAllocatesNothing: completing a partition's oldest batch, the usual
+// case, neither boxes its result into Batch.Outcome nor gives up the completion queue's
+// array; each did once per batch (0.19 allocations per record at 1,000 keyed partitions
+// in bench/).
+func TestCompleteInOrderAllocatesNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.batch(t, "t", 0, 1)
+	p := b.PartitionQueue()
+	if !p.Pop(b) {
+		t.Fatal("the batch is not its partition's head")
+	}
+	b.Ordered = true
+	completed := 0
+	h.s.cfg.Complete = func(x *accumulator.Batch, r Result) {
+		if x == b && r.BaseOffset == 7 {
+			completed++
+		}
+	}
+	r := Result{BaseOffset: 7, LogAppendTime: -1}
+	n := testing.AllocsPerRun(100, func() {
+		p.Ordered = append(p.Ordered, b)
+		h.s.complete(b, r)
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per completion; want 0", n)
+	}
+	if completed != 101 || len(p.Ordered) != 0 {
+		t.Errorf("%d completions with the result, %d batches still ordered; want 101 and 0", completed, len(p.Ordered))
+	}
+}

@@ -284,11 +284,17 @@ func (s *Sender) complete(b *accumulator.Batch, r Result) {
 		b.Ordered = true // never drained: it comes after everything drained
 		p.Ordered = append(p.Ordered, b)
 	}
-	b.Finished, b.Outcome = true, r
+	if len(p.Ordered) == 0 || p.Ordered[0] != b {
+		// An earlier batch has not finished: b's result waits for it. Only this rare case
+		// stores the result, as storing it in the any field allocates.
+		b.Finished, b.Outcome = true, r
+		return
+	}
+	p.Ordered = accumulator.PopFront(p.Ordered)
+	s.cfg.Complete(b, r)
 	for len(p.Ordered) > 0 && p.Ordered[0].Finished {
 		x := p.Ordered[0]
-		p.Ordered[0] = nil
-		p.Ordered = p.Ordered[1:]
+		p.Ordered = accumulator.PopFront(p.Ordered)
 		s.cfg.Complete(x, x.Outcome.(Result))
 	}
 }
