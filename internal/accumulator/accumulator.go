@@ -110,6 +110,17 @@ type Topic struct {
 
 	mu    sync.Mutex // serialises growth of parts
 	parts atomic.Pointer[[]*Partition]
+	// room holds the unkeyed Sends that found every partition they may go to at
+	// buffer.memory.partition.max; any partition's release wakes them (room.go).
+	room room
+}
+
+// existing returns partition id's state, or nil if it was never used (it holds nothing).
+func (t *Topic) existing(id int32) *Partition {
+	if ps := *t.parts.Load(); int(id) < len(ps) {
+		return ps[id]
+	}
+	return nil
 }
 
 // Topic returns the topic's state, creating it on first use.
@@ -154,6 +165,7 @@ func (t *Topic) Partition(id int32) *Partition {
 	copy(grown, ps)
 	for i := len(ps); i <= int(id); i++ {
 		grown[i] = newPartition(t.Name, int32(i))
+		grown[i].topicRoom = &t.room
 	}
 	t.parts.Store(&grown)
 	return grown[id]
@@ -261,7 +273,15 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 				}
 				a.cfg.Wake() // its batches count as ready while Sends wait for them
 				start := time.Now()
-				err := a.waitRoom(ctx, p, need, deadline)
+				var err error
+				if sp != nil {
+					// No partition it may go to has room: wait for any of them, then
+					// move straight to one with room.
+					err = a.waitAnyRoom(ctx, t, tg.Parts, need, deadline)
+					skips = maxSkips
+				} else {
+					err = a.waitRoom(ctx, p, need, deadline)
+				}
 				if m := a.cfg.Metrics; m != nil {
 					end := time.Now()
 					m.BufferWait(end.Sub(start).Nanoseconds(), errors.Is(err, ErrPartitionFull), end.UnixMilli())
@@ -451,6 +471,9 @@ func (a *Accumulator) hold(p *Partition, b *Batch, n int64) {
 	}
 	if n < 0 && a.cfg.PartitionMax != 0 {
 		p.room.released()
+		if p.topicRoom != nil {
+			p.topicRoom.released()
+		}
 	}
 }
 

@@ -418,3 +418,22 @@ func TestPopFront(t *testing.T) {
 		}
 	}
 }
+
+// TestPopFrontLetsABacklogGo: once a backlog drains to one batch, the queue stops keeping
+// the backlog's array (it would pin buffer.memory/batch pointers per partition for good).
+func TestPopFrontLetsABacklogGo(t *testing.T) {
+	var q []*Batch
+	for range 10000 {
+		q = append(q, &Batch{})
+	}
+	for len(q) > 0 {
+		q = PopFront(q)
+	}
+	for range 1000 {
+		q = append(q, &Batch{})
+		q = PopFront(q)
+	}
+	if cap(q) > 4*popShiftMax {
+		t.Fatalf("capacity %d after the backlog drained and 1,000 one-batch cycles; want at most %d", cap(q), 4*popShiftMax)
+	}
+}

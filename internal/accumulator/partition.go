@@ -22,6 +22,8 @@ type Partition struct {
 	buffered atomic.Int64
 	// room holds the Sends waiting for buffered to drop under buffer.memory.partition.max.
 	room room
+	// topicRoom is the topic's room for unkeyed Sends, woken with this one's.
+	topicRoom *room
 
 	// Sender goroutine only: ordering and idempotence state.
 
@@ -120,9 +122,13 @@ func (p *Partition) Pop(b *Batch) bool {
 // q[1:] gives up the array's front, so a queue that empties and refills one batch at a
 // time (each partition's, with many partitions) allocated a new array per batch; a short
 // queue is shifted down instead. A long one (a backlog) is resliced: moving it would cost
-// more than the rare growth.
+// more than the rare growth; its array is let go when the queue empties.
 func PopFront(q []*Batch) []*Batch {
 	n := len(q)
+	if n == 1 && cap(q) > 4*popShiftMax {
+		q[0] = nil
+		return nil // a backlog's array is not kept for a queue back to one batch
+	}
 	if n > popShiftMax {
 		q[0] = nil
 		return q[1:]

@@ -3,6 +3,7 @@ package accumulator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,10 @@ import (
 // ErrPartitionFull is returned by Append when max.block.ms passed while the record's
 // partition held buffer.memory.partition.max bytes.
 var ErrPartitionFull = errors.New("kprod: the partition holds buffer.memory.partition.max")
+
+// ErrTopicFull is ErrPartitionFull for an unkeyed record: every partition it may go to
+// held buffer.memory.partition.max until max.block.ms passed.
+var ErrTopicFull = fmt.Errorf("%w, as does every other partition the record may go to", ErrPartitionFull)
 
 // room is a partition's waiting list for buffer.memory.partition.max: the Sends blocked
 // until the partition's batches release bytes.
@@ -75,7 +80,11 @@ func (a *Accumulator) roomLeft(p *Partition) int64 {
 // producer closes (ErrAborted) or deadline passes (ErrPartitionFull). It takes nothing:
 // the caller retries its append, which checks the bound again under p's lock.
 func (a *Accumulator) waitRoom(ctx context.Context, p *Partition, n int64, deadline time.Time) error {
-	r := &p.room
+	return a.waitOn(ctx, &p.room, func() bool { return a.fits(p, n) }, deadline)
+}
+
+// waitOn blocks until fits holds, woken by r's releases; see waitRoom.
+func (a *Accumulator) waitOn(ctx context.Context, r *room, fits func() bool, deadline time.Time) error {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -90,7 +99,7 @@ func (a *Accumulator) waitRoom(ctx context.Context, p *Partition, n int64, deadl
 		ch := r.ch
 		r.waiting.Add(1)
 		r.mu.Unlock()
-		if a.fits(p, n) { // after counting ourselves: a release from here on closes ch
+		if fits() { // after counting ourselves: a release from here on closes ch
 			r.waiting.Add(-1)
 			return nil
 		}
@@ -117,7 +126,7 @@ func (a *Accumulator) waitRoom(ctx context.Context, p *Partition, n int64, deadl
 // maxSkips bounds the partitions one unkeyed record is moved to because its sticky
 // partition holds buffer.memory.partition.max: maxSkips draws of the partitioner, then
 // maxSkips partitions found with room (another appender may fill one first), before it
-// waits for the last one.
+// waits for any partition to have room (waitAnyRoom).
 const maxSkips = 8
 
 // skipFull moves the unkeyed records of the stint sp off its partition, which holds
@@ -144,28 +153,51 @@ func (a *Accumulator) skipFull(t *Topic, sp *partition.StickyPartition, parts pa
 	return false
 }
 
-// withRoom returns a partition that may charge need more bytes, looking among the
-// partitions with a leader (all of them when none has one) from the one after full on,
-// so that records leaving a full partition do not all crowd onto the lowest id.
+// withRoom returns a partition that may charge need more bytes, other than full: one the
+// partitioner may draw (Sticky.Drawable), searched from the one after full on, so that
+// records leaving a full partition do not all crowd onto the lowest id. A partition
+// holding nothing (or never used) always has room.
 func (a *Accumulator) withRoom(t *Topic, parts partition.Partitions, full int32, need int64) (int32, bool) {
-	n := int32(len(parts.Available))
-	if n == 0 {
-		n = parts.Count
-	}
-	for i := range n {
-		j := (full + 1 + i) % n
-		id := j
-		if len(parts.Available) > 0 {
-			id = parts.Available[j]
+	var arr [64]int32 // the usual topic needs no allocation
+	ids := t.Sticky.Drawable(arr[:0], parts)
+	start := 0
+	for i, id := range ids {
+		if id == full {
+			start = i + 1
+			break
 		}
-		if id != full && a.fits(t.Partition(id), need) {
+	}
+	for i := range ids {
+		id := ids[(start+i)%len(ids)]
+		if id == full {
+			continue
+		}
+		if p := t.existing(id); p == nil || a.fits(p, need) {
 			return id, true
 		}
 	}
 	return -1, false
 }
 
-// RoomWaiting reports whether Sends wait for this partition to release bytes
-// (buffer.memory.partition.max): the sender then treats its batches as ready, as it
-// treats every batch while anyone waits for buffer.memory (Java's RecordAccumulator.ready).
-func (p *Partition) RoomWaiting() bool { return p.room.waiting.Load() > 0 }
+// waitAnyRoom blocks an unkeyed record that found no partition of t with room until one
+// of them releases bytes and has room, with waitRoom's errors. Waiting on its own
+// partition instead would hold it for max.block.ms behind a stalled leader while the
+// healthy partitions free room in milliseconds.
+func (a *Accumulator) waitAnyRoom(ctx context.Context, t *Topic, parts partition.Partitions, need int64, deadline time.Time) error {
+	err := a.waitOn(ctx, &t.room, func() bool {
+		_, ok := a.withRoom(t, parts, -1, need)
+		return ok
+	}, deadline)
+	if err == ErrPartitionFull {
+		return ErrTopicFull
+	}
+	return err
+}
+
+// RoomWaiting reports whether Sends wait for this partition, or for any partition of its
+// topic (unkeyed records), to release bytes (buffer.memory.partition.max): the sender then
+// treats its batches as ready, as it treats every batch while anyone waits for
+// buffer.memory (Java's RecordAccumulator.ready).
+func (p *Partition) RoomWaiting() bool {
+	return p.room.waiting.Load() > 0 || (p.topicRoom != nil && p.topicRoom.waiting.Load() > 0)
+}

@@ -3,6 +3,8 @@ package accumulator
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -228,6 +230,142 @@ func TestPartitionMaxUnderConcurrentAppendAndDrain(t *testing.T) {
 	}
 	for _, b := range a.TakeAll() {
 		a.Done(b)
+	}
+	if u := a.Budget.Used(); u != 0 {
+		t.Fatalf("%d bytes still charged", u)
+	}
+}
+
+// TestPartitionMaxMoveKeepsAdaptiveExclusions: a record moved off a full partition goes
+// only where the partitioner may draw. The adaptive partitioner leaves out partition 1
+// (its leader is past partitioner.availability.timeout.ms) and 0 and 2 are full: the
+// record waits for room on 0 or 2 and fails naming them all, instead of going to 1.
+func TestPartitionMaxMoveKeepsAdaptiveExclusions(t *testing.T) {
+	a := newRoomAcc(roomMax, nil)
+	tp := a.Topic("t")
+	var n atomic.Uint32
+	tp.Sticky = partition.NewSticky(roomBatch, func() uint32 { return n.Add(1) })
+	parts := partition.Partitions{Count: 3, Available: []int32{0, 1, 2}}
+	appendN(t, a, tp, 0, 4, roomRecord) // full
+	appendN(t, a, tp, 2, 4, roomRecord) // full
+	appendN(t, a, tp, 1, 1, roomRecord) // room, but its leader is unavailable
+	var ls partition.LoadStats
+	ls.Reset(true, 3, 3)
+	ls.Add(0, 4, false)
+	ls.Add(1, 1, true) // left out of the table
+	ls.Add(2, 4, false)
+	tp.Sticky.UpdateLoadStats(&ls)
+	pid, ok, err := appendUnkeyed(a, tp, parts)
+	if ok || pid == 1 || !errors.Is(err, ErrTopicFull) || !errors.Is(err, ErrPartitionFull) {
+		t.Fatalf("unkeyed append: partition %d, ok=%v, err=%v; want a wait on 0 or 2 ending in ErrTopicFull", pid, ok, err)
+	}
+}
+
+// TestWithRoomStartsAfterFull: the search for a partition with room starts after the
+// full one among those the partitioner may draw, so moved records spread.
+func TestWithRoomStartsAfterFull(t *testing.T) {
+	a := newRoomAcc(roomMax, nil)
+	tp := a.Topic("t")
+	parts := partition.Partitions{Count: 8, Available: []int32{0, 2, 4, 6}}
+	for full, want := range map[int32]int32{2: 4, 6: 0, 0: 2} {
+		if got, ok := a.withRoom(tp, parts, full, roomBatch); !ok || got != want {
+			t.Errorf("withRoom after full partition %d over %v = %d, %v; want %d", full, parts.Available, got, ok, want)
+		}
+	}
+}
+
+// TestPartitionMaxUnkeyedWaitsForAnyPartition: unkeyed appenders with two partitions
+// never drained (stalled leaders) and one without a leader all get through while the
+// others drain: a record that finds no room waits for any partition, not for the stalled
+// one it was drawn to (which held it for max.block.ms). No partition goes over the
+// bound, none is given a record without a leader, and every record is found.
+func TestPartitionMaxUnkeyedWaitsForAnyPartition(t *testing.T) {
+	for _, adaptive := range []bool{false, true} {
+		t.Run(fmt.Sprint("adaptive=", adaptive), func(t *testing.T) { stalledRun(t, adaptive) })
+	}
+}
+
+func stalledRun(t *testing.T, adaptive bool) {
+	t.Helper()
+	const appenders, perAppender = 8, 3000
+	a := newRoomAcc(roomMax, nil)
+	tp := a.Topic("t")
+	parts := partition.Partitions{Count: 7, Available: []int32{0, 1, 2, 3, 4, 5}} // 6 has no leader
+	for i := range int32(7) {
+		tp.Partition(i)
+	}
+	stalled := map[int32]bool{0: true, 3: true}
+	var over atomic.Int64
+	var drained atomic.Int64
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		var ls partition.LoadStats
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			ls.Reset(true, 7, 7)
+			for _, p := range tp.Partitions() {
+				if b := p.Buffered(); b > roomMax {
+					over.Store(b)
+				}
+				h, ok := p.Peek()
+				if p.ID != 6 {
+					ls.Add(p.ID, h.Queued, stalled[p.ID] && h.Queued > 0)
+				}
+				if stalled[p.ID] || !ok || !p.Pop(h.Batch) {
+					continue
+				}
+				drained.Add(int64(h.Batch.NumRecords()))
+				a.Done(h.Batch)
+			}
+			if adaptive {
+				tp.Sticky.UpdateLoadStats(&ls)
+			}
+			runtime.Gosched()
+		}
+	}()
+	var wg sync.WaitGroup
+	var appended atomic.Int64
+	var bad atomic.Int32
+	bad.Store(-1)
+	start := time.Now()
+	for g := range appenders {
+		wg.Go(func() {
+			for i := range perAppender {
+				r := Rec{Timestamp: 1, Value: make([]byte, 10+(i*7919+g)%900)}
+				pid, ok, err := a.Append(context.Background(), time.Now().Add(10*time.Second), tp, Target{Partition: -1, Parts: parts}, &r)
+				if !ok {
+					t.Errorf("append to %d: %v (held %d)", pid, err, tp.Partition(pid).Buffered())
+					return
+				}
+				if pid == 6 {
+					bad.Store(pid)
+				}
+				appended.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	<-stopped
+	t.Logf("%d appends in %v", appended.Load(), time.Since(start))
+	if b := over.Load(); b != 0 {
+		t.Fatalf("a partition held %d bytes, over %d", b, roomMax)
+	}
+	if bad.Load() >= 0 {
+		t.Fatalf("record placed on leaderless partition %d", bad.Load())
+	}
+	left := int64(0)
+	for _, b := range a.TakeAll() {
+		left += int64(b.NumRecords())
+		a.Done(b)
+	}
+	if got := drained.Load() + left; got != appended.Load() {
+		t.Fatalf("%d records appended, %d found", appended.Load(), got)
 	}
 	if u := a.Budget.Used(); u != 0 {
 		t.Fatalf("%d bytes still charged", u)

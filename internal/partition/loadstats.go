@@ -152,6 +152,16 @@ func (t *loadTable) pick(random int32) (int32, bool) {
 	return t.ids[i], true
 }
 
+// appendIDs appends the table's partitions to buf and reports whether there is a table.
+func (t *loadTable) appendIDs(buf []int32) ([]int32, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.cft) == 0 {
+		return buf, false
+	}
+	return append(buf, t.ids...), true
+}
+
 // rangeEnd returns the sum of all weights, 0 without a table (Java's
 // test-only loadStatsRangeEnd).
 func (t *loadTable) rangeEnd() int32 {

@@ -175,6 +175,24 @@ func (s *Sticky) SkipTo(sp *StickyPartition, p int32) {
 	s.current.CompareAndSwap(sp, &StickyPartition{partition: p})
 }
 
+// Drawable appends to buf the partitions a draw may land on: those of the published load
+// table when adaptive partitioning weighs them (it leaves out partitions whose leader is
+// past partitioner.availability.timeout.ms, KIP-794), else those with a leader, else all.
+// For the rare move of a record off a full partition (accumulator/room.go), which must
+// not steer records where the partitioner would not.
+func (s *Sticky) Drawable(buf []int32, parts Partitions) []int32 {
+	if out, ok := s.table.appendIDs(buf); ok {
+		return out
+	}
+	if len(parts.Available) > 0 {
+		return append(buf, parts.Available...)
+	}
+	for id := range parts.Count {
+		buf = append(buf, id)
+	}
+	return buf
+}
+
 // nextPartition draws the partition of the next stint (Java's
 // BuiltInPartitioner.nextPartition). One random number feeds either the
 // weighted draw over the load table or the uniform draw over partitions with a
