@@ -419,21 +419,27 @@ func TestPopFront(t *testing.T) {
 	}
 }
 
-// TestPopFrontLetsABacklogGo: once a backlog drains to one batch, the queue stops keeping
-// the backlog's array (it would pin buffer.memory/batch pointers per partition for good).
+// TestPopFrontLetsABacklogGo: once a backlog drains to a short queue, the queue stops
+// keeping the backlog's array (it would pin buffer.memory/batch pointers per partition
+// for good), whatever room the array had left at its end.
 func TestPopFrontLetsABacklogGo(t *testing.T) {
-	var q []*Batch
-	for range 10000 {
-		q = append(q, &Batch{})
-	}
-	for len(q) > 0 {
-		q = PopFront(q)
-	}
-	for range 1000 {
-		q = append(q, &Batch{})
-		q = PopFront(q)
-	}
-	if cap(q) > 4*popShiftMax {
-		t.Fatalf("capacity %d after the backlog drained and 1,000 one-batch cycles; want at most %d", cap(q), 4*popShiftMax)
+	for _, n := range []int{512, 1000, 10000} {
+		for _, spare := range []int{0, 7, 48, 240} {
+			q := make([]*Batch, 0, n+spare)
+			for range n {
+				q = append(q, &Batch{})
+			}
+			for len(q) > 0 {
+				q = PopFront(q)
+			}
+			for range 1000 {
+				q = append(q, &Batch{})
+				q = PopFront(q)
+			}
+			if cap(q) > 8*popShiftMax {
+				t.Fatalf("backlog of %d in an array of %d: capacity %d after it drained and 1,000 one-batch cycles; want at most %d",
+					n, n+spare, cap(q), 8*popShiftMax)
+			}
+		}
 	}
 }

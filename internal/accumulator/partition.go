@@ -122,15 +122,19 @@ func (p *Partition) Pop(b *Batch) bool {
 // q[1:] gives up the array's front, so a queue that empties and refills one batch at a
 // time (each partition's, with many partitions) allocated a new array per batch; a short
 // queue is shifted down instead. A long one (a backlog) is resliced: moving it would cost
-// more than the rare growth; its array is let go when the queue empties.
+// more than the rare growth; its array is let go when it is short again.
 func PopFront(q []*Batch) []*Batch {
 	n := len(q)
-	if n == 1 && cap(q) > 4*popShiftMax {
-		q[0] = nil
-		return nil // a backlog's array is not kept for a queue back to one batch
-	}
 	if n > popShiftMax {
 		q[0] = nil
+		if n == popShiftMax+1 && cap(q) > 8*popShiftMax {
+			// A backlog is down to a short queue: move it to an array of its own so the
+			// backlog's is not kept for good (once per backlog; a queue hovering at this
+			// length in a small array keeps it).
+			short := make([]*Batch, popShiftMax, 2*popShiftMax)
+			copy(short, q[1:])
+			return short
+		}
 		return q[1:]
 	}
 	copy(q, q[1:])

@@ -194,6 +194,11 @@ func (a *Accumulator) waitAnyRoom(ctx context.Context, t *Topic, parts partition
 	return err
 }
 
+// WakeRoom wakes the unkeyed Sends waiting for room on any partition of t, to look again:
+// the sender calls it after publishing the adaptive partitioner's table, which can make a
+// partition with room drawable without any release. One atomic load when none waits.
+func (t *Topic) WakeRoom() { t.room.released() }
+
 // RoomWaiting reports whether Sends wait for this partition, or for any partition of its
 // topic (unkeyed records), to release bytes (buffer.memory.partition.max): the sender then
 // treats its batches as ready, as it treats every batch while anyone waits for

@@ -371,3 +371,42 @@ func stalledRun(t *testing.T, adaptive bool) {
 		t.Fatalf("%d bytes still charged", u)
 	}
 }
+
+// TestPartitionMaxTableChangeWakesWaiters: an unkeyed record waits because the only
+// partition with room is left out of the adaptive table; the sender then publishes a table
+// that includes it, with no bytes released anywhere, and wakes the topic's waiters as
+// sendReady does: the record goes there instead of sleeping until max.block.ms.
+func TestPartitionMaxTableChangeWakesWaiters(t *testing.T) {
+	a := newRoomAcc(roomMax, nil)
+	tp := a.Topic("t")
+	parts := partition.Partitions{Count: 3, Available: []int32{0, 1, 2}}
+	appendN(t, a, tp, 0, 4, roomRecord) // full
+	appendN(t, a, tp, 2, 4, roomRecord) // full
+	appendN(t, a, tp, 1, 1, roomRecord) // room, but its leader is unavailable
+	publish := func(exclude1 bool) {
+		var ls partition.LoadStats
+		ls.Reset(true, 3, 3)
+		ls.Add(0, 4, false)
+		ls.Add(1, 1, exclude1)
+		ls.Add(2, 4, false)
+		tp.Sticky.UpdateLoadStats(&ls)
+	}
+	publish(true)
+	type result struct {
+		pid int32
+		ok  bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r := Rec{Timestamp: 1, Value: make([]byte, roomRecord)}
+		pid, ok, err := a.Append(context.Background(), time.Now().Add(10*time.Second), tp, Target{Partition: -1, Parts: parts}, &r)
+		done <- result{pid, ok, err}
+	}()
+	waitFor(t, "the unkeyed record waiting for room", func() bool { return tp.room.waiting.Load() > 0 })
+	publish(false) // partition 1's leader is back
+	tp.WakeRoom()
+	if r := <-done; !r.ok || r.pid != 1 { // not woken, it fails after its 10 s
+		t.Fatalf("unkeyed append after the table let partition 1 in: partition %d ok=%v err=%v; want partition 1", r.pid, r.ok, r.err)
+	}
+}

@@ -109,6 +109,7 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 			s.byNode[node] = append(s.byNode[node], p)
 		}
 		t.Sticky.UpdateLoadStats(&s.load)
+		t.WakeRoom() // the new table may let waiting unkeyed records go where they may not before
 	}
 	if needMeta {
 		s.cfg.Meta.Refresh()
