@@ -164,8 +164,7 @@ func (t *Topic) Partition(id int32) *Partition {
 	grown := make([]*Partition, id+1)
 	copy(grown, ps)
 	for i := len(ps); i <= int(id); i++ {
-		grown[i] = newPartition(t.Name, int32(i))
-		grown[i].topicRoom = &t.room
+		grown[i] = newPartition(t.Name, int32(i), &t.room)
 	}
 	t.parts.Store(&grown)
 	return grown[id]
@@ -471,9 +470,7 @@ func (a *Accumulator) hold(p *Partition, b *Batch, n int64) {
 	}
 	if n < 0 && a.cfg.PartitionMax != 0 {
 		p.room.released()
-		if p.topicRoom != nil {
-			p.topicRoom.released()
-		}
+		p.topicRoom.released()
 	}
 }
 

@@ -52,8 +52,8 @@ type Partition struct {
 	LastAckedOffset int64
 }
 
-func newPartition(topic string, id int32) *Partition {
-	return &Partition{Topic: topic, ID: id, LastAckedOffset: -1}
+func newPartition(topic string, id int32, topicRoom *room) *Partition {
+	return &Partition{Topic: topic, ID: id, LastAckedOffset: -1, topicRoom: topicRoom}
 }
 
 // Buffered returns the bytes of buffer.memory the partition's batches hold (queued, in

@@ -204,5 +204,5 @@ func (t *Topic) WakeRoom() { t.room.released() }
 // treats its batches as ready, as it treats every batch while anyone waits for
 // buffer.memory (Java's RecordAccumulator.ready).
 func (p *Partition) RoomWaiting() bool {
-	return p.room.waiting.Load() > 0 || (p.topicRoom != nil && p.topicRoom.waiting.Load() > 0)
+	return p.room.waiting.Load() > 0 || p.topicRoom.waiting.Load() > 0
 }

@@ -27,11 +27,8 @@ func TestPassedOverBatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			const v = 9
-			a := h.batch(t, "t", 0, 2)
+			a, ra, b, rb := h.sendTwo(t, 2)
 			p := a.PartitionQueue()
-			ra := h.send(t, v, a)
-			b := h.batch(t, "t", 0, 1)
-			rb := h.send(t, v, b)
 			h.answer(ra, produceResponse(v, map[*accumulator.Batch]int16{a: tc.first}, a), nil)
 			h.answer(rb, produceResponse(v, map[*accumulator.Batch]int16{b: 0}, b), nil)
 			if p.NextExpected != 3 {
@@ -69,11 +66,8 @@ func TestPassedOverBatch(t *testing.T) {
 func TestStaleInFlightAck(t *testing.T) {
 	h := newHarness(t, nil)
 	const v = 9
-	a := h.batch(t, "t", 0, 1)
+	a, ra, b, rb := h.sendTwo(t, 1)
 	p := a.PartitionQueue()
-	ra := h.send(t, v, a)
-	b := h.batch(t, "t", 0, 1)
-	rb := h.send(t, v, b)
 	h.answer(ra, produceResponse(v, map[*accumulator.Batch]int16{a: kerr.InvalidRecord.Code}, a), nil)
 	if b.BaseSequence != 0 || !b.StaleInFlight {
 		t.Fatalf("second batch at sequence %d, stale in flight %v; want moved down to 0, with its attempt stale", b.BaseSequence, b.StaleInFlight)
@@ -96,11 +90,8 @@ func TestStaleInFlightAck(t *testing.T) {
 func TestAckedNeverMovesBack(t *testing.T) {
 	h := newHarness(t, nil)
 	const v = 9
-	a := h.batch(t, "t", 0, 2)
+	a, ra, b, rb := h.sendTwo(t, 2)
 	p := a.PartitionQueue()
-	ra := h.send(t, v, a)
-	b := h.batch(t, "t", 0, 1)
-	rb := h.send(t, v, b)
 	h.answer(ra, nil, errors.New("connection lost")) // possibly written: retried
 	h.answer(rb, produceResponse(v, map[*accumulator.Batch]int16{b: 0}, b), nil)
 	if p.NextExpected != 3 {
@@ -143,4 +134,15 @@ func TestCompleteInOrderAllocatesNothing(t *testing.T) {
 	if completed != 101 || len(p.Ordered) != 0 {
 		t.Errorf("%d completions with the result, %d batches still ordered; want 101 and 0", completed, len(p.Ordered))
 	}
+}
+
+// sendTwo puts two batches of t/0 in flight, each in a request of its own (Produce v9):
+// the first of n records, then one of a single record behind it.
+func (h *testHarness) sendTwo(t *testing.T, n int) (a *accumulator.Batch, ra *request, b *accumulator.Batch, rb *request) {
+	t.Helper()
+	a = h.batch(t, "t", 0, n)
+	ra = h.send(t, 9, a)
+	b = h.batch(t, "t", 0, 1)
+	rb = h.send(t, 9, b)
+	return a, ra, b, rb
 }
