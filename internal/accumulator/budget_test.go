@@ -2,6 +2,7 @@ package accumulator
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -118,5 +119,67 @@ func TestBudgetConcurrentBalance(t *testing.T) {
 	wg.Wait()
 	if b.Used() != 0 {
 		t.Fatalf("used = %d at the end", b.Used())
+	}
+}
+
+// A wait that ends in a grant allocates nothing once a waiter exists: 32 goroutines
+// sending into a full buffer.memory paid a waiter, a channel and a timer per wait.
+func TestBudgetWaitAllocatesNothing(t *testing.T) {
+	b := NewBudget(100)
+	b.TryAcquire(100)
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range release {
+			for b.Waiting() == 0 { // release only once the Acquire below queued
+				runtime.Gosched()
+			}
+			b.Release(10)
+		}
+	}()
+	defer func() { close(release); <-done }()
+	deadline := time.Now().Add(time.Hour)
+	wait := func() {
+		release <- struct{}{}
+		if ok, err := b.Acquire(context.Background(), 10, deadline, nil); !ok {
+			t.Fatalf("Acquire failed: %v", err)
+		}
+	}
+	if allocs := testing.AllocsPerRun(200, wait); allocs != 0 {
+		t.Fatalf("%v allocations per wait, want 0", allocs)
+	}
+	if b.Used() != 100 {
+		t.Fatalf("used = %d, want 100", b.Used())
+	}
+}
+
+// A waiter reused after its timer fired waits its full new deadline: the old expiry must
+// not end the next wait.
+func TestBudgetReusedWaiterIgnoresOldTimer(t *testing.T) {
+	b := NewBudget(100)
+	b.TryAcquire(100)
+	if ok, _ := b.Acquire(context.Background(), 10, time.Now().Add(time.Millisecond), nil); ok {
+		t.Fatal("granted with the budget full")
+	}
+	if len(b.spare) != 1 {
+		t.Fatalf("%d spare waiters after a timed-out wait, want 1", len(b.spare))
+	}
+	got := make(chan bool)
+	go func() {
+		ok, _ := b.Acquire(context.Background(), 10, time.Now().Add(time.Hour), nil)
+		got <- ok
+	}()
+	for b.Waiting() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case ok := <-got:
+		t.Fatalf("second wait ended (ok=%v) before any release", ok)
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.Release(10)
+	if !<-got {
+		t.Fatal("second wait not granted after the release")
 	}
 }
