@@ -223,6 +223,7 @@ func (r *report) write(path string) error {
 	var b strings.Builder
 	r.header(&b, filepath.Base(jsonPath))
 	r.targetsSection(&b)
+	r.peersSection(&b)
 	for _, target := range r.targets() {
 		if target == "sink" {
 			fmt.Fprintf(&b, "\n## Against the sink\n\n")
@@ -390,6 +391,45 @@ func (r *report) targetsSection(b *strings.Builder) {
 	// The scenario named is the worst one: with issue 14's scenarios beside issue 5's,
 	// "every scenario" covers more than it did.
 	fmt.Fprintf(b, "| allocations/record, every scenario (worst median) | %s | ≤ 0.01 | %.3g | %s |\n", worstScen, worst, verdict)
+}
+
+// peersSection is issue 14's "done when": kprod's median at or ahead of franz-go's, records/s
+// and CPU per record, in every scenario both ran, sink and real Kafka, and 100 B at most 110
+// ns of CPU per record on the sink. A margin under 10% either way is marked for PROFILES.md,
+// which must explain it with a profile.
+func (r *report) peersSection(b *strings.Builder) {
+	fmt.Fprintf(b, "\n## Issue 14: kprod ÷ franz-go in every scenario\n\n"+
+		"Medians over trials; records/s ≥ 1x and CPU/record ≤ 1x is at or ahead. "+
+		"A margin under 10%% (between 0.9x and 1.1x) is one PROFILES.md explains.\n\n"+
+		"| target | scenario | records/s | CPU/record | kprod CPU ns/record | |\n|---|---|---|---|---|---|\n")
+	var ahead, behind, close int
+	for _, target := range r.targets() {
+		for _, sc := range r.scenarios {
+			k, f := r.cell(target, sc.Name, "kprod"), r.cell(target, sc.Name, "franz-go")
+			if k.rps.n == 0 || f.rps.n == 0 {
+				continue
+			}
+			rps, cpu := k.rps.med/f.rps.med, k.cpu.med/f.cpu.med
+			verdict := "ahead"
+			switch {
+			case rps < 1 || cpu > 1:
+				verdict, behind = "**behind**", behind+1
+			default:
+				ahead++
+			}
+			if math.Abs(rps-1) < 0.1 || math.Abs(cpu-1) < 0.1 {
+				verdict += ", within 10%"
+				close++
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", target, sc.Name, fmtRatio(rps), fmtRatio(cpu), fmtNum(k.cpu.med), verdict)
+		}
+	}
+	fmt.Fprintf(b, "\nAt or ahead in %d, behind in %d; %d within 10%%.", ahead, behind, close)
+	if k := r.cell("sink", "v100-none-p1-idem", "kprod"); k.cpu.n > 0 {
+		verdict := map[bool]string{true: "met", false: "**missed**"}[k.cpu.med <= 110]
+		fmt.Fprintf(b, " 100 B uncompressed on the sink: kprod %s ns of CPU per record, wanted ≤ 110: %s.", fmtNum(k.cpu.med), verdict)
+	}
+	b.WriteString("\n")
 }
 
 func (r *report) scenarioSection(b *strings.Builder, target string, sc scenario, cells []cell, chart string) {

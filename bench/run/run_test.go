@@ -167,6 +167,8 @@ func TestReportWrites(t *testing.T) {
 		"| kprod | 6.00M | ", "110 [100–120]", "3.00x | 0.22x | 0.25x", // kprod row: ratios to franz-go
 		"(1 of 3 runs failed)", "| peak RSS MiB |", " | 42.0 | ", "| records/s, 100 B uncompressed | v100-none-p1-idem | ≥ 3x | 3.00x | met |",
 		"## Problems", "received 110 of 110", "charts/sink-v100-none-p1-idem.svg",
+		"| sink | v100-none-p1-idem | 3.00x | 0.22x | 110 | ahead |", "At or ahead in 1, behind in 0; 0 within 10%.",
+		"kprod 110 ns of CPU per record, wanted ≤ 110: met.",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
