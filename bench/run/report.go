@@ -402,7 +402,7 @@ func (r *report) peersSection(b *strings.Builder) {
 		"Medians over trials; records/s ≥ 1x and CPU/record ≤ 1x is at or ahead. "+
 		"A margin under 10%% (between 0.9x and 1.1x) is one PROFILES.md explains.\n\n"+
 		"| target | scenario | records/s | CPU/record | kprod CPU ns/record | |\n|---|---|---|---|---|---|\n")
-	var ahead, behind, close int
+	var ahead, behind, near int
 	for _, target := range r.targets() {
 		for _, sc := range r.scenarios {
 			k, f := r.cell(target, sc.Name, "kprod"), r.cell(target, sc.Name, "franz-go")
@@ -419,12 +419,12 @@ func (r *report) peersSection(b *strings.Builder) {
 			}
 			if math.Abs(rps-1) < 0.1 || math.Abs(cpu-1) < 0.1 {
 				verdict += ", within 10%"
-				close++
+				near++
 			}
 			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", target, sc.Name, fmtRatio(rps), fmtRatio(cpu), fmtNum(k.cpu.med), verdict)
 		}
 	}
-	fmt.Fprintf(b, "\nAt or ahead in %d, behind in %d; %d within 10%%.", ahead, behind, close)
+	fmt.Fprintf(b, "\nAt or ahead in %d, behind in %d; %d within 10%%.", ahead, behind, near)
 	if k := r.cell("sink", "v100-none-p1-idem", "kprod"); k.cpu.n > 0 {
 		verdict := map[bool]string{true: "met", false: "**missed**"}[k.cpu.med <= 110]
 		fmt.Fprintf(b, " 100 B uncompressed on the sink: kprod %s ns of CPU per record, wanted ≤ 110: %s.", fmtNum(k.cpu.med), verdict)
