@@ -113,6 +113,8 @@ type Topic struct {
 	// room holds the unkeyed Sends that found every partition they may go to at
 	// buffer.memory.partition.max; any partition's release wakes them (room.go).
 	room room
+	// budget is the accumulator's buffer.memory, for its partitions' hints.
+	budget *Budget
 }
 
 // existing returns partition id's state, or nil if it was never used (it holds nothing).
@@ -134,7 +136,7 @@ func (a *Accumulator) Topic(name string) *Topic {
 	if t, ok := old[name]; ok {
 		return t
 	}
-	t := &Topic{Name: name, Sticky: partition.NewSticky(a.cfg.BatchSize, nil), RR: &partition.RoundRobin{}}
+	t := &Topic{Name: name, Sticky: partition.NewSticky(a.cfg.BatchSize, nil), RR: &partition.RoundRobin{}, budget: a.Budget}
 	empty := []*Partition{}
 	t.parts.Store(&empty)
 	m := make(map[string]*Topic, len(old)+1)
@@ -164,7 +166,7 @@ func (t *Topic) Partition(id int32) *Partition {
 	grown := make([]*Partition, id+1)
 	copy(grown, ps)
 	for i := len(ps); i <= int(id); i++ {
-		grown[i] = newPartition(t.Name, int32(i), &t.room)
+		grown[i] = newPartition(t.Name, int32(i), &t.room, t.budget)
 	}
 	t.parts.Store(&grown)
 	return grown[id]
@@ -393,13 +395,13 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 }
 
 // startClass picks a new batch's buffer class: the smallest that holds its first record
-// (c), raised to the class the partition's batches have grown to (so a busy partition
-// does not copy its way up every batch), but no larger than the partition's fair share:
-// half of buffer.memory split among the partitions holding memory (the other half for
-// batches in flight). A partition with the budget to itself starts at batch.size as
-// Java's batches do; 1,000 partitions start small and grow while memory is free. With
-// memory already granted, no larger than the grant, so a retry after a wait does not ask
-// for more again.
+// (c), raised to the class the partition's batches need (its hint, see sealLocked, so a
+// busy partition does not copy its way up every batch), but no larger than the
+// partition's fair share: half of buffer.memory split among the partitions holding memory
+// (the other half for batches in flight). A partition with the budget to itself starts
+// at batch.size as Java's batches do; 1,000 partitions start small and grow while memory
+// is free. With memory already granted, no larger than the grant, so a retry after a wait
+// does not ask for more again.
 func (a *Accumulator) startClass(p *Partition, c int, grant int64) int {
 	h := int(p.hint)
 	if h <= c {

@@ -443,3 +443,82 @@ func TestPopFrontLetsABacklogGo(t *testing.T) {
 		}
 	}
 }
+
+// TestHintFallsWhileMemoryIsShort: a partition whose batches grew to batch.size starts
+// its next batches there; once its batches leave at a few records while Sends wait for
+// buffer.memory (1,000 keyed partitions against a busy broker), four in a row lower the
+// start one class, so buffer.memory holds records rather than empty buffers. With memory
+// to spare the start stays, since a lower one would only cost copies.
+func TestHintFallsWhileMemoryIsShort(t *testing.T) {
+	const batch = 16 * minClass
+	a := newTestAcc(batch, 64*minClass)
+	tp := a.Topic("t")
+	p := tp.Partition(0)
+	// drain has the sender take the head batch and complete it; with short set, another
+	// Send waits for memory meanwhile.
+	drain := func(short bool) {
+		t.Helper()
+		b := p.Queued()[0]
+		var got chan bool
+		abort := make(chan struct{})
+		n := a.Budget.Max() - a.Budget.Used() + 1
+		if short {
+			got = make(chan bool, 1)
+			go func() {
+				ok, _ := a.Budget.Acquire(context.Background(), n, time.Now().Add(time.Minute), abort)
+				got <- ok
+			}()
+			waitFor(t, "a Send to wait for memory", a.Budget.Exhausted)
+		}
+		if !p.SealHead(b) || !p.Pop(b) {
+			t.Fatal("no head batch to take")
+		}
+		a.Done(b) // frees enough for the waiter
+		if short {
+			close(abort)
+			if <-got {
+				a.Budget.Release(n)
+			}
+		}
+	}
+	startCap := func(short bool) int { // the buffer a one-record batch opens in
+		t.Helper()
+		appendN(t, a, tp, 0, 1, 100)
+		c := cap(p.Queued()[0].buf)
+		drain(short)
+		return c
+	}
+	fill := func() { // a batch grows to batch.size and seals; the rest opens the next
+		t.Helper()
+		appendN(t, a, tp, 0, 150, 100)
+		for len(p.Queued()) > 0 {
+			drain(false)
+		}
+	}
+	fill()
+	for i := range 6 {
+		if c := startCap(false); c != batch {
+			t.Fatalf("with memory to spare, batch %d started in %d bytes, want batch.size %d", i, c, batch)
+		}
+	}
+	for i := range 4 {
+		if c := startCap(true); c != batch {
+			t.Fatalf("after %d small batches while memory is short, the next started in %d bytes, want %d still", i, c, batch)
+		}
+	}
+	if c := startCap(true); c != batch/2 {
+		t.Fatalf("after four small batches while memory is short, the next started in %d bytes, want %d", c, batch/2)
+	}
+	for range 3 {
+		startCap(true)
+	}
+	if c := startCap(true); c != batch/4 {
+		t.Fatalf("after eight, the next started in %d bytes, want %d", c, batch/4)
+	}
+	// A batch that fills its buffer again raises the hint at once.
+	fill()
+	if c := startCap(false); c != batch {
+		t.Fatalf("after a full batch, the next started in %d bytes, want batch.size %d", c, batch)
+	}
+	checkCharges(t, a)
+}
