@@ -461,6 +461,13 @@ func TestHintFallsWhileMemoryIsShort(t *testing.T) {
 		b := p.Queued()[0]
 		var got chan bool
 		abort := make(chan struct{})
+		defer func() {
+			select {
+			case <-abort:
+			default:
+				close(abort) // a failed check: do not leave the waiter for its deadline
+			}
+		}()
 		n := a.Budget.Max() - a.Budget.Used() + 1
 		if short {
 			got = make(chan bool, 1)
@@ -514,6 +521,16 @@ func TestHintFallsWhileMemoryIsShort(t *testing.T) {
 	}
 	if c := startCap(true); c != batch/4 {
 		t.Fatalf("after eight, the next started in %d bytes, want %d", c, batch/4)
+	}
+	// In a row: a small batch while memory is to spare starts the count again. (The
+	// batch checked above was the first small one at this hint.)
+	for range 2 {
+		startCap(true)
+	}
+	startCap(false)
+	startCap(true)
+	if c := startCap(true); c != batch/4 {
+		t.Fatalf("after 3 small batches, one with memory to spare and 1 more, the next started in %d bytes, want %d still", c, batch/4)
 	}
 	// A batch that fills its buffer again raises the hint at once.
 	fill()

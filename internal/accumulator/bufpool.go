@@ -13,8 +13,8 @@ import (
 //
 // Classes double from minClass up to batch.size, which is the largest class whatever its
 // value, so no buffer is larger than batch.size. A batch starts in the class its partition's
-// last batch ended in (see Partition.hint) and moves to the next class up when a record
-// does not fit; the copy is at most the batch's size once more, amortised, against a
+// recent batches needed (Partition.hint, see sealLocked) and moves to the next class up
+// when a record does not fit; the copy is at most the batch's size once more, amortised, against a
 // memmove of 20 GB/s or more. A record larger than batch.size gets a batch and a buffer of
 // exactly its size (no class), as Java allocates such a batch outside its pool.
 

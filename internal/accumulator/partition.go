@@ -12,12 +12,12 @@ type Partition struct {
 	Topic string
 	ID    int32
 
-	mu      sync.Mutex // guards batches, hint and each open batch's contents
+	mu      sync.Mutex // guards batches, hint, small and each open batch's contents
 	batches []*Batch
 	// hint is the buffer class the partition's recent batches needed (sealLocked): where
 	// a new batch starts, within the partition's share (Accumulator.startClass).
 	hint  int8
-	small int8 // batches sealed in a row at under a quarter of the hint's buffer
+	small int8 // batches sealed in a row two classes or more below hint, memory short
 
 	// buffered is the buffer.memory bytes this partition's batches hold, from their first
 	// record to their completion; Accumulator.hold is its only writer.
@@ -205,14 +205,17 @@ func (p *Partition) SealHead(b *Batch) bool {
 // sealLocked closes an open batch to appends and moves the partition's hint, where its
 // next batch starts (see startClass, which bounds it by the partition's share of
 // buffer.memory), toward the class b's records needed. Up at once, so a busy partition
-// does not copy its way up every batch. Down one class after four batches in a row left
-// at under a quarter of it while Sends waited for buffer.memory: a hint that only rose
-// kept 1,000 keyed partitions at 16 KiB buffers holding about 500 bytes each once the
-// broker fell behind, buffer.memory was spent on empty space, and every batch left at a
-// few records (half franz-go's records/s on one broker). With memory to spare the empty
-// space costs nothing; and lowering it at every small batch made busy partitions whose
-// batches the sender takes early (8 goroutines, 16 partitions, on the sink) trade buffers
-// between classes, 12% more CPU per record.
+// does not copy its way up every batch. Down one class after four batches in a row
+// sealed two classes or more below it (a quarter of its buffer or less, for doubling
+// classes) while Sends waited for buffer.memory; so it rests at 2 KiB at the lowest. A
+// hint that only rose kept 1,000 keyed partitions at 16 KiB buffers holding about 500
+// bytes each once the broker fell behind: buffer.memory was spent on empty space, and
+// every batch left at a few records (0.54x franz-go's records/s in the matrix). With
+// memory to spare the empty space costs nothing; and lowering it at every small batch
+// made busy partitions whose batches the sender takes early (8 goroutines, 16
+// partitions, on the sink) trade buffers between classes, 12% more CPU per record. A
+// batch whose start was capped by the partition's share, and sealed full when it could
+// not grow, counts as small too: the hint then drifts to what memory allows.
 func (p *Partition) sealLocked(b *Batch) {
 	b.sealed = true
 	if b.class < 0 { // a buffer of its own: says nothing of the partition's batches
