@@ -248,27 +248,34 @@ func TestKfakeAuthenticateHook(t *testing.T) {
 	}
 }
 
-// A request the broker sits on past request.timeout.ms closes the connection
-// (kfake sleeps the Metadata request until the test ends).
+// A request the broker sits on past request.timeout.ms closes the connection.
+// The control function blocks kfake's run loop until the test releases it; it
+// does not use SleepControl, because a slept control still being continued
+// while Cluster.Close runs deadlocks inside kfake and leaves its run goroutine
+// behind (seen under load). The test releases the broker in its body and then
+// dials again: the new connection's ApiVersions is answered only once the run
+// loop is past the control, so Close finds it idle.
 func TestKfakeTimeout(t *testing.T) {
 	checkLeaks(t)
 	cl := newCluster(t)
 	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
 	cl.ControlKey(3, func(kmsg.Request) (kmsg.Response, error, bool) {
-		cl.SleepControl(func() { <-release })
+		<-release
 		return nil, nil, false
 	})
 	c := mustDial(t, cl.ListenAddrs()[0], Options{RequestTimeout: 200 * time.Millisecond})
 	start := time.Now()
 	_, err := c.Do(context.Background(), kmsg.NewPtrMetadataRequest())
+	el := time.Since(start)
+	close(release)
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, ErrConnClosed) || !asRequestError(t, err).Written {
 		t.Fatalf("err %v", err)
 	}
-	if el := time.Since(start); el < 200*time.Millisecond || el > 10*time.Second { // the upper bound catches a hang
+	if el < 200*time.Millisecond || el > 10*time.Second { // the upper bound catches a hang
 		t.Fatalf("timed out after %v", el)
 	}
 	<-c.Done()
+	mustDial(t, cl.ListenAddrs()[0], Options{}).Close()
 }
 
 func withVersion(req kmsg.Request, v int16) kmsg.Request {
