@@ -58,13 +58,19 @@ func newBufPool(batchSize int, budget *Budget) *bufPool {
 	return p
 }
 
+// doublingClass is the class that holds n bytes when classes double from minClass without
+// end; bufPool.class caps it at batch.size.
+func doublingClass(n int) int {
+	if n <= minClass {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - minClassShift
+}
+
 // class returns the smallest class that holds n bytes, or -1 when n is over batch.size.
 func (p *bufPool) class(n int) int {
 	last := len(p.sizes) - 1
-	c := 0
-	if n > minClass {
-		c = bits.Len(uint(n-1)) - minClassShift
-	}
+	c := doublingClass(n)
 	if c >= last {
 		if last >= 0 && n <= p.sizes[last] {
 			return last

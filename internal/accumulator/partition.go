@@ -1,7 +1,6 @@
 package accumulator
 
 import (
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -221,7 +220,7 @@ func (p *Partition) sealLocked(b *Batch) {
 	if b.class < 0 { // a buffer of its own: says nothing of the partition's batches
 		return
 	}
-	c := min(contentClass(b.builder.Len()), b.class)
+	c := int8(min(doublingClass(b.builder.Len()), int(b.class))) // the batch's class holds its bytes
 	switch {
 	case c > p.hint:
 		p.hint, p.small = c, 0
@@ -232,13 +231,4 @@ func (p *Partition) sealLocked(b *Batch) {
 	default:
 		p.small = 0
 	}
-}
-
-// contentClass is the doubling class that holds n bytes, before capping at batch.size
-// (the caller caps it by the batch's own class, which holds n).
-func contentClass(n int) int8 {
-	if n <= minClass {
-		return 0
-	}
-	return int8(min(bits.Len(uint(n-1))-minClassShift, maxClasses-1))
 }
