@@ -156,37 +156,50 @@ func closeNow(p *kprod.Producer) {
 // TestFairBufferingUnkeyedAllPartitionsFull: when every partition an unkeyed record may
 // go to holds its bound (here the only broker holds every Produce request), the record
 // waits for any of them and fails after max.block.ms with ErrBufferExhausted saying
-// that all of them held buffer.memory.partition.max, not one partition.
+// that all of them held buffer.memory.partition.max, not one partition. A keyed record
+// under partitioner.ignore.keys=true is spread the same way and fails the same way.
 func TestFairBufferingUnkeyedAllPartitionsFull(t *testing.T) {
-	const topic = "fair-all"
-	c := kafkatest.New(t, kafkatest.Brokers(1), kafkatest.Topic(topic, 3))
-	fake := c.Fake()
-	release := make(chan struct{})
-	fake.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		fake.KeepControl()
-		fake.SleepControl(func() { <-release })
-		return nil, nil, false
-	})
-	t.Cleanup(func() { close(release) })
-	p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 256 << 10,
-		BufferMemoryPartitionMax: 32 << 10, MaxBlock: 500 * time.Millisecond,
-		RequestTimeout: 5 * time.Minute, DeliveryTimeout: 10 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeNow(p) })
-	value := make([]byte, 1000)
-	for i := range 3 * (32 << 10) / len(value) * 2 { // twice what the three bounds hold
-		err = p.Send(context.Background(), &kprod.Record{Topic: topic, Value: value}, nil)
-		if err != nil {
-			if i < 3*(32<<10)/len(value)/2 {
-				t.Fatalf("send %d failed before the partitions could be full: %v", i, err)
+	for _, tc := range []struct {
+		name       string
+		key        []byte
+		ignoreKeys bool
+	}{
+		{name: "unkeyed"},
+		{name: "keyed-ignore-keys", key: []byte("k"), ignoreKeys: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const topic = "fair-all"
+			c := kafkatest.New(t, kafkatest.Brokers(1), kafkatest.Topic(topic, 3))
+			fake := c.Fake()
+			release := make(chan struct{})
+			fake.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+				fake.KeepControl()
+				fake.SleepControl(func() { <-release })
+				return nil, nil, false
+			})
+			t.Cleanup(func() { close(release) })
+			p, err := kprod.NewProducer(kprod.Config{BootstrapServers: c.Bootstrap(), BufferMemory: 256 << 10,
+				BufferMemoryPartitionMax: 32 << 10, MaxBlock: 500 * time.Millisecond,
+				RequestTimeout: 5 * time.Minute, DeliveryTimeout: 10 * time.Minute,
+				PartitionerIgnoreKeys: tc.ignoreKeys})
+			if err != nil {
+				t.Fatal(err)
 			}
-			break
-		}
-	}
-	if !errors.Is(err, kprod.ErrBufferExhausted) || !strings.Contains(err.Error(), "every partition of topic fair-all") ||
-		!strings.Contains(err.Error(), "buffer.memory.partition.max=32768") {
-		t.Fatalf("an unkeyed Send with every partition full: %v; want ErrBufferExhausted saying every partition of the topic held buffer.memory.partition.max=32768", err)
+			t.Cleanup(func() { closeNow(p) })
+			value := make([]byte, 1000)
+			for i := range 3 * (32 << 10) / len(value) * 2 { // twice what the three bounds hold
+				err = p.Send(context.Background(), &kprod.Record{Topic: topic, Key: tc.key, Value: value}, nil)
+				if err != nil {
+					if i < 3*(32<<10)/len(value)/2 {
+						t.Fatalf("send %d failed before the partitions could be full: %v", i, err)
+					}
+					break
+				}
+			}
+			if !errors.Is(err, kprod.ErrBufferExhausted) || !strings.Contains(err.Error(), "every partition of topic fair-all") ||
+				!strings.Contains(err.Error(), "buffer.memory.partition.max=32768") || !strings.Contains(err.Error(), "partitioner.ignore.keys") {
+				t.Fatalf("a Send with every partition it may go to full: %v; want ErrBufferExhausted saying every partition of the topic the partitioner may choose held buffer.memory.partition.max=32768", err)
+			}
+		})
 	}
 }

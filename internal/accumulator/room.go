@@ -27,7 +27,8 @@ import (
 // partition held buffer.memory.partition.max bytes.
 var ErrPartitionFull = errors.New("kprod: the partition holds buffer.memory.partition.max")
 
-// ErrTopicFull is ErrPartitionFull for an unkeyed record: every partition it may go to
+// ErrTopicFull is ErrPartitionFull for a record the sticky partitioner places (unkeyed, or
+// any record under partitioner.ignore.keys): every partition it may go to
 // held buffer.memory.partition.max until max.block.ms passed.
 var ErrTopicFull = fmt.Errorf("%w, as does every other partition the record may go to", ErrPartitionFull)
 
