@@ -226,6 +226,9 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 	// memory for the next batch, and the sender must hear of the full batch at once (Java
 	// wakes it when append reports batchIsFull), not at linger.ms.
 	var wake bool
+	// yield: this append sealed a batch. The sender woken for it would otherwise wait
+	// for this goroutine to block (yieldToSender).
+	var yield bool
 	for {
 		var sp *partition.StickyPartition
 		pid := tg.Partition
@@ -247,7 +250,8 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 			continue
 		}
 		used, w, full, need := a.appendLocked(p, r, &grant)
-		wake = wake || w
+		wake = wake || w != wakeNone
+		yield = yield || w == wakeSealed
 		if need > 0 {
 			// A new batch is needed: take its memory outside the lock (it may block),
 			// then try again (another appender may have opened a batch meanwhile).
@@ -322,17 +326,20 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 		if wake {
 			a.cfg.Wake()
 		}
+		if yield {
+			yieldToSender()
+		}
 		return pid, true, nil
 	}
 }
 
 // appendLocked appends r to p's last open batch when it fits, growing its buffer when
-// needed, or to a new batch. It returns the bytes the record added, whether the sender
-// should look, whether the partition's last batch is now full (the sticky partitioner may
+// needed, or to a new batch. It returns the bytes the record added, why the sender
+// should look (wakeNone: it need not), whether the partition's last batch is now full (the sticky partitioner may
 // switch), and need > 0 when a new batch's buffer of need bytes could not be charged
 // without waiting (nothing was appended then). Memory comes from *grant, taken by the
 // caller while unlocked, or from the budget when it is free at once.
-func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int, wake, full bool, need int64) {
+func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int, wake wakeReason, full bool, need int64) {
 	var b *Batch
 	if n := len(p.batches); n > 0 && !p.batches[n-1].sealed {
 		b = p.batches[n-1]
@@ -340,13 +347,13 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 		switch {
 		case end > a.cfg.BatchSize && b.builder.NumRecords() > 0:
 			p.sealLocked(b) // full: the sender may take it at once
-			wake = true
+			wake = wakeSealed
 			b = nil
 		case end > cap(b.buf) && !a.grow(p, b, end, grant):
 			// No memory to grow without waiting (or others wait first): the batch goes
 			// as it is, full to its buffer, and the record opens the next batch.
 			p.sealLocked(b)
-			wake = true
+			wake = wakeSealed
 			b = nil
 		}
 	}
@@ -364,7 +371,7 @@ func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int
 		a.hold(p, b, int64(n))
 		used = wire.BatchHeaderSize
 		if len(p.batches) == 0 {
-			wake = true // the sender starts this partition's linger clock
+			wake = max(wake, wakeLinger) // the sender starts this partition's linger clock
 		}
 		p.batches = append(p.batches, b)
 	}
