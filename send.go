@@ -230,8 +230,12 @@ func (p *Producer) sendAccepted(ctx context.Context, rec *Record, done any) (err
 		case errors.Is(err, accumulator.ErrAborted):
 			return ErrClosed
 		case errors.Is(err, accumulator.ErrTopicFull):
-			return fmt.Errorf("%w: every partition of topic %s the sticky partitioner may choose for this record (unkeyed, or partitioner.ignore.keys=true) held buffer.memory.partition.max=%d bytes for max.block.ms=%d ms (their leaders have not acknowledged their batches)",
-				ErrBufferExhausted, rec.Topic, p.set.BufferMemoryPartitionMax, p.set.MaxBlock.Milliseconds())
+			which := "an unkeyed record" // the sticky partitioner places it
+			if rec.Key != nil {
+				which = "this keyed record (spread by the sticky partitioner, partitioner.ignore.keys=true)"
+			}
+			return fmt.Errorf("%w: every partition of topic %s %s may go to held buffer.memory.partition.max=%d bytes for max.block.ms=%d ms (their leaders have not acknowledged their batches)",
+				ErrBufferExhausted, rec.Topic, which, p.set.BufferMemoryPartitionMax, p.set.MaxBlock.Milliseconds())
 		case errors.Is(err, accumulator.ErrPartitionFull):
 			return fmt.Errorf("%w: partition %d of topic %s held buffer.memory.partition.max=%d bytes for max.block.ms=%d ms (its leader has not acknowledged its batches); sends to other partitions are not held back",
 				ErrBufferExhausted, used, rec.Topic, p.set.BufferMemoryPartitionMax, p.set.MaxBlock.Milliseconds())

@@ -110,7 +110,8 @@ type Topic struct {
 
 	mu    sync.Mutex // serialises growth of parts
 	parts atomic.Pointer[[]*Partition]
-	// room holds the unkeyed Sends that found every partition they may go to at
+	// room holds the sticky-partitioned Sends (unkeyed, or any under
+	// partitioner.ignore.keys) that found every partition they may go to at
 	// buffer.memory.partition.max; any partition's release wakes them (room.go).
 	room room
 	// budget is the accumulator's buffer.memory, for its partitions' hints.
@@ -226,8 +227,8 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 	// memory for the next batch, and the sender must hear of the full batch at once (Java
 	// wakes it when append reports batchIsFull), not at linger.ms.
 	var wake bool
-	// yield: this append sealed a batch. The sender woken for it would otherwise wait
-	// for this goroutine to block (yieldToSender).
+	// yield: this append sealed a batch. On one P the sender woken for it would
+	// otherwise wait for this goroutine to block (yieldToSender).
 	var yield bool
 	for {
 		var sp *partition.StickyPartition
@@ -266,10 +267,10 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 				wake = false
 			}
 			if capped {
-				// The partition holds buffer.memory.partition.max: an unkeyed record
-				// moves on to another partition, as it does from a full batch; a
-				// keyed or explicit one waits for this partition alone, holding no
-				// budget meanwhile (room.go).
+				// The partition holds buffer.memory.partition.max: a record the sticky
+				// partitioner placed moves on to another partition, as it does from a
+				// full batch; one with a hashed key or an explicit partition waits for
+				// this partition alone, holding no budget meanwhile (room.go).
 				if sp != nil && a.skipFull(t, sp, tg.Parts, need, &skips) {
 					continue
 				}
@@ -335,8 +336,8 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 
 // appendLocked appends r to p's last open batch when it fits, growing its buffer when
 // needed, or to a new batch. It returns the bytes the record added, why the sender
-// should look (wakeNone: it need not), whether the partition's last batch is now full (the sticky partitioner may
-// switch), and need > 0 when a new batch's buffer of need bytes could not be charged
+// should look (wakeNone: it need not), whether the partition's last batch is now full
+// (the sticky partitioner may switch), and need > 0 when a new batch's buffer of need bytes could not be charged
 // without waiting (nothing was appended then). Memory comes from *grant, taken by the
 // caller while unlocked, or from the budget when it is free at once.
 func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int, wake wakeReason, full bool, need int64) {

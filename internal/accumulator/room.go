@@ -27,9 +27,9 @@ import (
 // partition held buffer.memory.partition.max bytes.
 var ErrPartitionFull = errors.New("kprod: the partition holds buffer.memory.partition.max")
 
-// ErrTopicFull is ErrPartitionFull for a record the sticky partitioner places (unkeyed, or
-// any record under partitioner.ignore.keys): every partition it may go to
-// held buffer.memory.partition.max until max.block.ms passed.
+// ErrTopicFull is ErrPartitionFull for a record the sticky partitioner places (unkeyed,
+// or any under partitioner.ignore.keys): every partition it may go to held
+// buffer.memory.partition.max until max.block.ms passed.
 var ErrTopicFull = fmt.Errorf("%w, as does every other partition the record may go to", ErrPartitionFull)
 
 // room is a partition's waiting list for buffer.memory.partition.max: the Sends blocked
@@ -124,14 +124,14 @@ func (a *Accumulator) waitOn(ctx context.Context, r *room, fits func() bool, dea
 	}
 }
 
-// maxSkips bounds the partitions one unkeyed record is moved to because its sticky
-// partition holds buffer.memory.partition.max: maxSkips draws of the partitioner, then
+// maxSkips bounds the partitions one sticky-partitioned record is moved to because its
+// sticky partition holds buffer.memory.partition.max: maxSkips draws of the partitioner, then
 // maxSkips partitions found with room (another appender may fill one first), before it
 // waits for any partition to have room (waitAnyRoom).
 const maxSkips = 8
 
-// skipFull moves the unkeyed records of the stint sp off its partition, which holds
-// buffer.memory.partition.max, and reports whether the record should try again. It draws
+// skipFull moves the sticky-partitioned records of the stint sp off its partition, which
+// holds buffer.memory.partition.max, and reports whether the record should try again. It draws
 // again first, as the sticky partitioner would, so that the partitioner's weights still
 // hold; but draws alone can keep landing on full partitions (when one of three brokers
 // stalls, a third of the draws do, and one stint in 6561 that starts on a full partition
@@ -180,7 +180,7 @@ func (a *Accumulator) withRoom(t *Topic, parts partition.Partitions, full int32,
 	return -1, false
 }
 
-// waitAnyRoom blocks an unkeyed record that found no partition of t with room until one
+// waitAnyRoom blocks a sticky-partitioned record that found no partition of t with room until one
 // of them releases bytes and has room, with waitRoom's errors. Waiting on its own
 // partition instead would hold it for max.block.ms behind a stalled leader while the
 // healthy partitions free room in milliseconds.
@@ -195,14 +195,14 @@ func (a *Accumulator) waitAnyRoom(ctx context.Context, t *Topic, parts partition
 	return err
 }
 
-// WakeRoom wakes the unkeyed Sends waiting for room on any partition of t, to look again:
-// the sender calls it after publishing the adaptive partitioner's table, which can make a
+// WakeRoom wakes the sticky-partitioned Sends waiting for room on any partition of t, to look
+// again: the sender calls it after publishing the adaptive partitioner's table, which can make a
 // partition with room drawable without any release. One atomic load when none waits.
 func (t *Topic) WakeRoom() { t.room.released() }
 
 // RoomWaiting reports whether Sends wait for this partition, or for any partition of its
-// topic (unkeyed records), to release bytes (buffer.memory.partition.max): the sender then
-// treats its batches as ready, as it treats every batch while anyone waits for
+// topic (sticky-partitioned records), to release bytes (buffer.memory.partition.max): the
+// sender then treats its batches as ready, as it treats every batch while anyone waits for
 // buffer.memory (Java's RecordAccumulator.ready).
 func (p *Partition) RoomWaiting() bool {
 	return p.room.waiting.Load() > 0 || p.topicRoom.waiting.Load() > 0

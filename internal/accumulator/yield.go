@@ -21,7 +21,10 @@ const (
 // its bytes were copied, from cold memory. One yield per sealed batch (per batch.size
 // of records) lets the sender write it at once. With more Ps an idle one takes the
 // sender within microseconds, and yielding would only put the caller behind other
-// goroutines (BenchmarkSend: +50% at 100 B). Send's semantics do not change.
+// goroutines (BenchmarkSend: +50% at 100 B). Send's semantics do not change; on one P
+// callbacks may now run before the caller's next Send, as they could with more Ps.
+// GOMAXPROCS is read at every sealed batch (one lock), not cached: since Go 1.25 the
+// runtime changes it when the container's CPU limit changes.
 func yieldToSender() {
 	if runtime.GOMAXPROCS(0) == 1 {
 		runtime.Gosched()
