@@ -335,11 +335,11 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 }
 
 // appendLocked appends r to p's last open batch when it fits, growing its buffer when
-// needed, or to a new batch. It returns the bytes the record added, why the sender
-// should look (wakeNone: it need not), whether the partition's last batch is now full
-// (the sticky partitioner may switch), and need > 0 when a new batch's buffer of need bytes could not be charged
-// without waiting (nothing was appended then). Memory comes from *grant, taken by the
-// caller while unlocked, or from the budget when it is free at once.
+// needed, or to a new batch. It returns the bytes the record added, why the sender should
+// look (wakeNone: it need not), whether the partition's last batch is now full (the
+// sticky partitioner may switch), and need > 0 when a new batch's buffer of need bytes
+// could not be charged without waiting (nothing was appended then). Memory comes from
+// *grant, taken by the caller while unlocked, or from the budget when it is free at once.
 func (a *Accumulator) appendLocked(p *Partition, r *Rec, grant *int64) (used int, wake wakeReason, full bool, need int64) {
 	var b *Batch
 	if n := len(p.batches); n > 0 && !p.batches[n-1].sealed {

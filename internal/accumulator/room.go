@@ -125,19 +125,19 @@ func (a *Accumulator) waitOn(ctx context.Context, r *room, fits func() bool, dea
 }
 
 // maxSkips bounds the partitions one sticky-partitioned record is moved to because its
-// sticky partition holds buffer.memory.partition.max: maxSkips draws of the partitioner, then
-// maxSkips partitions found with room (another appender may fill one first), before it
-// waits for any partition to have room (waitAnyRoom).
+// sticky partition holds buffer.memory.partition.max: maxSkips draws of the partitioner,
+// then maxSkips partitions found with room (another appender may fill one first), before
+// it waits for any partition to have room (waitAnyRoom).
 const maxSkips = 8
 
 // skipFull moves the sticky-partitioned records of the stint sp off its partition, which
-// holds buffer.memory.partition.max, and reports whether the record should try again. It draws
-// again first, as the sticky partitioner would, so that the partitioner's weights still
-// hold; but draws alone can keep landing on full partitions (when one of three brokers
-// stalls, a third of the draws do, and one stint in 6561 that starts on a full partition
-// would wait after eight more: with a few hundred stints a second, the one unkeyed sender
-// stalled every minute or two in TestFairPause), so after maxSkips draws it takes a
-// partition with room, and the record waits only when there is none.
+// holds buffer.memory.partition.max, and reports whether the record should try again. It
+// draws again first, as the sticky partitioner would, so that the partitioner's weights
+// still hold; but draws alone can keep landing on full partitions (when one of three
+// brokers stalls, a third of the draws do, and one stint in 6561 that starts on a full
+// partition would wait after eight more: with a few hundred stints a second, the one
+// unkeyed sender stalled every minute or two in TestFairPause), so after maxSkips draws
+// it takes a partition with room, and the record waits only when there is none.
 func (a *Accumulator) skipFull(t *Topic, sp *partition.StickyPartition, parts partition.Partitions, need int64, skips *int) bool {
 	*skips++
 	switch {
@@ -180,9 +180,9 @@ func (a *Accumulator) withRoom(t *Topic, parts partition.Partitions, full int32,
 	return -1, false
 }
 
-// waitAnyRoom blocks a sticky-partitioned record that found no partition of t with room until one
-// of them releases bytes and has room, with waitRoom's errors. Waiting on its own
-// partition instead would hold it for max.block.ms behind a stalled leader while the
+// waitAnyRoom blocks a sticky-partitioned record that found no partition of t with room
+// until one of them releases bytes and has room, with waitRoom's errors. Waiting on its
+// own partition instead would hold it for max.block.ms behind a stalled leader while the
 // healthy partitions free room in milliseconds.
 func (a *Accumulator) waitAnyRoom(ctx context.Context, t *Topic, parts partition.Partitions, need int64, deadline time.Time) error {
 	err := a.waitOn(ctx, &t.room, func() bool {
@@ -195,15 +195,16 @@ func (a *Accumulator) waitAnyRoom(ctx context.Context, t *Topic, parts partition
 	return err
 }
 
-// WakeRoom wakes the sticky-partitioned Sends waiting for room on any partition of t, to look
-// again: the sender calls it after publishing the adaptive partitioner's table, which can make a
-// partition with room drawable without any release. One atomic load when none waits.
+// WakeRoom wakes the sticky-partitioned Sends waiting for room on any partition of t, to
+// look again: the sender calls it after publishing the adaptive partitioner's table,
+// which can make a partition with room drawable without any release. One atomic load when
+// none waits.
 func (t *Topic) WakeRoom() { t.room.released() }
 
 // RoomWaiting reports whether Sends wait for this partition, or for any partition of its
 // topic (sticky-partitioned records), to release bytes (buffer.memory.partition.max): the
-// sender then treats its batches as ready, as it treats every batch while anyone waits for
-// buffer.memory (Java's RecordAccumulator.ready).
+// sender then treats its batches as ready, as it treats every batch while anyone waits
+// for buffer.memory (Java's RecordAccumulator.ready).
 func (p *Partition) RoomWaiting() bool {
 	return p.room.waiting.Load() > 0 || p.topicRoom.waiting.Load() > 0
 }
