@@ -1,5 +1,7 @@
 package kprod
 
+import "time"
+
 // TransactionsV2 reports whether p uses transactions v2 (KIP-890), for tests.
 func TransactionsV2(p *Producer) bool { return p.txn != nil && p.txn.TV2() }
 
@@ -15,3 +17,13 @@ func TopicLimit(p *Producer, topic string) int32 {
 // MetadataGeneration counts the producer's metadata snapshots, for tests that wait for
 // refreshes.
 func MetadataGeneration(p *Producer) uint64 { return p.meta.Generation() }
+
+// SetPauseBound sets how long the sender may hold Sends on one P (internal/sender/pace.go)
+// for producers made afterwards; 0 restores the default.
+func SetPauseBound(d time.Duration) { pauseBound = d }
+
+// PausedSends returns how many Sends the sender holds back on one P.
+func PausedSends(p *Producer) int { return p.snd.Paused() }
+
+// BufferUsed returns the bytes of buffer.memory held, and how many Sends wait for more.
+func BufferUsed(p *Producer) (int64, int) { return p.acc.Budget.Used(), p.acc.Budget.Waiting() }

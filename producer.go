@@ -109,6 +109,11 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			s.Wake()
 		}
 	}
+	pause := func() { // on one P, while the sender can write nothing more (sender/pace.go)
+		if s := sndPtr.Load(); s != nil {
+			s.Pause()
+		}
+	}
 	var metaPtr atomic.Pointer[cluster.Cluster]
 	p.conns = pool.New(pool.Config{Conn: connOpts, SetupTimeoutMax: set.SocketConnectionSetupTimeoutMax,
 		ReconnectBackoff: set.ReconnectBackoff, ReconnectBackoffMax: set.ReconnectBackoffMax,
@@ -126,7 +131,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			}
 		}})
 	p.acc = accumulator.New(accumulator.Config{BatchSize: set.BatchSize, BufferMemory: set.BufferMemory, PartitionMax: set.BufferMemoryPartitionMax,
-		Wake: wake, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone, Metrics: p.metrics})
+		Wake: wake, Pause: pause, Abort: p.closing, MaxBlock: set.MaxBlock, Compressed: set.Codec != config.CodecNone, Metrics: p.metrics})
 	p.meta = cluster.New(cluster.Config{Bootstrap: set.BootstrapServers, Pool: p.conns,
 		MaxAge: set.MetadataMaxAge, MaxIdle: set.MetadataMaxIdle,
 		RetryBackoff: set.RetryBackoff, RetryBackoffMax: set.RetryBackoffMax,
@@ -139,7 +144,8 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 			MaxBlock: set.MaxBlock, ErrClosed: ErrClosed, Wake: wake, Logger: p.log})
 	}
 	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
-		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn, Metrics: p.metrics})
+		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn, Metrics: p.metrics,
+		PauseBound: pauseBound})
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
@@ -354,6 +360,9 @@ func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions in
 
 // errMaxBlock is the cause of a wait's ctx that max.block.ms ended, telling it from the
 // caller's ctx ending.
+// pauseBound is sender.Config.PauseBound; only tests set it (export_test.go).
+var pauseBound time.Duration
+
 var errMaxBlock = errors.New("kprod: max.block.ms expired")
 
 // ctxEnd is how the caller's ctx ended, for the error of a wait it ended: ctx.Err(), and

@@ -33,6 +33,9 @@ type Config struct {
 	// Wake tells the sender that a batch became ready or a queue got its first batch.
 	// It must not block.
 	Wake func()
+	// Pause, on one P, holds an append that sealed a batch while the sender cannot write
+	// anything more (sender.Pause); nil never holds.
+	Pause func()
 	// Abort, when closed, ends every wait for buffer space (the producer is closing).
 	Abort <-chan struct{}
 	// MaxBlock is max.block.ms: how long Append waits for memory when given no deadline.
@@ -87,6 +90,9 @@ func New(cfg Config) *Accumulator {
 	}
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
+	}
+	if cfg.Pause == nil {
+		cfg.Pause = func() {}
 	}
 	if int64(cfg.BatchSize) > cfg.BufferMemory {
 		// A batch's buffer grows up to batch.size bytes of buffer.memory; a batch larger
@@ -328,7 +334,7 @@ func (a *Accumulator) Append(ctx context.Context, deadline time.Time, t *Topic, 
 			a.cfg.Wake()
 		}
 		if yield {
-			yieldToSender()
+			a.yieldToSender()
 		}
 		return pid, true, nil
 	}

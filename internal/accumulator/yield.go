@@ -24,9 +24,12 @@ const (
 // goroutines (BenchmarkSend: +50% at 100 B). Send's semantics do not change; on one P
 // callbacks may now run before the caller's next Send, as they could with more Ps.
 // GOMAXPROCS is read at every sealed batch (one lock), not cached: since Go 1.25 the
-// runtime changes it when the container's CPU limit changes.
-func yieldToSender() {
+// runtime changes it when the container's CPU limit changes. After the yield the sender
+// may hold the caller (Config.Pause) while nothing more can be written: the yield lets
+// the sender run, the pause lets the runtime poll for the answers that free its slots.
+func (a *Accumulator) yieldToSender() {
 	if runtime.GOMAXPROCS(0) == 1 {
 		runtime.Gosched()
+		a.cfg.Pause()
 	}
 }

@@ -96,6 +96,9 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 				}
 			}
 			if s.muted(p, b) {
+				if len(p.InFlight) > 0 { // what it holds waits for an answer
+					s.blockedBehind(p)
+				}
 				continue // a response will wake us
 			}
 			node, ok := s.cfg.Meta.Leader(p.Topic, p.ID)
@@ -117,6 +120,9 @@ func (s *Sender) sendReady(now time.Time, drain bool) time.Time {
 	sent := false
 	for _, node := range s.nodeOrder {
 		sent = s.sendToNode(node, s.byNode[node], now) || sent
+	}
+	if t := s.updatePace(now, sent); !t.IsZero() {
+		soon(t)
 	}
 	if sent {
 		// More may be ready behind what was just drained and slots may remain: look again
@@ -238,6 +244,11 @@ func (s *Sender) sendToNode(node int32, parts []*accumulator.Partition, now time
 	canDrain := conn != nil && conn.InFlight() < s.set.MaxInFlight
 	s.latency.Update(node, now, canDrain) // partitioner.availability.timeout.ms
 	if !canDrain {
+		if conn != nil { // every slot is taken: what is ready waits for an answer
+			for _, p := range parts {
+				s.blockedBehind(p)
+			}
+		}
 		return false // the dial or a response wakes us
 	}
 	maxVersion := int16(wire.MaxProduceVersion)

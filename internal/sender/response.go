@@ -64,6 +64,7 @@ func (s *Sender) handleResponses() {
 	rs := s.resps
 	s.resps = nil
 	s.respMu.Unlock()
+	s.pace.answered = s.pace.answered || len(rs) > 0
 	for _, r := range rs {
 		s.inflightReqs.Add(-1)
 		s.handle(r)

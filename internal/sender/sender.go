@@ -9,6 +9,7 @@
 package sender
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -77,6 +78,9 @@ type Config struct {
 	// Txn owns the producer id and epoch and the transaction state; required when
 	// Settings.Idempotent.
 	Txn *txn.Manager
+	// PauseBound is the longest appenders are held on one P while every in-flight slot
+	// is taken (pace.go); 0 means DefaultPauseBound.
+	PauseBound time.Duration
 	// Metrics receives the sender's accounting (Java's SenderMetrics), per request and
 	// per batch retried or failed, never per record; nil records nothing.
 	Metrics *metrics.Registry
@@ -113,6 +117,8 @@ type Sender struct {
 	// inflightReqs counts Produce requests written and not yet handled: Java's
 	// requests-in-flight gauge.
 	inflightReqs atomic.Int32
+
+	pace pacer // holds appenders back on one P while nothing more can be written
 
 	// Sender goroutine only.
 	reqPool   []*request
@@ -154,6 +160,8 @@ func New(cfg Config) (*Sender, error) {
 		s.comp = c
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.pace.cond.L = &s.pace.mu
+	s.pace.bound = cmp.Or(cfg.PauseBound, DefaultPauseBound)
 	s.txn = cfg.Txn
 	s.latency = partition.NewNodeLatency(cfg.Settings.PartitionerAvailabilityTimeout, cfg.Now())
 	return s, nil
@@ -193,6 +201,7 @@ func (s *Sender) Run(ctx context.Context) {
 func (s *Sender) Shutdown(cause error) int {
 	s.shutdownCause = cause
 	s.cancel()
+	s.release(true)
 	s.cfg.Pool.CloseAll(pool.Produce) // waits for dying connections to fail what they held
 	s.handleResponses()               // answers that raced with the close fail with cause (see retryOrFail)
 	s.abortQueued()
