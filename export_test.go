@@ -18,9 +18,9 @@ func TopicLimit(p *Producer, topic string) int32 {
 // refreshes.
 func MetadataGeneration(p *Producer) uint64 { return p.meta.Generation() }
 
-// SetPauseBound sets how long the sender may hold Sends on one P (internal/sender/pace.go)
-// for producers made afterwards; 0 restores the default.
-func SetPauseBound(d time.Duration) { pauseBound = d }
+// WithPauseBound sets how long the sender may hold Sends on one P
+// (internal/sender/pace.go); 0 is the default.
+func WithPauseBound(d time.Duration) Option { return func(o *options) { o.pauseBound = d } }
 
 // PausedSends returns how many Sends the sender holds back on one P.
 func PausedSends(p *Producer) int { return p.snd.Paused() }

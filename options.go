@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"time"
 )
 
 // Option sets what a properties file cannot: Go code that plugs into the producer.
@@ -17,6 +18,8 @@ type options struct {
 	dialer       func(ctx context.Context, network, addr string) (net.Conn, error)
 	// spoolRecovered observes the outcomes of records recovered from spool.dir.
 	spoolRecovered func(RecordMetadata, error)
+	// pauseBound is sender.Config.PauseBound; only tests set it (export_test.go).
+	pauseBound time.Duration
 }
 
 // WithInterceptors adds interceptors, run in order (Java's interceptor.classes).

@@ -145,7 +145,7 @@ func NewProducer(cfg Config, opts ...Option) (*Producer, error) {
 	}
 	snd, err = sender.New(sender.Config{Settings: set, Acc: p.acc, Meta: p.meta,
 		Complete: p.comp.enqueue, Pool: p.conns, Logger: p.log, Txn: p.txn, Metrics: p.metrics,
-		PauseBound: pauseBound})
+		PauseBound: o.pauseBound})
 	if err != nil {
 		p.meta.Close()
 		p.comp.stop()
@@ -360,9 +360,6 @@ func (p *Producer) waitTopic(ctx context.Context, topic string, minPartitions in
 
 // errMaxBlock is the cause of a wait's ctx that max.block.ms ended, telling it from the
 // caller's ctx ending.
-// pauseBound is sender.Config.PauseBound; only tests set it (export_test.go).
-var pauseBound time.Duration
-
 var errMaxBlock = errors.New("kprod: max.block.ms expired")
 
 // ctxEnd is how the caller's ctx ended, for the error of a wait it ended: ctx.Err(), and

@@ -22,10 +22,11 @@ import (
 // send order per partition; it must not block for long. A nil cb is fire-and-forget.
 //
 // Send blocks only for metadata of a topic it has not seen and for buffer space, both
-// bounded by max.block.ms and ctx, and with GOMAXPROCS=1 for up to 10 ms (Go's own
-// preemption quantum) when every in-flight request slot is taken and a whole request
-// (max.request.size) already waits behind them, so that the runtime reads the answers
-// instead of the record piling up (internal/sender/pace.go). When it returns an error the record was not accepted,
+// bounded by max.block.ms and ctx; and with GOMAXPROCS=1, after sealing a batch, while
+// every in-flight request slot is taken and a whole request (max.request.size) already
+// waits behind them, so that the runtime reads the answers instead of records piling up
+// (internal/sender/pace.go). That hold ends at the sender's next pass after an answer,
+// at most 10 ms (Go's own preemption quantum) from when it began, whatever ctx. When it returns an error the record was not accepted,
 // cb is not called, and the record was certainly not written: ErrClosed,
 // ErrInvalidTopic, ErrInvalidPartition (also for a custom partitioner's number out of
 // range), ErrRecordTooLarge (over max.request.size, buffer.memory or the topic's

@@ -12,9 +12,10 @@ import (
 
 // BenchmarkSend measures Send alone, the caller's side of the hot path: partitioning,
 // the record clock, encoding into a recycled batch buffer and buffer accounting. Linger
-// is long and batches large, so nothing is sent while the timer runs; every 64 Ki
-// records the timer stops and Flush hands the batches to the embedded cluster. The
-// completions' cost is not here: bench/ measures whole runs against a sink.
+// is long and batches large (1 MiB), so only full batches are sent while the timer
+// runs, by the sender on another P; every 64 Ki records the timer stops and Flush hands
+// the rest to the embedded cluster. The completions' cost is not here: bench/ measures
+// whole runs against a sink.
 // Run with -benchmem: steady state allocates nothing per record. Compare at the default
 // -cpu: with -cpu 1 the embedded cluster shares the one P, and a Send held while every
 // in-flight slot is taken (internal/sender/pace.go) waits for the cluster to answer, so

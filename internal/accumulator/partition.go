@@ -176,6 +176,18 @@ func (p *Partition) Len() int {
 	return len(p.batches)
 }
 
+// QueuedCharged returns the buffer.memory bytes of the batches waiting in the queue (not
+// drained, or put back for a retry), the open one included.
+func (p *Partition) QueuedCharged() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n int64
+	for _, b := range p.batches {
+		n += b.charged
+	}
+	return n
+}
+
 // takeAll empties the queue (abort on close or fatal error).
 func (p *Partition) takeAll() []*Batch {
 	p.mu.Lock()

@@ -21,12 +21,13 @@ const (
 // its bytes were copied, from cold memory. One yield per sealed batch (per batch.size
 // of records) lets the sender write it at once. With more Ps an idle one takes the
 // sender within microseconds, and yielding would only put the caller behind other
-// goroutines (BenchmarkSend: +50% at 100 B). Send's semantics do not change; on one P
+// goroutines (BenchmarkSend: +50% at 100 B). The yield changes no outcome; on one P
 // callbacks may now run before the caller's next Send, as they could with more Ps.
 // GOMAXPROCS is read at every sealed batch (one lock), not cached: since Go 1.25 the
 // runtime changes it when the container's CPU limit changes. After the yield the sender
-// may hold the caller (Config.Pause) while nothing more can be written: the yield lets
-// the sender run, the pause lets the runtime poll for the answers that free its slots.
+// may hold the caller (Config.Pause, at most 10 ms) while nothing more can be written:
+// the yield lets the sender run, the hold lets the runtime poll for the answers that
+// free its slots (sender/pace.go).
 func (a *Accumulator) yieldToSender() {
 	if runtime.GOMAXPROCS(0) == 1 {
 		runtime.Gosched()

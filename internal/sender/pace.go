@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,8 +46,12 @@ type pacer struct {
 	blocked  int64 // during a pass: bytes queued behind taken in-flight slots
 }
 
-// Pause blocks while the sender holds appenders back, until its next release (at most
-// Config.PauseBound). The accumulator calls it on one P after an append sealed a batch.
+// Pause blocks while the sender holds appenders back, until its next release: at most
+// Config.PauseBound from when the hold began, whatever the caller's ctx (a Send's ctx
+// bounds its waits for metadata and memory, and this is neither). The accumulator calls
+// it on one P after an append sealed a batch. The hold is the sender's, not a
+// partition's: a Send to another topic or broker that seals a batch meanwhile waits
+// too, as it would behind the held one on the same P.
 func (s *Sender) Pause() {
 	pc := &s.pace
 	if !pc.held.Load() {
@@ -69,18 +74,15 @@ func (s *Sender) Paused() int {
 	return s.pace.wait
 }
 
-// blockedBehind counts p's bytes that wait for an answer to free an in-flight slot.
+// blockedBehind counts p's queued bytes, which wait for an answer to free an in-flight
+// slot.
 func (s *Sender) blockedBehind(p *accumulator.Partition) {
-	n := p.Buffered() // queued, in flight, or done and not yet completed
-	for _, b := range p.InFlight {
-		n -= b.Charged()
-	}
-	s.pace.blocked += n
+	s.pace.blocked += p.QueuedCharged()
 }
 
 // updatePace decides, at the end of a pass over the ready partitions, whether appenders
-// are held: nothing was sent and at least max.request.size waits behind taken in-flight
-// slots. It returns when the sender must look again (zero: no need).
+// are held: on one P, nothing was sent and at least max.request.size waits behind taken
+// in-flight slots. It returns when the sender must look again (zero: no need).
 func (s *Sender) updatePace(now time.Time, sent bool) time.Time {
 	pc := &s.pace
 	if pc.answered {
@@ -88,6 +90,9 @@ func (s *Sender) updatePace(now time.Time, sent bool) time.Time {
 	}
 	want := !sent && !pc.stalled && pc.blocked >= int64(s.set.MaxRequestSize)
 	pc.answered, pc.blocked = false, 0
+	// With more Ps an idle one reads the answers; GOMAXPROCS is read per pass, not per
+	// record, and only when a hold is otherwise due (it takes the scheduler's lock).
+	want = want && runtime.GOMAXPROCS(0) == 1
 	if want && pc.held.Load() && now.Sub(pc.heldAt) >= pc.bound {
 		want, pc.stalled = false, true
 	}
