@@ -109,16 +109,6 @@ func (s *paceSetup) returned(t *testing.T, after string) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited a minute for %s", what)
-		}
-	}
-}
-
 // TestOnePPausesSendsBehindFullPipeline: with the answers held, the Send that seals a batch
 // once five requests are in flight and max.request.size waits behind them is held there,
 // with a small fraction of buffer.memory used; without the pacer it would fill all of
@@ -128,7 +118,7 @@ func TestOnePPausesSendsBehindFullPipeline(t *testing.T) {
 	for _, end := range []string{"answered", "closed"} {
 		t.Run(end, func(t *testing.T) {
 			s := newPaceSetup(t, time.Hour)
-			waitFor(t, "a Send held back or waiting for memory", func() bool {
+			waitUntil(t, "a Send held back or waiting for memory", func() bool {
 				_, waiting := kprod.BufferUsed(s.p)
 				return kprod.PausedSends(s.p) > 0 || waiting > 0
 			})
@@ -166,7 +156,7 @@ func TestOnePPausesSendsBehindFullPipeline(t *testing.T) {
 // wakes at the bound by itself is TestPaceHoldEndsAtBound in internal/sender.)
 func TestOnePPauseIsBounded(t *testing.T) {
 	s := newPaceSetup(t, 0) // the default, 10 ms
-	waitFor(t, "a Send waiting for buffer.memory", func() bool {
+	waitUntil(t, "a Send waiting for buffer.memory", func() bool {
 		_, waiting := kprod.BufferUsed(s.p)
 		return waiting > 0
 	})
