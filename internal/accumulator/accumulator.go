@@ -60,11 +60,11 @@ type Accumulator struct {
 	pool *bufPool
 
 	// free keeps released Batch structs with their completion list and compression
-	// buffer (a sync.Pool would lose them at every GC): at most maxFree structs, whose
-	// lists and buffers together stay under freeCap bytes (freeExtra counts them). They
+	// buffer (a sync.Pool would lose them at every GC), their lists and buffers together
+	// under freeCap bytes (freeExtra counts them); bare keeps structs released past
+	// freeCap, without them; the two hold at most maxFree structs. The lists and buffers
 	// are heap outside buffer.memory, as Java's callbacks and compression streams are.
-	// Structs released past freeCap go to bare, without them: newBatch takes from free
-	// first. One stack for both would hand out the bare struct released last, again and
+	// newBatch takes from free first. One stack for both would hand out the bare struct released last, again and
 	// again, while the ones with buffers sat under it (a 1 KiB snappy run allocated a
 	// fresh 1 MB compression buffer per batch that way, with 16 MiB of them idle).
 	freeMu    sync.Mutex
@@ -583,9 +583,9 @@ func freeExtra(b *Batch) int64 {
 	return int64(cap(b.compBuf)) + int64(cap(b.Pending))*int64(unsafe.Sizeof(Pending{}))
 }
 
-// recycle returns a released batch's struct to the free list,
-// keeping the capacity of its Pending list and compression buffer while they fit under
-// freeCap; everything else is reset.
+// recycle returns a released batch's struct to free, keeping the capacity of its
+// Pending list and compression buffer while they fit under freeCap, or else to bare
+// without them; everything else is reset.
 func (a *Accumulator) recycle(b *Batch) {
 	comp, pending := b.compBuf, b.Pending
 	clear(pending) // drop the completions' references
