@@ -203,3 +203,24 @@ func TestReportWrites(t *testing.T) {
 		t.Fatalf("report did not keep the Serializers section:\n%s", md3)
 	}
 }
+
+func TestVerdictOf(t *testing.T) {
+	for _, c := range []struct {
+		rps, cpu float64
+		want     string
+	}{
+		{2.47, 0.40, "ahead"},
+		{1.05, 0.70, "ahead, within 10%"},
+		{1.44, 0.95, "ahead, within 10%"},
+		{1.00, 1.00, "ahead, within 10%"},
+		{0.96, 1.05, "**behind**, within 10%"},
+		{0.86, 1.02, "**behind**"}, // 14% behind in records/s
+		{1.11, 1.14, "**behind**"},
+		{0.89, 0.41, "**behind**"},
+		{0.99, 0.37, "**behind**, within 10%"},
+	} {
+		if got, _, _ := verdictOf(c.rps, c.cpu); got != c.want {
+			t.Errorf("verdictOf(%v, %v) = %q, want %q", c.rps, c.cpu, got, c.want)
+		}
+	}
+}
