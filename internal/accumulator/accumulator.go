@@ -64,9 +64,10 @@ type Accumulator struct {
 	// under freeCap bytes (freeExtra counts them); bare keeps structs released past
 	// freeCap, without them; the two hold at most maxFree structs. The lists and buffers
 	// are heap outside buffer.memory, as Java's callbacks and compression streams are.
-	// newBatch takes from free first. One stack for both would hand out the bare struct released last, again and
-	// again, while the ones with buffers sat under it (a 1 KiB snappy run allocated a
-	// fresh 1 MB compression buffer per batch that way, with 16 MiB of them idle).
+	// newBatch takes from free first. One stack for both would hand out the bare struct
+	// released last, again and again, while the ones with buffers sat under it (a 1 KiB
+	// snappy run allocated a fresh 1 MB compression buffer per batch that way, with 16
+	// MiB of them idle).
 	freeMu    sync.Mutex
 	free      []*Batch
 	bare      []*Batch
@@ -519,15 +520,11 @@ const maxFreeBatches = 4096
 func (a *Accumulator) newBatch(p *Partition, c, n int) *Batch {
 	var b *Batch
 	a.freeMu.Lock()
-	if k := len(a.free); k > 0 {
-		b = a.free[k-1]
-		a.free[k-1] = nil
-		a.free = a.free[:k-1]
+	if len(a.free) > 0 {
+		b = popBatch(&a.free)
 		a.freeExtra -= freeExtra(b)
-	} else if k := len(a.bare); k > 0 {
-		b = a.bare[k-1]
-		a.bare[k-1] = nil
-		a.bare = a.bare[:k-1]
+	} else if len(a.bare) > 0 {
+		b = popBatch(&a.bare)
 	}
 	a.freeMu.Unlock()
 	if b == nil {
@@ -575,6 +572,15 @@ func (a *Accumulator) Done(b *Batch) {
 	}
 	a.incMu.Unlock()
 	a.recycle(b)
+}
+
+// popBatch takes the last struct off a non-empty stack, clearing its slot.
+func popBatch(s *[]*Batch) *Batch {
+	k := len(*s) - 1
+	b := (*s)[k]
+	(*s)[k] = nil
+	*s = (*s)[:k]
+	return b
 }
 
 // freeExtra is the heap a free Batch struct keeps: its completion list and compression
