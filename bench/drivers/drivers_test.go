@@ -52,6 +52,12 @@ func TestEveryDriver(t *testing.T) {
 			t.Run(client+"/"+v.name, func(t *testing.T) {
 				o := tiny(client, s.Addr(), fmt.Sprintf("%s-%s", client, v.name))
 				v.set(&o)
+				if err := o.ClientSupports(); err != nil { // the floor's one partition, uncompressed
+					if verr := o.Validate(); verr == nil || verr.Error() != err.Error() {
+						t.Fatalf("%s cannot run %s (%v), but Validate says %v", client, v.name, err, verr)
+					}
+					return
+				}
 				_, st := runCounted(t, s, o)
 				if o.Compression != "none" {
 					checkCodec(t, client, o.Compression, st)
@@ -95,6 +101,9 @@ func runCounted(t *testing.T, s *sink.Server, o Options) (Result, sink.TopicStat
 func TestCodecs(t *testing.T) {
 	s := startSink(t)
 	for _, client := range Clients() {
+		if client == "floor" { // uncompressed only: TestEveryDriver sees it refuse lz4
+			continue
+		}
 		for _, codec := range []string{"gzip", "snappy", "lz4", "zstd"} {
 			t.Run(client+"/"+codec, func(t *testing.T) {
 				o := tiny(client, s.Addr(), "codec-"+client+"-"+codec)

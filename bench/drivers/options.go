@@ -105,6 +105,8 @@ func (o *Options) ClientSupports() error {
 		return fmt.Errorf("-goroutines beyond 1 is implemented for kprod and franz-go only")
 	case o.TLSCA != "" && !full:
 		return fmt.Errorf("-tls-ca is implemented for kprod and franz-go only")
+	case o.Client == "floor" && (o.Compression != "none" || o.Partitions != 1 || o.Keys > 0 || o.Goroutines > 1):
+		return fmt.Errorf("the floor is one partition, uncompressed, unkeyed, one sender")
 	}
 	return nil
 }

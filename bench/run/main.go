@@ -79,7 +79,7 @@ func main() {
 	flag.Float64Var(&c.LatSeconds, "lat-seconds", 2, "seconds of offered load per latency run")
 	flag.BoolVar(&c.NoLatency, "no-latency", false, "skip the latency runs")
 	flag.StringVar(&c.Scenarios, "scenarios", "", "regexp of scenario names to run (default: all)")
-	flag.StringVar(&c.Clients, "clients", "kprod,franz-go,confluent,sarama,kafka-go", "clients, comma-separated")
+	flag.StringVar(&c.Clients, "clients", "kprod,franz-go,confluent,sarama,kafka-go,floor", "clients, comma-separated (floor: the least work per record, a reference, sink only)")
 	flag.BoolVar(&c.Quick, "quick", false, "smoke run: 2 trials, 200k records (50k at 1 KiB), 5k warm-up, 0.25 s latency runs, unless set explicitly")
 	flag.BoolVar(&c.Verify, "verify", true, "latency runs go to a sink that parses every batch (CRC32C, framing, counts, codecs)")
 	flag.BoolVar(&c.VerifyAll, "verify-throughput", false, "throughput runs go to the verifying sink too (it then caps the fastest clients)")
@@ -295,7 +295,9 @@ func runReal(ctx context.Context, c config, rep *report, pin pinner, bin, benchD
 	} else {
 		rep.realPinned = "broker not pinned (pid not found with ss, or no taskset)"
 	}
-	all := clients
+	// The floor speaks to the one broker it dials, which is a partition's leader only
+	// on the sink: it is the sink's reference.
+	all := slices.DeleteFunc(slices.Clone(clients), func(c string) bool { return c == "floor" })
 	var java *javaRunner
 	payloadFiles := map[int]string{}
 	if c.Java {

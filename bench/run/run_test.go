@@ -143,7 +143,7 @@ func TestReportWrites(t *testing.T) {
 	dir := t.TempDir()
 	sc := matrix()[0]
 	r := &report{cfg: config{Trials: 2, Records: 100, ClientCore: "1", SinkCore: "0"}, scenarios: []scenario{sc},
-		clients: []string{"kprod", "franz-go"}, versions: map[string]string{"franz-go": "v1.22.2"}}
+		clients: []string{"kprod", "franz-go", "floor"}, versions: map[string]string{"franz-go": "v1.22.2"}}
 	add := func(client, kind string, rps, cpu, p99 float64, ok bool) {
 		res := drivers.Result{Client: client, Records: 100, RecordsPerSec: rps, CPUNsPerRecord: cpu, Rate: 0, PeakRSSMiB: 42}
 		if kind == "latency" {
@@ -158,6 +158,8 @@ func TestReportWrites(t *testing.T) {
 	add("franz-go", "throughput", 2e6, 500, 0, true)
 	add("franz-go", "throughput", 2e6, 500, 0, false)
 	add("franz-go", "latency", 0, 0, 4000, true)
+	add("floor", "throughput", 9e6, 80, 0, true)
+	add("floor", "throughput", 9e6, 80, 0, true)
 	out := filepath.Join(dir, "B.md")
 	if err := r.write(out); err != nil {
 		t.Fatal(err)
@@ -169,6 +171,7 @@ func TestReportWrites(t *testing.T) {
 		"## Problems", "received 110 of 110", "charts/sink-v100-none-p1-idem.svg",
 		"| sink | v100-none-p1-idem | 3.00x | 0.22x | 110 | ahead |", "At or ahead in 1, behind in 0; 0 within 10%.",
 		"kprod 110 ns of CPU per record, wanted ≤ 110: met.",
+		"The floor in the same run (drivers/floor.go", "took 80.0 ns: kprod is 1.38x of it, and 1.5x of it is 120 ns.",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q:\n%s", want, md)

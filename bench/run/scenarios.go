@@ -64,7 +64,8 @@ func (s scenario) describe() string {
 // options are the driver options a client needs for s; ClientSupports on them says
 // whether the client can run s.
 func (s scenario) options(client string) drivers.Options {
-	o := drivers.Options{Client: client, Keys: s.Keys, Goroutines: s.Goroutines, Observe: s.Observe && client == "kprod"}
+	o := drivers.Options{Client: client, Keys: s.Keys, Goroutines: s.Goroutines, Observe: s.Observe && client == "kprod",
+		Compression: s.Compression, Partitions: s.Partitions}
 	if s.TLS {
 		o.TLSCA = "ca.pem" // a placeholder: only whether it is set matters here
 	}
