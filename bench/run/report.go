@@ -328,7 +328,8 @@ func (r *report) header(b *strings.Builder, jsonName string) {
 			rr = c.Records
 		}
 		fmt.Fprintf(b, "- Against real Kafka: %d trials, %d records (100 B) or %d (1 KiB) per throughput run; the count is the sum "+
-			"of the topic's end offsets (ListOffsets), which must equal warm-up + measured records, before the topic is deleted.\n", c.realTrials(), rr, rr/4)
+			"of the topic's end offsets (ListOffsets), which must equal warm-up + measured records, before the topic is deleted. "+
+			"Before a scenario's trials, one unmeasured throughput run of its first client warms the broker's JVM for that codec and record size.\n", c.realTrials(), rr, rr/4)
 	}
 	fmt.Fprintf(b, "- Ratios are to franz-go's median in the same run.\n")
 	if slices.Contains(r.clients, "floor") {
