@@ -45,11 +45,13 @@ type floorClient struct {
 	// flights carries each written request's records to the reader, in order; its
 	// capacity is the requests in flight (5, as every client here allows).
 	flights chan flight
-	readErr chan error // the reader's end: nil after a clean close
+	dead    chan struct{} // closed when the reader ends; err says why
+	err     error
 	closed  sync.Once
 }
 
 type flight struct {
+	corr  int32
 	n     int64
 	slots []*slot
 }
@@ -67,7 +69,7 @@ func newFloor(o *Options, payloads [][]byte, tr *tracker) (producer, error) {
 	f := &floorClient{conn: conn, tr: tr, payloads: payloads, batchMax: o.BatchBytes, lingerMs: int64(o.LingerMs),
 		req: wire.ProduceRequest{Version: wire.MaxProduceVersion, ClientID: "bench-floor", Acks: acks,
 			TimeoutMillis: 30000, Topics: []wire.ProduceTopic{{Name: o.Topic, Partitions: make([]wire.ProducePartition, 1)}}},
-		flights: make(chan flight, 5), readErr: make(chan error, 1)}
+		flights: make(chan flight, 5), dead: make(chan struct{})}
 	f.bb.TrackCRC(true)
 	f.bb.Reset(make([]byte, 0, o.BatchBytes))
 	go f.read()
@@ -78,7 +80,7 @@ func (f *floorClient) send(ctx context.Context, i int, s *slot) error {
 	v := f.payloads[i%len(f.payloads)]
 	ts := wallclock.NowMillis()
 	if n := f.bb.NumRecords(); n > 0 && f.bb.Len()+f.bb.RecordSize(ts, nil, v, nil) > f.batchMax {
-		if err := f.ship(); err != nil {
+		if err := f.ship(ctx); err != nil {
 			return err
 		}
 	}
@@ -89,24 +91,30 @@ func (f *floorClient) send(ctx context.Context, i int, s *slot) error {
 	if s != nil {
 		f.slots = append(f.slots, s)
 	}
-	if ts-f.first >= f.lingerMs {
-		return f.ship()
+	if ts-f.first >= f.lingerMs && len(f.flights) < cap(f.flights) {
+		// As a client's sender does: a batch past linger goes when a request slot is
+		// free, and keeps filling while all are taken (one request per record at
+		// linger 0 would be the most work, not the least).
+		return f.ship(ctx)
 	}
 	return nil
 }
 
 // ship writes the open batch as one request and starts the next batch in the same
-// buffer: the kernel has copied the bytes when the write returns.
-func (f *floorClient) ship() error {
+// buffer: the kernel has copied the bytes when the write returns. It waits while 5
+// requests are in flight.
+func (f *floorClient) ship(ctx context.Context) error {
 	n := f.bb.NumRecords()
 	if n == 0 {
 		return nil
 	}
+	f.corr++
 	select {
-	case f.flights <- flight{n: int64(n), slots: f.slots}: // waits while 5 are in flight
-	case err := <-f.readErr:
-		f.readErr <- err
-		return fmt.Errorf("floor: connection ended: %w", err)
+	case f.flights <- flight{corr: f.corr, n: int64(n), slots: f.slots}:
+	case <-f.dead:
+		return fmt.Errorf("connection ended: %w", f.err)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	f.slots = nil
 	batch := f.bb.Finish(wire.BatchOptions{})
@@ -115,18 +123,38 @@ func (f *floorClient) ship() error {
 	if f.hdr, f.segs, err = f.req.AppendSegments(f.hdr, f.segs, 4096); err != nil {
 		return err
 	}
-	f.corr++
 	wire.PatchCorrelationID(f.segs[0], f.corr)
 	bufs := net.Buffers(f.segs)
 	if _, err := bufs.WriteTo(f.conn); err != nil {
-		return err
+		select {
+		case <-f.dead: // the reader closed the connection: its cause is the one to tell
+			return fmt.Errorf("connection ended: %w", f.err)
+		default:
+			return err
+		}
 	}
 	f.bb.Reset(batch[:0])
 	return nil
 }
 
-// read reads the responses in order and acknowledges each request's records.
+// read reads the responses in order and acknowledges each request's records. When it
+// ends (the connection closed or broken, a response it cannot take), it closes the
+// connection, so later writes fail, and fails the requests still in flight.
 func (f *floorClient) read() {
+	f.err = f.readResponses()
+	f.conn.Close()
+	close(f.dead)
+	for {
+		select {
+		case fl := <-f.flights:
+			f.done(fl, fmt.Errorf("connection ended: %w", f.err))
+		default:
+			return
+		}
+	}
+}
+
+func (f *floorClient) readResponses() error {
 	rd := bufio.NewReaderSize(f.conn, 64<<10)
 	var size [4]byte
 	var frame []byte
@@ -134,36 +162,49 @@ func (f *floorClient) read() {
 	flexible := wire.IsFlexibleProduce(f.req.Version)
 	for {
 		if _, err := io.ReadFull(rd, size[:]); err != nil {
-			f.readErr <- err
-			return
+			return err
 		}
 		n := int(binary.BigEndian.Uint32(size[:]))
 		if n > 64<<20 {
-			f.readErr <- fmt.Errorf("floor: response of %d bytes", n)
-			return
+			return fmt.Errorf("response of %d bytes", n)
 		}
 		if cap(frame) < n {
 			frame = make([]byte, n)
 		}
 		frame = frame[:n]
 		if _, err := io.ReadFull(rd, frame); err != nil {
-			f.readErr <- err
-			return
+			return err
 		}
-		fl := <-f.flights
-		err := f.check(&resp, frame, flexible)
-		if fl.slots == nil {
-			f.tr.ack(fl.n, err)
+		var fl flight
+		select {
+		case fl = <-f.flights:
+		default:
+			return errors.New("a response to no request")
 		}
-		for _, s := range fl.slots {
-			f.tr.slotDone(s, err)
+		f.done(fl, f.check(&resp, frame, flexible, fl.corr))
+	}
+}
+
+// done completes one request's records. Each is acknowledged on its own, as the
+// clients' per-record callbacks do (kprod.go's k.cb): the harness's work per record
+// is then the same on both sides of the ratio.
+func (f *floorClient) done(fl flight, err error) {
+	if fl.slots == nil {
+		for range fl.n {
+			f.tr.ack(1, err)
 		}
+	}
+	for _, s := range fl.slots {
+		f.tr.slotDone(s, err)
 	}
 }
 
 // check decodes one response and returns its partition's error, if any.
-func (f *floorClient) check(resp *wire.ProduceResponse, frame []byte, flexible bool) error {
-	_, body, err := wire.ReadResponseHeader(frame, flexible)
+func (f *floorClient) check(resp *wire.ProduceResponse, frame []byte, flexible bool, corr int32) error {
+	got, body, err := wire.ReadResponseHeader(frame, flexible)
+	if err == nil && got != corr {
+		err = fmt.Errorf("response to request %d, expected %d", got, corr)
+	}
 	if err == nil {
 		err = resp.Decode(f.req.Version, body)
 	}
@@ -171,20 +212,20 @@ func (f *floorClient) check(resp *wire.ProduceResponse, frame []byte, flexible b
 		return err
 	}
 	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-		return errors.New("floor: the response does not have the request's one partition")
+		return errors.New("the response does not have the request's one partition")
 	}
 	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
-		return fmt.Errorf("floor: the broker answered error code %d", code)
+		return fmt.Errorf("the broker answered error code %d", code)
 	}
 	return nil
 }
 
-func (f *floorClient) flush(context.Context) error { return f.ship() }
+func (f *floorClient) flush(ctx context.Context) error { return f.ship(ctx) }
 
 func (f *floorClient) close() {
 	f.closed.Do(func() {
 		f.conn.Close()
-		<-f.readErr // the reader has returned
+		<-f.dead // the reader has returned
 	})
 }
 

@@ -54,6 +54,28 @@ func TestClientSupports(t *testing.T) {
 	}
 }
 
+// TestFloorSupports: the floor is one partition, uncompressed, unkeyed, one sender.
+func TestFloorSupports(t *testing.T) {
+	o := tiny("floor", "x", "t")
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []func(*Options){
+		func(o *Options) { o.Compression = "lz4" },
+		func(o *Options) { o.Compression = "zstd" },
+		func(o *Options) { o.Partitions = 3 },
+		func(o *Options) { o.Keys = 2 },
+		func(o *Options) { o.Goroutines = 2 },
+		func(o *Options) { o.TLSCA = "ca.pem" },
+	} {
+		o := tiny("floor", "x", "t")
+		set(&o)
+		if o.ClientSupports() == nil || o.Validate() == nil {
+			t.Fatalf("the floor accepted %+v", o)
+		}
+	}
+}
+
 // TestObserve runs kprod with -observe, paced and not: every record is counted and
 // every one was timed in its callback (warm-up included).
 func TestObserve(t *testing.T) {

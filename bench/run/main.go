@@ -242,7 +242,7 @@ func runSink(ctx context.Context, c config, rep *report, pin pinner, bin string,
 				if sc.runs(client) != nil {
 					continue
 				}
-				for _, kind := range kinds(c) {
+				for _, kind := range kindsOf(c, client) {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
@@ -295,9 +295,7 @@ func runReal(ctx context.Context, c config, rep *report, pin pinner, bin, benchD
 	} else {
 		rep.realPinned = "broker not pinned (pid not found with ss, or no taskset)"
 	}
-	// The floor speaks to the one broker it dials, which is a partition's leader only
-	// on the sink: it is the sink's reference.
-	all := slices.DeleteFunc(slices.Clone(clients), func(c string) bool { return c == "floor" })
+	all := realClients(clients)
 	var java *javaRunner
 	payloadFiles := map[int]string{}
 	if c.Java {
@@ -306,7 +304,7 @@ func runReal(ctx context.Context, c config, rep *report, pin pinner, bin, benchD
 			log.Printf("Java's ProducerPerformance skipped: %v", err)
 			rep.javaNote = "skipped: " + err.Error()
 		} else {
-			all = append(append([]string{}, clients...), "java")
+			all = append(all, "java")
 			for _, sc := range scens {
 				if _, ok := payloadFiles[sc.ValueSize]; !ok {
 					f := filepath.Join(bin, fmt.Sprintf("payloads-%d.txt", sc.ValueSize))
@@ -420,6 +418,22 @@ func warmBroker(ctx context.Context, c config, rk *realKafka, pin pinner, bin st
 	if err := rk.remove(ctx, spec.Topic); err != nil {
 		log.Printf("delete %s: %v", spec.Topic, err)
 	}
+}
+
+// realClients are the clients that run against real Kafka: all but the floor, which
+// speaks only to the one broker it dials (a partition's leader only on the sink) and is
+// the sink's reference. A new slice: clients is left as it is.
+func realClients(clients []string) []string {
+	return slices.DeleteFunc(slices.Clone(clients), func(c string) bool { return c == "floor" })
+}
+
+// kindsOf are the runs client makes: the floor only throughput, its reference figure
+// (it has no linger timer, so its latency would measure the harness's pacing).
+func kindsOf(c config, client string) []string {
+	if client == "floor" {
+		return []string{"throughput"}
+	}
+	return kinds(c)
 }
 
 func javaMode(j *javaRunner) string {

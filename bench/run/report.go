@@ -195,7 +195,7 @@ func (r *report) ran(target, scenario string) bool {
 func (r *report) clientsOf(target string) []string {
 	cs := slices.Clone(r.clients)
 	if target == "real" {
-		cs = slices.DeleteFunc(cs, func(c string) bool { return c == "floor" }) // the sink's reference only
+		cs = realClients(cs)
 		for _, x := range r.results {
 			if x.Target == "real" && x.Client == "java" {
 				return append(cs, "java")
@@ -328,11 +328,13 @@ func (r *report) header(b *strings.Builder, jsonName string) {
 			rr = c.Records
 		}
 		fmt.Fprintf(b, "- Against real Kafka: %d trials, %d records (100 B) or %d (1 KiB) per throughput run; the count is the sum "+
-			"of the topic's end offsets (ListOffsets), which must equal warm-up + measured records, before the topic is deleted. "+
-			"Before a scenario's trials, one unmeasured throughput run of its first client warms the broker's JVM for that codec and record size.\n", c.realTrials(), rr, rr/4)
+			"of the topic's end offsets (ListOffsets), which must equal warm-up + measured records, before the topic is deleted.\n", c.realTrials(), rr, rr/4)
+	}
+	if c.Real != "" {
+		fmt.Fprintf(b, "- Before a real-Kafka scenario's trials, one unmeasured throughput run of its first client warms the broker's JVM for that codec and record size.\n")
 	}
 	fmt.Fprintf(b, "- Ratios are to franz-go's median in the same run.\n")
-	if slices.Contains(r.clients, "floor") {
+	if slices.ContainsFunc(r.results, func(x runResult) bool { return x.Client == "floor" }) {
 		fmt.Fprintf(b, "- floor is not a client but a reference (bench/drivers/floor.go), on the sink in the scenarios of one partition, uncompressed and unkeyed: "+
 			"per record one wall-clock read and the record's encoding with its CRC (kprod's own), per batch one Produce request written and its response read; "+
 			"no retry buffer, callback, partitioner, buffer accounting, lock or producer id.\n")

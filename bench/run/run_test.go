@@ -227,3 +227,27 @@ func TestVerdictOf(t *testing.T) {
 		}
 	}
 }
+
+// TestFloorOnSinkOnly: the floor never runs against real Kafka, also when Java's tool
+// joins the list, and makes only throughput runs.
+func TestFloorOnSinkOnly(t *testing.T) {
+	in := []string{"kprod", "floor", "franz-go"}
+	got := append(realClients(in), "java")
+	if want := []string{"kprod", "franz-go", "java"}; !slices.Equal(got, want) {
+		t.Fatalf("real clients %v, want %v", got, want)
+	}
+	if !slices.Equal(in, []string{"kprod", "floor", "franz-go"}) {
+		t.Fatalf("realClients changed its argument: %v", in)
+	}
+	r := &report{clients: in}
+	if slices.Contains(r.clientsOf("real"), "floor") || !slices.Contains(r.clientsOf("sink"), "floor") {
+		t.Fatalf("clientsOf: real %v, sink %v", r.clientsOf("real"), r.clientsOf("sink"))
+	}
+	c := config{}
+	if k := kindsOf(c, "floor"); !slices.Equal(k, []string{"throughput"}) {
+		t.Fatalf("floor kinds %v", k)
+	}
+	if k := kindsOf(c, "kprod"); !slices.Equal(k, []string{"throughput", "latency"}) {
+		t.Fatalf("kprod kinds %v", k)
+	}
+}
