@@ -438,7 +438,7 @@ func (r *report) peersSection(b *strings.Builder) {
 		// The 110 ns was set as 1.5x issue 5's floor; the floor measured in this run
 		// shows how much of the distance is the machine's that day.
 		if fl := r.cell("sink", "v100-none-p1-idem", "floor"); fl.cpu.n > 0 {
-			fmt.Fprintf(b, " The floor in the same run (drivers/floor.go: the clock read, the encoding with its CRC and one write per batch, nothing else) took %s ns: kprod is %s of it, and 1.5x of it is %s ns.",
+			fmt.Fprintf(b, " The floor in the same run (drivers/floor.go: the clock read and the encoding with its CRC per record, one write per batch, and the harness's own acknowledgement per record) took %s ns: kprod is %s of it, and 1.5x of it is %s ns.",
 				fmtNum(fl.cpu.med), fmtRatio(k.cpu.med/fl.cpu.med), fmtNum(1.5*fl.cpu.med))
 		}
 	}
