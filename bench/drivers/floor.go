@@ -23,10 +23,12 @@ func init() { registry["floor"] = newFloor }
 //
 // Per record it reads kprod's wall clock (a record timestamp, as Java's send takes) and
 // encodes the record into a RecordBatch v2 with kprod's encoder, checksumming as it
-// goes; per batch it writes one Produce request and reads its response. It keeps nothing
-// for a retry: its one buffer is reused as soon as the kernel has copied it. It has no
-// per-record callback, partitioner, buffer accounting, lock or producer id (sequence
-// numbers are stamped per batch, not per record). Uncompressed, one partition, no keys.
+// goes; per batch it writes one Produce request and reads its response, then makes the
+// harness's acknowledgement per record, as the clients' callbacks do. It keeps nothing
+// for a retry: its one buffer is reused as soon as the kernel has copied it. It keeps no
+// per-record completion, and has no partitioner, buffer accounting, lock or producer id
+// (sequence numbers are stamped per batch, not per record). Uncompressed, one
+// partition, no keys, no TLS.
 type floorClient struct {
 	conn     net.Conn
 	tr       *tracker
@@ -230,5 +232,5 @@ func (f *floorClient) close() {
 }
 
 func (f *floorClient) notes() []string {
-	return []string{"not a client: the least work per record (clock read, encoding with CRC, one write and one response per batch), see drivers/floor.go"}
+	return []string{"not a client: the least work per record (clock read, encoding with CRC, the harness's acknowledgement; one write and one response per batch), see drivers/floor.go"}
 }
