@@ -23,7 +23,10 @@ type pemBlock struct {
 	der     []byte
 }
 
-var pemBegin = regexp.MustCompile(`-{3,}\s*BEGIN\s+([A-Z0-9]+(?:\s+[A-Z0-9]+)*)\s*-{3,}`)
+var (
+	pemBegin = regexp.MustCompile(`-{3,}\s*BEGIN\s+([A-Z0-9]+(?:\s+[A-Z0-9]+)*)\s*-{3,}`)
+	pemEnd   = regexp.MustCompile(`-{3,}\s*END\s+([A-Z0-9]+(?:\s+[A-Z0-9]+)*)\s*-{3,}`)
+)
 
 // errNoPEM means the text holds no PEM block at all.
 var errNoPEM = errors.New("no PEM block found")
@@ -39,13 +42,12 @@ func parsePEM(text string) ([]pemBlock, error) {
 		}
 		label := strings.Join(strings.Fields(text[loc[2]:loc[3]]), " ")
 		rest := text[loc[1]:]
-		end := regexp.MustCompile(`-{3,}\s*END\s+` + strings.ReplaceAll(regexp.QuoteMeta(label), " ", `\s+`) + `\s*-{3,}`)
-		eloc := end.FindStringIndex(rest)
-		if eloc == nil {
-			return nil, errors.New("PEM block " + label + " has no END line")
+		start, end := pemEndOf(rest, label)
+		if start < 0 {
+			return nil, errors.New("PEM block " + shortLabel(label) + " has no END line")
 		}
-		body := rest[:eloc[0]]
-		text = rest[eloc[1]:]
+		body := rest[:start]
+		text = rest[end:]
 		b := pemBlock{label: label}
 		if strings.Contains(body, ":") {
 			// Header lines "Name: value" precede a blank line and the base64.
@@ -58,7 +60,7 @@ func parsePEM(text string) ([]pemBlock, error) {
 		}
 		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body), ""))
 		if err != nil {
-			return nil, errors.New("PEM block " + label + " is not valid base64")
+			return nil, errors.New("PEM block " + shortLabel(label) + " is not valid base64")
 		}
 		b.der = der
 		out = append(out, b)
@@ -67,6 +69,36 @@ func parsePEM(text string) ([]pemBlock, error) {
 		return nil, errNoPEM
 	}
 	return out, nil
+}
+
+// pemEndOf returns where the END line of label begins and ends in text, or -1, -1:
+// the first END line whose label, its words joined by single spaces, is label.
+// One fixed pattern serves every label. A pattern built from the label grows with
+// it: compiling one took seconds for a label of a megabyte, and for a few
+// megabytes regexp refuses it as too large, which MustCompile turned into a panic.
+func pemEndOf(text, label string) (start, end int) {
+	for off := 0; ; {
+		loc := pemEnd.FindStringSubmatchIndex(text[off:])
+		if loc == nil {
+			return -1, -1
+		}
+		if strings.Join(strings.Fields(text[off+loc[2]:off+loc[3]]), " ") == label {
+			return off + loc[0], off + loc[1]
+		}
+		// Another label's END line. The one sought may start in its closing
+		// dashes ("---END B---END A---"), so look again from the end of its label.
+		off += loc[3]
+	}
+}
+
+// shortLabel is label as an error shows it: a label no real PEM has, of
+// kilobytes, would drown the message.
+func shortLabel(label string) string {
+	const limit = 64
+	if len(label) <= limit {
+		return label
+	}
+	return label[:limit] + "..."
 }
 
 // isKeyLabel reports labels Java's PRIVATE KEY pattern matches: "PRIVATE KEY",

@@ -69,3 +69,25 @@ func TestPEMKeyForms(t *testing.T) {
 		t.Errorf("no key: %v", err)
 	}
 }
+
+// TestParsePEMLabels: a block ends at the first END line of its own label, even
+// one that shares its leading dashes with another label's END line; a label of
+// megabytes, which a PEM file of junk can hold, gives a short error, not a panic.
+func TestParsePEMLabels(t *testing.T) {
+	text := "-----BEGIN A  B-----\nAAAA ---END B---END A\tB-----\n"
+	if _, err := parsePEM(text); err == nil || !strings.Contains(err.Error(), "PEM block A B is not valid base64") {
+		t.Errorf("END B inside the body: %v", err)
+	}
+
+	// Over 1.2 million words: a pattern built from this label is too large for
+	// regexp.
+	huge := strings.Repeat("A ", 1_250_000) + "A"
+	if _, err := parsePEM("-----BEGIN " + huge + "-----\nAAAA\n-----END " + huge + " A-----\n"); err == nil ||
+		!strings.HasSuffix(err.Error(), "... has no END line") || len(err.Error()) > 100 {
+		t.Errorf("no END line: %.200v", err)
+	}
+	blocks, err := parsePEM("-----BEGIN " + huge + "-----\nAAAA\n-----END " + huge + "-----\n")
+	if err != nil || len(blocks) != 1 || blocks[0].label != huge {
+		t.Errorf("huge label: %.200v", err)
+	}
+}
