@@ -170,8 +170,8 @@ func pbes2Cipher(params []byte, password string) (cipher.Block, []byte, error) {
 	if rest, err := asn1.Unmarshal(p.KDF.Parameters.FullBytes, &kdf); err != nil || len(rest) != 0 {
 		return nil, nil, errors.New("malformed PBKDF2 parameters")
 	}
-	if kdf.Iterations < 1 || kdf.Iterations > 10_000_000 {
-		return nil, nil, fmt.Errorf("PBKDF2 iteration count %d out of range", kdf.Iterations)
+	if err := checkIterations("PBKDF2", kdf.Iterations); err != nil {
+		return nil, nil, err
 	}
 	var prf func() hash.Hash
 	switch a := kdf.PRF.Algorithm; {
@@ -231,10 +231,30 @@ func parsePBES1(alg pkix.AlgorithmIdentifier) (pbes1Params, error) {
 	if rest, err := asn1.Unmarshal(alg.Parameters.FullBytes, &p); err != nil || len(rest) != 0 {
 		return p, errors.New("malformed PBES1 parameters")
 	}
-	if p.Iterations < 1 || p.Iterations > 10_000_000 {
-		return p, fmt.Errorf("PBES1 iteration count %d out of range", p.Iterations)
+	if err := checkIterations("PBES1", p.Iterations); err != nil {
+		return p, err
 	}
 	return p, nil
+}
+
+// maxIterations bounds a key derivation's iteration count, which sets what
+// decrypting costs, and the whole cost is paid before a wrong password or a
+// corrupted key shows: a count of 2^31 would hash for a quarter of an hour.
+// OpenSSL writes 2048 and keytool 10000; Java's PKCS12 and JCEKS readers refuse
+// more than 5,000,000, and so does kprod, which at that bound spends about two
+// seconds of a core on the costliest scheme it reads (PBKDF2 for a 32-byte key
+// from a 20- or 28-byte hash: two blocks).
+const maxIterations = 5_000_000
+
+// checkIterations says why an iteration count is refused, naming the derivation.
+func checkIterations(kdf string, n int) error {
+	switch {
+	case n < 1:
+		return fmt.Errorf("%s iteration count %d is not positive", kdf, n)
+	case n > maxIterations:
+		return fmt.Errorf("%s iteration count %d exceeds %d, the most Java's key stores accept", kdf, n, maxIterations)
+	}
+	return nil
 }
 
 // pkcs12Cipher derives the 3DES key and IV of pbeWithSHAAnd3-KeyTripleDES-CBC and

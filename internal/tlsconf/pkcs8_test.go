@@ -1,11 +1,15 @@
 package tlsconf
 
 import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func readFixture(t *testing.T, name string) string {
@@ -74,5 +78,52 @@ func TestPKCS12KDF(t *testing.T) {
 	iv := pkcs12KDF(bmpString("smeg"), salt, 1, 2, 8)
 	if h := hex.EncodeToString(iv); h != "79993dfe048d3b76" {
 		t.Fatalf("iv = %s", h)
+	}
+}
+
+// TestIterationBound: an iteration count, which sets what decrypting costs, is
+// refused above Java's bound and below one, naming the derivation and the count,
+// before any hashing.
+func TestIterationBound(t *testing.T) {
+	encrypted := func(alg asn1.ObjectIdentifier, params any) []byte {
+		p, err := asn1.Marshal(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := asn1.Marshal(encryptedPrivateKeyInfo{Algorithm: pkix.AlgorithmIdentifier{Algorithm: alg, Parameters: asn1.RawValue{FullBytes: p}}, Data: make([]byte, 16)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	pbes2 := func(iterations int) []byte {
+		kdf, _ := asn1.Marshal(pbkdf2Params{Salt: make([]byte, 8), Iterations: iterations})
+		iv, _ := asn1.Marshal(make([]byte, 16))
+		return encrypted(oidPBES2, pbes2Params{
+			KDF:    pkix.AlgorithmIdentifier{Algorithm: oidPBKDF2, Parameters: asn1.RawValue{FullBytes: kdf}},
+			Scheme: pkix.AlgorithmIdentifier{Algorithm: oidAES256CBC, Parameters: asn1.RawValue{FullBytes: iv}},
+		})
+	}
+	for _, n := range []int{0, -1, maxIterations + 1, 1 << 40} {
+		want := "is not positive"
+		if n > 0 {
+			want = "exceeds 5000000"
+		}
+		for name, der := range map[string][]byte{
+			"PBKDF2": pbes2(n),
+			"PBES1":  encrypted(oidPBESHA13DES, pbes1Params{Salt: make([]byte, 8), Iterations: n}),
+		} {
+			start := time.Now()
+			_, err := decryptPKCS8(der, "pw")
+			if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("%s iteration count %d ", name, n)) || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s, %d iterations: %v", name, n, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%s, %d iterations: refused after %v", name, n, d)
+			}
+		}
+	}
+	if err := checkIterations("PBKDF2", maxIterations); err != nil {
+		t.Errorf("at the bound: %v", err)
 	}
 }
