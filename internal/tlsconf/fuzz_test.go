@@ -386,10 +386,12 @@ func FuzzParsePKCS8(f *testing.F) {
 		// Decryption strips 1 to 16 bytes of padding from whole blocks. That a
 		// key decrypted says little more: encrypted PKCS#8 has no integrity
 		// check, and a corrupted ciphertext can decrypt, padding and all, to
-		// another valid key (any 32 bytes below the group order are a P-256
-		// scalar; testdata/fuzz/FuzzParsePKCS8/corrupt-ciphertext-other-key).
-		// The certificate catches it: checkKeyAndChain above has asserted that
-		// the key pairs with client.pem exactly when it is client.key's.
+		// another valid key, for any 32 bytes below the group order are a P-256
+		// scalar. (testdata/fuzz/FuzzParsePKCS8/corrupt-ciphertext-other-key did,
+		// with 5 bytes after the key, until decryptPKCS8 required a whole
+		// PrivateKeyInfo.) The certificate catches such a key: checkKeyAndChain
+		// above has asserted that it pairs with client.pem only if it is
+		// client.key.
 		var info encryptedPrivateKeyInfo
 		if _, err := asn1.Unmarshal(der, &info); err != nil {
 			t.Fatal(err)

@@ -134,7 +134,24 @@ func decryptPKCS8(der []byte, password string) ([]byte, error) {
 	if !ok {
 		return nil, errWrongPassword
 	}
+	// Valid padding is no proof: a wrong password yields a last byte of 1 once in
+	// 256 tries. Garbage is not a whole PrivateKeyInfo, and saying so as a
+	// malformed key would send the user to the key instead of the password. A
+	// decryption that is one, of an algorithm kprod cannot use, still reaches
+	// parsePKCS8 and its precise error.
+	var key privateKeyInfo
+	if rest, err := asn1.Unmarshal(out, &key); err != nil || len(rest) != 0 {
+		return nil, errWrongPassword
+	}
 	return out, nil
+}
+
+// privateKeyInfo is the outer structure of a PKCS#8 key (RFC 5958
+// OneAsymmetricKey; the optional fields that follow need no declaring).
+type privateKeyInfo struct {
+	Version    int
+	Algorithm  pkix.AlgorithmIdentifier
+	PrivateKey []byte
 }
 
 // unpad removes PKCS#7 padding, checking every padding byte.

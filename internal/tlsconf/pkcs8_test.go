@@ -1,6 +1,8 @@
 package tlsconf
 
 import (
+	"bytes"
+	"crypto/cipher"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
@@ -125,5 +127,59 @@ func TestIterationBound(t *testing.T) {
 	}
 	if err := checkIterations("PBKDF2", maxIterations); err != nil {
 		t.Errorf("at the bound: %v", err)
+	}
+}
+
+// TestDecryptedGarbage: a decryption whose padding happens to be valid (a wrong
+// password gives that once in 256 tries) but which is no PrivateKeyInfo, or
+// one with bytes after it, reports a wrong password; a well-formed key of an
+// algorithm kprod cannot use says so.
+func TestDecryptedGarbage(t *testing.T) {
+	blocks, err := parsePEM(readFixture(t, "client.pbes2-aes128-sha1.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info encryptedPrivateKeyInfo
+	if _, err := asn1.Unmarshal(blocks[0].der, &info); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := decryptPKCS8(blocks[0].der, fixtureKeyPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// encrypt re-encrypts a chosen plaintext under the fixture's scheme and password.
+	encrypt := func(plaintext []byte) []byte {
+		block, iv, err := pbes2Cipher(info.Algorithm.Parameters.FullBytes, fixtureKeyPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := block.BlockSize() - len(plaintext)%block.BlockSize()
+		padded := append(append([]byte{}, plaintext...), bytes.Repeat([]byte{byte(n)}, n)...)
+		c := info
+		c.Data = make([]byte, len(padded))
+		cipher.NewCBCEncrypter(block, iv).CryptBlocks(c.Data, padded)
+		der, err := asn1.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	unknown, err := asn1.Marshal(privateKeyInfo{Algorithm: pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 3}}, PrivateKey: []byte{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		plaintext []byte
+		want      string
+	}{
+		"garbage":        {[]byte("not a key at all"), errWrongPassword.Error()},
+		"trailing bytes": {append(append([]byte{}, plain...), 1, 2, 3), errWrongPassword.Error()},
+		"unknown key":    {unknown, "malformed PKCS#8 private key: x509: PKCS#8 wrapping contained private key with unknown algorithm"},
+		"client.key":     {plain, ""},
+	} {
+		_, err := parseKey(pemBlock{label: "ENCRYPTED PRIVATE KEY", der: encrypt(c.plaintext)}, fixtureKeyPassword)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.HasPrefix(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
 	}
 }
