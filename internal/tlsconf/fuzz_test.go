@@ -170,16 +170,6 @@ func checkKeyAndChain(t *testing.T, what string, key crypto.Signer, chain []*x50
 	}
 }
 
-// jksSetDigest returns data with its integrity digest recomputed for password.
-func jksSetDigest(data []byte, password string) []byte {
-	body := data[:len(data)-sha1.Size]
-	h := sha1.New()
-	h.Write(utf16BE(password))
-	h.Write([]byte("Mighty Aphrodite"))
-	h.Write(body)
-	return h.Sum(append([]byte{}, body...))
-}
-
 // FuzzParseJKS reads any bytes as a JKS store without a password (Java skips the
 // integrity check then, and so the fuzzer reaches the entries), and then as
 // loadTrusted and loadKeyEntry use it.

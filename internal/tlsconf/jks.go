@@ -59,19 +59,20 @@ var errJKSIntegrity = errors.New("keystore password was incorrect (the JKS integ
 // parseJKS reads a JKS file; with a non-empty password it checks the digest first.
 func parseJKS(data []byte, password string) (*jksStore, error) {
 	r := jksReader{b: data}
-	magic := r.u32()
+	magic := r.u32("magic number")
 	if magic == jceksMagic {
 		return nil, errors.New("this is a JCEKS keystore, which kprod does not read; convert it with `keytool -importkeystore -deststoretype PKCS12`")
 	}
 	if magic != jksMagic {
 		return nil, errors.New("not a JKS keystore")
 	}
-	version := r.u32()
+	// Even an empty store has a version, an entry count and a digest.
+	if len(data) < 8+4+20 {
+		return nil, fmt.Errorf("truncated JKS keystore: %d bytes, and an empty one has 32", len(data))
+	}
+	version := r.u32("version")
 	if version != 1 && version != 2 {
 		return nil, fmt.Errorf("unsupported JKS version %d", version)
-	}
-	if len(data) < 8+4+20 {
-		return nil, errors.New("truncated JKS keystore")
 	}
 	if password != "" {
 		h := sha1.New()
@@ -83,15 +84,15 @@ func parseJKS(data []byte, password string) (*jksStore, error) {
 		}
 	}
 	r.b = data[8 : len(data)-20]
-	count := r.u32()
+	count := r.u32("entry count")
 	st := &jksStore{}
 	cert := func() *x509.Certificate {
 		if version == 2 {
-			if typ := r.utf(); typ != "X.509" && r.err == nil {
+			if typ := r.utf("certificate type"); typ != "X.509" && r.err == nil {
 				r.fail(fmt.Errorf("certificate of type %q", typ))
 			}
 		}
-		der := r.bytes()
+		der := r.bytes("certificate")
 		if r.err != nil {
 			return nil
 		}
@@ -101,14 +102,14 @@ func parseJKS(data []byte, password string) (*jksStore, error) {
 		}
 		return c
 	}
-	for i := uint32(0); i < count && r.err == nil; i++ {
-		tag := r.u32()
-		r.utf() // alias
-		r.u64() // creation date
+	for i := uint32(0); i < count; i++ {
+		tag := r.u32("entry tag")
+		r.utf("alias")
+		r.u64("creation date")
 		switch tag {
 		case 1:
-			k := jksKey{protected: r.bytes()}
-			n := r.u32()
+			k := jksKey{protected: r.bytes("protected key")}
+			n := r.u32("chain length")
 			if n > 64 {
 				r.fail(fmt.Errorf("certificate chain of %d certificates", n))
 			}
@@ -121,12 +122,12 @@ func parseJKS(data []byte, password string) (*jksStore, error) {
 		default:
 			r.fail(fmt.Errorf("unknown JKS entry tag %d", tag))
 		}
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("malformed JKS keystore: %w", r.err)
+		if r.err != nil {
+			return nil, fmt.Errorf("malformed JKS keystore: entry %d of %d: %w", i+1, count, r.err)
+		}
 	}
 	if len(r.b) != 0 {
-		return nil, errors.New("malformed JKS keystore: trailing bytes")
+		return nil, fmt.Errorf("malformed JKS keystore: the entries end %d bytes before the digest", len(r.b))
 	}
 	return st, nil
 }
@@ -190,12 +191,14 @@ func (r *jksReader) fail(err error) {
 	r.b = nil
 }
 
-func (r *jksReader) take(n int) []byte {
+// take returns the next n bytes of the field what. A corrupt file's length can be
+// anything up to 2^32-1, so the error names the field and both sizes.
+func (r *jksReader) take(n uint32, what string) []byte {
 	if r.err != nil {
 		return nil
 	}
-	if n < 0 || n > len(r.b) {
-		r.fail(errors.New("truncated"))
+	if uint64(n) > uint64(len(r.b)) {
+		r.fail(fmt.Errorf("%s needs %d bytes, %d are left before the digest", what, n, len(r.b)))
 		return nil
 	}
 	out := r.b[:n]
@@ -203,15 +206,15 @@ func (r *jksReader) take(n int) []byte {
 	return out
 }
 
-func (r *jksReader) u32() uint32 {
-	if b := r.take(4); b != nil {
+func (r *jksReader) u32(what string) uint32 {
+	if b := r.take(4, what); b != nil {
 		return binary.BigEndian.Uint32(b)
 	}
 	return 0
 }
 
-func (r *jksReader) u64() uint64 {
-	if b := r.take(8); b != nil {
+func (r *jksReader) u64(what string) uint64 {
+	if b := r.take(8, what); b != nil {
 		return binary.BigEndian.Uint64(b)
 	}
 	return 0
@@ -219,12 +222,13 @@ func (r *jksReader) u64() uint64 {
 
 // utf reads a DataInput UTF string (length-prefixed modified UTF-8); only
 // certificate types are compared, and they are ASCII.
-func (r *jksReader) utf() string {
-	var n int
-	if b := r.take(2); b != nil {
-		n = int(binary.BigEndian.Uint16(b))
+func (r *jksReader) utf(what string) string {
+	var n uint32
+	if b := r.take(2, what+" length"); b != nil {
+		n = uint32(binary.BigEndian.Uint16(b))
 	}
-	return string(r.take(n))
+	return string(r.take(n, what))
 }
 
-func (r *jksReader) bytes() []byte { return r.take(int(int32(r.u32()))) }
+// bytes reads a length-prefixed byte array.
+func (r *jksReader) bytes(what string) []byte { return r.take(r.u32(what+" length"), what) }

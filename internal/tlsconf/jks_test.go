@@ -7,6 +7,7 @@ import (
 	"encoding/asn1"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -191,6 +192,42 @@ func TestJKSEdgeCases(t *testing.T) {
 			t.Errorf("%s: parsed", name)
 		} else if name == "jceks" && !strings.Contains(err.Error(), "JCEKS") {
 			t.Errorf("jceks: %v", err)
+		}
+	}
+}
+
+// jksSetDigest returns data with its integrity digest recomputed for password.
+func jksSetDigest(data []byte, password string) []byte {
+	body := data[:len(data)-sha1.Size]
+	h := sha1.New()
+	h.Write(utf16BE(password))
+	h.Write([]byte("Mighty Aphrodite"))
+	h.Write(body)
+	return h.Sum(append([]byte{}, body...))
+}
+
+// TestJKSErrorsNameTheField: a corrupt store's error says which entry and field
+// did not fit, with the length the file claims and what is left.
+func TestJKSErrorsNameTheField(t *testing.T) {
+	ca := testpki.NewCA(t, "jks CA")
+	w := &jksWriter{version: 2}
+	w.trusted(ca.Cert)
+	good := w.bytes("")
+	// header 12, tag 4, alias 2+5, date 8, certificate type 2+5: the length at 38.
+	huge := append([]byte{}, good...)
+	binary.BigEndian.PutUint32(huge[38:], 0xFFFFFFFF)
+	huge = jksSetDigest(huge, "")
+	for name, c := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"huge length": {huge, fmt.Sprintf("malformed JKS keystore: entry 1 of 1: certificate needs 4294967295 bytes, %d are left before the digest", len(ca.Cert.Raw))},
+		"cut":         {jksSetDigest(append(append([]byte{}, good[:35]...), make([]byte, 20)...), ""), "malformed JKS keystore: entry 1 of 1: certificate type needs 5 bytes, 2 are left before the digest"},
+		"short":       {good[:31], "truncated JKS keystore: 31 bytes, and an empty one has 32"},
+		"extra":       {jksSetDigest(append(append([]byte{}, good[:len(good)-20]...), make([]byte, 3+20)...), ""), "malformed JKS keystore: the entries end 3 bytes before the digest"},
+	} {
+		if _, err := parseJKS(c.data, ""); err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
 	}
 }
