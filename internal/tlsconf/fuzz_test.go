@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -56,9 +57,10 @@ var encryptedKeyFixtures = []string{
 }
 
 // checkError asserts what every error of these parsers owes the person reading
-// it: a one-line message that starts with one of the forms the parser words its
-// errors in (so it names the format and what was wrong), never shows a password,
-// and does not carry the "kprod:" prefix the package's *Error adds around it.
+// it: a one-line message, short whatever the file holds, that starts with one of
+// the forms the parser words its errors in (so it names the format and what was
+// wrong), never shows a password, and does not carry the "kprod:" prefix the
+// package's *Error adds around it.
 func checkError(t *testing.T, what string, err error, forms []string, passwords ...string) {
 	t.Helper()
 	if err == nil {
@@ -72,7 +74,9 @@ func checkError(t *testing.T, what string, err error, forms []string, passwords 
 		t.Fatalf("%s: error is not one trimmed line: %q", what, msg)
 	case strings.HasPrefix(msg, "kprod:"):
 		t.Fatalf("%s: error carries the prefix *Error adds: %q", what, msg)
-	case strings.Contains(msg, "%!"):
+	case len(msg) > 512:
+		t.Fatalf("%s: error of %d bytes", what, len(msg))
+	case fmtMistake.MatchString(msg):
 		t.Fatalf("%s: error has a formatting mistake: %q", what, msg)
 	}
 	for _, p := range passwords {
@@ -87,6 +91,10 @@ func checkError(t *testing.T, what string, err error, forms []string, passwords 
 	}
 	t.Fatalf("%s: error %q is none of the forms %q", what, msg, forms)
 }
+
+// fmtMistake matches what fmt writes for a verb without its argument, of the wrong
+// type, or an argument too many; a bare "%!" can come from the file.
+var fmtMistake = regexp.MustCompile(`%!([a-zA-Z]\(|\()`)
 
 // The forms each parser's errors start with.
 var (

@@ -89,7 +89,7 @@ func parseJKS(data []byte, password string) (*jksStore, error) {
 	cert := func() *x509.Certificate {
 		if version == 2 {
 			if typ := r.utf("certificate type"); typ != "X.509" && r.err == nil {
-				r.fail(fmt.Errorf("certificate of type %q", typ))
+				r.fail(fmt.Errorf("certificate of type %q", clip(typ)))
 			}
 		}
 		der := r.bytes("certificate")
@@ -139,7 +139,7 @@ func recoverJKSKey(protected []byte, password string) ([]byte, error) {
 		return nil, errors.New("malformed protected key")
 	}
 	if !info.Algorithm.Algorithm.Equal(oidSunKeyProtector) {
-		return nil, fmt.Errorf("key protected with an unsupported algorithm (OID %s)", info.Algorithm.Algorithm)
+		return nil, fmt.Errorf("key protected with an unsupported algorithm (OID %s)", clip(info.Algorithm.Algorithm.String()))
 	}
 	enc := info.Data
 	const n = sha1.Size

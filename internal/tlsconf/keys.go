@@ -52,7 +52,7 @@ func parseKey(b pemBlock, password string) (crypto.Signer, error) {
 	case "DSA PRIVATE KEY":
 		return nil, errors.New("DSA keys cannot be used by Go's TLS; use an RSA, EC or Ed25519 key")
 	default:
-		return nil, fmt.Errorf("unsupported key block %q", b.label)
+		return nil, fmt.Errorf("unsupported key block %q", clip(b.label))
 	}
 	return parsePKCS8(der)
 }

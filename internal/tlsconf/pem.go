@@ -44,7 +44,7 @@ func parsePEM(text string) ([]pemBlock, error) {
 		rest := text[loc[1]:]
 		start, end := pemEndOf(rest, label)
 		if start < 0 {
-			return nil, errors.New("PEM block " + shortLabel(label) + " has no END line")
+			return nil, errors.New("PEM block " + clip(label) + " has no END line")
 		}
 		body := rest[:start]
 		text = rest[end:]
@@ -60,7 +60,7 @@ func parsePEM(text string) ([]pemBlock, error) {
 		}
 		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body), ""))
 		if err != nil {
-			return nil, errors.New("PEM block " + shortLabel(label) + " is not valid base64")
+			return nil, errors.New("PEM block " + clip(label) + " is not valid base64")
 		}
 		b.der = der
 		out = append(out, b)
@@ -89,16 +89,6 @@ func pemEndOf(text, label string) (start, end int) {
 		// dashes ("---END B---END A---"), so look again from the end of its label.
 		off += loc[3]
 	}
-}
-
-// shortLabel is label as an error shows it: a label no real PEM has, of
-// kilobytes, would drown the message.
-func shortLabel(label string) string {
-	const limit = 64
-	if len(label) <= limit {
-		return label
-	}
-	return label[:limit] + "..."
 }
 
 // isKeyLabel reports labels Java's PRIVATE KEY pattern matches: "PRIVATE KEY",

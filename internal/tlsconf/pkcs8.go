@@ -120,7 +120,7 @@ func decryptPKCS8(der []byte, password string) ([]byte, error) {
 		if name, ok := unsupportedPBE[alg.Algorithm.String()]; ok {
 			return nil, fmt.Errorf("the key is encrypted with %s, which Go's standard library cannot decrypt; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc` (or -v1 PBE-SHA1-3DES for Java too)", name)
 		}
-		return nil, fmt.Errorf("the key is encrypted with an unknown scheme (OID %s)", alg.Algorithm)
+		return nil, fmt.Errorf("the key is encrypted with an unknown scheme (OID %s)", clip(alg.Algorithm.String()))
 	}
 	if err != nil {
 		return nil, err
@@ -181,7 +181,7 @@ func pbes2Cipher(params []byte, password string) (cipher.Block, []byte, error) {
 		return nil, nil, errors.New("the key is encrypted with scrypt, which kprod does not support; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`")
 	}
 	if !p.KDF.Algorithm.Equal(oidPBKDF2) {
-		return nil, nil, fmt.Errorf("unsupported PBES2 key derivation (OID %s)", p.KDF.Algorithm)
+		return nil, nil, fmt.Errorf("unsupported PBES2 key derivation (OID %s)", clip(p.KDF.Algorithm.String()))
 	}
 	var kdf pbkdf2Params
 	if rest, err := asn1.Unmarshal(p.KDF.Parameters.FullBytes, &kdf); err != nil || len(rest) != 0 {
@@ -203,7 +203,7 @@ func pbes2Cipher(params []byte, password string) (cipher.Block, []byte, error) {
 	case a.Equal(oidHMACSHA512):
 		prf = sha512.New
 	default:
-		return nil, nil, fmt.Errorf("unsupported PBKDF2 pseudo-random function (OID %s)", a)
+		return nil, nil, fmt.Errorf("unsupported PBKDF2 pseudo-random function (OID %s)", clip(a.String()))
 	}
 
 	var keyLen int
@@ -220,7 +220,7 @@ func pbes2Cipher(params []byte, password string) (cipher.Block, []byte, error) {
 	case s.Equal(oidDESCBC):
 		keyLen, newCipher = 8, des.NewCipher
 	default:
-		return nil, nil, fmt.Errorf("unsupported PBES2 encryption scheme (OID %s)", s)
+		return nil, nil, fmt.Errorf("unsupported PBES2 encryption scheme (OID %s)", clip(s.String()))
 	}
 	if kdf.KeyLength != 0 && kdf.KeyLength != keyLen {
 		return nil, nil, fmt.Errorf("PBKDF2 key length %d does not fit the cipher", kdf.KeyLength)

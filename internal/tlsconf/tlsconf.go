@@ -62,6 +62,17 @@ func (e *Error) Error() string {
 	return "kprod: invalid config " + e.Property + "=" + e.Value + ": " + e.Reason
 }
 
+// clip is a value read from a file as an error shows it. Real labels, OIDs and
+// type names are short; a corrupt or hostile file's can be megabytes, which
+// would drown the message.
+func clip(s string) string {
+	const limit = 64
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit] + "..."
+}
+
 // Build returns the client TLS configuration for s, and notes about listed
 // protocols and cipher suites that are ignored (as Java ignores them). Its
 // ServerName is empty: the dialer sets it per broker. Every problem is an *Error;
