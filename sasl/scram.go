@@ -113,6 +113,10 @@ type scramSession struct {
 	authMessage     string
 	saltedPassword  []byte
 	step            int
+	// failed: a step failed. The session then refuses every later message: with no
+	// server-first message taken, the verifier it would check a server-final against
+	// is computed from an empty key and message, which anybody can forge.
+	failed bool
 }
 
 func (s *scramSession) fail(format string, args ...any) error {
@@ -122,13 +126,19 @@ func (s *scramSession) fail(format string, args ...any) error {
 // Challenge answers the server-first message with the client proof, then checks the
 // server-final message's signature.
 func (s *scramSession) Challenge(ctx context.Context, msg []byte) (bool, []byte, error) {
+	if s.failed {
+		return true, nil, s.fail("challenge after the exchange failed")
+	}
 	s.step++
 	switch s.step {
 	case 1:
 		final, err := s.clientFinal(ctx, string(msg))
+		s.failed = err != nil
 		return false, final, err
 	case 2:
-		return true, nil, s.verifyServer(string(msg))
+		err := s.verifyServer(string(msg))
+		s.failed = err != nil
+		return true, nil, err
 	}
 	return true, nil, errDone
 }

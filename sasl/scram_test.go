@@ -2,7 +2,9 @@ package sasl
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha1"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -115,6 +117,26 @@ func TestScramVerifiesServer(t *testing.T) {
 	}
 	if _, _, err := s.Challenge(context.Background(), []byte(v.serverFinal)); err == nil {
 		t.Error("a wrong password accepted the server's signature")
+	}
+}
+
+// TestScramFailedSessionEnds: a session that refused the server-first message refuses
+// a server-final one too, even the one it would have checked against its empty state
+// (HMAC(HMAC("", "Server Key"), "")), which anybody can compute. The broker package
+// stops at the first error, but a Session is public.
+func TestScramFailedSessionEnds(t *testing.T) {
+	v := scramVectors[0]
+	m := v.scramWith(v.password)
+	s, _, _ := m.Authenticate(context.Background(), "b:1")
+	if _, _, err := s.Challenge(context.Background(), []byte("r=XXprNGfwEbeRWgbNEkqOx,s=QSXCR+Q6sek8bf92,i=4096")); err == nil {
+		t.Fatal("a foreign nonce accepted")
+	}
+	mac := hmac.New(m.hash, nil)
+	mac.Write([]byte("Server Key"))
+	mac = hmac.New(m.hash, mac.Sum(nil))
+	forged := "v=" + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if done, _, err := s.Challenge(context.Background(), []byte(forged)); !done || err == nil || !strings.Contains(err.Error(), "after the exchange failed") {
+		t.Fatalf("server-final after a failed server-first: done=%v %v", done, err)
 	}
 }
 
