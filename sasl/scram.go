@@ -159,8 +159,14 @@ func scramAttrs(msg string) map[byte]string {
 func (s *scramSession) clientFinal(ctx context.Context, serverFirst string) ([]byte, error) {
 	attrs := scramAttrs(serverFirst) // a reserved m= and extensions are ignored, as in Java
 	nonce, salt64, iter := attrs['r'], attrs['s'], attrs['i']
-	if nonce == "" || salt64 == "" || iter == "" {
-		return nil, s.fail("malformed server-first message")
+	// Name the attribute that is missing: "malformed" alone leaves the reader to guess.
+	switch {
+	case nonce == "":
+		return nil, s.fail("malformed server-first message: no nonce (r=)")
+	case salt64 == "":
+		return nil, s.fail("malformed server-first message: no salt (s=)")
+	case iter == "":
+		return nil, s.fail("malformed server-first message: no iteration count (i=)")
 	}
 	// The server's nonce must extend ours (RFC 5802 5.1): otherwise this is not the
 	// answer to our message.
@@ -204,9 +210,16 @@ func (s *scramSession) verifyServer(serverFinal string) error {
 	if e, ok := attrs['e']; ok {
 		return s.fail("server error: %s", e)
 	}
-	got, err := base64.StdEncoding.DecodeString(attrs['v'])
-	if err != nil || len(got) == 0 {
-		return s.fail("malformed server-final message")
+	v, ok := attrs['v']
+	if !ok {
+		return s.fail("malformed server-final message: no verifier (v=) and no error (e=)")
+	}
+	got, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return s.fail("malformed server-final message: the verifier (v=) is not base64")
+	}
+	if len(got) == 0 {
+		return s.fail("malformed server-final message: an empty verifier (v=)")
 	}
 	want := s.hmac(s.hmac(s.saltedPassword, "Server Key"), s.authMessage)
 	if !hmac.Equal(got, want) {
