@@ -191,15 +191,14 @@ func oauthError(body []byte) string {
 	}
 	if json.Unmarshal(body, &e) == nil && e.Error != nil {
 		if e.Description == nil {
-			return fmt.Sprintf("{%v}", e.Error)
+			return "{" + peerText(fmt.Sprint(e.Error)) + "}"
 		}
-		return fmt.Sprintf("{%v - %v}", e.Error, e.Description)
+		return "{" + peerText(fmt.Sprintf("%v - %v", e.Error, e.Description)) + "}"
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "..."
+	if s := strings.TrimSpace(string(body)); s != "" {
+		return "{" + peerText(s) + "}"
 	}
-	return "{" + s + "}"
+	return "{}"
 }
 
 // token reads the access token from a successful response and checks it.

@@ -158,5 +158,5 @@ func (s *oauthSession) Challenge(_ context.Context, msg []byte) (bool, []byte, e
 		return true, nil, nil
 	}
 	// The broker should have failed the exchange after the "\x01".
-	return true, nil, fmt.Errorf("kprod: sasl OAUTHBEARER: the broker refused the token: %s", s.refusal)
+	return true, nil, fmt.Errorf("kprod: sasl OAUTHBEARER: the broker refused the token: %s", peerText(s.refusal))
 }

@@ -60,6 +60,51 @@ func TestOAuthBearerRefusal(t *testing.T) {
 	}
 }
 
+// TestPeerText: a peer's text in an error is kept as it is when short and printable,
+// else quoted with Go escapes, and cut after 200 bytes on a character boundary.
+func TestPeerText(t *testing.T) {
+	long := strings.Repeat("x", 199) + "é" + "tail"
+	for _, c := range []struct{ in, want string }{
+		{"invalid-proof", "invalid-proof"},
+		{`{"status":"invalid_token"}`, `{"status":"invalid_token"}`},
+		{"", `""`},
+		{"\x1b[31mred", `"\x1b[31mred"`},
+		{"a\nb", `"a\nb"`},
+		{"\xff\xfe", `"\xff\xfe"`},
+		{"\u202eevil", `"\u202eevil"`},
+		{strings.Repeat("y", 300), strings.Repeat("y", 200) + "..."},
+		{long, strings.Repeat("x", 199) + "..."},
+	} {
+		if got := peerText(c.in); got != c.want {
+			t.Errorf("peerText(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	// Where it is used: a SCRAM server error, an OAUTHBEARER refusal, an OAuth error
+	// response.
+	v := scramVectors[0]
+	s, _, _ := v.scramWith(v.password).Authenticate(context.Background(), "b:1")
+	s.Challenge(context.Background(), []byte(v.serverFirst))
+	if _, _, err := s.Challenge(context.Background(), []byte("e=\x1b[2J")); err == nil || !strings.HasSuffix(err.Error(), `server error: "\x1b[2J"`) {
+		t.Errorf("SCRAM server error: %v", err)
+	}
+	o, _, _ := OAuthBearer(StaticToken(Token{Value: "t"})).Authenticate(context.Background(), "b:1")
+	o.Challenge(context.Background(), []byte("\x00"+strings.Repeat("z", 1<<20)))
+	if _, _, err := o.Challenge(context.Background(), nil); err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), `refused the token: "\x00zzz`) {
+		t.Errorf("OAUTHBEARER refusal: %.400v", err)
+	}
+	for body, want := range map[string]string{
+		`{"error":"\u001b[2J"}`:                        `{"\x1b[2J"}`,
+		`{"error":"` + strings.Repeat("q", 999) + `"}`: "{" + strings.Repeat("q", 200) + "...}",
+		"":     "{}",
+		"oops": "{oops}",
+		"\x07": `{"\a"}`,
+	} {
+		if got := oauthError([]byte(body)); got != want {
+			t.Errorf("oauthError(%.40q) = %.300q, want %.300q", body, got, want)
+		}
+	}
+}
+
 func TestOAuthBearerRejects(t *testing.T) {
 	boom := errors.New("boom")
 	cases := []struct {

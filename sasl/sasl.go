@@ -20,6 +20,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Mechanism is a SASL mechanism. Implementations must be safe for concurrent use: a
@@ -47,6 +50,32 @@ type Session interface {
 
 // errDone is returned by a Session asked to go on after it finished.
 var errDone = errors.New("kprod: sasl: challenge after the exchange finished")
+
+// maxPeerText is the most of a peer's text an error repeats.
+const maxPeerText = 200
+
+// peerText is text from a broker or a token endpoint (a SCRAM server error, an
+// OAUTHBEARER refusal, an OAuth error response) made fit for an error message: at most
+// maxPeerText bytes of it, then "...", and quoted with Go escapes when it is empty or
+// holds anything but printable UTF-8, so that a hostile peer can neither flood a log
+// nor write terminal escapes or invalid UTF-8 into it.
+func peerText(s string) string {
+	cut := len(s) > maxPeerText
+	if cut {
+		n := maxPeerText
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	if s == "" || !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) >= 0 {
+		s = strconv.Quote(s)
+	}
+	if cut {
+		s += "..."
+	}
+	return s
+}
 
 // hidden formats a mechanism without its secrets: every verb prints s.
 type hidden string

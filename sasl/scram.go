@@ -208,7 +208,7 @@ func (s *scramSession) clientFinal(ctx context.Context, serverFirst string) ([]b
 func (s *scramSession) verifyServer(serverFinal string) error {
 	attrs := scramAttrs(serverFinal)
 	if e, ok := attrs['e']; ok {
-		return s.fail("server error: %s", e)
+		return s.fail("server error: %s", peerText(e))
 	}
 	v, ok := attrs['v']
 	if !ok {
