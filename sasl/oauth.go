@@ -156,6 +156,9 @@ func (s *oauthSession) Challenge(_ context.Context, msg []byte) (bool, []byte, e
 		return false, []byte{1}, nil
 	case s.step == 1:
 		return true, nil, nil
+	case s.refusal == "":
+		// The exchange succeeded: there is no refusal to report.
+		return true, nil, errDone
 	}
 	// The broker should have failed the exchange after the "\x01".
 	return true, nil, fmt.Errorf("kprod: sasl OAUTHBEARER: the broker refused the token: %s", peerText(s.refusal))

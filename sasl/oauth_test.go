@@ -41,6 +41,11 @@ func TestOAuthBearerMessage(t *testing.T) {
 		if done, resp, err := s.Challenge(context.Background(), nil); !done || resp != nil || err != nil {
 			t.Errorf("success: %v %q %v", done, resp, err)
 		}
+		// Asked to go on after success, the session says so, not that the broker
+		// refused the token.
+		if done, _, err := s.Challenge(context.Background(), []byte("x")); !done || err != errDone {
+			t.Errorf("after success: %v %v", done, err)
+		}
 	}
 }
 
