@@ -40,6 +40,13 @@ func jwtClaims(token, subClaim, scopeClaim string) (expiry time.Time, err error)
 	if err != nil || math.IsInf(secs, 0) || secs <= 0 {
 		return time.Time{}, errors.New("the access token's exp claim is not a positive number")
 	}
+	// In milliseconds it must fit an int64 (2^63 as a float64 is the first that does
+	// not): beyond, the conversion below is undefined and gave an expiry 292 million
+	// years in the past for exp=1e300. Java's Math.round would clamp; a token that
+	// claims to outlive the year 292277026 is refused instead.
+	if secs*1000 >= math.MaxInt64 {
+		return time.Time{}, errors.New("the access token's exp claim is out of range")
+	}
 	if sub, ok := claims[subClaim].(string); !ok || strings.TrimSpace(sub) == "" {
 		return time.Time{}, fmt.Errorf("the access token has no %s claim naming its subject", subClaim)
 	}

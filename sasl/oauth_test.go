@@ -232,6 +232,10 @@ func TestJWTClaims(t *testing.T) {
 	if err != nil || !exp.Equal(time.Unix(1_700_000_000, 0)) {
 		t.Errorf("%v %v", exp, err)
 	}
+	// A far exp that still fits in milliseconds.
+	if exp, err := jwtClaims(enc(`{"sub":"a","exp":9e15}`), "sub", "scope"); err != nil || exp.UnixMilli() != 9e18 {
+		t.Errorf("largest exp: %v %v", exp, err)
+	}
 	if _, err := jwtClaims(enc(`{"user":"a","exp":1.7e9}`), "user", "scope"); err != nil {
 		t.Errorf("sub claim name: %v", err)
 	}
@@ -243,6 +247,8 @@ func TestJWTClaims(t *testing.T) {
 		{enc(`{"sub":"a"}`), "no numeric exp"},
 		{enc(`{"sub":"a","exp":"1"}`), "no numeric exp"},
 		{enc(`{"sub":"a","exp":-1}`), "not a positive number"},
+		{enc(`{"sub":"a","exp":1e300}`), "exp claim is out of range"},
+		{enc(`{"sub":"a","exp":9223372036854775.807}`), "exp claim is out of range"}, // MaxInt64 ms, rounded up to 2^63
 		{enc(`{"exp":1}`), "no sub claim"},
 		{enc(`{"sub":"","exp":1}`), "no sub claim"},
 		{enc(`{"sub":"a","exp":1,"scope":5}`), "neither a string nor a list"},
