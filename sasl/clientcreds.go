@@ -207,7 +207,15 @@ func (s *clientCredentials) token(body []byte) (Token, error) {
 		AccessToken *string `json:"access_token"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return Token{}, errors.New("kprod: sasl OAUTHBEARER: token endpoint: the response is not JSON")
+		// Say which: JSON of the wrong shape is not "not JSON".
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case !json.Valid(body):
+			return Token{}, errors.New("kprod: sasl OAUTHBEARER: token endpoint: the response is not JSON")
+		case errors.As(err, &typeErr) && typeErr.Field == "access_token":
+			return Token{}, errors.New("kprod: sasl OAUTHBEARER: token endpoint: the response's access_token is not a string")
+		}
+		return Token{}, errors.New("kprod: sasl OAUTHBEARER: token endpoint: the response is not a JSON object")
 	}
 	if r.AccessToken == nil || strings.TrimSpace(*r.AccessToken) == "" {
 		return Token{}, errors.New("kprod: sasl OAUTHBEARER: token endpoint: the response has no access_token")

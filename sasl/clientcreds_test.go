@@ -159,7 +159,12 @@ func TestClientCredentialsBadResponses(t *testing.T) {
 		status     int
 		body, want string
 	}{
-		{200, `not json`, "not JSON"},
+		{200, `not json`, "the response is not JSON"},
+		{200, `{"access_token":"x"`, "the response is not JSON"},
+		{200, `[{"access_token":"x"}]`, "the response is not a JSON object"},
+		{200, `"token"`, "the response is not a JSON object"},
+		{200, `{"access_token":1}`, "the response's access_token is not a string"},
+		{200, `{"access_token":{"value":"x"}}`, "the response's access_token is not a string"},
 		{200, `{"token_type":"Bearer"}`, "no access_token"},
 		{200, `{"access_token":"opaque-token"}`, "not a JWT"},
 		{200, tokenBody(signedLike(map[string]any{"exp": 2e9})), "no sub claim"},
