@@ -225,6 +225,13 @@ func (s *clientCredentials) token(body []byte) (Token, error) {
 	if err != nil {
 		return Token{}, fmt.Errorf("kprod: sasl OAUTHBEARER: token endpoint: %v", err)
 	}
+	// jwtClaims reads only the payload: a header or signature with a character
+	// OAUTHBEARER cannot send would otherwise be cached by RefreshingToken and fail
+	// every authentication until its refresh, as a token error rather than the
+	// endpoint's.
+	if err := checkToken(value); err != nil {
+		return Token{}, fmt.Errorf("kprod: sasl OAUTHBEARER: token endpoint: %s", strings.TrimPrefix(err.Error(), "kprod: sasl OAUTHBEARER: "))
+	}
 	return Token{Value: value, Expiry: expiry, Extensions: maps.Clone(s.cfg.Extensions)}, nil
 }
 

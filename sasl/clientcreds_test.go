@@ -170,6 +170,9 @@ func TestClientCredentialsBadResponses(t *testing.T) {
 		{200, tokenBody(signedLike(map[string]any{"exp": 2e9})), "no sub claim"},
 		{200, tokenBody(signedLike(map[string]any{"sub": "a"})), "no numeric exp"},
 		{201, ``, "empty response"},
+		{200, tokenBody("a b." + strings.Split(signedLike(map[string]any{"sub": "a", "exp": 2e9}), ".")[1] + ".sig"),
+			"token endpoint: the token has a character ' ' outside RFC 6750's b64token"},
+		{200, `{"access_token":"` + signedLike(map[string]any{"sub": "a", "exp": 2e9}) + `\u001b"}`, `character '\x1b' outside`},
 	} {
 		e := newEndpoint(t, func(int) (int, string) { return c.status, c.body })
 		_, err := ClientCredentials(ClientCredentialsConfig{TokenURL: e.URL, ClientID: "i", ClientSecret: "s",
