@@ -48,6 +48,17 @@ func checkErr(t *testing.T, err error, prefix string, causes ...string) {
 	}
 }
 
+// inBase64Alphabet reports whether s holds only RFC 4648's base64 alphabet and
+// padding: what a SCRAM salt or verifier may be, with no line breaks (RFC 4648 3.3).
+func inBase64Alphabet(s string) bool {
+	for _, c := range []byte(s) {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
 // firstAttr is the value of a SCRAM message's first attribute named key (RFC 5802 5.1),
 // read here apart from scramAttrs.
 func firstAttr(msg string, key byte) (string, bool) {
@@ -97,7 +108,7 @@ func scramExpect(t testing.TB, h func() hash.Hash, serverFirst string) (clientFi
 	salt64, _ := firstAttr(serverFirst, 's')
 	iter, _ := firstAttr(serverFirst, 'i')
 	salt, err := base64.StdEncoding.DecodeString(salt64)
-	if err != nil {
+	if err != nil || !inBase64Alphabet(salt64) {
 		t.Fatalf("accepted a salt that is not base64: %q", serverFirst)
 	}
 	iterations, err := strconv.Atoi(iter)
@@ -241,7 +252,7 @@ func FuzzScramServerFinal(f *testing.F) {
 	for i, sha512 := range []bool{false, true} {
 		r, other := right[i], right[1-i]
 		for _, m := range []string{
-			r, r + ",x=1", "x=1," + r, r + ",v=AAAA", r + ",e=late", "e=first," + r,
+			r, r + ",x=1", "x=1," + r, r + "\n", r[:10] + "\r\n" + r[10:], r + ",v=AAAA", r + ",e=late", "e=first," + r,
 			r[:len(r)-1], r[:len(r)-2], r[:10], "v=" + strings.Repeat("A", len(r)-3) + "=",
 			other, "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=",
 			"", "v=", "v=!!", "e=", "e=invalid-proof", "e=\x1b[31mred", "x=1", ",", "v",
@@ -261,7 +272,7 @@ func FuzzScramServerFinal(f *testing.F) {
 			v, hasV := firstAttr(serverFinal, 'v')
 			_, hasE := firstAttr(serverFinal, 'e')
 			got, verr := base64.StdEncoding.DecodeString(v)
-			if !done || resp != nil || !hasV || hasE || verr != nil || !bytes.Equal(got, verifier[i]) {
+			if !done || resp != nil || !hasV || hasE || verr != nil || !inBase64Alphabet(v) || !bytes.Equal(got, verifier[i]) {
 				t.Fatalf("accepted %q (done=%v %q), the right one is %q", serverFinal, done, resp, right[i])
 			}
 		} else {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"hash"
 	"math/big"
@@ -173,7 +174,7 @@ func (s *scramSession) clientFinal(ctx context.Context, serverFirst string) ([]b
 	if !strings.HasPrefix(nonce, s.nonce) || len(nonce) == len(s.nonce) {
 		return nil, s.fail("invalid server nonce: does not extend the client nonce")
 	}
-	salt, err := base64.StdEncoding.DecodeString(salt64)
+	salt, err := scramBase64(salt64)
 	if err != nil {
 		return nil, s.fail("malformed salt in server-first message")
 	}
@@ -214,7 +215,7 @@ func (s *scramSession) verifyServer(serverFinal string) error {
 	if !ok {
 		return s.fail("malformed server-final message: no verifier (v=) and no error (e=)")
 	}
-	got, err := base64.StdEncoding.DecodeString(v)
+	got, err := scramBase64(v)
 	if err != nil {
 		return s.fail("malformed server-final message: the verifier (v=) is not base64")
 	}
@@ -226,6 +227,16 @@ func (s *scramSession) verifyServer(serverFinal string) error {
 		return s.fail("invalid server signature in server-final message: the broker does not know the password")
 	}
 	return nil
+}
+
+// scramBase64 decodes a salt or a verifier. encoding/base64 skips CR and LF, which
+// RFC 4648 3.3 has a decoder reject as outside the alphabet (Java's does): "s=\r\n"
+// was taken as an empty salt.
+func scramBase64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errors.New("a line break in base64")
+	}
+	return base64.StdEncoding.DecodeString(s)
 }
 
 func (s *scramSession) hmac(key []byte, msg string) []byte {

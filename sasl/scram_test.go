@@ -104,6 +104,9 @@ func TestScramVerifiesServer(t *testing.T) {
 		{"no iterations", "r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==", v.serverFinal, "malformed server-first message: no iteration count (i=)"},
 		{"empty", "", v.serverFinal, "no nonce (r=)"},
 		{"bad salt", "r=rOprNGfwEbeRWgbNEkqOx,s=!!,i=4096", v.serverFinal, "malformed salt"},
+		{"line breaks for a salt", "r=rOprNGfwEbeRWgbNEkqOx,s=\r\n,i=4096", v.serverFinal, "malformed salt"},
+		{"line break in the salt", "r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7s\noEsUEjb6gQ==,i=4096", v.serverFinal, "malformed salt"},
+		{"line break in the signature", v.serverFirst, v.serverFinal + "\n", "the verifier (v=) is not base64"},
 		{"bad iterations", "r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=x", v.serverFinal, "malformed iteration"},
 	}
 	for _, c := range cases {
