@@ -230,7 +230,7 @@ func (s *clientCredentials) token(body []byte) (Token, error) {
 	// every authentication until its refresh, as a token error rather than the
 	// endpoint's.
 	if err := checkToken(value); err != nil {
-		return Token{}, fmt.Errorf("kprod: sasl OAUTHBEARER: token endpoint: %s", strings.TrimPrefix(err.Error(), "kprod: sasl OAUTHBEARER: "))
+		return Token{}, fmt.Errorf("kprod: sasl OAUTHBEARER: token endpoint: %w", err)
 	}
 	return Token{Value: value, Expiry: expiry, Extensions: maps.Clone(s.cfg.Extensions)}, nil
 }

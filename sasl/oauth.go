@@ -85,7 +85,7 @@ func (m *oauthBearer) Authenticate(ctx context.Context, _ string) (Session, []by
 		return nil, nil, errors.New("kprod: sasl OAUTHBEARER: the token source returned an empty token")
 	}
 	if err := checkToken(t.Value); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("kprod: sasl OAUTHBEARER: %w", err)
 	}
 	if err := CheckExtensions(t.Extensions); err != nil {
 		return nil, nil, err
@@ -110,12 +110,13 @@ func (e tokenError) Error() string {
 func (e tokenError) Unwrap() error { return e.err }
 
 // checkToken applies Java's pattern for the token in auth=Bearer: RFC 6750's b64token.
+// Its error is the bare reason; each caller says where the token came from.
 func checkToken(v string) error {
 	body := strings.TrimRight(v, "=")
 	for i := 0; i < len(body); i++ {
 		c := body[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_~+/.", c) >= 0) {
-			return fmt.Errorf("kprod: sasl OAUTHBEARER: the token has a character %q outside RFC 6750's b64token", c)
+			return fmt.Errorf("the token has a character %q outside RFC 6750's b64token", c)
 		}
 	}
 	return nil
